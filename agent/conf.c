@@ -1,0 +1,359 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "proto/error.h"
+#include "proto/units.h"
+#include "conf.h"
+
+enum conf_type {
+	TYPE_DURATION,
+	TYPE_COUNT,
+	TYPE_SIZE,
+	TYPE_ENDPOINT,
+	TYPE_PROFILE,
+	TYPE_LOG_LEVEL,
+};
+
+/* One key of the schema: where it goes, what it accepts, its defaults. */
+struct key {
+	const char *section;
+	const char *name;
+	enum conf_type type;
+	size_t offset;
+	uint64_t min, max;
+	uint64_t wan, lan; /* numeric defaults per profile */
+};
+
+#define FIELD(f) offsetof(struct conf, f)
+#define MS(x) ((uint64_t)(x))
+#define S(x) ((uint64_t)(x)*1000)
+#define KIB(x) ((uint64_t)(x) << 10)
+#define MIB(x) ((uint64_t)(x) << 20)
+
+static const struct key schema[] = {
+    {"agent", "listen", TYPE_ENDPOINT, FIELD(listen), 0, 0, 0, 0},
+    {"agent", "advertise", TYPE_ENDPOINT, FIELD(advertise), 0, 0, 0, 0},
+    {"agent", "profile", TYPE_PROFILE, FIELD(profile), 0, 0, CONF_PROFILE_WAN, CONF_PROFILE_LAN},
+    {"agent", "log_level", TYPE_LOG_LEVEL, FIELD(log_level), 0, 0, LOG_LEVEL_INFO, LOG_LEVEL_INFO},
+    {"membership", "probe_interval", TYPE_DURATION, FIELD(probe_interval_ms), MS(100), S(600), S(5),
+     S(1)},
+    {"membership", "probe_timeout", TYPE_DURATION, FIELD(probe_timeout_ms), MS(10), S(300), S(3),
+     MS(500)},
+    {"membership", "indirect_checks", TYPE_COUNT, FIELD(indirect_checks), 0, 16, 3, 3},
+    {"membership", "suspicion_mult", TYPE_COUNT, FIELD(suspicion_mult), 1, 100, 6, 4},
+    {"membership", "suspicion_max_mult", TYPE_COUNT, FIELD(suspicion_max_mult), 1, 100, 6, 6},
+    {"membership", "gossip_interval", TYPE_DURATION, FIELD(gossip_interval_ms), MS(10), S(60),
+     MS(500), MS(200)},
+    {"membership", "gossip_nodes", TYPE_COUNT, FIELD(gossip_nodes), 1, 64, 4, 3},
+    {"membership", "retransmit_mult", TYPE_COUNT, FIELD(retransmit_mult), 1, 100, 4, 4},
+    {"membership", "dead_forget", TYPE_DURATION, FIELD(dead_forget_ms), S(1), S(30 * 86400),
+     S(3600), S(60)},
+    {"gossip", "sync_interval", TYPE_DURATION, FIELD(sync_interval_ms), MS(50), S(3600), S(10),
+     S(1)},
+    {"gossip", "sync_budget", TYPE_SIZE, FIELD(sync_budget), KIB(4), MIB(64), KIB(256), KIB(256)},
+    {"gossip", "push_fanout", TYPE_COUNT, FIELD(push_fanout), 0, 64, 3, 3},
+    {"limits", "max_message", TYPE_SIZE, FIELD(max_message), KIB(64), MIB(64), MIB(1), MIB(1)},
+    {"limits", "bad_messages", TYPE_COUNT, FIELD(bad_messages), 1, 100000, 20, 20},
+    {"limits", "ban_time", TYPE_DURATION, FIELD(ban_ms), S(1), S(86400), S(300), S(60)},
+    {"limits", "guest_rate", TYPE_COUNT, FIELD(guest_rate), 1, 10000, 10, 60},
+};
+
+#define N_KEYS (sizeof(schema) / sizeof(schema[0]))
+#define DEFAULT_LISTEN "tcp://0.0.0.0:7707"
+
+static void set_number(struct conf *c, const struct key *k, uint64_t v)
+{
+	void *field = (char *)c + k->offset;
+
+	switch (k->type) {
+	case TYPE_DURATION:
+	case TYPE_SIZE:
+		*(uint64_t *)field = v;
+		break;
+	case TYPE_COUNT:
+		*(uint32_t *)field = (uint32_t)v;
+		break;
+	case TYPE_PROFILE:
+		*(enum conf_profile *)field = (enum conf_profile)v;
+		break;
+	case TYPE_LOG_LEVEL:
+		*(enum log_level *)field = (enum log_level)v;
+		break;
+	case TYPE_ENDPOINT:
+		break;
+	}
+}
+
+static void apply_default(struct conf *c, const struct key *k, enum conf_profile profile)
+{
+	if (k->type == TYPE_ENDPOINT) {
+		char *field = (char *)c + k->offset;
+		snprintf(field, CONF_ENDPOINT_MAX + 1, "%s",
+		         !strcmp(k->name, "listen") ? DEFAULT_LISTEN : "");
+		return;
+	}
+	set_number(c, k, profile == CONF_PROFILE_LAN ? k->lan : k->wan);
+}
+
+void conf_defaults(struct conf *c, enum conf_profile profile)
+{
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < N_KEYS; i++)
+		apply_default(c, &schema[i], profile);
+	c->profile = profile;
+}
+
+int conf_profile_parse(const char *text, enum conf_profile *out)
+{
+	if (!strcmp(text, "wan"))
+		*out = CONF_PROFILE_WAN;
+	else if (!strcmp(text, "lan"))
+		*out = CONF_PROFILE_LAN;
+	else
+		return KITH_EVALUE;
+	return 0;
+}
+
+int conf_endpoint_check(const char *endpoint, const char **why)
+{
+	const char *host = endpoint + 6, *colon;
+	uint64_t port = 0;
+	size_t len = strlen(endpoint);
+
+	if (len > CONF_ENDPOINT_MAX)
+		return *why = "too long", KITH_EVALUE;
+	if (strncmp(endpoint, "tcp://", 6) != 0)
+		return *why = "must look like tcp://HOST:PORT", KITH_EVALUE;
+	colon = strrchr(host, ':');
+	if (!colon || colon == host)
+		return *why = "must look like tcp://HOST:PORT", KITH_EVALUE;
+	for (const char *p = host; p < colon; p++)
+		if (*p <= ' ' || *p == '/' || *p == 0x7f)
+			return *why = "host has a space, slash or control character", KITH_EVALUE;
+	if (!colon[1])
+		return *why = "port missing", KITH_EVALUE;
+	for (const char *p = colon + 1; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return *why = "port must be a number", KITH_EVALUE;
+		port = port * 10 + (uint64_t)(*p - '0');
+		if (port > 65535)
+			return *why = "port must be 1 to 65535", KITH_EVALUE;
+	}
+	if (port == 0)
+		return *why = "port must be 1 to 65535", KITH_EVALUE;
+	return 0;
+}
+
+struct parse_state {
+	struct conf conf;
+	bool set[N_KEYS];
+	char err[256]; /* first error, without the line number */
+};
+
+/* Keeps the first error of the file as "key: why"; returns 0 for inih. */
+__attribute__((format(printf, 3, 4))) static int bad(struct parse_state *st, const char *name,
+                                                     const char *fmt, ...)
+{
+	va_list ap;
+	int len;
+
+	if (st->err[0])
+		return 0;
+	len = snprintf(st->err, sizeof(st->err), "%s: ", name);
+	if (len > 0 && (size_t)len < sizeof(st->err)) {
+		va_start(ap, fmt);
+		vsnprintf(st->err + len, sizeof(st->err) - (size_t)len, fmt, ap);
+		va_end(ap);
+	}
+	return 0;
+}
+
+/* "out of range (100ms to 10m)" for a key. */
+static int out_of_range(struct parse_state *st, const struct key *k)
+{
+	char lo[32], hi[32];
+
+	if (k->type == TYPE_DURATION) {
+		proto_duration_format(k->min, lo, sizeof(lo));
+		proto_duration_format(k->max, hi, sizeof(hi));
+	} else if (k->type == TYPE_SIZE) {
+		proto_size_format(k->min, lo, sizeof(lo));
+		proto_size_format(k->max, hi, sizeof(hi));
+	} else {
+		snprintf(lo, sizeof(lo), "%" PRIu64, k->min);
+		snprintf(hi, sizeof(hi), "%" PRIu64, k->max);
+	}
+	return bad(st, k->name, "out of range (%s to %s)", lo, hi);
+}
+
+static int parse_count(const char *value, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (value[0] < '0' || value[0] > '9')
+		return KITH_EVALUE;
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (errno || *end)
+		return KITH_EVALUE;
+	*out = v;
+	return 0;
+}
+
+static int set_value(struct parse_state *st, const struct key *k, const char *value)
+{
+	const char *why = NULL;
+	uint64_t v = 0;
+	int err = 0;
+
+	switch (k->type) {
+	case TYPE_ENDPOINT:
+		if (!strcmp(k->name, "advertise") && !value[0]) {
+			st->conf.advertise[0] = '\0';
+			return 1;
+		}
+		if (conf_endpoint_check(value, &why) != 0)
+			return bad(st, k->name, "%s", why);
+		snprintf((char *)&st->conf + k->offset, CONF_ENDPOINT_MAX + 1, "%s", value);
+		return 1;
+	case TYPE_PROFILE:
+		if (conf_profile_parse(value, &st->conf.profile) != 0)
+			return bad(st, k->name, "must be wan or lan, not '%s'", value);
+		return 1;
+	case TYPE_LOG_LEVEL:
+		if (log_level_parse(value, &st->conf.log_level) != 0)
+			return bad(st, k->name, "must be error, warn, info or debug, not '%s'",
+			           value);
+		return 1;
+	case TYPE_DURATION:
+		err = proto_duration_parse(value, strlen(value), &v, &why);
+		break;
+	case TYPE_SIZE:
+		err = proto_size_parse(value, strlen(value), &v, &why);
+		break;
+	case TYPE_COUNT:
+		err = parse_count(value, &v);
+		why = "must be a whole number";
+		break;
+	}
+	if (err)
+		return bad(st, k->name, "%s", why);
+	if (v < k->min || v > k->max)
+		return out_of_range(st, k);
+	set_number(&st->conf, k, v);
+	return 1;
+}
+
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_state *st = user;
+
+	for (size_t i = 0; i < N_KEYS; i++) {
+		if (strcmp(schema[i].section, section) || strcmp(schema[i].name, name))
+			continue;
+		if (st->set[i])
+			return bad(st, name, "set twice");
+		st->set[i] = true;
+		return set_value(st, &schema[i], value);
+	}
+	if (!section[0])
+		return bad(st, name, "outside of any [section]");
+	return bad(st, name, "unknown key in [%s]", section);
+}
+
+/* After ini_parse*(): the error line, or the profile defaults applied to
+ * the keys the text left out (wherever its profile line was) and the
+ * result copied to *c. */
+static int finish(struct parse_state *st, int line, struct conf *c, const char *name, char *err,
+                  size_t n)
+{
+	if (line == -2) {
+		snprintf(err, n, "%s: out of memory", name);
+		return -ENOMEM;
+	}
+	if (line != 0) {
+		snprintf(err, n, "%s:%d: %s", name, line,
+		         st->err[0] ? st->err
+		                    : "not a key = value line (or longer than 200 bytes)");
+		return KITH_EVALUE;
+	}
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (!st->set[i])
+			apply_default(&st->conf, &schema[i], st->conf.profile);
+	if (st->conf.probe_timeout_ms >= st->conf.probe_interval_ms) {
+		snprintf(err, n, "%s: probe_timeout must be shorter than probe_interval", name);
+		return KITH_EVALUE;
+	}
+	*c = st->conf;
+	return 0;
+}
+
+int conf_load(struct conf *c, const char *path, char *err, size_t n)
+{
+	struct parse_state st = {0};
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	FILE *f = fopen(path, "r");
+	int line, saved;
+
+	if (!f) {
+		saved = errno;
+		snprintf(err, n, "%s: %s", path, strerror(saved));
+		return -saved;
+	}
+	line = ini_parse_file(f, on_key, &st);
+	fclose(f);
+	return finish(&st, line, c, base, err, n);
+}
+
+int conf_parse_text(struct conf *c, const char *text, const char *name, char *err, size_t n)
+{
+	struct parse_state st = {0};
+
+	return finish(&st, ini_parse_string(text, on_key, &st), c, name, err, n);
+}
+
+int conf_write_new(const char *path, const char *listen, const char *advertise,
+                   enum conf_profile profile)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	FILE *f;
+	int err = 0;
+
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "w");
+	if (!f) {
+		err = -errno;
+		close(fd);
+		unlink(path);
+		return err;
+	}
+	fprintf(f,
+	        "; kithd configuration. Every key is documented in kithd.conf(5);\n"
+	        "; a key left out takes the default of the profile.\n"
+	        "\n"
+	        "[agent]\n"
+	        "; where kithd listens, and the address partners dial\n"
+	        "listen = %s\n"
+	        "advertise = %s\n"
+	        "; wan: partners over the internet (probe 5s); lan: tests and demos (probe 1s)\n"
+	        "profile = %s\n"
+	        "log_level = info\n",
+	        listen, advertise, profile == CONF_PROFILE_LAN ? "lan" : "wan");
+	if (fflush(f) != 0 || fsync(fd) != 0)
+		err = -errno;
+	if (fclose(f) != 0 && !err)
+		err = -errno;
+	if (err)
+		unlink(path);
+	return err;
+}

@@ -1,0 +1,72 @@
+/* kithd's configuration: an INI file read with inih, checked against a
+ * schema table (type, range, default per key) as Knot does it.
+ *
+ * Two timing profiles give the defaults, as memberlist has them: "wan"
+ * (collectives talk over the internet) and "lan" (tests, local demos). A
+ * key set in the file wins over its profile default, wherever it appears.
+ * docs/man/kithd.conf.5 lists every key. */
+#ifndef KITH_AGENT_CONF_H
+#define KITH_AGENT_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+#define CONF_FILE "kithd.conf"
+#define CONF_ENDPOINT_MAX 255
+#define CONF_DEFAULT_PORT 7707
+
+enum conf_profile {
+	CONF_PROFILE_WAN = 0,
+	CONF_PROFILE_LAN = 1,
+};
+
+struct conf {
+	/* [agent] */
+	char listen[CONF_ENDPOINT_MAX + 1];    /* tcp://ADDR:PORT to bind */
+	char advertise[CONF_ENDPOINT_MAX + 1]; /* tcp://HOST:PORT peers dial; "" = listen */
+	enum conf_profile profile;
+	enum log_level log_level;
+	/* [membership] (SWIM + Lifeguard) */
+	uint64_t probe_interval_ms;
+	uint64_t probe_timeout_ms;
+	uint32_t indirect_checks;
+	uint32_t suspicion_mult;     /* suspicion timeout = mult * log10(N+1) * probe interval */
+	uint32_t suspicion_max_mult; /* Lifeguard: the timeout starts at max_mult times that */
+	uint64_t gossip_interval_ms;
+	uint32_t gossip_nodes;
+	uint32_t retransmit_mult;
+	uint64_t dead_forget_ms; /* dead members are dropped from gossip after this */
+	/* [gossip] (records anti-entropy) */
+	uint64_t sync_interval_ms;
+	uint64_t sync_budget; /* bytes of records sent per exchange */
+	uint32_t push_fanout;
+	/* [limits] */
+	uint64_t max_message;  /* bytes; larger frames are refused by ZeroMQ */
+	uint32_t bad_messages; /* malformed messages from a peer before it is cut off */
+	uint64_t ban_ms;       /* how long it stays cut off */
+	uint32_t guest_rate;   /* join attempts accepted per minute from guests */
+};
+
+/* Fills c with the defaults of profile. */
+void conf_defaults(struct conf *c, enum conf_profile profile);
+/* Reads path (borrowed) into *c. On failure *c is untouched, and err (n
+ * bytes) holds one line such as "kithd.conf:12: probe_interval: out of
+ * range (100ms to 1h)". Returns 0, -ENOENT, KITH_EVALUE or -ENOMEM. */
+int conf_load(struct conf *c, const char *path, char *err, size_t n);
+/* Same as conf_load() for text (a NUL-terminated string, borrowed); name
+ * stands for the file in messages. */
+int conf_parse_text(struct conf *c, const char *text, const char *name, char *err, size_t n);
+/* Writes a commented configuration file with the given listen, advertise
+ * and profile (strings borrowed; advertise may be ""). Never overwrites:
+ * -EEXIST. */
+int conf_write_new(const char *path, const char *listen, const char *advertise,
+                   enum conf_profile profile);
+/* Checks a "tcp://HOST:PORT" endpoint; why receives a static phrase. */
+int conf_endpoint_check(const char *endpoint, const char **why);
+/* "wan" or "lan" -> profile. Returns 0 or KITH_EVALUE. */
+int conf_profile_parse(const char *text, enum conf_profile *out);
+
+#endif

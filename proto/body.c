@@ -1,0 +1,685 @@
+/* Record bodies: one codec per kind (see body.h and docs/protocol.md).
+ *
+ * Every decoder runs two passes over the map. The first checks the shape
+ * alone: map size, integer keys, repeated keys (known or not), the version
+ * under key 0, depth of unknown values and trailing bytes. The second reads
+ * the known keys into the struct and skips the others. The value rules
+ * then run on the struct through the same *_check() function the encoder
+ * calls first, so what kith writes and what it accepts cannot drift apart. */
+#include <assert.h>
+#include <string.h>
+
+#include "body.h"
+#include "error.h"
+
+#define KEY_VERSION 0
+
+enum member_key {
+	MEMBER_NAME = 1,      /* str 1..64, required */
+	MEMBER_ENDPOINTS = 2, /* array (<= 8) of URI str 1..255 */
+	MEMBER_CONTACTS = 3,  /* array (<= 16) of URI str 1..511 */
+	MEMBER_VERSION = 4,   /* str 0..63 */
+};
+
+enum service_key {
+	SERVICE_URL = 1,           /* URI str 1..2047, required */
+	SERVICE_EXPECT_STATUS = 2, /* uint 0 or 100..599 */
+	SERVICE_EXPECT_BODY = 3,   /* str 0..255 */
+	SERVICE_INTERVAL = 4,      /* uint 1..86400 */
+	SERVICE_TIMEOUT = 5,       /* uint 1..300, <= interval */
+	SERVICE_TLS_WARN = 6,      /* uint 0..PROTO_TLS_WARN_MAX */
+};
+
+enum observation_key {
+	OBSERVATION_OWNER = 1,       /* bin 32, required */
+	OBSERVATION_SERVICE = 2,     /* service name, required */
+	OBSERVATION_STATUS = 3,      /* uint 1..3, required */
+	OBSERVATION_LATENCY = 4,     /* uint 0..2^32-1 */
+	OBSERVATION_CHECKED_AT = 5,  /* uint >= 1, required */
+	OBSERVATION_ERROR = 6,       /* str 0..255 */
+	OBSERVATION_TLS_EXPIRES = 7, /* uint */
+};
+
+enum grant_key {
+	GRANT_SUBJECT = 1,    /* bin 32, required */
+	GRANT_SCOPES = 2,     /* array 1..16 of scope str, required */
+	GRANT_NOT_BEFORE = 3, /* uint */
+	GRANT_SEALED = 4,     /* bin 1..4096 */
+};
+
+enum revocation_key {
+	REVOCATION_TARGET = 1,   /* uint 1..2, required */
+	REVOCATION_GRANT_ID = 2, /* str 1..64, with target 1 only */
+	REVOCATION_MEMBER = 3,   /* bin 32 not all zero, with target 2 only */
+	REVOCATION_REASON = 4,   /* str 0..255 */
+};
+
+#define BIT(key) ((uint64_t)1 << (key))
+/* A field reader's answer for a key it does not know: skip the value. */
+#define FIELD_UNKNOWN 1
+/* Unknown values sit inside the body map, which is one level already. */
+#define SKIP_DEPTH (PROTO_DEPTH_MAX - 1)
+
+struct body_kind {
+	uint64_t required; /* BIT() of each required key */
+	/* Reads the value of key into the struct; 0, FIELD_UNKNOWN or the
+	 * reader's error. Only keys below 64 may return 0. */
+	int (*field)(struct mp_reader *r, uint64_t key, void *body);
+	/* The value rules, shared with the encoder. */
+	int (*check)(const void *body);
+};
+
+/* ---- shared value rules ---- */
+
+/* A NUL-terminated string in an array of size bytes, of at least min
+ * bytes, that passes mp_text_ok(). */
+static int check_text(const char *s, size_t size, size_t min)
+{
+	size_t len = strnlen(s, size);
+	if (len == size)
+		return KITH_ETOOBIG;
+	if (len < min || !mp_text_ok(s, len))
+		return KITH_EVALUE;
+	return 0;
+}
+
+static bool is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* A URI as libcurl and ZeroMQ take it: scheme ":" then, when hier is set,
+ * "//"; something after that; no spaces anywhere. */
+static bool uri_ok(const char *s, bool hier)
+{
+	size_t i = 0;
+	if (!is_alpha(s[0]))
+		return false;
+	while (is_alpha(s[i]) || is_digit(s[i]) || s[i] == '+' || s[i] == '-' || s[i] == '.')
+		i++;
+	if (s[i++] != ':')
+		return false;
+	if (hier && (s[i++] != '/' || s[i++] != '/'))
+		return false;
+	return s[i] != '\0' && !strchr(s, ' ');
+}
+
+static int check_uri(const char *s, size_t size, bool hier)
+{
+	int rc = check_text(s, size, 1);
+	if (!rc && !uri_ok(s, hier))
+		rc = KITH_EVALUE;
+	return rc;
+}
+
+bool proto_service_name_ok(const char *s, size_t len)
+{
+	if (len < 1 || len > PROTO_SERVICE_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (!(c >= 'a' && c <= 'z') && !is_digit(c) && c != '-' && c != '_' && c != '.')
+			return false;
+	}
+	return true;
+}
+
+static bool key_is_zero(const uint8_t key[PROTO_KEY_LEN])
+{
+	uint8_t any = 0;
+	for (size_t i = 0; i < PROTO_KEY_LEN; i++)
+		any |= key[i];
+	return any == 0;
+}
+
+/* ---- reading ---- */
+
+static int read_u32(struct mp_reader *r, uint32_t *out)
+{
+	uint64_t v;
+	if (mp_read_uint(r, &v))
+		return r->err;
+	if (v > UINT32_MAX)
+		return mp_fail(r, KITH_EVALUE);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* An array of at most max strings into rows of stride bytes. */
+static int read_text_list(struct mp_reader *r, char *rows, size_t stride, uint32_t max, uint32_t *n)
+{
+	if (mp_read_array(r, n, max))
+		return r->err;
+	for (uint32_t i = 0; i < *n && !r->err; i++)
+		mp_read_text(r, rows + i * stride, stride - 1);
+	return r->err;
+}
+
+/* Pass one: shape, keys and version (see the top of this file). */
+static int scan(const uint8_t *buf, size_t len)
+{
+	struct mp_reader r;
+	uint64_t keys[PROTO_MAP_MAX];
+	uint32_t n = 0;
+	bool have_version = false;
+	mp_reader_init(&r, buf, len);
+	mp_read_map(&r, &n, PROTO_MAP_MAX);
+	for (uint32_t i = 0; i < n && !r.err; i++) {
+		uint64_t version;
+		if (mp_read_uint(&r, &keys[i]))
+			break;
+		for (uint32_t j = 0; j < i; j++)
+			if (keys[j] == keys[i])
+				return mp_fail(&r, KITH_EDUPKEY);
+		if (keys[i] != KEY_VERSION) {
+			mp_skip(&r, SKIP_DEPTH);
+			continue;
+		}
+		if (!mp_read_uint(&r, &version) && version != PROTO_BODY_VERSION)
+			return mp_fail(&r, KITH_EVERSION);
+		have_version = true;
+	}
+	if (mp_finish(&r))
+		return r.err;
+	return have_version ? 0 : KITH_EMISSING;
+}
+
+/* Pass two, then the required keys and the value rules. */
+static int decode(const struct body_kind *kind, void *body, const uint8_t *buf, size_t len)
+{
+	struct mp_reader r;
+	uint32_t n = 0;
+	uint64_t seen = 0;
+	int rc = scan(buf, len);
+	if (rc)
+		return rc;
+	mp_reader_init(&r, buf, len);
+	mp_read_map(&r, &n, PROTO_MAP_MAX);
+	for (uint32_t i = 0; i < n && !r.err; i++) {
+		uint64_t key;
+		if (mp_read_uint(&r, &key))
+			break;
+		rc = key == KEY_VERSION ? FIELD_UNKNOWN : kind->field(&r, key, body);
+		if (rc == FIELD_UNKNOWN)
+			mp_skip(&r, SKIP_DEPTH);
+		else if (rc == 0)
+			seen |= BIT(key);
+	}
+	if (mp_finish(&r))
+		return r.err;
+	if ((seen & kind->required) != kind->required)
+		return KITH_EMISSING;
+	return kind->check(body);
+}
+
+/* ---- writing ---- */
+
+struct writer {
+	struct mp_buf *out;
+	msgpack_packer pk;
+	size_t start;
+	unsigned n; /* keys written */
+};
+
+static void write_begin(struct writer *w, struct mp_buf *out)
+{
+	w->out = out;
+	w->start = out->len;
+	w->n = 0;
+	mp_buf_packer(out, &w->pk);
+	msgpack_pack_map(&w->pk, 0); /* one byte, patched by write_end() */
+	w->n++;
+	msgpack_pack_uint64(&w->pk, KEY_VERSION);
+	msgpack_pack_uint64(&w->pk, PROTO_BODY_VERSION);
+}
+
+static msgpack_packer *write_key(struct writer *w, unsigned key)
+{
+	w->n++;
+	msgpack_pack_uint64(&w->pk, key);
+	return &w->pk;
+}
+
+static int write_end(struct writer *w)
+{
+	if (w->out->err)
+		return w->out->err;
+	if (w->out->len - w->start > PROTO_BODY_MAX) {
+		w->out->len = w->start;
+		return KITH_ETOOBIG;
+	}
+	assert(w->n <= 15); /* every body fits a fixmap */
+	w->out->data[w->start] = (uint8_t)(0x80 | w->n);
+	return 0;
+}
+
+/* ---- member ---- */
+
+static int member_field(struct mp_reader *r, uint64_t key, void *body)
+{
+	struct proto_member *m = body;
+	switch (key) {
+	case MEMBER_NAME:
+		return mp_read_text(r, m->name, PROTO_MEMBER_NAME_MAX);
+	case MEMBER_ENDPOINTS:
+		return read_text_list(r, m->endpoints[0], sizeof(m->endpoints[0]),
+		                      PROTO_ENDPOINTS_MAX, &m->n_endpoints);
+	case MEMBER_CONTACTS:
+		return read_text_list(r, m->contacts[0], sizeof(m->contacts[0]), PROTO_CONTACTS_MAX,
+		                      &m->n_contacts);
+	case MEMBER_VERSION:
+		return mp_read_text(r, m->version, PROTO_VERSION_MAX);
+	}
+	return FIELD_UNKNOWN;
+}
+
+static int member_check(const void *body)
+{
+	const struct proto_member *m = body;
+	int rc = check_text(m->name, sizeof(m->name), 1);
+	if (!rc)
+		rc = check_text(m->version, sizeof(m->version), 0);
+	if (!rc && (m->n_endpoints > PROTO_ENDPOINTS_MAX || m->n_contacts > PROTO_CONTACTS_MAX))
+		rc = KITH_ETOOBIG;
+	for (uint32_t i = 0; !rc && i < m->n_endpoints; i++)
+		rc = check_uri(m->endpoints[i], sizeof(m->endpoints[i]), true);
+	for (uint32_t i = 0; !rc && i < m->n_contacts; i++)
+		rc = check_uri(m->contacts[i], sizeof(m->contacts[i]), false);
+	return rc;
+}
+
+static const struct body_kind member_kind = {
+    .required = BIT(MEMBER_NAME),
+    .field = member_field,
+    .check = member_check,
+};
+
+int proto_member_decode(struct proto_member *out, const uint8_t *buf, size_t len)
+{
+	memset(out, 0, sizeof(*out));
+	return decode(&member_kind, out, buf, len);
+}
+
+int proto_member_encode(struct mp_buf *out, const struct proto_member *in)
+{
+	struct writer w;
+	int rc = member_check(in);
+	if (rc)
+		return rc;
+	write_begin(&w, out);
+	mp_pack_cstr(write_key(&w, MEMBER_NAME), in->name);
+	if (in->n_endpoints) {
+		msgpack_pack_array(write_key(&w, MEMBER_ENDPOINTS), in->n_endpoints);
+		for (uint32_t i = 0; i < in->n_endpoints; i++)
+			mp_pack_cstr(&w.pk, in->endpoints[i]);
+	}
+	if (in->n_contacts) {
+		msgpack_pack_array(write_key(&w, MEMBER_CONTACTS), in->n_contacts);
+		for (uint32_t i = 0; i < in->n_contacts; i++)
+			mp_pack_cstr(&w.pk, in->contacts[i]);
+	}
+	if (in->version[0])
+		mp_pack_cstr(write_key(&w, MEMBER_VERSION), in->version);
+	return write_end(&w);
+}
+
+/* ---- service ---- */
+
+void proto_service_defaults(struct proto_service *s)
+{
+	s->interval_s = PROTO_SERVICE_INTERVAL_DEFAULT;
+	s->timeout_s = PROTO_SERVICE_TIMEOUT_DEFAULT;
+	s->tls_warn_s = PROTO_SERVICE_TLS_WARN_DEFAULT;
+}
+
+static int service_field(struct mp_reader *r, uint64_t key, void *body)
+{
+	struct proto_service *s = body;
+	switch (key) {
+	case SERVICE_URL:
+		return mp_read_text(r, s->url, PROTO_URL_MAX);
+	case SERVICE_EXPECT_STATUS:
+		return read_u32(r, &s->expect_status);
+	case SERVICE_EXPECT_BODY:
+		return mp_read_text(r, s->expect_body, PROTO_EXPECT_BODY_MAX);
+	case SERVICE_INTERVAL:
+		return read_u32(r, &s->interval_s);
+	case SERVICE_TIMEOUT:
+		return read_u32(r, &s->timeout_s);
+	case SERVICE_TLS_WARN:
+		return read_u32(r, &s->tls_warn_s);
+	}
+	return FIELD_UNKNOWN;
+}
+
+static int service_check(const void *body)
+{
+	const struct proto_service *s = body;
+	int rc = check_uri(s->url, sizeof(s->url), true);
+	if (!rc)
+		rc = check_text(s->expect_body, sizeof(s->expect_body), 0);
+	if (rc)
+		return rc;
+	if (s->expect_status != 0 && (s->expect_status < 100 || s->expect_status > 599))
+		return KITH_EVALUE;
+	if (s->interval_s < 1 || s->interval_s > 86400)
+		return KITH_EVALUE;
+	if (s->timeout_s < 1 || s->timeout_s > 300 || s->timeout_s > s->interval_s)
+		return KITH_EVALUE;
+	if (s->tls_warn_s > PROTO_TLS_WARN_MAX)
+		return KITH_EVALUE;
+	return 0;
+}
+
+static const struct body_kind service_kind = {
+    .required = BIT(SERVICE_URL),
+    .field = service_field,
+    .check = service_check,
+};
+
+int proto_service_decode(struct proto_service *out, const uint8_t *buf, size_t len)
+{
+	memset(out, 0, sizeof(*out));
+	proto_service_defaults(out);
+	return decode(&service_kind, out, buf, len);
+}
+
+int proto_service_encode(struct mp_buf *out, const struct proto_service *in)
+{
+	struct writer w;
+	int rc = service_check(in);
+	if (rc)
+		return rc;
+	write_begin(&w, out);
+	mp_pack_cstr(write_key(&w, SERVICE_URL), in->url);
+	if (in->expect_status)
+		msgpack_pack_uint32(write_key(&w, SERVICE_EXPECT_STATUS), in->expect_status);
+	if (in->expect_body[0])
+		mp_pack_cstr(write_key(&w, SERVICE_EXPECT_BODY), in->expect_body);
+	if (in->interval_s != PROTO_SERVICE_INTERVAL_DEFAULT)
+		msgpack_pack_uint32(write_key(&w, SERVICE_INTERVAL), in->interval_s);
+	if (in->timeout_s != PROTO_SERVICE_TIMEOUT_DEFAULT)
+		msgpack_pack_uint32(write_key(&w, SERVICE_TIMEOUT), in->timeout_s);
+	if (in->tls_warn_s != PROTO_SERVICE_TLS_WARN_DEFAULT)
+		msgpack_pack_uint32(write_key(&w, SERVICE_TLS_WARN), in->tls_warn_s);
+	return write_end(&w);
+}
+
+/* ---- observation ---- */
+
+static int observation_field(struct mp_reader *r, uint64_t key, void *body)
+{
+	struct proto_observation *o = body;
+	uint64_t status;
+	switch (key) {
+	case OBSERVATION_OWNER:
+		return mp_read_bin_exact(r, o->owner, PROTO_KEY_LEN);
+	case OBSERVATION_SERVICE:
+		return mp_read_text(r, o->service, PROTO_SERVICE_NAME_MAX);
+	case OBSERVATION_STATUS:
+		if (mp_read_uint(r, &status))
+			return r->err;
+		if (status < PROTO_STATUS_UP || status > PROTO_STATUS_DOWN)
+			return mp_fail(r, KITH_EVALUE);
+		o->status = (enum proto_status)status;
+		return 0;
+	case OBSERVATION_LATENCY:
+		return read_u32(r, &o->latency_ms);
+	case OBSERVATION_CHECKED_AT:
+		return mp_read_uint(r, &o->checked_at);
+	case OBSERVATION_ERROR:
+		return mp_read_text(r, o->error, PROTO_ERRTEXT_MAX);
+	case OBSERVATION_TLS_EXPIRES:
+		return mp_read_uint(r, &o->tls_expires);
+	}
+	return FIELD_UNKNOWN;
+}
+
+static int observation_check(const void *body)
+{
+	const struct proto_observation *o = body;
+	int rc = check_text(o->error, sizeof(o->error), 0);
+	if (!rc)
+		rc = check_text(o->service, sizeof(o->service), 1);
+	if (rc)
+		return rc;
+	if (!proto_service_name_ok(o->service, strlen(o->service)))
+		return KITH_EVALUE;
+	if (o->status < PROTO_STATUS_UP || o->status > PROTO_STATUS_DOWN || o->checked_at == 0)
+		return KITH_EVALUE;
+	return 0;
+}
+
+static const struct body_kind observation_kind = {
+    .required = BIT(OBSERVATION_OWNER) | BIT(OBSERVATION_SERVICE) | BIT(OBSERVATION_STATUS) |
+                BIT(OBSERVATION_CHECKED_AT),
+    .field = observation_field,
+    .check = observation_check,
+};
+
+int proto_observation_decode(struct proto_observation *out, const uint8_t *buf, size_t len)
+{
+	memset(out, 0, sizeof(*out));
+	return decode(&observation_kind, out, buf, len);
+}
+
+int proto_observation_encode(struct mp_buf *out, const struct proto_observation *in)
+{
+	struct writer w;
+	int rc = observation_check(in);
+	if (rc)
+		return rc;
+	write_begin(&w, out);
+	mp_pack_bin(write_key(&w, OBSERVATION_OWNER), in->owner, PROTO_KEY_LEN);
+	mp_pack_cstr(write_key(&w, OBSERVATION_SERVICE), in->service);
+	msgpack_pack_uint32(write_key(&w, OBSERVATION_STATUS), (uint32_t)in->status);
+	if (in->latency_ms)
+		msgpack_pack_uint32(write_key(&w, OBSERVATION_LATENCY), in->latency_ms);
+	msgpack_pack_uint64(write_key(&w, OBSERVATION_CHECKED_AT), in->checked_at);
+	if (in->error[0])
+		mp_pack_cstr(write_key(&w, OBSERVATION_ERROR), in->error);
+	if (in->tls_expires)
+		msgpack_pack_uint64(write_key(&w, OBSERVATION_TLS_EXPIRES), in->tls_expires);
+	return write_end(&w);
+}
+
+/* ---- grant ---- */
+
+static int read_scopes(struct mp_reader *r, struct proto_grant *g)
+{
+	char text[PROTO_SCOPE_MAX + 1];
+	if (mp_read_array(r, &g->n_scopes, PROTO_SCOPES_MAX))
+		return r->err;
+	for (uint32_t i = 0; i < g->n_scopes; i++) {
+		if (mp_read_text(r, text, PROTO_SCOPE_MAX))
+			return r->err;
+		if (proto_scope_parse(&g->scopes[i], text, strlen(text), NULL))
+			return mp_fail(r, KITH_EVALUE);
+	}
+	return 0;
+}
+
+static int grant_field(struct mp_reader *r, uint64_t key, void *body)
+{
+	struct proto_grant *g = body;
+	const uint8_t *sealed;
+	switch (key) {
+	case GRANT_SUBJECT:
+		return mp_read_bin_exact(r, g->subject, PROTO_KEY_LEN);
+	case GRANT_SCOPES:
+		return read_scopes(r, g);
+	case GRANT_NOT_BEFORE:
+		return mp_read_uint(r, &g->not_before);
+	case GRANT_SEALED:
+		if (mp_read_bin(r, &sealed, &g->sealed_len, PROTO_SEALED_MAX))
+			return r->err;
+		if (g->sealed_len == 0)
+			return mp_fail(r, KITH_EVALUE); /* absent is the way to say none */
+		memcpy(g->sealed, sealed, g->sealed_len);
+		return 0;
+	}
+	return FIELD_UNKNOWN;
+}
+
+/* A scope is valid when its canonical text parses back to the same scope:
+ * that applies the parser's rules to structs built in memory. strncmp():
+ * the zone of a struct built in memory may lack its NUL. */
+static int check_scope(const struct proto_scope *s, char text[PROTO_SCOPE_MAX + 1])
+{
+	struct proto_scope back;
+	if (proto_scope_format(s, text, PROTO_SCOPE_MAX + 1))
+		return KITH_EVALUE;
+	if (proto_scope_parse(&back, text, strlen(text), NULL))
+		return KITH_EVALUE;
+	if (back.type != s->type || back.quota != s->quota ||
+	    (s->type == PROTO_SCOPE_DNS && strncmp(back.zone, s->zone, sizeof(s->zone)) != 0))
+		return KITH_EVALUE;
+	return 0;
+}
+
+/* Two scopes of one type (two dns scopes for one zone) would leave the
+ * grant's meaning to the reader's choice. */
+static bool same_scope_kind(const struct proto_scope *a, const struct proto_scope *b)
+{
+	if (a->type != b->type)
+		return false;
+	return a->type != PROTO_SCOPE_DNS || strcmp(a->zone, b->zone) == 0;
+}
+
+static int grant_check(const void *body)
+{
+	const struct proto_grant *g = body;
+	char text[PROTO_SCOPE_MAX + 1];
+	if (g->n_scopes > PROTO_SCOPES_MAX || g->sealed_len > PROTO_SEALED_MAX)
+		return KITH_ETOOBIG;
+	if (g->n_scopes == 0)
+		return KITH_EVALUE;
+	for (uint32_t i = 0; i < g->n_scopes; i++) {
+		if (check_scope(&g->scopes[i], text))
+			return KITH_EVALUE;
+		for (uint32_t j = 0; j < i; j++)
+			if (same_scope_kind(&g->scopes[i], &g->scopes[j]))
+				return KITH_EVALUE;
+	}
+	return 0;
+}
+
+static const struct body_kind grant_kind = {
+    .required = BIT(GRANT_SUBJECT) | BIT(GRANT_SCOPES),
+    .field = grant_field,
+    .check = grant_check,
+};
+
+int proto_grant_decode(struct proto_grant *out, const uint8_t *buf, size_t len)
+{
+	memset(out, 0, sizeof(*out));
+	return decode(&grant_kind, out, buf, len);
+}
+
+int proto_grant_encode(struct mp_buf *out, const struct proto_grant *in)
+{
+	struct writer w;
+	char text[PROTO_SCOPE_MAX + 1];
+	int rc = grant_check(in);
+	if (rc)
+		return rc;
+	write_begin(&w, out);
+	mp_pack_bin(write_key(&w, GRANT_SUBJECT), in->subject, PROTO_KEY_LEN);
+	msgpack_pack_array(write_key(&w, GRANT_SCOPES), in->n_scopes);
+	for (uint32_t i = 0; i < in->n_scopes; i++) {
+		proto_scope_format(&in->scopes[i], text, sizeof(text)); /* checked above */
+		mp_pack_cstr(&w.pk, text);
+	}
+	if (in->not_before)
+		msgpack_pack_uint64(write_key(&w, GRANT_NOT_BEFORE), in->not_before);
+	if (in->sealed_len)
+		mp_pack_bin(write_key(&w, GRANT_SEALED), in->sealed, in->sealed_len);
+	return write_end(&w);
+}
+
+/* ---- revocation ---- */
+
+static int revocation_field(struct mp_reader *r, uint64_t key, void *body)
+{
+	struct proto_revocation *v = body;
+	uint64_t target;
+	switch (key) {
+	case REVOCATION_TARGET:
+		if (mp_read_uint(r, &target))
+			return r->err;
+		if (target < PROTO_REVOKE_GRANT || target > PROTO_REVOKE_MEMBER)
+			return mp_fail(r, KITH_EVALUE);
+		v->target = (enum proto_revoke_target)target;
+		return 0;
+	case REVOCATION_GRANT_ID:
+		if (mp_read_text(r, v->grant_id, PROTO_GRANT_ID_MAX))
+			return r->err;
+		return v->grant_id[0] ? 0 : mp_fail(r, KITH_EVALUE);
+	case REVOCATION_MEMBER:
+		/* An all-zero key would read as "no member" in the struct. */
+		if (mp_read_bin_exact(r, v->member, PROTO_KEY_LEN))
+			return r->err;
+		return key_is_zero(v->member) ? mp_fail(r, KITH_EVALUE) : 0;
+	case REVOCATION_REASON:
+		return mp_read_text(r, v->reason, PROTO_REASON_MAX);
+	}
+	return FIELD_UNKNOWN;
+}
+
+/* In the struct, an empty grant_id and an all-zero member mean absent:
+ * the target names which one must be there, and the other must not. */
+static int revocation_check(const void *body)
+{
+	const struct proto_revocation *v = body;
+	int rc = check_text(v->grant_id, sizeof(v->grant_id), 0);
+	if (!rc)
+		rc = check_text(v->reason, sizeof(v->reason), 0);
+	if (rc)
+		return rc;
+	bool has_grant = v->grant_id[0] != '\0', has_member = !key_is_zero(v->member);
+	switch (v->target) {
+	case PROTO_REVOKE_GRANT:
+		if (has_member)
+			return KITH_EVALUE;
+		return has_grant ? 0 : KITH_EMISSING;
+	case PROTO_REVOKE_MEMBER:
+		if (has_grant)
+			return KITH_EVALUE;
+		return has_member ? 0 : KITH_EMISSING;
+	}
+	return KITH_EVALUE;
+}
+
+static const struct body_kind revocation_kind = {
+    .required = BIT(REVOCATION_TARGET),
+    .field = revocation_field,
+    .check = revocation_check,
+};
+
+int proto_revocation_decode(struct proto_revocation *out, const uint8_t *buf, size_t len)
+{
+	memset(out, 0, sizeof(*out));
+	return decode(&revocation_kind, out, buf, len);
+}
+
+int proto_revocation_encode(struct mp_buf *out, const struct proto_revocation *in)
+{
+	struct writer w;
+	int rc = revocation_check(in);
+	if (rc)
+		return rc;
+	write_begin(&w, out);
+	msgpack_pack_uint32(write_key(&w, REVOCATION_TARGET), (uint32_t)in->target);
+	if (in->target == PROTO_REVOKE_GRANT)
+		mp_pack_cstr(write_key(&w, REVOCATION_GRANT_ID), in->grant_id);
+	else
+		mp_pack_bin(write_key(&w, REVOCATION_MEMBER), in->member, PROTO_KEY_LEN);
+	if (in->reason[0])
+		mp_pack_cstr(write_key(&w, REVOCATION_REASON), in->reason);
+	return write_end(&w);
+}

@@ -1,0 +1,118 @@
+/* Record bodies: one codec per kind.
+ *
+ * Each body is a msgpack map with small integer keys; key 0 is the body
+ * version (PROTO_BODY_VERSION). Decoders reject an unknown version, a
+ * missing required key, a repeated key, wrong types, oversize values and
+ * trailing bytes, and skip unknown keys (a newer version may add optional
+ * ones). Strings are copied into the fixed arrays of the structs, so a
+ * decoded body owns nothing and needs no free.
+ *
+ * Encoders write into a struct mp_buf the caller owns and check the same
+ * rules first (KITH_EVALUE, KITH_ETOOBIG), so kith never signs a body it
+ * would refuse to read. The key numbers of each body are in body.c and
+ * docs/protocol.md. */
+#ifndef KITH_PROTO_BODY_H
+#define KITH_PROTO_BODY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "limits.h"
+#include "mp.h"
+#include "scope.h"
+
+#define PROTO_BODY_VERSION 1
+
+/* kind "member", name "": an agent's description of itself. */
+struct proto_member {
+	char name[PROTO_MEMBER_NAME_MAX + 1]; /* the collective's display name, not empty */
+	uint32_t n_endpoints;
+	char endpoints[PROTO_ENDPOINTS_MAX][PROTO_ENDPOINT_MAX + 1]; /* "tcp://host:port" */
+	uint32_t n_contacts;
+	char contacts[PROTO_CONTACTS_MAX][PROTO_CONTACT_MAX + 1]; /* alert targets (URIs) */
+	char version[PROTO_VERSION_MAX + 1];                      /* software, may be empty */
+};
+
+/* kind "service", name = service name: what partners check. */
+struct proto_service {
+	char url[PROTO_URL_MAX + 1];                 /* http(s)://..., tcp://host:port, ... */
+	uint32_t expect_status;                      /* 0: any 2xx or 3xx; else 100..599 */
+	char expect_body[PROTO_EXPECT_BODY_MAX + 1]; /* substring, may be empty */
+	uint32_t interval_s;                         /* 1..86400 */
+	uint32_t timeout_s;                          /* 1..300, <= interval_s */
+	uint32_t tls_warn_s; /* warn this long before certificate expiry, 0: never */
+};
+
+/* Defaults of the optional service fields, and the largest tls_warn_s. */
+#define PROTO_SERVICE_INTERVAL_DEFAULT 30
+#define PROTO_SERVICE_TIMEOUT_DEFAULT 10
+#define PROTO_SERVICE_TLS_WARN_DEFAULT (14 * 86400)
+#define PROTO_TLS_WARN_MAX (365 * 86400)
+
+enum proto_status {
+	PROTO_STATUS_UP = 1,
+	PROTO_STATUS_DEGRADED = 2,
+	PROTO_STATUS_DOWN = 3,
+};
+
+/* kind "observation", name = hex(owner) "/" service: one observer's latest
+ * view of one service. */
+struct proto_observation {
+	uint8_t owner[PROTO_KEY_LEN];
+	char service[PROTO_SERVICE_NAME_MAX + 1];
+	enum proto_status status;
+	uint32_t latency_ms;
+	uint64_t checked_at;               /* Unix seconds */
+	char error[PROTO_ERRTEXT_MAX + 1]; /* why not up, may be empty */
+	uint64_t tls_expires;              /* certificate notAfter, 0: unknown */
+};
+
+/* kind "grant", name = grant ID: issuer (the record author) lets subject
+ * do what the scopes say from not_before until the record expires. */
+struct proto_grant {
+	uint8_t subject[PROTO_KEY_LEN];
+	uint32_t n_scopes;
+	struct proto_scope scopes[PROTO_SCOPES_MAX];
+	uint64_t not_before;              /* Unix seconds, 0: from issue */
+	size_t sealed_len;                /* 0: none */
+	uint8_t sealed[PROTO_SEALED_MAX]; /* credential sealed to subject */
+};
+
+enum proto_revoke_target {
+	PROTO_REVOKE_GRANT = 1,
+	PROTO_REVOKE_MEMBER = 2,
+};
+
+/* kind "revocation", name = what it revokes: withdraws a grant of the
+ * author, or ejects a member from the network. */
+struct proto_revocation {
+	enum proto_revoke_target target;
+	char grant_id[PROTO_GRANT_ID_MAX + 1]; /* PROTO_REVOKE_GRANT */
+	uint8_t member[PROTO_KEY_LEN];         /* PROTO_REVOKE_MEMBER */
+	char reason[PROTO_REASON_MAX + 1];     /* may be empty */
+};
+
+/* buf is borrowed. Return 0 or a negative KITH_E* code. */
+int proto_member_decode(struct proto_member *out, const uint8_t *buf, size_t len);
+int proto_service_decode(struct proto_service *out, const uint8_t *buf, size_t len);
+int proto_observation_decode(struct proto_observation *out, const uint8_t *buf, size_t len);
+int proto_grant_decode(struct proto_grant *out, const uint8_t *buf, size_t len);
+int proto_revocation_decode(struct proto_revocation *out, const uint8_t *buf, size_t len);
+
+/* in is borrowed; the body is appended to out. Return 0 or a negative code. */
+int proto_member_encode(struct mp_buf *out, const struct proto_member *in);
+int proto_service_encode(struct mp_buf *out, const struct proto_service *in);
+int proto_observation_encode(struct mp_buf *out, const struct proto_observation *in);
+int proto_grant_encode(struct mp_buf *out, const struct proto_grant *in);
+int proto_revocation_encode(struct mp_buf *out, const struct proto_revocation *in);
+
+/* Sets the defaults of optional fields (interval 30 s, timeout 10 s, TLS
+ * warning 14 days) in a zeroed struct. */
+void proto_service_defaults(struct proto_service *s);
+
+/* True when s[0..len) (borrowed) is a valid service name: 1 to
+ * PROTO_SERVICE_NAME_MAX characters of a-z, 0-9, '-', '_' and '.'. */
+bool proto_service_name_ok(const char *s, size_t len);
+
+#endif

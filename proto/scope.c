@@ -1,0 +1,186 @@
+/* Grant scopes: text form parsing and canonical formatting (see scope.h). */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+#include "scope.h"
+#include "units.h"
+
+#define EXPECTED "(expected monitor, admit, backup:SIZE or dns:ZONE)"
+#define LABEL_MAX 63
+/* Input quoted in a message is cut to this many bytes. */
+#define QUOTE_MAX 40
+
+/* Messages quote the input, so they are built in a per-thread buffer that
+ * the next call overwrites (the agent is single-threaded; the CLI prints
+ * the message at once). */
+static _Thread_local char why_buf[160];
+
+/* Copies at most QUOTE_MAX bytes of s[0..len) into out, printable ASCII
+ * only: scope text may come from a peer's record and must not steer a
+ * terminal. */
+static void quote(char out[QUOTE_MAX + 4], const char *s, size_t len)
+{
+	size_t n = len > QUOTE_MAX ? QUOTE_MAX : len;
+	for (size_t i = 0; i < n; i++)
+		out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	strcpy(out + n, len > n ? "..." : "");
+}
+
+/* Sets *why (when wanted) to the constant msg; returns KITH_ESCOPE. */
+static int fail(const char **why, const char *msg)
+{
+	if (why)
+		*why = msg;
+	return KITH_ESCOPE;
+}
+
+/* Sets *why (when wanted) to before 'quoted s[0..len)' after; returns
+ * KITH_ESCOPE. */
+static int fail_quoting(const char **why, const char *before, const char *s, size_t len,
+                        const char *after)
+{
+	char q[QUOTE_MAX + 4];
+
+	if (why) {
+		quote(q, s, len);
+		snprintf(why_buf, sizeof(why_buf), "%s'%s'%s", before, q, after);
+		*why = why_buf;
+	}
+	return KITH_ESCOPE;
+}
+
+static bool has_prefix(const char *s, size_t len, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return len >= n && memcmp(s, prefix, n) == 0;
+}
+
+/* SIZE as proto_size_parse() reads it. */
+static int parse_size(uint64_t *out, const char *s, size_t len, const char **why)
+{
+	const char *problem;
+
+	if (len == 0)
+		return fail(why, "backup needs a size, e.g. backup:50G");
+	if (proto_size_parse(s, len, out, &problem) == 0)
+		return 0;
+	if (why) {
+		char q[QUOTE_MAX + 4];
+		quote(q, s, len);
+		snprintf(why_buf, sizeof(why_buf), "backup size '%s': %s", q, problem);
+		*why = why_buf;
+	}
+	return KITH_ESCOPE;
+}
+
+static bool zone_char_ok(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+/* Checks one label s[0..len) (already lower case). */
+static int check_label(const char *s, size_t len, const char **why)
+{
+	if (len == 0)
+		return fail(why, "zone has an empty label (two dots in a row, or a leading dot?)");
+	if (len > LABEL_MAX)
+		return fail_quoting(why, "zone label ", s, len, " is longer than 63 characters");
+	for (size_t i = 0; i < len; i++)
+		if (!zone_char_ok(s[i]))
+			return fail_quoting(why, "zone label ", s, len,
+			                    " has a character outside a-z, 0-9 and '-'");
+	if (s[0] == '-' || s[len - 1] == '-')
+		return fail_quoting(why, "zone label ", s, len, " starts or ends with '-'");
+	return 0;
+}
+
+/* ZONE: a DNS name, lowered into out without its final dot. */
+static int parse_zone(char out[PROTO_ZONE_MAX + 1], const char *s, size_t len, const char **why)
+{
+	if (len > 0 && s[len - 1] == '.')
+		len--;
+	if (len == 0)
+		return fail(why, "dns needs a zone, e.g. dns:example.org");
+	if (len > PROTO_ZONE_MAX)
+		return fail_quoting(why, "zone ", s, len, " is longer than 253 characters");
+	for (size_t i = 0; i < len; i++)
+		out[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') : s[i];
+	out[len] = '\0';
+	size_t start = 0;
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && out[i] != '.')
+			continue;
+		int rc = check_label(out + start, i - start, why);
+		if (rc)
+			return rc;
+		start = i + 1;
+	}
+	return 0;
+}
+
+int proto_scope_parse(struct proto_scope *out, const char *text, size_t len, const char **why)
+{
+	memset(out, 0, sizeof(*out));
+	if (len == 0)
+		return fail(why, "empty scope " EXPECTED);
+	if (len > PROTO_SCOPE_MAX)
+		return fail_quoting(why, "scope ", text, len, " is longer than 300 bytes");
+	if (len == 7 && memcmp(text, "monitor", 7) == 0) {
+		out->type = PROTO_SCOPE_MONITOR;
+		return 0;
+	}
+	if (len == 5 && memcmp(text, "admit", 5) == 0) {
+		out->type = PROTO_SCOPE_ADMIT;
+		return 0;
+	}
+	if (has_prefix(text, len, "backup:")) {
+		out->type = PROTO_SCOPE_BACKUP;
+		return parse_size(&out->quota, text + 7, len - 7, why);
+	}
+	if (has_prefix(text, len, "dns:")) {
+		out->type = PROTO_SCOPE_DNS;
+		return parse_zone(out->zone, text + 4, len - 4, why);
+	}
+	if (len == 6 && memcmp(text, "backup", 6) == 0)
+		return fail(why, "backup needs a size, e.g. backup:50G");
+	if (len == 3 && memcmp(text, "dns", 3) == 0)
+		return fail(why, "dns needs a zone, e.g. dns:example.org");
+	if (has_prefix(text, len, "monitor:"))
+		return fail(why, "monitor takes no argument: write just 'monitor'");
+	if (has_prefix(text, len, "admit:"))
+		return fail(why, "admit takes no argument: write just 'admit'");
+	return fail_quoting(why, "unknown scope ", text, len, " " EXPECTED);
+}
+
+int proto_scope_format(const struct proto_scope *s, char *buf, size_t n)
+{
+	int len;
+	switch (s->type) {
+	case PROTO_SCOPE_MONITOR:
+		len = snprintf(buf, n, "monitor");
+		break;
+	case PROTO_SCOPE_ADMIT:
+		len = snprintf(buf, n, "admit");
+		break;
+	case PROTO_SCOPE_BACKUP:
+		if (s->quota == 0)
+			return KITH_EVALUE;
+		len = snprintf(buf, n, "backup:");
+		if (len > 0 && (size_t)len < n &&
+		    proto_size_format(s->quota, buf + len, n - (size_t)len) != 0)
+			return KITH_ETOOBIG;
+		break;
+	case PROTO_SCOPE_DNS:
+		len = snprintf(buf, n, "dns:%.*s", PROTO_ZONE_MAX, s->zone);
+		break;
+	default:
+		return KITH_EVALUE;
+	}
+	if (len < 0 || (size_t)len >= n)
+		return KITH_ETOOBIG;
+	return 0;
+}

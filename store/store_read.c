@@ -1,0 +1,271 @@
+/* Reading records and heads, counting, and the agent's own seq counter.
+ *
+ * Every value read back is length-checked before use: a damaged file ends
+ * in -EIO, never in a read past a buffer. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../proto/error.h"
+#include "store_int.h"
+
+#define META_SEQ "seq"
+
+/* A records value holds the seq and at least one byte of record. */
+static int record_value_check(const MDB_val *v)
+{
+	return v->mv_size > STORE_VALUE_SEQ_LEN ? 0 : -EIO;
+}
+
+int store_record_get(struct store *s, const uint8_t author[PROTO_KEY_LEN], uint8_t kind,
+                     const char *name, uint8_t **buf, size_t *len)
+{
+	uint8_t key[STORE_RECORD_KEY_MAX];
+	size_t name_len = strnlen(name, PROTO_NAME_MAX + 1);
+	MDB_val k, v;
+	MDB_txn *txn;
+	int rc;
+
+	*buf = NULL;
+	*len = 0;
+	if (name_len > PROTO_NAME_MAX)
+		return -ENOENT; /* no record can have that name */
+	k.mv_size = store_record_key(key, author, kind, name, name_len);
+	k.mv_data = key;
+	rc = store_read_begin(s, &txn);
+	if (rc < 0)
+		return rc;
+	rc = mdb_get(txn, s->records, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		rc = -ENOENT;
+		goto out;
+	}
+	rc = rc ? store_mdb_error(s, rc) : record_value_check(&v);
+	if (rc < 0)
+		goto out;
+	*len = v.mv_size - STORE_VALUE_SEQ_LEN;
+	*buf = malloc(*len);
+	if (!*buf) {
+		*len = 0;
+		rc = -ENOMEM;
+		goto out;
+	}
+	memcpy(*buf, (uint8_t *)v.mv_data + STORE_VALUE_SEQ_LEN, *len);
+out:
+	store_read_end(s);
+	return rc;
+}
+
+/* Follows one byseq entry (key sk, value sv) to its record and hands the
+ * record to fn. The two databases must agree on the seq. */
+static int since_visit(struct store *s, MDB_txn *txn, const MDB_val *sk, const MDB_val *sv,
+                       store_record_fn fn, void *arg)
+{
+	const uint8_t *kind_name = sv->mv_data;
+	uint8_t rkey[STORE_RECORD_KEY_MAX];
+	MDB_val rk, rv;
+	int rc;
+
+	if (sv->mv_size < 1 || sv->mv_size > 1 + PROTO_NAME_MAX)
+		return -EIO;
+	memcpy(rkey, sk->mv_data, PROTO_KEY_LEN);
+	memcpy(rkey + PROTO_KEY_LEN, kind_name, sv->mv_size);
+	rk = (MDB_val){PROTO_KEY_LEN + sv->mv_size, rkey};
+	rc = mdb_get(txn, s->records, &rk, &rv);
+	if (rc == MDB_NOTFOUND)
+		return -EIO; /* an index entry without its record */
+	if (rc != 0)
+		return store_mdb_error(s, rc);
+	if (record_value_check(&rv) < 0 ||
+	    store_be64_get(rv.mv_data) !=
+	        store_be64_get((const uint8_t *)sk->mv_data + PROTO_KEY_LEN))
+		return -EIO;
+	return fn(arg, (const uint8_t *)rv.mv_data + STORE_VALUE_SEQ_LEN,
+	          rv.mv_size - STORE_VALUE_SEQ_LEN);
+}
+
+int store_records_since(struct store *s, const uint8_t author[PROTO_KEY_LEN], uint64_t after,
+                        store_record_fn fn, void *arg)
+{
+	uint8_t start[STORE_SEQ_KEY_LEN];
+	MDB_val k = {sizeof(start), start}, v;
+	MDB_cursor *cur = NULL;
+	MDB_txn *txn;
+	int rc;
+
+	if (after == UINT64_MAX)
+		return 0;
+	store_seq_key(start, author, after + 1);
+	rc = store_read_begin(s, &txn);
+	if (rc < 0)
+		return rc;
+	rc = store_mdb_error(s, mdb_cursor_open(txn, s->byseq, &cur));
+	if (rc < 0)
+		goto out;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != STORE_SEQ_KEY_LEN) {
+			rc = -EIO;
+			goto out;
+		}
+		if (memcmp(k.mv_data, author, PROTO_KEY_LEN) != 0)
+			break; /* past this author's entries */
+		rc = since_visit(s, txn, &k, &v, fn, arg);
+		if (rc != 0)
+			goto out;
+	}
+	rc = rc == MDB_NOTFOUND ? 0 : store_mdb_error(s, rc);
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	store_read_end(s);
+	return rc;
+}
+
+int store_records_each(struct store *s, store_record_fn fn, void *arg)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	MDB_txn *txn;
+	int rc;
+
+	rc = store_read_begin(s, &txn);
+	if (rc < 0)
+		return rc;
+	rc = store_mdb_error(s, mdb_cursor_open(txn, s->records, &cur));
+	if (rc < 0)
+		goto out;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (record_value_check(&v) < 0) {
+			rc = -EIO;
+			goto out;
+		}
+		rc = fn(arg, (const uint8_t *)v.mv_data + STORE_VALUE_SEQ_LEN,
+		        v.mv_size - STORE_VALUE_SEQ_LEN);
+		if (rc != 0)
+			goto out;
+	}
+	rc = rc == MDB_NOTFOUND ? 0 : store_mdb_error(s, rc);
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	store_read_end(s);
+	return rc;
+}
+
+int store_heads_each(struct store *s, store_head_fn fn, void *arg)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	MDB_txn *txn;
+	int rc;
+
+	rc = store_read_begin(s, &txn);
+	if (rc < 0)
+		return rc;
+	rc = store_mdb_error(s, mdb_cursor_open(txn, s->heads, &cur));
+	if (rc < 0)
+		goto out;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != PROTO_KEY_LEN || v.mv_size != 8) {
+			rc = -EIO;
+			goto out;
+		}
+		rc = fn(arg, k.mv_data, store_be64_get(v.mv_data));
+		if (rc != 0)
+			goto out;
+	}
+	rc = rc == MDB_NOTFOUND ? 0 : store_mdb_error(s, rc);
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	store_read_end(s);
+	return rc;
+}
+
+int store_head_get(struct store *s, const uint8_t author[PROTO_KEY_LEN], uint64_t *seq)
+{
+	MDB_val k = {PROTO_KEY_LEN, (void *)author}, v;
+	MDB_txn *txn;
+	int rc;
+
+	*seq = 0;
+	rc = store_read_begin(s, &txn);
+	if (rc < 0)
+		return rc;
+	rc = mdb_get(txn, s->heads, &k, &v);
+	if (rc == 0 && v.mv_size == 8)
+		*seq = store_be64_get(v.mv_data);
+	else if (rc == 0)
+		rc = -EIO;
+	else if (rc == MDB_NOTFOUND)
+		rc = 0;
+	else
+		rc = store_mdb_error(s, rc);
+	store_read_end(s);
+	return rc;
+}
+
+int store_record_count(struct store *s, uint64_t *count)
+{
+	MDB_stat st;
+	MDB_txn *txn;
+	int rc;
+
+	*count = 0;
+	rc = store_read_begin(s, &txn);
+	if (rc < 0)
+		return rc;
+	rc = store_mdb_error(s, mdb_stat(txn, s->records, &st));
+	if (rc == 0)
+		*count = st.ms_entries;
+	store_read_end(s);
+	return rc;
+}
+
+/* meta "seq" holds the last seq handed out (0 before the first). */
+int store_seq_reserve(struct store *s, uint64_t n, uint64_t *first)
+{
+	uint8_t buf[8];
+	MDB_val k = {strlen(META_SEQ), META_SEQ}, v;
+	MDB_txn *txn = NULL;
+	uint64_t last;
+	int rc;
+
+	*first = 0;
+	if (n == 0)
+		return -EINVAL;
+	rc = store_write_begin(s, &txn);
+	if (rc < 0)
+		return rc;
+	rc = mdb_get(txn, s->meta, &k, &v);
+	if (rc != 0) {
+		rc = rc == MDB_NOTFOUND ? -EIO : store_mdb_error(s, rc);
+		goto out;
+	}
+	if (v.mv_size != 8) {
+		rc = -EIO;
+		goto out;
+	}
+	last = store_be64_get(v.mv_data);
+	if (n > UINT64_MAX - last) {
+		rc = -EOVERFLOW;
+		goto out;
+	}
+	store_be64_put(buf, last + n);
+	v = (MDB_val){sizeof(buf), buf};
+	rc = store_mdb_error(s, mdb_put(txn, s->meta, &k, &v, 0));
+	if (rc < 0)
+		goto out;
+	/* The commit is synced: the seqs are ours even after a crash. */
+	rc = store_write_commit(s, txn);
+	txn = NULL; /* freed by the commit, failed or not */
+	if (rc == 0)
+		*first = last + 1;
+out:
+	if (txn)
+		mdb_txn_abort(txn);
+	return rc;
+}

@@ -1,0 +1,257 @@
+/* fuzz_seeds OUTDIR: writes a small valid seed corpus for every fuzz
+ * target into OUTDIR/<target>/ (records signed with a freshly generated
+ * identity). ctest runs it as the fuzz_seeds fixture before the replay
+ * tests; tools/fuzz runs it before fuzzing. A normal program, never linked
+ * with libFuzzer. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "proto/body.h"
+#include "proto/error.h"
+#include "proto/identity.h"
+#include "proto/peerid.h"
+#include "proto/record.h"
+
+#define ISSUED 1700000000ULL
+
+static const char *outdir;
+static struct proto_identity *id;
+static int failed;
+
+static int make_dir(const char *path)
+{
+	if (mkdir(path, 0755) && errno != EEXIST) {
+		fprintf(stderr, "fuzz_seeds: mkdir %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Writes OUTDIR/target/name. */
+static void put(const char *target, const char *name, const void *data, size_t len)
+{
+	char path[4096];
+	FILE *f;
+	snprintf(path, sizeof(path), "%s/%s", outdir, target);
+	if (make_dir(path)) {
+		failed = 1;
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s/%s", outdir, target, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(data, 1, len, f) != len || fclose(f)) {
+		fprintf(stderr, "fuzz_seeds: %s: %s\n", path, strerror(errno));
+		failed = 1;
+	}
+}
+
+/* Writes an encoded body (or reports the encoder's error) and frees it. */
+static void put_buf(const char *target, const char *name, struct mp_buf *b, int rc)
+{
+	if (rc) {
+		fprintf(stderr, "fuzz_seeds: %s/%s: %s\n", target, name, proto_strerror(rc));
+		failed = 1;
+	} else {
+		put(target, name, b->data, b->len);
+	}
+	mp_buf_free(b);
+}
+
+/* Signs body[0..len) as a record of kind and name; writes it as a record
+ * seed. */
+static void put_record(const char *seed, uint8_t kind, const char *name, const uint8_t *body,
+                       size_t len)
+{
+	struct proto_record in = {
+	    .kind = kind,
+	    .seq = 1,
+	    .issued = ISSUED,
+	    .expires = ISSUED + 86400,
+	    .body = body,
+	    .body_len = len,
+	};
+	struct mp_buf rec = {0};
+	snprintf(in.name, sizeof(in.name), "%s", name);
+	put_buf("record", seed, &rec, proto_record_sign(&rec, id, &in));
+}
+
+static void member_seeds(void)
+{
+	int rc;
+	struct proto_member m = {0};
+	struct mp_buf b = {0};
+	strcpy(m.name, "x");
+	put_buf("member", "minimal", &b, proto_member_encode(&b, &m));
+	strcpy(m.name, "Chatons de Lyon");
+	m.n_endpoints = 2;
+	strcpy(m.endpoints[0], "tcp://192.0.2.1:7946");
+	strcpy(m.endpoints[1], "tcp://[2001:db8::1]:7946");
+	m.n_contacts = 1;
+	strcpy(m.contacts[0], "mailto:admin@example.org");
+	strcpy(m.version, "kith 0.1.0");
+	rc = proto_member_encode(&b, &m);
+	if (!rc)
+		put_record("member", PROTO_KIND_MEMBER, "", b.data, b.len);
+	put_buf("member", "full", &b, rc);
+}
+
+static void service_seeds(void)
+{
+	int rc;
+	struct proto_service s = {0};
+	struct mp_buf b = {0};
+	proto_service_defaults(&s);
+	strcpy(s.url, "https://cloud.example.org/");
+	put_buf("service", "minimal", &b, proto_service_encode(&b, &s));
+	s.expect_status = 200;
+	strcpy(s.expect_body, "ok");
+	s.interval_s = 60;
+	s.timeout_s = 5;
+	s.tls_warn_s = 0;
+	rc = proto_service_encode(&b, &s);
+	if (!rc)
+		put_record("service", PROTO_KIND_SERVICE, "cloud", b.data, b.len);
+	put_buf("service", "full", &b, rc);
+}
+
+static void observation_seeds(void)
+{
+	int rc;
+	struct proto_observation o = {0};
+	struct mp_buf b = {0};
+	memcpy(o.owner, id->pk, PROTO_KEY_LEN);
+	strcpy(o.service, "cloud");
+	o.status = PROTO_STATUS_UP;
+	o.checked_at = ISSUED;
+	put_buf("observation", "minimal", &b, proto_observation_encode(&b, &o));
+	o.status = PROTO_STATUS_DOWN;
+	o.latency_ms = 1500;
+	strcpy(o.error, "HTTP 502");
+	o.tls_expires = ISSUED + 90 * 86400;
+	rc = proto_observation_encode(&b, &o);
+	if (!rc)
+		put_record("observation", PROTO_KIND_OBSERVATION, "00/cloud", b.data, b.len);
+	put_buf("observation", "full", &b, rc);
+}
+
+static void grant_seeds(void)
+{
+	int rc;
+	struct proto_grant g = {0};
+	struct mp_buf b = {0};
+	memcpy(g.subject, id->pk, PROTO_KEY_LEN);
+	g.n_scopes = 1;
+	g.scopes[0].type = PROTO_SCOPE_MONITOR;
+	put_buf("grant", "minimal", &b, proto_grant_encode(&b, &g));
+	g.n_scopes = 4;
+	g.scopes[1].type = PROTO_SCOPE_ADMIT;
+	g.scopes[2].type = PROTO_SCOPE_BACKUP;
+	g.scopes[2].quota = 50ULL << 30;
+	g.scopes[3].type = PROTO_SCOPE_DNS;
+	strcpy(g.scopes[3].zone, "example.org");
+	g.not_before = ISSUED;
+	g.sealed_len = 80;
+	memset(g.sealed, 0x5a, g.sealed_len);
+	rc = proto_grant_encode(&b, &g);
+	if (!rc)
+		put_record("grant", PROTO_KIND_GRANT, "g-1", b.data, b.len);
+	put_buf("grant", "full", &b, rc);
+}
+
+static void revocation_seeds(void)
+{
+	int rc;
+	struct proto_revocation v = {0};
+	struct mp_buf b = {0};
+	v.target = PROTO_REVOKE_GRANT;
+	strcpy(v.grant_id, "g-1");
+	put_buf("revocation", "grant", &b, proto_revocation_encode(&b, &v));
+	memset(&v, 0, sizeof(v));
+	v.target = PROTO_REVOKE_MEMBER;
+	memcpy(v.member, id->pk, PROTO_KEY_LEN);
+	strcpy(v.reason, "left the network");
+	rc = proto_revocation_encode(&b, &v);
+	if (!rc)
+		put_record("revocation", PROTO_KIND_REVOCATION, "member", b.data, b.len);
+	put_buf("revocation", "member", &b, rc);
+}
+
+static void record_seeds(void)
+{
+	static const uint8_t opaque[] = {0x81, 0x00, 0x01};
+	put_record("tombstone", PROTO_KIND_SERVICE, "cloud", NULL, 0);
+	put_record("unknown-kind", 200, "future", opaque, sizeof(opaque));
+}
+
+static void scope_seeds(void)
+{
+	static const char *const scopes[] = {"monitor",         "admit",
+	                                     "backup:50G",      "backup:1536",
+	                                     "dns:example.org", "dns:Sub.Example.ORG."};
+	char name[16];
+	for (size_t i = 0; i < sizeof(scopes) / sizeof(scopes[0]); i++) {
+		snprintf(name, sizeof(name), "scope-%zu", i);
+		put("scope", name, scopes[i], strlen(scopes[i]));
+	}
+}
+
+static void peerid_seeds(void)
+{
+	char text[PROTO_PEERID_TEXT_LEN + 1];
+	proto_peerid_format(text, id->pk);
+	put("peerid", "dashed", text, strlen(text));
+	for (char *c = text; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	put("peerid", "lower", text, strlen(text));
+}
+
+static void conf_seeds(void)
+{
+	static const char *const texts[] = {
+	    "[agent]\nlisten = tcp://127.0.0.1:7707\nadvertise = tcp://a.example:7707\n"
+	    "profile = lan\nlog_level = debug\n",
+	    "[membership]\nprobe_interval = 2s\nprobe_timeout = 500ms\nindirect_checks = 3\n"
+	    "[gossip]\nsync_budget = 256K\n[limits]\nban_time = 5m\n",
+	    "; comment\n[agent]\nprofile = wan\n",
+	};
+	char name[32];
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		snprintf(name, sizeof(name), "conf-%zu", i);
+		put("conf", name, texts[i], strlen(texts[i]));
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: fuzz_seeds OUTDIR\n");
+		return 2;
+	}
+	outdir = argv[1];
+	if (make_dir(outdir))
+		return 1;
+	int rc = proto_identity_generate(&id);
+	if (rc) {
+		fprintf(stderr, "fuzz_seeds: cannot generate an identity: %s\n",
+		        proto_strerror(rc));
+		return 1;
+	}
+	member_seeds();
+	service_seeds();
+	observation_seeds();
+	grant_seeds();
+	revocation_seeds();
+	record_seeds();
+	scope_seeds();
+	peerid_seeds();
+	conf_seeds();
+	proto_identity_free(&id);
+	if (!failed)
+		printf("fuzz_seeds: corpus written to %s\n", outdir);
+	return failed;
+}

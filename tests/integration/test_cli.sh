@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The offline commands of kith, as an admin uses them: init, id, records,
+# record export/import, and one clear stderr line for every mistake.
+# usage: test_cli.sh PATH_TO_KITH
+set -uo pipefail
+kith=$1
+work=$(mktemp -d "${TMPDIR:-/tmp}/kith-cli.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+n=0 failed=0
+
+check() { # check "what" command...: passes when the command succeeds
+	local what=$1; shift
+	n=$((n + 1))
+	if "$@"; then echo "ok $n - $what"; else echo "not ok $n - $what"; failed=$((failed + 1)); fi
+}
+# fails_with STATUS "stderr pattern" what -- command...: exit status and one stderr line
+fails_with() {
+	local status=$1 pattern=$2 what=$3; shift 4
+	local err rc
+	err=$("$@" 2>&1 >/dev/null); rc=$?
+	n=$((n + 1))
+	if [ "$rc" -eq "$status" ] && [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] &&
+		printf '%s' "$err" | grep -q -- "$pattern"; then
+		echo "ok $n - $what"
+	else
+		echo "not ok $n - $what (status $rc, stderr: $err)"
+		failed=$((failed + 1))
+	fi
+}
+
+a=$work/a b=$work/b
+check "init a" "$kith" init --name "Collective A" --data "$a"
+check "init b through KITH_DATA" env KITH_DATA="$b" "$kith" init --name "Collective B"
+check "identity is 0600" test "$(stat -c %a "$a/identity.key")" = 600
+check "data directory is 0700" test "$(stat -c %a "$a")" = 700
+id_a=$("$kith" id --data "$a")
+check "id prints a peer ID" test "${#id_a}" -eq 63
+check "KITH_DATA selects the directory" test "$(KITH_DATA="$a" "$kith" id)" = "$id_a"
+key_before=$(sha256sum <"$a/identity.key")
+fails_with 1 "already holds an identity" "init refuses to overwrite" -- "$kith" init --name X --data "$a"
+check "identity unchanged after refused init" test "$(sha256sum <"$a/identity.key")" = "$key_before"
+fails_with 2 "--name NAME is required" "init without --name" -- "$kith" init --data "$work/c"
+fails_with 2 "longer than 64" "init with a long name" -- "$kith" init --name "$(printf 'x%.0s' {1..65})" --data "$work/c"
+fails_with 2 "unknown option '--nmae'" "misspelt option" -- "$kith" init --nmae X --data "$work/c"
+fails_with 2 "needs a value" "option without value" -- "$kith" init --data "$work/c" --name
+fails_with 2 "unknown command 'inti'" "unknown command" -- "$kith" inti
+fails_with 1 "no identity in" "id without init" -- "$kith" id --data "$work/none"
+chmod 644 "$a/identity.key"
+fails_with 1 "readable by group or others" "id with an open key file" -- "$kith" id --data "$a"
+chmod 600 "$a/identity.key"
+
+check "export own member record" sh -c "'$kith' record export --data '$a' > '$work/a.rec'"
+out=$("$kith" record import "$work/a.rec" --data "$b")
+check "import stores it" grep -q "stored .* member record, seq 1" <<<"$out"
+out=$("$kith" record import - --data "$b" <"$work/a.rec")
+check "second import is a no-op" grep -q "nothing to do" <<<"$out"
+check "records lists both members" test "$("$kith" records --data "$b" | grep -c member)" -eq 2
+json=$("$kith" records --json --data "$b" --author "$id_a")
+check "records --json names the author and the body" grep -q "\"author\":\"$id_a\".*\"name\":\"Collective A\"" <<<"$json"
+check "records --json is valid JSON" python3 -c 'import json,sys; assert len(json.load(sys.stdin)) == 1' <<<"$json"
+
+cp "$work/a.rec" "$work/bad.rec"
+printf '\x55' | dd of="$work/bad.rec" bs=1 seek=60 conv=notrunc status=none
+fails_with 1 "bad signature" "tampered record refused" -- "$kith" record import "$work/bad.rec" --data "$b"
+head -c 40 "$work/a.rec" >"$work/short.rec"
+fails_with 1 "truncated input" "truncated record refused" -- "$kith" record import "$work/short.rec" --data "$b"
+head -c 70000 /dev/zero >"$work/big.rec"
+fails_with 1 "over its limit" "oversize record refused" -- "$kith" record import "$work/big.rec" --data "$b"
+{ cat "$work/a.rec"; printf '\x00'; } >"$work/trail.rec"
+fails_with 1 "trailing bytes" "record with trailing bytes refused" -- "$kith" record import "$work/trail.rec" --data "$b"
+typo=Z; [ "${id_a:20:1}" = Z ] && typo=Y
+fails_with 2 "--author: .*check character" "mistyped author ID" -- "$kith" records --data "$b" --author "${id_a:0:20}$typo${id_a:21}"
+
+echo "1..$n"
+[ "$failed" -eq 0 ]

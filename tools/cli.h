@@ -1,0 +1,76 @@
+/* Shared pieces of the kith command line: where the data directory is, how
+ * a command fails, and opening what init created.
+ *
+ * Every command is a cmd_*_main(argc, argv) returning the process exit
+ * status: 0 on success, 1 on failure after one line on stderr, 2 on a usage
+ * error. */
+#ifndef KITH_TOOLS_CLI_H
+#define KITH_TOOLS_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct proto_identity;
+struct store;
+
+/* Exit statuses. */
+#define CLI_OK 0
+#define CLI_FAIL 1
+#define CLI_USAGE 2
+
+/* Parsing stops here with this status when the command should go on. */
+#define CLI_CONTINUE (-1)
+#define CLI_POS_MAX 8
+
+/* One long option. value receives the argument of "--name VALUE" or
+ * "--name=VALUE"; flag (when value is NULL) is set by "--name". */
+struct cli_opt {
+	const char *name;
+	const char **value; /* borrowed from argv */
+	bool *flag;
+};
+
+/* Positional arguments, in order, borrowed from argv. */
+struct cli_args {
+	const char *pos[CLI_POS_MAX];
+	int n;
+};
+
+/* Parses argv[1..argc) of a command against opts (terminated by a NULL
+ * name); "--data DIR" and "--help" are always understood, "--" ends the
+ * options. Returns CLI_CONTINUE, CLI_OK after printing usage for --help,
+ * or CLI_USAGE after one line saying what is wrong (unknown option,
+ * missing value, more than max_pos positional arguments). *data_dir is the
+ * data directory (see cli_data_dir()), n bytes. */
+int cli_parse(int argc, char **argv, const char *usage, const struct cli_opt *opts, int max_pos,
+              struct cli_args *args, char *data_dir, size_t n);
+
+/* Prints "kith: <message>" on stderr and returns CLI_FAIL. */
+__attribute__((format(printf, 1, 2))) int cli_fail(const char *fmt, ...);
+/* Prints "kith <cmd>: <message>" and a usage hint; returns CLI_USAGE. */
+__attribute__((format(printf, 2, 3))) int cli_usage(const char *cmd, const char *fmt, ...);
+
+/* The data directory: dir when not NULL, else $KITH_DATA, else
+ * /var/lib/kith for root, else $XDG_DATA_HOME/kith or ~/.local/share/kith.
+ * Writes it into out (n bytes). Returns 0 or -ENAMETOOLONG / -ENOENT. */
+int cli_data_dir(char *out, size_t n, const char *dir);
+/* Joins dir and name into out. Returns 0 or -ENAMETOOLONG. */
+int cli_path(char *out, size_t n, const char *dir, const char *name);
+
+/* Loads the identity of data_dir. On failure prints why (naming kith init
+ * when there is none) and returns CLI_FAIL; on success *id is owned by the
+ * caller. */
+int cli_open_identity(struct proto_identity **id, const char *data_dir);
+/* Opens the store of data_dir, printing why on failure (CLI_FAIL). */
+int cli_open_store(struct store **s, const char *data_dir);
+
+/* Current time in Unix seconds. */
+uint64_t cli_now(void);
+
+int cmd_init_main(int argc, char **argv);
+int cmd_id_main(int argc, char **argv);
+int cmd_records_main(int argc, char **argv);
+int cmd_record_main(int argc, char **argv);
+
+#endif
