@@ -60,7 +60,7 @@ static const struct key schema[] = {
      S(1)},
     {"gossip", "sync_budget", TYPE_SIZE, FIELD(sync_budget), KIB(4), MIB(64), KIB(256), KIB(256)},
     {"gossip", "push_fanout", TYPE_COUNT, FIELD(push_fanout), 0, 64, 3, 3},
-    {"limits", "max_message", TYPE_SIZE, FIELD(max_message), KIB(64), MIB(64), MIB(1), MIB(1)},
+    {"limits", "max_message", TYPE_SIZE, FIELD(max_message), KIB(64), MIB(16), MIB(1), MIB(1)},
     {"limits", "bad_messages", TYPE_COUNT, FIELD(bad_messages), 1, 100000, 20, 20},
     {"limits", "ban_time", TYPE_DURATION, FIELD(ban_ms), S(1), S(86400), S(300), S(60)},
     {"limits", "guest_rate", TYPE_COUNT, FIELD(guest_rate), 1, 10000, 10, 60},
@@ -356,4 +356,26 @@ int conf_write_new(const char *path, const char *listen, const char *advertise,
 	if (err)
 		unlink(path);
 	return err;
+}
+
+int conf_data_dir(char *out, size_t n, const char *given)
+{
+	const char *env = getenv("KITH_DATA");
+	const char *xdg = getenv("XDG_DATA_HOME");
+	const char *home = getenv("HOME");
+	int len;
+
+	if (given && *given)
+		len = snprintf(out, n, "%s", given);
+	else if (env && *env)
+		len = snprintf(out, n, "%s", env);
+	else if (geteuid() == 0)
+		len = snprintf(out, n, "/var/lib/kith");
+	else if (xdg && *xdg)
+		len = snprintf(out, n, "%s/kith", xdg);
+	else if (home && *home)
+		len = snprintf(out, n, "%s/.local/share/kith", home);
+	else
+		return -ENOENT;
+	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
 }

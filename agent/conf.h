@@ -66,6 +66,11 @@ int conf_write_new(const char *path, const char *listen, const char *advertise,
                    enum conf_profile profile);
 /* Checks a "tcp://HOST:PORT" endpoint; why receives a static phrase. */
 int conf_endpoint_check(const char *endpoint, const char **why);
+/* The data directory: given when not NULL, else $KITH_DATA, else
+ * /var/lib/kith for root, else $XDG_DATA_HOME/kith or ~/.local/share/kith.
+ * Shared by kithd and kith so that both find the same one. Returns 0,
+ * -ENOENT (nothing to go by) or -ENAMETOOLONG. */
+int conf_data_dir(char *out, size_t n, const char *given);
 /* "wan" or "lan" -> profile. Returns 0 or KITH_EVALUE. */
 int conf_profile_parse(const char *text, enum conf_profile *out);
 

@@ -54,6 +54,11 @@ enum revocation_key {
 	REVOCATION_REASON = 4,   /* str 0..255 */
 };
 
+enum admission_key {
+	ADMISSION_SUBJECT = 1,  /* bin 32 not all zero, required */
+	ADMISSION_ENDPOINT = 2, /* URI str 1..255 */
+};
+
 #define BIT(key) ((uint64_t)1 << (key))
 /* A field reader's answer for a key it does not know: skip the value. */
 #define FIELD_UNKNOWN 1
@@ -681,5 +686,56 @@ int proto_revocation_encode(struct mp_buf *out, const struct proto_revocation *i
 		mp_pack_bin(write_key(&w, REVOCATION_MEMBER), in->member, PROTO_KEY_LEN);
 	if (in->reason[0])
 		mp_pack_cstr(write_key(&w, REVOCATION_REASON), in->reason);
+	return write_end(&w);
+}
+
+/* ---- admission ---- */
+
+static int admission_field(struct mp_reader *r, uint64_t key, void *body)
+{
+	struct proto_admission *v = body;
+	switch (key) {
+	case ADMISSION_SUBJECT:
+		if (mp_read_bin_exact(r, v->subject, PROTO_KEY_LEN))
+			return r->err;
+		return key_is_zero(v->subject) ? mp_fail(r, KITH_EVALUE) : 0;
+	case ADMISSION_ENDPOINT:
+		return mp_read_text(r, v->endpoint, PROTO_ENDPOINT_MAX);
+	}
+	return FIELD_UNKNOWN;
+}
+
+static int admission_check(const void *body)
+{
+	const struct proto_admission *v = body;
+	if (key_is_zero(v->subject))
+		return KITH_EMISSING;
+	if (v->endpoint[0])
+		return check_uri(v->endpoint, sizeof(v->endpoint), true);
+	return check_text(v->endpoint, sizeof(v->endpoint), 0);
+}
+
+static const struct body_kind admission_kind = {
+    .required = BIT(ADMISSION_SUBJECT),
+    .field = admission_field,
+    .check = admission_check,
+};
+
+int proto_admission_decode(struct proto_admission *out, const uint8_t *buf, size_t len)
+{
+	memset(out, 0, sizeof(*out));
+	return decode(&admission_kind, out, buf, len);
+}
+
+int proto_admission_encode(struct mp_buf *out, const struct proto_admission *in)
+{
+	struct writer w;
+	int rc = admission_check(in);
+	if (rc)
+		return rc;
+	write_begin(&w, out);
+	mp_pack_bin(write_key(&w, ADMISSION_SUBJECT), in->subject, PROTO_KEY_LEN);
+	if (in->endpoint[0])
+		mp_pack_cstr(write_key(&w, ADMISSION_ENDPOINT), in->endpoint);
 	return write_end(&w);
 }

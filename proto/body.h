@@ -93,12 +93,21 @@ struct proto_revocation {
 	char reason[PROTO_REASON_MAX + 1];     /* may be empty */
 };
 
+/* kind "admission", name = hex(subject): the author, a member, lets
+ * subject into the network; endpoint is where to reach it until its own
+ * member record says. */
+struct proto_admission {
+	uint8_t subject[PROTO_KEY_LEN];
+	char endpoint[PROTO_ENDPOINT_MAX + 1]; /* may be empty */
+};
+
 /* buf is borrowed. Return 0 or a negative KITH_E* code. */
 int proto_member_decode(struct proto_member *out, const uint8_t *buf, size_t len);
 int proto_service_decode(struct proto_service *out, const uint8_t *buf, size_t len);
 int proto_observation_decode(struct proto_observation *out, const uint8_t *buf, size_t len);
 int proto_grant_decode(struct proto_grant *out, const uint8_t *buf, size_t len);
 int proto_revocation_decode(struct proto_revocation *out, const uint8_t *buf, size_t len);
+int proto_admission_decode(struct proto_admission *out, const uint8_t *buf, size_t len);
 
 /* in is borrowed; the body is appended to out. Return 0 or a negative code. */
 int proto_member_encode(struct mp_buf *out, const struct proto_member *in);
@@ -106,6 +115,7 @@ int proto_service_encode(struct mp_buf *out, const struct proto_service *in);
 int proto_observation_encode(struct mp_buf *out, const struct proto_observation *in);
 int proto_grant_encode(struct mp_buf *out, const struct proto_grant *in);
 int proto_revocation_encode(struct mp_buf *out, const struct proto_revocation *in);
+int proto_admission_encode(struct mp_buf *out, const struct proto_admission *in);
 
 /* Sets the defaults of optional fields (interval 30 s, timeout 10 s, TLS
  * warning 14 days) in a zeroed struct. */

@@ -68,6 +68,23 @@ static int peek(struct mp_reader *r, uint8_t *type)
 	return 0;
 }
 
+enum mp_kind mp_peek_kind(struct mp_reader *r)
+{
+	uint8_t t;
+
+	if (peek(r, &t))
+		return MP_KIND_NONE;
+	if (t <= 0x7f || (t >= 0xcc && t <= 0xcf))
+		return MP_KIND_UINT;
+	if ((t >= 0xa0 && t <= 0xbf) || (t >= 0xd9 && t <= 0xdb))
+		return MP_KIND_STR;
+	if (t >= 0xc4 && t <= 0xc6)
+		return MP_KIND_BIN;
+	if (t == 0xc2 || t == 0xc3)
+		return MP_KIND_BOOL;
+	return MP_KIND_OTHER;
+}
+
 /* A type byte the caller did not expect: 0xc1 is never valid msgpack. */
 static int wrong_type(struct mp_reader *r, uint8_t type)
 {

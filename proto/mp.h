@@ -50,6 +50,17 @@ int mp_read_map(struct mp_reader *r, uint32_t *count, uint32_t max);
  * maps (0: scalars only; capped at PROTO_DEPTH_MAX), else KITH_EDEPTH.
  * Iterative: untrusted nesting never grows the C stack. */
 int mp_skip(struct mp_reader *r, unsigned depth);
+enum mp_kind {
+	MP_KIND_NONE, /* nothing left, or the reader failed */
+	MP_KIND_UINT, /* positive integer formats only */
+	MP_KIND_STR,
+	MP_KIND_BIN,
+	MP_KIND_BOOL,
+	MP_KIND_OTHER, /* anything else: nil, negative, float, array, map, ext */
+};
+
+/* What the next value is, without consuming it. */
+enum mp_kind mp_peek_kind(struct mp_reader *r);
 /* KITH_ETRAIL if bytes are left, else the sticky error. */
 int mp_finish(struct mp_reader *r);
 /* Records err as the sticky error unless one is set; returns the sticky error. */

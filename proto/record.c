@@ -14,7 +14,7 @@ static const char *const kind_names[] = {
     [PROTO_KIND_MEMBER] = "member",           [PROTO_KIND_SERVICE] = "service",
     [PROTO_KIND_OBSERVATION] = "observation", [PROTO_KIND_GRANT] = "grant",
     [PROTO_KIND_REVOCATION] = "revocation",   [PROTO_KIND_BACKUP] = "backup",
-    [PROTO_KIND_DNS_CHANGE] = "dns-change",
+    [PROTO_KIND_DNS_CHANGE] = "dns-change",   [PROTO_KIND_ADMISSION] = "admission",
 };
 
 #define N_KIND_NAMES (sizeof(kind_names) / sizeof(kind_names[0]))

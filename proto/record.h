@@ -29,6 +29,7 @@ enum proto_kind {
 	PROTO_KIND_REVOCATION = 5,
 	PROTO_KIND_BACKUP = 6,
 	PROTO_KIND_DNS_CHANGE = 7,
+	PROTO_KIND_ADMISSION = 8,
 };
 
 /* A decoded record. body, signed_bytes and sig point into the buffer that

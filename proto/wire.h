@@ -8,7 +8,17 @@
  * byte layout.
  *
  * Decoders copy fixed-size fields into the caller's structs and return
- * records as pointers into the message buffer (borrowed). */
+ * records as pointers into the message buffer (borrowed); they allocate
+ * nothing. They refuse a message over PROTO_MSG_MAX before parsing it
+ * (KITH_ETOOBIG), a repeated key, known or not (KITH_EDUPKEY), a value of
+ * the wrong type (KITH_ETYPE), bytes after the message (KITH_ETRAIL), a
+ * count over its limit (KITH_ETOOBIG), a required field missing
+ * (KITH_EMISSING) and any other bad value (KITH_EVALUE), and skip unknown
+ * keys. On error the outputs are unspecified.
+ *
+ * Encoders append one message to out (owned by the caller: mp_buf_free())
+ * after checking their input by the decoder's rules, so kith never sends
+ * what it would refuse; on error out is left as it was (its err aside). */
 #ifndef KITH_PROTO_WIRE_H
 #define KITH_PROTO_WIRE_H
 
@@ -20,12 +30,13 @@
 #include "mp.h"
 
 struct proto_identity;
+struct proto_record;
 
 enum proto_msg_type {
 	PROTO_MSG_PING = 1,     /* are you alive? (seq, target, updates) */
 	PROTO_MSG_ACK = 2,      /* yes (seq, updates) */
 	PROTO_MSG_PING_REQ = 3, /* please probe target for me (seq, target, updates) */
-	PROTO_MSG_NACK = 4,     /* I probed target for you and heard nothing (seq) */
+	PROTO_MSG_NACK = 4,     /* I probed target for you and heard nothing (seq, updates) */
 	PROTO_MSG_GOSSIP = 5,   /* membership updates only (updates) */
 	PROTO_MSG_SYNC = 6,     /* my heads digest; reply with what I lack (heads, reply) */
 	PROTO_MSG_RECORDS = 7,  /* records, in blocks per author (blocks) */
@@ -45,7 +56,8 @@ enum proto_member_state {
 
 /* One piggybacked membership update. alive and left carry the subject's
  * signature over (PROTO_MEMBER_DOMAIN, peer, state, incarnation); suspect
- * and dead name the accuser instead. */
+ * and dead name the accuser instead. The decoder leaves the field the
+ * state does not use zeroed, and the encoder does not write it. */
 struct proto_update {
 	enum proto_member_state state;
 	uint8_t peer[PROTO_KEY_LEN];
@@ -56,10 +68,10 @@ struct proto_update {
 
 /* PING, ACK, PING_REQ, NACK and GOSSIP share one shape. */
 struct proto_probe {
-	uint32_t seq;
-	bool has_target;
+	uint32_t seq;    /* required in every type but GOSSIP (optional there, default 0) */
+	bool has_target; /* required in PING_REQ, allowed in PING, refused elsewhere */
 	uint8_t target[PROTO_KEY_LEN];
-	uint32_t n_updates;
+	uint32_t n_updates; /* <= PROTO_UPDATES_MAX */
 	struct proto_update updates[PROTO_UPDATES_MAX];
 };
 
@@ -86,34 +98,65 @@ struct proto_block {
 	uint32_t n_records;
 };
 
-/* The type of a message, checking only its outer shape. Returns 0,
- * KITH_ETOOBIG (over PROTO_MSG_MAX) or a decode error. */
+/* The type (1..255) of a message, checking only the outer array [type,
+ * fields] and not the map nor trailing bytes: a type this version does not
+ * know is for the caller to ignore. Returns 0, KITH_ETOOBIG (over
+ * PROTO_MSG_MAX) or a decode error. */
 int proto_msg_type(const uint8_t *buf, size_t len, uint8_t *type);
 
-/* Decodes a PING, ACK, PING_REQ, NACK or GOSSIP (buf borrowed). Checks the
- * shape of the updates, not their signatures (proto_update_verify()). */
+/* Decodes a PING, ACK, PING_REQ, NACK or GOSSIP (buf borrowed) and its
+ * type; another type is KITH_EVALUE. Checks the shape of the updates, not
+ * their signatures (proto_update_verify()). */
 int proto_probe_decode(struct proto_probe *out, uint8_t *type, const uint8_t *buf, size_t len);
 int proto_probe_encode(struct mp_buf *out, uint8_t type, const struct proto_probe *in);
 
-/* Signs an alive or left update about id itself. */
+/* Signs an alive or left update about id itself: sets u->peer to id's key
+ * and u->sig from u->state and u->incarnation. Another state is
+ * KITH_EVALUE. The signature is Ed25519 over PROTO_MEMBER_DOMAIN (NUL
+ * included) || peer || state (1 byte) || incarnation (8 bytes, big-endian). */
 int proto_update_sign(struct proto_update *u, const struct proto_identity *id);
 /* 0 if an alive or left update carries its subject's signature, else
- * KITH_EBADSIG; suspect and dead always pass (they are claims). */
+ * KITH_EBADSIG; suspect and dead always pass (they are claims); a state
+ * outside 1..4 is KITH_EVALUE. */
 int proto_update_verify(const struct proto_update *u);
 
 /* Decodes a SYNC into heads[0..cap); *n entries. A digest longer than cap
- * or PROTO_DIGEST_MAX is KITH_ETOOBIG. */
+ * or PROTO_DIGEST_MAX is KITH_ETOOBIG; authors must be in strictly
+ * increasing byte order (memcmp), so each appears once (KITH_EVALUE). */
 int proto_sync_decode(bool *reply, struct proto_head *heads, size_t cap, size_t *n,
                       const uint8_t *buf, size_t len);
 int proto_sync_encode(struct mp_buf *out, bool reply, const struct proto_head *heads, size_t n);
 
 /* Decodes a RECORDS message into blocks[0..cap_blocks) and
- * recs[0..cap_recs). Checks the shape only: each record's author and seq
- * order are checked when the records are decoded (proto_block_check()). */
+ * recs[0..cap_recs); the records of block i are recs[blocks[i].first ..
+ * + n_records), one block after the other. Checks the shape only: each
+ * record's author and seq order are checked when the records are decoded
+ * (proto_block_check()). More blocks than cap_blocks or PROTO_BLOCKS_MAX,
+ * or more records than cap_recs or PROTO_MSG_RECORDS_MAX: KITH_ETOOBIG. */
 int proto_records_decode(struct proto_block *blocks, size_t cap_blocks, size_t *n_blocks,
                          struct proto_recref *recs, size_t cap_recs, size_t *n_recs,
                          const uint8_t *buf, size_t len);
+/* Writes blocks[0..n_blocks), block i with recs[first .. first + n_records)
+ * (recs borrowed; blocks need not be contiguous in recs). */
 int proto_records_encode(struct mp_buf *out, const struct proto_block *blocks, size_t n_blocks,
                          const struct proto_recref *recs);
+
+/* What a receiver checks on each record of a block once it has decoded it
+ * (proto_record_decode()): rec has the block's author and a seq above
+ * b->after and above *prev_seq, the seq of the block's previous record.
+ * Start with *prev_seq = b->after; on success it becomes rec->seq.
+ * Returns 0 or KITH_EVALUE (the block is bad from this record on):
+ *
+ *	uint64_t prev = b->after;
+ *	for (uint32_t i = 0; i < b->n_records; i++) {
+ *		struct proto_recref *ref = &recs[b->first + i];
+ *		if (proto_record_decode(&rec, ref->buf, ref->len) ||
+ *		    proto_block_check(b, &rec, &prev))
+ *			break;
+ *		...
+ *	}
+ */
+int proto_block_check(const struct proto_block *b, const struct proto_record *rec,
+                      uint64_t *prev_seq);
 
 #endif

@@ -107,6 +107,13 @@ int store_head_get(struct store *s, const uint8_t author[PROTO_KEY_LEN], uint64_
  * so a seq is never handed out twice, even across a crash. */
 int store_seq_reserve(struct store *s, uint64_t n, uint64_t *first);
 
+/* The general form: reserves n consecutive values of the durable counter
+ * name (a short ASCII name, e.g. "incarnation"; "seq" is the own seq
+ * counter), starting above both its last value and floor. *first receives
+ * the first. Committed to disk before it returns. */
+int store_counter_next(struct store *s, const char *name, uint64_t n, uint64_t floor,
+                       uint64_t *first);
+
 /* Number of current records. */
 int store_record_count(struct store *s, uint64_t *count);
 

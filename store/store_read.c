@@ -225,31 +225,36 @@ int store_record_count(struct store *s, uint64_t *count)
 	return rc;
 }
 
-/* meta "seq" holds the last seq handed out (0 before the first). */
-int store_seq_reserve(struct store *s, uint64_t n, uint64_t *first)
+/* A meta counter holds the last value handed out (0 before the first; a
+ * counter never written reads as 0). */
+int store_counter_next(struct store *s, const char *name, uint64_t n, uint64_t floor,
+                       uint64_t *first)
 {
 	uint8_t buf[8];
-	MDB_val k = {strlen(META_SEQ), META_SEQ}, v;
+	MDB_val k = {strlen(name), (void *)name}, v;
 	MDB_txn *txn = NULL;
-	uint64_t last;
+	uint64_t last = 0;
 	int rc;
 
 	*first = 0;
-	if (n == 0)
+	if (n == 0 || k.mv_size == 0)
 		return -EINVAL;
 	rc = store_write_begin(s, &txn);
 	if (rc < 0)
 		return rc;
 	rc = mdb_get(txn, s->meta, &k, &v);
-	if (rc != 0) {
-		rc = rc == MDB_NOTFOUND ? -EIO : store_mdb_error(s, rc);
-		goto out;
-	}
-	if (v.mv_size != 8) {
+	if (rc == 0 && v.mv_size != 8) {
 		rc = -EIO;
 		goto out;
 	}
-	last = store_be64_get(v.mv_data);
+	if (rc == 0)
+		last = store_be64_get(v.mv_data);
+	else if (rc != MDB_NOTFOUND) {
+		rc = store_mdb_error(s, rc);
+		goto out;
+	}
+	if (last < floor)
+		last = floor;
 	if (n > UINT64_MAX - last) {
 		rc = -EOVERFLOW;
 		goto out;
@@ -259,7 +264,7 @@ int store_seq_reserve(struct store *s, uint64_t n, uint64_t *first)
 	rc = store_mdb_error(s, mdb_put(txn, s->meta, &k, &v, 0));
 	if (rc < 0)
 		goto out;
-	/* The commit is synced: the seqs are ours even after a crash. */
+	/* The commit is synced: the values are ours even after a crash. */
 	rc = store_write_commit(s, txn);
 	txn = NULL; /* freed by the commit, failed or not */
 	if (rc == 0)
@@ -268,4 +273,9 @@ out:
 	if (txn)
 		mdb_txn_abort(txn);
 	return rc;
+}
+
+int store_seq_reserve(struct store *s, uint64_t n, uint64_t *first)
+{
+	return store_counter_next(s, META_SEQ, n, 0, first);
 }

@@ -8,6 +8,7 @@
 
 #include "proto/error.h"
 #include "proto/identity.h"
+#include "agent/conf.h"
 #include "store/store.h"
 #include "cli.h"
 
@@ -39,28 +40,6 @@ int cli_path(char *out, size_t n, const char *dir, const char *name)
 {
 	int len = snprintf(out, n, "%s/%s", dir, name);
 
-	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
-}
-
-int cli_data_dir(char *out, size_t n, const char *dir)
-{
-	const char *env = getenv("KITH_DATA");
-	const char *xdg = getenv("XDG_DATA_HOME");
-	const char *home = getenv("HOME");
-	int len;
-
-	if (dir && *dir)
-		len = snprintf(out, n, "%s", dir);
-	else if (env && *env)
-		len = snprintf(out, n, "%s", env);
-	else if (geteuid() == 0)
-		len = snprintf(out, n, "/var/lib/kith");
-	else if (xdg && *xdg)
-		len = snprintf(out, n, "%s/kith", xdg);
-	else if (home && *home)
-		len = snprintf(out, n, "%s/.local/share/kith", home);
-	else
-		return -ENOENT;
 	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
 }
 
@@ -162,7 +141,7 @@ int cli_parse(int argc, char **argv, const char *usage, const struct cli_opt *op
 			return cli_usage(cmd, "--%s needs a value", opt->name);
 		*opt->value = value ? value : argv[++i];
 	}
-	if (cli_data_dir(data_dir, n, dir) != 0)
+	if (conf_data_dir(data_dir, n, dir) != 0)
 		return cli_usage(cmd, "no data directory: give --data DIR or set KITH_DATA");
 	return CLI_CONTINUE;
 }

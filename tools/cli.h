@@ -42,7 +42,7 @@ struct cli_args {
  * options. Returns CLI_CONTINUE, CLI_OK after printing usage for --help,
  * or CLI_USAGE after one line saying what is wrong (unknown option,
  * missing value, more than max_pos positional arguments). *data_dir is the
- * data directory (see cli_data_dir()), n bytes. */
+ * data directory (see conf_data_dir()), n bytes. */
 int cli_parse(int argc, char **argv, const char *usage, const struct cli_opt *opts, int max_pos,
               struct cli_args *args, char *data_dir, size_t n);
 
@@ -51,10 +51,6 @@ __attribute__((format(printf, 1, 2))) int cli_fail(const char *fmt, ...);
 /* Prints "kith <cmd>: <message>" and a usage hint; returns CLI_USAGE. */
 __attribute__((format(printf, 2, 3))) int cli_usage(const char *cmd, const char *fmt, ...);
 
-/* The data directory: dir when not NULL, else $KITH_DATA, else
- * /var/lib/kith for root, else $XDG_DATA_HOME/kith or ~/.local/share/kith.
- * Writes it into out (n bytes). Returns 0 or -ENAMETOOLONG / -ENOENT. */
-int cli_data_dir(char *out, size_t n, const char *dir);
 /* Joins dir and name into out. Returns 0 or -ENAMETOOLONG. */
 int cli_path(char *out, size_t n, const char *dir, const char *name);
 
@@ -72,5 +68,8 @@ int cmd_init_main(int argc, char **argv);
 int cmd_id_main(int argc, char **argv);
 int cmd_records_main(int argc, char **argv);
 int cmd_record_main(int argc, char **argv);
+int cmd_status_main(int argc, char **argv);
+int cmd_members_main(int argc, char **argv);
+int cmd_admit_main(int argc, char **argv);
 
 #endif

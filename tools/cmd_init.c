@@ -11,6 +11,7 @@
 #include "proto/identity.h"
 #include "proto/peerid.h"
 #include "proto/record.h"
+#include "agent/conf.h"
 #include "store/store.h"
 #include "cli.h"
 
@@ -85,14 +86,22 @@ static const char *name_problem(const char *name)
 	return NULL;
 }
 
-static int init(const char *data_dir, const char *name)
+/* What kith init writes into kithd.conf. */
+struct init_net {
+	const char *listen;
+	const char *advertise;
+	enum conf_profile profile;
+};
+
+static int init(const char *data_dir, const char *name, const struct init_net *net)
 {
 	struct proto_identity *id = NULL;
 	struct store *s = NULL;
-	char key_path[4096], peer_id[PROTO_PEERID_TEXT_LEN + 1];
+	char key_path[4096], conf_path[4096], peer_id[PROTO_PEERID_TEXT_LEN + 1];
 	int err, rc = CLI_FAIL;
 
-	if (cli_path(key_path, sizeof(key_path), data_dir, PROTO_IDENTITY_FILE) != 0)
+	if (cli_path(key_path, sizeof(key_path), data_dir, PROTO_IDENTITY_FILE) != 0 ||
+	    cli_path(conf_path, sizeof(conf_path), data_dir, CONF_FILE) != 0)
 		return cli_fail("data directory path too long");
 	if (access(key_path, F_OK) == 0)
 		return cli_fail("%s already holds an identity; refusing to overwrite it", data_dir);
@@ -114,6 +123,12 @@ static int init(const char *data_dir, const char *name)
 		unlink(key_path); /* so that init can simply be run again */
 		goto cleanup;
 	}
+	/* An existing configuration (the admin's own) is kept as it is. */
+	err = conf_write_new(conf_path, net->listen, net->advertise, net->profile);
+	if (err && err != -EEXIST) {
+		cli_fail("cannot write %s: %s", conf_path, proto_strerror(err));
+		goto cleanup;
+	}
 	proto_peerid_format(peer_id, id->pk);
 	printf("initialised %s in %s\npeer ID: %s\n", name, data_dir, peer_id);
 	rc = CLI_OK;
@@ -125,17 +140,20 @@ cleanup:
 
 int cmd_init_main(int argc, char **argv)
 {
-	const char *name = NULL, *problem;
+	const char *name = NULL, *listen = NULL, *advertise = NULL, *profile = NULL, *problem;
 	const struct cli_opt opts[] = {
-	    {"name", &name, NULL},
-	    {NULL, NULL, NULL},
+	    {"name", &name, NULL},       {"listen", &listen, NULL}, {"advertise", &advertise, NULL},
+	    {"profile", &profile, NULL}, {NULL, NULL, NULL},
 	};
+	struct init_net net = {"tcp://0.0.0.0:7707", "", CONF_PROFILE_WAN};
 	struct cli_args args;
 	char data_dir[4096];
 	int rc;
 
-	rc = cli_parse(argc, argv, "kith init --name NAME [--data DIR]", opts, 0, &args, data_dir,
-	               sizeof(data_dir));
+	rc = cli_parse(argc, argv,
+	               "kith init --name NAME [--listen tcp://ADDR:PORT] "
+	               "[--advertise tcp://HOST:PORT] [--profile wan|lan] [--data DIR]",
+	               opts, 0, &args, data_dir, sizeof(data_dir));
 	if (rc != CLI_CONTINUE)
 		return rc;
 	if (!name)
@@ -143,5 +161,13 @@ int cmd_init_main(int argc, char **argv)
 	problem = name_problem(name);
 	if (problem)
 		return cli_usage("init", "the name %s", problem);
-	return init(data_dir, name);
+	if (listen && conf_endpoint_check(listen, &problem) != 0)
+		return cli_usage("init", "--listen %s", problem);
+	if (advertise && conf_endpoint_check(advertise, &problem) != 0)
+		return cli_usage("init", "--advertise %s", problem);
+	if (profile && conf_profile_parse(profile, &net.profile) != 0)
+		return cli_usage("init", "--profile must be wan or lan");
+	net.listen = listen ? listen : net.listen;
+	net.advertise = advertise ? advertise : "";
+	return init(data_dir, name, &net);
 }

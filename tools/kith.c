@@ -16,6 +16,9 @@ static const struct command commands[] = {
     {"id", cmd_id_main, "print this agent's peer ID"},
     {"records", cmd_records_main, "list the records in the store"},
     {"record", cmd_record_main, "export or import one signed record"},
+    {"status", cmd_status_main, "show the running agent's state and counters"},
+    {"members", cmd_members_main, "list the members of the trust network"},
+    {"admit", cmd_admit_main, "admit a peer into the trust network"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -39,6 +39,7 @@ union body {
 	struct proto_observation observation;
 	struct proto_grant grant;
 	struct proto_revocation revocation;
+	struct proto_admission admission;
 };
 
 /* Decodes rec's body into b; returns 0, a decode error, or 1 for a kind
@@ -58,6 +59,8 @@ static int decode_body(union body *b, const struct proto_record *rec)
 		return proto_grant_decode(&b->grant, rec->body, rec->body_len);
 	case PROTO_KIND_REVOCATION:
 		return proto_revocation_decode(&b->revocation, rec->body, rec->body_len);
+	case PROTO_KIND_ADMISSION:
+		return proto_admission_decode(&b->admission, rec->body, rec->body_len);
 	}
 	return 1;
 }
@@ -118,6 +121,11 @@ static void summary_text(FILE *f, const struct proto_record *rec, const union bo
 			fprintf(f, "member %s", id);
 		}
 		break;
+	case PROTO_KIND_ADMISSION:
+		proto_peerid_short(id, b->admission.subject);
+		fprintf(f, "admits %s at %s", id,
+		        b->admission.endpoint[0] ? b->admission.endpoint : "(no endpoint)");
+		break;
 	}
 }
 
@@ -129,15 +137,20 @@ void show_record_header(FILE *f)
 
 void show_record_line(FILE *f, const struct proto_record *rec)
 {
-	char author[PROTO_PEERID_SHORT_LEN + 1], kind[16], expires[32];
+	char author[PROTO_PEERID_SHORT_LEN + 1], kind[16], expires[32], name[24];
 	union body b;
 	int err = decode_body(&b, rec);
 
+	/* Long names (an admission's is 64 hex digits) would break the
+	 * columns: --json has them whole. */
+	if (strlen(rec->name) > 20)
+		snprintf(name, sizeof(name), "%.17s...", rec->name);
+	else
+		snprintf(name, sizeof(name), "%s", rec->name[0] ? rec->name : "-");
 	proto_peerid_short(author, rec->author);
 	kind_text(kind, sizeof(kind), rec->kind);
 	show_time(expires, sizeof(expires), rec->expires);
-	fprintf(f, "%-8s %-12s %-20s %6" PRIu64 "  %-20s  ", author, kind,
-	        rec->name[0] ? rec->name : "-", rec->seq, expires);
+	fprintf(f, "%-8s %-12s %-20s %6" PRIu64 "  %-20s  ", author, kind, name, rec->seq, expires);
 	if (rec->body_len == 0)
 		fprintf(f, "(deleted)");
 	else if (err == 1)
@@ -226,6 +239,13 @@ static void body_json(FILE *f, const struct proto_record *rec, const union body 
 		}
 		json_key(f, "reason", 0);
 		json_cstring(f, b->revocation.reason);
+		break;
+	case PROTO_KIND_ADMISSION:
+		proto_peerid_format(id, b->admission.subject);
+		json_key(f, "subject", 1);
+		json_cstring(f, id);
+		json_key(f, "endpoint", 0);
+		json_cstring(f, b->admission.endpoint);
 		break;
 	}
 	fputc('}', f);

@@ -14,6 +14,7 @@
 #include "proto/identity.h"
 #include "proto/peerid.h"
 #include "proto/record.h"
+#include "proto/wire.h"
 
 #define ISSUED 1700000000ULL
 
@@ -179,11 +180,98 @@ static void revocation_seeds(void)
 	put_buf("revocation", "member", &b, rc);
 }
 
+static void admission_seeds(void)
+{
+	int rc;
+	struct proto_admission v = {0};
+	struct mp_buf b = {0};
+	memcpy(v.subject, id->pk, PROTO_KEY_LEN);
+	put_buf("admission", "bare", &b, proto_admission_encode(&b, &v));
+	strcpy(v.endpoint, "tcp://partner.example:7707");
+	rc = proto_admission_encode(&b, &v);
+	if (!rc)
+		put_record("admission", PROTO_KIND_ADMISSION, "subject", b.data, b.len);
+	put_buf("admission", "endpoint", &b, rc);
+}
+
 static void record_seeds(void)
 {
 	static const uint8_t opaque[] = {0x81, 0x00, 0x01};
 	put_record("tombstone", PROTO_KIND_SERVICE, "cloud", NULL, 0);
 	put_record("unknown-kind", 200, "future", opaque, sizeof(opaque));
+}
+
+/* Agent messages: every probe type, with signed and unsigned updates. */
+static void probe_seeds(void)
+{
+	static const uint8_t types[] = {PROTO_MSG_PING, PROTO_MSG_ACK, PROTO_MSG_PING_REQ,
+	                                PROTO_MSG_NACK, PROTO_MSG_GOSSIP};
+	static const char *const names[] = {"ping", "ack", "ping-req", "nack", "gossip"};
+	static struct proto_probe p;
+	struct mp_buf b = {0};
+	p.seq = 1;
+	put_buf("probe", "bare-ping", &b, proto_probe_encode(&b, PROTO_MSG_PING, &p));
+	p.seq = 4000000000u;
+	memset(p.target, 0x42, PROTO_KEY_LEN);
+	p.n_updates = 4;
+	for (uint32_t i = 0; i < p.n_updates; i++) {
+		struct proto_update *u = &p.updates[i];
+		u->state = (enum proto_member_state)(i + 1);
+		u->incarnation = 7 + i;
+		if (u->state == PROTO_STATE_ALIVE || u->state == PROTO_STATE_LEFT) {
+			if (proto_update_sign(u, id))
+				failed = 1;
+		} else {
+			memset(u->peer, 0x50 + (int)i, PROTO_KEY_LEN);
+			memcpy(u->accuser, id->pk, PROTO_KEY_LEN);
+		}
+	}
+	for (size_t i = 0; i < sizeof(types); i++) {
+		p.has_target = types[i] == PROTO_MSG_PING || types[i] == PROTO_MSG_PING_REQ;
+		put_buf("probe", names[i], &b, proto_probe_encode(&b, types[i], &p));
+	}
+}
+
+static void sync_seeds(void)
+{
+	struct proto_head h[3];
+	struct mp_buf b = {0};
+	put_buf("sync", "empty", &b, proto_sync_encode(&b, false, NULL, 0));
+	for (size_t i = 0; i < 3; i++) {
+		memset(h[i].author, 0x10 * (int)(i + 1), PROTO_KEY_LEN);
+		h[i].seq = i ? 1000 * i : 1;
+	}
+	put_buf("sync", "reply", &b, proto_sync_encode(&b, true, h, 3));
+}
+
+/* Records signed by id in two blocks, as a receiver would apply them. */
+static void records_seeds(void)
+{
+	struct mp_buf rec[3] = {{0}}, b = {0};
+	struct proto_recref refs[3];
+	struct proto_block blocks[2] = {{.after = 0, .first = 0, .n_records = 2},
+	                                {.after = 2, .first = 2, .n_records = 1}};
+	put_buf("records", "empty", &b, proto_records_encode(&b, NULL, 0, NULL));
+	for (size_t i = 0; i < 3; i++) {
+		struct proto_record in = {
+		    .kind = PROTO_KIND_SERVICE,
+		    .seq = i + 1,
+		    .issued = ISSUED,
+		    .expires = ISSUED + 86400,
+		};
+		snprintf(in.name, sizeof(in.name), "svc-%zu", i);
+		if (proto_record_sign(&rec[i], id, &in))
+			failed = 1;
+		refs[i] = (struct proto_recref){rec[i].data, rec[i].len};
+	}
+	memcpy(blocks[0].author, id->pk, PROTO_KEY_LEN);
+	memcpy(blocks[1].author, id->pk, PROTO_KEY_LEN);
+	if (!failed) {
+		put_buf("records", "one-block", &b, proto_records_encode(&b, blocks, 1, refs));
+		put_buf("records", "two-blocks", &b, proto_records_encode(&b, blocks, 2, refs));
+	}
+	for (size_t i = 0; i < 3; i++)
+		mp_buf_free(&rec[i]);
 }
 
 static void scope_seeds(void)
@@ -226,6 +314,24 @@ static void conf_seeds(void)
 	}
 }
 
+static void ctl_seeds(void)
+{
+	struct mp_buf b = {0};
+	msgpack_packer pk;
+
+	mp_buf_packer(&b, &pk);
+	msgpack_pack_map(&pk, 4);
+	mp_pack_cstr(&pk, "cmd");
+	mp_pack_cstr(&pk, "admit");
+	mp_pack_cstr(&pk, "peer");
+	mp_pack_cstr(&pk, "AAAQEAY-EAUDAOC-CAJBIFQ-YDIOB4V-IBCEQTC-QKRMFYY-YDENBWH-A5DYPQI");
+	mp_pack_cstr(&pk, "json");
+	msgpack_pack_true(&pk);
+	mp_pack_cstr(&pk, "count");
+	msgpack_pack_uint64(&pk, 7);
+	put_buf("ctl", "admit", &b, b.err);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -246,10 +352,15 @@ int main(int argc, char **argv)
 	observation_seeds();
 	grant_seeds();
 	revocation_seeds();
+	admission_seeds();
 	record_seeds();
+	probe_seeds();
+	sync_seeds();
+	records_seeds();
 	scope_seeds();
 	peerid_seeds();
 	conf_seeds();
+	ctl_seeds();
 	proto_identity_free(&id);
 	if (!failed)
 		printf("fuzz_seeds: corpus written to %s\n", outdir);

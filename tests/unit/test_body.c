@@ -472,6 +472,52 @@ static void test_grant(void)
 	is(b.len, 0, "refused encodes write nothing");
 }
 
+static int admission_of_mb(void)
+{
+	static struct proto_admission v;
+	return proto_admission_decode(&v, mb.data, mb.len);
+}
+
+static void test_admission(void)
+{
+	struct mp_buf b = {0};
+	struct proto_admission in = {0}, out;
+
+	memcpy(in.subject, key_a, PROTO_KEY_LEN);
+	strcpy(in.endpoint, "tcp://partner.example:7707");
+	is(proto_admission_encode(&b, &in), 0, "admission encodes");
+	is(proto_admission_decode(&out, b.data, b.len), 0, "admission decodes");
+	ok(memcmp(&in, &out, sizeof(in)) == 0, "admission round trip");
+	mp_buf_free(&b);
+	in.endpoint[0] = '\0';
+	is(proto_admission_encode(&b, &in), 0, "admission without endpoint encodes");
+	is(proto_admission_decode(&out, b.data, b.len), 0, "and decodes");
+	ok(out.endpoint[0] == '\0', "endpoint stays empty");
+	mp_buf_free(&b);
+	strcpy(in.endpoint, "partner.example 7707");
+	is(proto_admission_encode(&b, &in), KITH_EVALUE, "encoder refuses a bad endpoint");
+	memset(&in, 0, sizeof(in));
+	is(proto_admission_encode(&b, &in), KITH_EMISSING, "encoder refuses no subject");
+
+	start(2, 1);
+	kv_str(2, "tcp://a:1");
+	is(admission_of_mb(), KITH_EMISSING, "no subject");
+	start(2, 1);
+	kv_bin(1, key_zero, PROTO_KEY_LEN);
+	is(admission_of_mb(), KITH_EVALUE, "all-zero subject");
+	start(2, 1);
+	kv_bin(1, key_a, 31);
+	is(admission_of_mb(), KITH_EVALUE, "short subject");
+	start(3, 1);
+	kv_bin(1, key_a, PROTO_KEY_LEN);
+	kv_str(2, "no scheme");
+	is(admission_of_mb(), KITH_EVALUE, "bad endpoint");
+	start(3, 1);
+	kv_bin(1, key_a, PROTO_KEY_LEN);
+	kv_uint(9, 5);
+	is(admission_of_mb(), 0, "unknown key skipped");
+}
+
 static void test_revocation(void)
 {
 	struct mp_buf b = {0};
@@ -738,6 +784,7 @@ int main(void)
 	test_service_name();
 	test_grant();
 	test_revocation();
+	test_admission();
 	test_structure();
 	test_truncated();
 	test_append();

@@ -172,17 +172,17 @@ static void test_round_trip(void)
 static void test_kinds(void)
 {
 	static const char *const names[] = {"member",     "service", "observation", "grant",
-	                                    "revocation", "backup",  "dns-change"};
+	                                    "revocation", "backup",  "dns-change",  "admission"};
 	int good_names = 1;
-	for (unsigned k = 1; k <= 7; k++) {
+	for (unsigned k = 1; k <= 8; k++) {
 		uint8_t back = 0;
 		const char *n = proto_kind_name(k);
 		if (!n || strcmp(n, names[k - 1]) || proto_kind_parse(n, &back) || back != k)
 			good_names = 0;
 	}
-	ok(good_names, "the seven kinds name and parse");
+	ok(good_names, "the eight kinds name and parse");
 	ok(proto_kind_name(0) == NULL, "kind 0 has no name");
-	ok(proto_kind_name(8) == NULL, "kind 8 has no name");
+	ok(proto_kind_name(9) == NULL, "kind 9 has no name");
 	ok(proto_kind_name(255) == NULL, "kind 255 has no name");
 	ok(proto_kind_name(100000) == NULL, "kind 100000 has no name");
 	uint8_t k;

@@ -149,6 +149,18 @@ static void test_open_reopen(void)
 	is(store_seq_reserve(s, 1, &first), 0, "reserve after reopen");
 	is(first, 5, "counter survived the reopen");
 	ok(store_lmdb_error(s) == NULL, "no LMDB failure so far");
+	is(store_counter_next(s, "incarnation", 1, 0, &first), 0, "a new counter");
+	is(first, 1, "a new counter starts at 1");
+	is(store_counter_next(s, "incarnation", 1, 41, &first), 0, "counter with a floor");
+	is(first, 42, "the floor lifts the counter");
+	is(store_counter_next(s, "incarnation", 1, 7, &first), 0, "a lower floor");
+	is(first, 43, "a lower floor changes nothing");
+	is(store_seq_reserve(s, 1, &first), 0, "the seq counter is separate");
+	is(first, 6, "seq went on from 5");
+	store_close(&s);
+	is(store_open(&s, dir, NULL), 0, "reopen again");
+	is(store_counter_next(s, "incarnation", 1, 0, &first), 0, "counter after reopen");
+	is(first, 44, "named counter survived the reopen");
 	store_close(&s);
 }
 

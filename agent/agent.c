@@ -1,0 +1,493 @@
+/* kithd's modules wired together: trust decides who is a member, net
+ * carries bytes, member watches liveness, gossip replicates records, ctl
+ * answers the kith command. Each module only knows the callbacks below. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "proto/error.h"
+#include "proto/identity.h"
+#include "proto/peerid.h"
+#include "proto/wire.h"
+#include "store/store.h"
+#include "agent_int.h"
+#include "log.h"
+
+static int signal_write_fd = -1;
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	unsigned char c = (unsigned char)sig;
+
+	if (write(signal_write_fd, &c, 1) < 0) {
+		/* the pipe is full: a signal is already pending */
+	}
+	errno = saved;
+}
+
+static const char *state_name(enum proto_member_state s)
+{
+	switch (s) {
+	case PROTO_STATE_ALIVE:
+		return "alive";
+	case PROTO_STATE_SUSPECT:
+		return "suspect";
+	case PROTO_STATE_DEAD:
+		return "dead";
+	case PROTO_STATE_LEFT:
+		return "left";
+	}
+	return "unknown";
+}
+
+/* ---- trust ---- */
+
+static void trust_added(void *arg, const uint8_t peer[PROTO_KEY_LEN])
+{
+	struct agent *a = arg;
+	char who[PROTO_PEERID_SHORT_LEN + 1];
+
+	/* During start-up the members are handed to the membership module
+	 * once it exists (see agent_new). */
+	if (!a->member || !memcmp(peer, a->id->pk, PROTO_KEY_LEN))
+		return;
+	proto_peerid_short(who, peer);
+	log_info("%s is now a member", who);
+	if (member_add(a->member, peer) != 0)
+		log_warnx("cannot track member %s: out of memory", who);
+}
+
+static const struct trust_ops trust_ops = {.added = trust_added};
+
+/* ---- transport ---- */
+
+/* Sends buf to a member at its known endpoint. */
+static int send_to(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const uint8_t *buf,
+                   size_t len)
+{
+	const struct trust_member *m = trust_get(a->trust, peer);
+
+	if (!m || !m->endpoint[0])
+		return -EHOSTUNREACH;
+	return net_send(a->net, peer, m->endpoint, buf, len);
+}
+
+static bool net_lookup(void *arg, const uint8_t curve[PROTO_KEY_LEN], uint8_t peer[PROTO_KEY_LEN])
+{
+	struct agent *a = arg;
+	const struct trust_member *m = trust_by_curve(a->trust, curve);
+
+	if (!m)
+		return false;
+	memcpy(peer, m->peer, PROTO_KEY_LEN);
+	return true;
+}
+
+static void on_probe(struct agent *a, const struct net_from *from, const uint8_t *buf, size_t len)
+{
+	struct proto_probe msg;
+	uint8_t type;
+	int err = proto_probe_decode(&msg, &type, buf, len);
+
+	if (err) {
+		net_penalize(a->net, from, proto_strerror(err));
+		return;
+	}
+	member_on_message(a->member, from->peer, type, &msg);
+}
+
+static void net_recv(void *arg, const struct net_from *from, const uint8_t *buf, size_t len)
+{
+	struct agent *a = arg;
+	uint8_t type;
+	int err;
+
+	if (from->guest) {
+		/* Joining by invitation comes with the trust network; until
+		 * then a stranger may say nothing. */
+		a->guest_dropped++;
+		net_penalize(a->net, from, "message from a guest");
+		return;
+	}
+	err = proto_msg_type(buf, len, &type);
+	if (err) {
+		net_penalize(a->net, from, proto_strerror(err));
+		return;
+	}
+	switch (type) {
+	case PROTO_MSG_PING:
+	case PROTO_MSG_ACK:
+	case PROTO_MSG_PING_REQ:
+	case PROTO_MSG_NACK:
+	case PROTO_MSG_GOSSIP:
+		on_probe(a, from, buf, len);
+		return;
+	case PROTO_MSG_SYNC:
+	case PROTO_MSG_RECORDS:
+		err = gossip_on_message(a->gossip, from->peer, type, buf, len);
+		if (err)
+			net_penalize(a->net, from, proto_strerror(err));
+		return;
+	}
+	/* A newer agent may speak types we do not know: not an offence. */
+	log_debug("ignoring a message of unknown type %u", type);
+}
+
+static const struct net_ops net_ops = {.lookup = net_lookup, .recv = net_recv};
+
+/* ---- membership ---- */
+
+static void member_send(void *arg, const uint8_t peer[PROTO_KEY_LEN], uint8_t type,
+                        const struct proto_probe *msg)
+{
+	struct agent *a = arg;
+	struct mp_buf buf = {0};
+	int err = proto_probe_encode(&buf, type, msg);
+
+	/* The membership module built msg: a refusal is our own bug. */
+	if (err)
+		log_warnx("cannot encode a membership message of type %u: %s", type,
+		          proto_strerror(err));
+	else
+		send_to(a, peer, buf.data, buf.len);
+	mp_buf_free(&buf);
+}
+
+static void member_changed(void *arg, const uint8_t peer[PROTO_KEY_LEN],
+                           enum proto_member_state state)
+{
+	struct agent *a = arg;
+	const struct trust_member *m = trust_get(a->trust, peer);
+	char who[PROTO_PEERID_SHORT_LEN + 1];
+
+	proto_peerid_short(who, peer);
+	log_info("member %s (%s) is %s", who, m && m->name[0] ? m->name : "unnamed",
+	         state_name(state));
+	if (state == PROTO_STATE_ALIVE && !a->stopping)
+		gossip_sync_with(a->gossip, peer);
+	else if (state == PROTO_STATE_DEAD || state == PROTO_STATE_LEFT)
+		net_disconnect(a->net, peer);
+}
+
+static const struct member_ops member_ops = {.send = member_send, .changed = member_changed};
+
+/* ---- gossip ---- */
+
+static int gossip_send(void *arg, const uint8_t peer[PROTO_KEY_LEN], const uint8_t *buf, size_t len)
+{
+	return send_to(arg, peer, buf, len);
+}
+
+static size_t gossip_pick(void *arg, uint8_t (*out)[PROTO_KEY_LEN], size_t n)
+{
+	struct agent *a = arg;
+
+	return member_pick_alive(a->member, out, n);
+}
+
+static bool gossip_accept(void *arg, const uint8_t author[PROTO_KEY_LEN])
+{
+	struct agent *a = arg;
+
+	return trust_is_member(a->trust, author);
+}
+
+static void gossip_stored(void *arg, const struct proto_record *rec)
+{
+	struct agent *a = arg;
+	char who[PROTO_PEERID_SHORT_LEN + 1];
+	int err = trust_on_record(a->trust, rec);
+
+	if (err) {
+		proto_peerid_short(who, rec->author);
+		log_warnx("%s record of %s not understood: %s", proto_kind_name(rec->kind), who,
+		          proto_strerror(err));
+	}
+}
+
+static const struct gossip_ops gossip_ops = {
+    .send = gossip_send,
+    .pick = gossip_pick,
+    .accept = gossip_accept,
+    .stored = gossip_stored,
+};
+
+/* ---- life cycle ---- */
+
+static void refresh_tick(struct loop *l, void *arg)
+{
+	struct agent *a = arg;
+	int err = agent_refresh_member(a);
+
+	if (err)
+		log_warnx("cannot refresh our member record: %s", proto_strerror(err));
+	loop_timer_start(l, &a->refresh, AGENT_REFRESH_MS);
+}
+
+static void stop_tick(struct loop *l, void *arg)
+{
+	(void)arg;
+	loop_stop(l);
+}
+
+static void reload(struct agent *a)
+{
+	struct conf next;
+	char err[300];
+
+	if (conf_load(&next, a->config_path, err, sizeof(err)) != 0) {
+		log_warnx("reload: %s; keeping the running configuration", err);
+		return;
+	}
+	if (strcmp(next.listen, a->conf.listen) || strcmp(next.advertise, a->conf.advertise))
+		log_warnx("reload: listen and advertise change only with a restart");
+	snprintf(next.listen, sizeof(next.listen), "%s", a->conf.listen);
+	snprintf(next.advertise, sizeof(next.advertise), "%s", a->conf.advertise);
+	/* The modules read the configuration through a pointer to a->conf:
+	 * new timings and limits apply from their next use. */
+	a->conf = next;
+	log_set_level(next.log_level);
+	log_info("configuration reloaded from %s", a->config_path);
+}
+
+/* Refutations raise our incarnation while we run; the next start must
+ * begin above the highest one we used. */
+static void save_incarnation(struct agent *a)
+{
+	struct member_info self;
+	uint64_t next;
+
+	if (member_get(a->member, a->id->pk, &self) == 0 && self.incarnation > a->incarnation &&
+	    store_counter_next(a->store, "incarnation", 1, self.incarnation, &next) != 0)
+		log_warnx("cannot save our incarnation %llu", (unsigned long long)self.incarnation);
+}
+
+static void begin_stop(struct agent *a)
+{
+	if (a->stopping) {
+		loop_stop(a->loop);
+		return;
+	}
+	a->stopping = true;
+	log_info("leaving the network");
+	save_incarnation(a);
+	member_leave(a->member);
+	/* Time for the left update to go out before the sockets close. */
+	loop_timer_start(a->loop, &a->stop, a->conf.probe_timeout_ms + 200);
+}
+
+static void on_signal_pipe(struct loop *l, void *arg, short revents)
+{
+	struct agent *a = arg;
+	unsigned char sig;
+
+	(void)l;
+	(void)revents;
+	while (read(a->signal_pipe[0], &sig, 1) == 1) {
+		if (sig == SIGHUP)
+			reload(a);
+		else
+			begin_stop(a);
+	}
+}
+
+static int setup_signals(struct agent *a)
+{
+	struct sigaction sa = {0};
+
+	if (pipe(a->signal_pipe) != 0)
+		return -errno;
+	for (int i = 0; i < 2; i++) {
+		fcntl(a->signal_pipe[i], F_SETFL, fcntl(a->signal_pipe[i], F_GETFL) | O_NONBLOCK);
+		fcntl(a->signal_pipe[i], F_SETFD, FD_CLOEXEC);
+	}
+	signal_write_fd = a->signal_pipe[1];
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	return loop_watch(a->loop, NULL, a->signal_pipe[0], ZMQ_POLLIN, on_signal_pipe, a);
+}
+
+/* One kithd per data directory: a second one would fight over the port and
+ * the control socket. The lock goes with the process, even on kill -9. */
+static int take_lock(struct agent *a, char *err, size_t n)
+{
+	char path[4200], pid[32];
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	int len;
+
+	snprintf(path, sizeof(path), "%s/kithd.lock", a->data_dir);
+	a->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (a->lock_fd < 0) {
+		snprintf(err, n, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (fcntl(a->lock_fd, F_SETLK, &fl) != 0) {
+		snprintf(err, n, "another kithd is running on %s", a->data_dir);
+		return -EBUSY;
+	}
+	len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(a->lock_fd, 0) != 0 || write(a->lock_fd, pid, (size_t)len) != len)
+		log_warn("%s", path);
+	return 0;
+}
+
+static void add_known_member(void *arg, const struct trust_member *m)
+{
+	struct agent *a = arg;
+
+	if (memcmp(m->peer, a->id->pk, PROTO_KEY_LEN) != 0)
+		member_add(a->member, m->peer);
+}
+
+/* Everything that needs the identity, the configuration and the store. */
+static int start_modules(struct agent *a, char *err, size_t n)
+{
+	int rc;
+
+	rc = store_counter_next(a->store, "incarnation", 1, 0, &a->incarnation);
+	if (!rc)
+		rc = trust_new(&a->trust, a->id->pk, &trust_ops, a);
+	if (!rc)
+		rc = trust_load(a->trust, a->store);
+	if (rc) {
+		snprintf(err, n, "cannot read the store: %s", proto_strerror(rc));
+		return rc;
+	}
+	rc = net_new(&a->net, a->loop, a->id, &a->conf, &net_ops, a);
+	if (rc) {
+		snprintf(err, n, "cannot listen on %s: %s", a->conf.listen, proto_strerror(rc));
+		return rc;
+	}
+	rc = member_new(&a->member, a->loop, a->id, &a->conf, a->incarnation, &member_ops, a);
+	if (!rc)
+		rc = gossip_new(&a->gossip, a->loop, a->store, &a->conf, a->id->pk, &gossip_ops, a);
+	if (rc) {
+		snprintf(err, n, "cannot start: %s", proto_strerror(rc));
+		return rc;
+	}
+	trust_each(a->trust, add_known_member, a);
+	rc = ctl_new(&a->ctl, a->loop, a->zmq, a->data_dir, agent_ctl_commands,
+	             agent_ctl_n_commands, a);
+	if (rc) {
+		snprintf(err, n, "cannot open the control socket in %s: %s", a->data_dir,
+		         proto_strerror(rc));
+		return rc;
+	}
+	return 0;
+}
+
+int agent_new(struct agent **out, const char *data_dir, const char *config_path, char *err,
+              size_t n)
+{
+	struct agent *a = calloc(1, sizeof(*a));
+	char path[4200];
+	int rc;
+
+	if (!a)
+		return -ENOMEM;
+	a->lock_fd = a->signal_pipe[0] = a->signal_pipe[1] = -1;
+	snprintf(a->data_dir, sizeof(a->data_dir), "%s", data_dir);
+	if (config_path)
+		snprintf(a->config_path, sizeof(a->config_path), "%s", config_path);
+	else
+		snprintf(a->config_path, sizeof(a->config_path), "%s/%s", data_dir, CONF_FILE);
+	loop_timer_init(&a->refresh, refresh_tick, a);
+	loop_timer_init(&a->stop, stop_tick, a);
+
+	rc = take_lock(a, err, n);
+	if (rc)
+		goto fail;
+	rc = conf_load(&a->conf, a->config_path, err, n);
+	if (rc)
+		goto fail;
+	log_set_level(a->conf.log_level);
+	snprintf(path, sizeof(path), "%s/%s", data_dir, PROTO_IDENTITY_FILE);
+	rc = proto_identity_load(&a->id, path);
+	if (rc) {
+		snprintf(err, n, "%s: %s", path, proto_strerror(rc));
+		goto fail;
+	}
+	rc = store_open(&a->store, data_dir, NULL);
+	if (rc) {
+		snprintf(err, n, "cannot open the store in %s: %s", data_dir, proto_strerror(rc));
+		goto fail;
+	}
+	rc = loop_new(&a->loop);
+	a->zmq = zmq_ctx_new();
+	if (rc || !a->zmq) {
+		snprintf(err, n, "out of memory");
+		rc = -ENOMEM;
+		goto fail;
+	}
+	rc = start_modules(a, err, n);
+	if (rc)
+		goto fail;
+	rc = setup_signals(a);
+	if (rc) {
+		snprintf(err, n, "cannot set up signals: %s", proto_strerror(rc));
+		goto fail;
+	}
+	*out = a;
+	return 0;
+fail:
+	agent_free(&a);
+	return rc;
+}
+
+int agent_run(struct agent *a)
+{
+	char id[PROTO_PEERID_TEXT_LEN + 1];
+	int rc;
+
+	proto_peerid_format(id, a->id->pk);
+	a->started_ms = loop_now_ms(a->loop);
+	log_info("kithd %s starting: %s, incarnation %llu, %zu members, listening on %s",
+	         KITH_VERSION, id, (unsigned long long)a->incarnation, trust_count(a->trust),
+	         a->conf.listen);
+	refresh_tick(a->loop, a);
+	rc = member_start(a->member);
+	if (!rc)
+		rc = gossip_start(a->gossip);
+	if (!rc)
+		rc = loop_run(a->loop);
+	log_info("kithd stopped");
+	return rc;
+}
+
+void agent_free(struct agent **ap)
+{
+	struct agent *a = ap ? *ap : NULL;
+
+	if (!a)
+		return;
+	ctl_free(&a->ctl);
+	gossip_free(&a->gossip);
+	member_free(&a->member);
+	net_free(&a->net);
+	trust_free(&a->trust);
+	if (a->zmq)
+		zmq_ctx_term(a->zmq);
+	loop_free(&a->loop);
+	store_close(&a->store);
+	proto_identity_free(&a->id);
+	for (int i = 0; i < 2; i++)
+		if (a->signal_pipe[i] >= 0)
+			close(a->signal_pipe[i]);
+	if (a->lock_fd >= 0)
+		close(a->lock_fd);
+	free(a);
+	*ap = NULL;
+}

@@ -1,0 +1,195 @@
+/* The control commands of kithd: status, members, admit. Each packs one
+ * value, the "data" of the reply (see ctl.h); peer IDs travel as text so
+ * that kith can print them or pass them through as JSON unchanged. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "proto/error.h"
+#include "proto/identity.h"
+#include "proto/peerid.h"
+#include "store/store.h"
+#include "agent_int.h"
+#include "log.h"
+
+static void pack_kv_str(msgpack_packer *pk, const char *key, const char *value)
+{
+	mp_pack_cstr(pk, key);
+	mp_pack_cstr(pk, value);
+}
+
+static void pack_kv_uint(msgpack_packer *pk, const char *key, uint64_t value)
+{
+	mp_pack_cstr(pk, key);
+	msgpack_pack_uint64(pk, value);
+}
+
+static const char *state_text(enum proto_member_state s)
+{
+	static const char *const names[] = {"unknown", "alive", "suspect", "dead", "left"};
+
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
+}
+
+struct census {
+	uint64_t by_state[5];
+};
+
+static void count_member(void *arg, const struct member_info *info)
+{
+	struct census *c = arg;
+
+	if (!info->self && (unsigned)info->state < 5)
+		c->by_state[info->state]++;
+}
+
+static int cmd_status(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                      size_t n)
+{
+	struct agent *a = arg;
+	const struct trust_member *self = trust_get(a->trust, a->id->pk);
+	char id[PROTO_PEERID_TEXT_LEN + 1];
+	struct census census = {{0}};
+	struct net_stats ns;
+	struct gossip_stats gs;
+	struct member_stats ms;
+	uint64_t records = 0;
+
+	(void)req;
+	(void)err;
+	(void)n;
+	proto_peerid_format(id, a->id->pk);
+	member_each(a->member, count_member, &census);
+	net_get_stats(a->net, &ns);
+	gossip_get_stats(a->gossip, &gs);
+	member_get_stats(a->member, &ms);
+	store_record_count(a->store, &records);
+
+	msgpack_pack_map(pk, 11);
+	pack_kv_str(pk, "id", id);
+	pack_kv_str(pk, "name", self ? self->name : "");
+	pack_kv_str(pk, "version", KITH_VERSION);
+	pack_kv_uint(pk, "uptime", (loop_now_ms(a->loop) - a->started_ms) / 1000);
+	pack_kv_uint(pk, "incarnation", a->incarnation);
+	pack_kv_str(pk, "listen", a->conf.listen);
+	pack_kv_str(pk, "advertise", agent_advertised(a));
+	pack_kv_uint(pk, "records", records);
+	mp_pack_cstr(pk, "members");
+	msgpack_pack_map(pk, 4);
+	for (int s = PROTO_STATE_ALIVE; s <= PROTO_STATE_LEFT; s++)
+		pack_kv_uint(pk, state_text((enum proto_member_state)s), census.by_state[s]);
+	mp_pack_cstr(pk, "received");
+	msgpack_pack_map(pk, 3);
+	pack_kv_uint(pk, "messages", ns.received);
+	pack_kv_uint(pk, "records_stored", gs.records_stored);
+	pack_kv_uint(pk, "records_stale", gs.stale);
+	mp_pack_cstr(pk, "rejected");
+	msgpack_pack_map(pk, 8);
+	pack_kv_uint(pk, "malformed_messages", ns.malformed);
+	pack_kv_uint(pk, "guest_messages", a->guest_dropped);
+	pack_kv_uint(pk, "handshakes_refused", ns.zap_refused);
+	pack_kv_uint(pk, "peers_banned", ns.bans);
+	pack_kv_uint(pk, "records_nonmember", gs.rej_nonmember);
+	pack_kv_uint(pk, "records_bad_signature", gs.rej_signature);
+	pack_kv_uint(pk, "records_invalid", gs.rej_invalid);
+	pack_kv_uint(pk, "membership_updates", ms.bad_updates);
+	return 0;
+}
+
+struct member_list {
+	struct agent *a;
+	msgpack_packer *pk;
+};
+
+static void pack_member(void *arg, const struct member_info *info)
+{
+	struct member_list *ml = arg;
+	const struct trust_member *m = trust_get(ml->a->trust, info->peer);
+	char id[PROTO_PEERID_TEXT_LEN + 1];
+
+	proto_peerid_format(id, info->peer);
+	msgpack_pack_map(ml->pk, 8);
+	pack_kv_str(ml->pk, "id", id);
+	pack_kv_str(ml->pk, "name", m ? m->name : "");
+	pack_kv_str(ml->pk, "state", state_text(info->state));
+	pack_kv_str(ml->pk, "endpoint",
+	            info->self ? agent_advertised(ml->a) : (m ? m->endpoint : ""));
+	pack_kv_uint(ml->pk, "incarnation", info->incarnation);
+	pack_kv_uint(ml->pk, "last_seen", info->last_seen);
+	pack_kv_uint(ml->pk, "since", info->since);
+	mp_pack_cstr(ml->pk, "self");
+	(info->self ? msgpack_pack_true : msgpack_pack_false)(ml->pk);
+}
+
+static void count_all(void *arg, const struct member_info *info)
+{
+	(void)info;
+	(*(uint32_t *)arg)++;
+}
+
+static int cmd_members(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                       size_t n)
+{
+	struct agent *a = arg;
+	struct member_list ml = {a, pk};
+	uint32_t count = 0;
+
+	(void)req;
+	(void)err;
+	(void)n;
+	member_each(a->member, count_all, &count);
+	msgpack_pack_array(pk, count);
+	member_each(a->member, pack_member, &ml);
+	return 0;
+}
+
+/* Writes the admin's error line into err and returns code. */
+__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t n, int code,
+                                                      const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, n, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+static int cmd_admit(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                     size_t n)
+{
+	struct agent *a = arg;
+	char text[128], endpoint[PROTO_ENDPOINT_MAX + 1] = "", why[160];
+	const char *problem;
+	uint8_t peer[PROTO_KEY_LEN];
+	int rc;
+
+	if (ctl_arg_text(req, "peer", text, sizeof(text)) != 0)
+		return fail(err, n, KITH_EMISSING, "admit needs a peer ID");
+	if (proto_peerid_parse(peer, text, why, sizeof(why)) != 0)
+		return fail(err, n, KITH_EVALUE, "%s", why);
+	if (!memcmp(peer, a->id->pk, PROTO_KEY_LEN))
+		return fail(err, n, KITH_EVALUE, "that is this agent's own peer ID");
+	rc = ctl_arg_text(req, "endpoint", endpoint, sizeof(endpoint));
+	if (rc && rc != -ENOENT)
+		return fail(err, n, rc, "endpoint too long");
+	if (endpoint[0] && conf_endpoint_check(endpoint, &problem) != 0)
+		return fail(err, n, KITH_EVALUE, "endpoint %s", problem);
+	rc = agent_admit(a, peer, endpoint);
+	if (rc)
+		return fail(err, n, rc, "cannot publish the admission: %s", proto_strerror(rc));
+	proto_peerid_short(why, peer);
+	log_info("admitted %s", why);
+	msgpack_pack_map(pk, 2);
+	pack_kv_str(pk, "id", text);
+	pack_kv_str(pk, "endpoint", endpoint);
+	return 0;
+}
+
+const struct ctl_command agent_ctl_commands[] = {
+    {"status", cmd_status},
+    {"members", cmd_members},
+    {"admit", cmd_admit},
+};
+const size_t agent_ctl_n_commands = sizeof(agent_ctl_commands) / sizeof(agent_ctl_commands[0]);

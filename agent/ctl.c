@@ -1,0 +1,299 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "proto/error.h"
+#include "proto/mp.h"
+#include "ctl.h"
+#include "log.h"
+#include "loop.h"
+
+/* Requests handled per wake-up, so a chatty client cannot starve peers. */
+#define CTL_BATCH 16
+
+struct ctl {
+	struct loop *loop;
+	void *socket;
+	char path[256]; /* the socket file */
+	const struct ctl_command *commands;
+	size_t n_commands;
+	void *arg;
+};
+
+static int read_arg(struct mp_reader *r, struct ctl_arg *a)
+{
+	switch (mp_peek_kind(r)) {
+	case MP_KIND_STR:
+		a->type = CTL_ARG_TEXT;
+		return mp_read_str(r, &a->text, &a->len, CTL_REQUEST_MAX);
+	case MP_KIND_UINT:
+		a->type = CTL_ARG_UINT;
+		return mp_read_uint(r, &a->uint);
+	case MP_KIND_BOOL:
+		a->type = CTL_ARG_BOOL;
+		return mp_read_bool(r, &a->boolean);
+	case MP_KIND_BIN:
+		a->type = CTL_ARG_BIN;
+		return mp_read_bin(r, &a->bin, &a->len, CTL_REQUEST_MAX);
+	case MP_KIND_NONE:
+		return r->err;
+	case MP_KIND_OTHER:
+		break;
+	}
+	return mp_fail(r, KITH_ETYPE);
+}
+
+int ctl_request_decode(struct ctl_request *out, const uint8_t *buf, size_t len)
+{
+	struct mp_reader r;
+	uint32_t n = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (len > CTL_REQUEST_MAX)
+		return KITH_ETOOBIG;
+	mp_reader_init(&r, buf, len);
+	mp_read_map(&r, &n, CTL_ARGS_MAX + 1);
+	for (uint32_t i = 0; i < n && !r.err; i++) {
+		struct ctl_arg *a = &out->args[out->n_args];
+		if (mp_read_text(&r, a->key, CTL_KEY_MAX))
+			break;
+		for (size_t j = 0; j < out->n_args; j++)
+			if (!strcmp(out->args[j].key, a->key))
+				mp_fail(&r, KITH_EDUPKEY);
+		if (!strcmp(a->key, "cmd")) {
+			if (out->cmd[0])
+				mp_fail(&r, KITH_EDUPKEY);
+			mp_read_text(&r, out->cmd, CTL_CMD_MAX);
+			continue;
+		}
+		if (out->n_args == CTL_ARGS_MAX)
+			mp_fail(&r, KITH_ETOOBIG);
+		else if (read_arg(&r, a) == 0)
+			out->n_args++;
+	}
+	if (mp_finish(&r))
+		return r.err;
+	return out->cmd[0] ? 0 : KITH_EMISSING;
+}
+
+static const struct ctl_arg *find_arg(const struct ctl_request *r, const char *key)
+{
+	for (size_t i = 0; i < r->n_args; i++)
+		if (!strcmp(r->args[i].key, key))
+			return &r->args[i];
+	return NULL;
+}
+
+int ctl_arg_text(const struct ctl_request *r, const char *key, char *out, size_t n)
+{
+	const struct ctl_arg *a = find_arg(r, key);
+
+	if (!a)
+		return -ENOENT;
+	if (a->type != CTL_ARG_TEXT)
+		return KITH_ETYPE;
+	if (a->len >= n)
+		return KITH_ETOOBIG;
+	if (memchr(a->text, '\0', a->len))
+		return KITH_EVALUE;
+	memcpy(out, a->text, a->len);
+	out[a->len] = '\0';
+	return 0;
+}
+
+int ctl_arg_uint(const struct ctl_request *r, const char *key, uint64_t *out)
+{
+	const struct ctl_arg *a = find_arg(r, key);
+
+	if (!a)
+		return -ENOENT;
+	if (a->type != CTL_ARG_UINT)
+		return KITH_ETYPE;
+	*out = a->uint;
+	return 0;
+}
+
+bool ctl_arg_flag(const struct ctl_request *r, const char *key)
+{
+	const struct ctl_arg *a = find_arg(r, key);
+
+	return a && a->type == CTL_ARG_BOOL && a->boolean;
+}
+
+static void pack_error(msgpack_packer *pk, const char *text)
+{
+	msgpack_pack_map(pk, 2);
+	mp_pack_cstr(pk, "ok");
+	msgpack_pack_false(pk);
+	mp_pack_cstr(pk, "error");
+	mp_pack_cstr(pk, text);
+}
+
+/* Runs one request and packs the whole reply into out. */
+static void handle(struct ctl *c, const uint8_t *buf, size_t len, struct mp_buf *out)
+{
+	struct ctl_request req;
+	struct mp_buf data = {0};
+	msgpack_packer pk, dpk;
+	char err[256] = "";
+	int rc = ctl_request_decode(&req, buf, len);
+
+	mp_buf_packer(out, &pk);
+	if (rc) {
+		snprintf(err, sizeof(err), "malformed request: %s", proto_strerror(rc));
+		pack_error(&pk, err);
+		return;
+	}
+	for (size_t i = 0; i < c->n_commands; i++) {
+		if (strcmp(c->commands[i].name, req.cmd))
+			continue;
+		mp_buf_packer(&data, &dpk);
+		rc = c->commands[i].fn(c->arg, &req, &dpk, err, sizeof(err));
+		if (!rc && data.err)
+			rc = data.err;
+		if (rc) {
+			if (!err[0])
+				snprintf(err, sizeof(err), "%s", proto_strerror(rc));
+			pack_error(&pk, err);
+		} else {
+			msgpack_pack_map(&pk, 2);
+			mp_pack_cstr(&pk, "ok");
+			msgpack_pack_true(&pk);
+			mp_pack_cstr(&pk, "data");
+			/* data holds exactly one packed value: copy its bytes */
+			pk.callback(pk.data, (const char *)data.data, data.len);
+		}
+		mp_buf_free(&data);
+		return;
+	}
+	snprintf(err, sizeof(err), "unknown command '%s' (is kith newer than this kithd?)",
+	         req.cmd);
+	pack_error(&pk, err);
+}
+
+/* Receives one multipart message into parts[0..3); returns how many frames
+ * it had (more than 3 are read and dropped), 0 when none is waiting. */
+static int recv_frames(void *socket, zmq_msg_t parts[3])
+{
+	int n = 0;
+	zmq_msg_t extra;
+
+	for (;;) {
+		zmq_msg_t *m = n < 3 ? &parts[n] : &extra;
+		zmq_msg_init(m);
+		if (zmq_msg_recv(m, socket, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(m);
+			return n;
+		}
+		n++;
+		if (!zmq_msg_more(m)) {
+			if (m == &extra)
+				zmq_msg_close(m);
+			return n;
+		}
+		if (m == &extra)
+			zmq_msg_close(m);
+	}
+}
+
+static void reply(struct ctl *c, zmq_msg_t *id, const struct mp_buf *out)
+{
+	if (out->err ||
+	    zmq_send(c->socket, zmq_msg_data(id), zmq_msg_size(id), ZMQ_SNDMORE | ZMQ_DONTWAIT) <
+	        0 ||
+	    zmq_send(c->socket, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+	    zmq_send(c->socket, out->data, out->len, ZMQ_DONTWAIT) < 0)
+		log_debug("control: reply not sent: %s",
+		          out->err ? proto_strerror(out->err) : zmq_strerror(errno));
+}
+
+static void on_readable(struct loop *l, void *arg, short revents)
+{
+	struct ctl *c = arg;
+
+	(void)l;
+	if (!(revents & ZMQ_POLLIN))
+		return;
+	for (int i = 0; i < CTL_BATCH; i++) {
+		zmq_msg_t parts[3];
+		struct mp_buf out = {0};
+		int n = recv_frames(c->socket, parts);
+
+		if (n == 0)
+			return;
+		/* A REQ client sends [identity][empty][request]. */
+		if (n == 3 && zmq_msg_size(&parts[1]) == 0) {
+			handle(c, zmq_msg_data(&parts[2]), zmq_msg_size(&parts[2]), &out);
+			reply(c, &parts[0], &out);
+			mp_buf_free(&out);
+		} else {
+			log_debug("control: malformed request envelope dropped");
+		}
+		for (int j = 0; j < n && j < 3; j++)
+			zmq_msg_close(&parts[j]);
+	}
+}
+
+int ctl_new(struct ctl **out, struct loop *l, void *zmq_ctx, const char *data_dir,
+            const struct ctl_command *commands, size_t n, void *arg)
+{
+	struct ctl *c = calloc(1, sizeof(*c));
+	char endpoint[300];
+	int64_t max = CTL_REQUEST_MAX;
+	int linger = 0, len, err;
+	mode_t old_mask;
+
+	if (!c)
+		return -ENOMEM;
+	c->loop = l;
+	c->commands = commands;
+	c->n_commands = n;
+	c->arg = arg;
+	len = snprintf(c->path, sizeof(c->path), "%s/%s", data_dir, CTL_SOCKET);
+	/* sun_path holds 108 bytes on Linux. */
+	if (len < 0 || (size_t)len >= 108) {
+		free(c);
+		return -ENAMETOOLONG;
+	}
+	snprintf(endpoint, sizeof(endpoint), "ipc://%s", c->path);
+	c->socket = zmq_socket(zmq_ctx, ZMQ_ROUTER);
+	if (!c->socket) {
+		err = -errno;
+		free(c);
+		return err;
+	}
+	zmq_setsockopt(c->socket, ZMQ_MAXMSGSIZE, &max, sizeof(max));
+	zmq_setsockopt(c->socket, ZMQ_LINGER, &linger, sizeof(linger));
+	/* The socket file is created 0600 from the start, not chmod()ed
+	 * after: no moment where another user could connect. */
+	old_mask = umask(077);
+	err = zmq_bind(c->socket, endpoint) == 0 ? 0 : -errno;
+	umask(old_mask);
+	if (!err && chmod(c->path, 0600) != 0)
+		err = -errno;
+	if (!err)
+		err = loop_watch(l, c->socket, -1, ZMQ_POLLIN, on_readable, c);
+	if (err) {
+		zmq_close(c->socket);
+		free(c);
+		return err;
+	}
+	*out = c;
+	return 0;
+}
+
+void ctl_free(struct ctl **c)
+{
+	if (!c || !*c)
+		return;
+	loop_unwatch((*c)->loop, (*c)->socket, -1);
+	zmq_close((*c)->socket);
+	unlink((*c)->path);
+	free(*c);
+	*c = NULL;
+}

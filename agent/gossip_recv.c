@@ -1,0 +1,338 @@
+/* Applying a RECORDS message (see gossip.h).
+ *
+ * A block is applied only when its author is a member and we hold
+ * everything up to its after. Its records are checked in order (author,
+ * increasing seq, signature, time) up to the first refused one, which
+ * ends the block: had the records after a forged one been stored, our head
+ * would pass the forged seq and the genuine record there would never be
+ * asked for again. The store verifies again in store_records_put(): the
+ * check here is what decides where a block ends, which the store, judging
+ * each record alone, cannot. Records at or under our head are already held
+ * (or superseded) and are not verified at all.
+ *
+ * The records that pass are stored in one batch per message, cut before a
+ * block whose author already had a block in the batch (it must see the
+ * head the earlier block left). What is new to us is handed to
+ * ops->stored and relayed to push_fanout members in blocks that follow
+ * our head from before the records arrived. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/error.h"
+#include "proto/peerid.h"
+#include "proto/record.h"
+#include "proto/wire.h"
+#include "store/store.h"
+#include "gossip_int.h"
+
+/* One RECORDS message being applied. */
+struct recv {
+	const uint8_t *from; /* borrowed */
+	uint64_t now;
+	size_t n_blocks;
+	size_t n_items; /* records waiting in g->items for the store */
+	size_t stored;  /* records new to us, this pass */
+	/* Relays: the members they go to, picked at the first one. */
+	uint8_t (*targets)[PROTO_KEY_LEN];
+	size_t n_targets;
+	bool picked;
+	size_t relay_block;  /* in_blocks index of the open relay block, SIZE_MAX if none */
+	size_t relay_broken; /* a block whose relay stopped at an unsendable record */
+	uint64_t relay_seq;  /* what the next relayed record of relay_block follows */
+};
+
+static int author_ref_cmp(const void *a, const void *b)
+{
+	const struct gossip_author_ref *x = a, *y = b;
+	int c = memcmp(x->author, y->author, PROTO_KEY_LEN);
+
+	if (c)
+		return c;
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+/* Resets the block states and flags every block whose author has an
+ * earlier block in the message. */
+static void mark_repeats(struct gossip *g, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		g->in_state[i] = (struct gossip_in_block){.state = GOSSIP_BLOCK_TODO};
+		g->in_sorted[i] = (struct gossip_author_ref){g->in_blocks[i].author, (uint32_t)i};
+	}
+	qsort(g->in_sorted, n, sizeof(*g->in_sorted), author_ref_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (!memcmp(g->in_sorted[i - 1].author, g->in_sorted[i].author, PROTO_KEY_LEN))
+			g->in_state[g->in_sorted[i].index].repeat = true;
+}
+
+/* ---- relays ---- */
+
+static void relay_send(struct gossip *g, struct recv *r)
+{
+	gossip_out_send(g, &g->out, (const uint8_t(*)[PROTO_KEY_LEN])r->targets, r->n_targets);
+}
+
+/* Up to push_fanout live members other than the sender (and us). */
+static void relay_pick(struct gossip *g, struct recv *r)
+{
+	uint8_t cand[GOSSIP_FANOUT_MAX + 1][PROTO_KEY_LEN];
+	size_t want = gossip_fanout(g), n;
+
+	r->picked = true;
+	if (want == 0)
+		return;
+	n = g->ops->pick(g->arg, cand, want + 1);
+	for (size_t i = 0; i < n && r->n_targets < want; i++)
+		if (memcmp(cand[i], r->from, PROTO_KEY_LEN) != 0 &&
+		    memcmp(cand[i], g->self, PROTO_KEY_LEN) != 0)
+			memcpy(r->targets[r->n_targets++], cand[i], PROTO_KEY_LEN);
+}
+
+/* Queues a record of block bi, new to us, for the relay message; a full
+ * message goes out and the block goes on in the next one, after the last
+ * seq relayed. */
+static void relay_add(struct gossip *g, struct recv *r, size_t bi, const uint8_t *buf, size_t len,
+                      uint64_t seq)
+{
+	const struct proto_block *b = &g->in_blocks[bi];
+	struct gossip_out *o = &g->out;
+	enum gossip_add res;
+
+	if (!r->picked)
+		relay_pick(g, r);
+	if (r->n_targets == 0 || r->relay_broken == bi)
+		return;
+	if (r->relay_block != bi) {
+		r->relay_block = bi;
+		r->relay_seq = g->in_state[bi].head_before;
+		if (!gossip_out_block(o, b->author, r->relay_seq)) {
+			relay_send(g, r);
+			gossip_out_block(o, b->author, r->relay_seq);
+		}
+	}
+	res = gossip_out_add(o, buf, len);
+	if (res == GOSSIP_FULL) {
+		relay_send(g, r);
+		gossip_out_block(o, b->author, r->relay_seq);
+		res = gossip_out_add(o, buf, len);
+	}
+	if (res != GOSSIP_ADDED) {
+		/* What follows may not be relayed without it: anti-entropy
+		 * will carry the block instead. */
+		gossip_out_close(o);
+		r->relay_broken = bi;
+		return;
+	}
+	r->relay_seq = seq;
+}
+
+/* ---- storing ---- */
+
+/* The outcome of one record of the batch. */
+static void batch_result(struct gossip *g, struct recv *r, size_t i)
+{
+	const struct store_item *it = &g->items[i];
+	size_t bi = g->item_block[i];
+	struct proto_record rec;
+
+	if (proto_record_decode(&rec, it->buf, it->len) < 0)
+		return; /* cannot be: it was decoded before it was queued */
+	if (it->err < 0) {
+		/* Passed our checks, refused by the store: an author that
+		 * signed two records with one seq (-EEXIST), or a record that
+		 * expired meanwhile. A record stands at that seq either way. */
+		if (it->err == KITH_EBADSIG)
+			g->stats.rej_signature++;
+		else
+			g->stats.rej_invalid++;
+		gossip_log_refused(g, LOG_LEVEL_WARN, r->from, g->in_blocks[bi].author, rec.seq,
+		                   it->err == -EEXIST ? "another record has its seq"
+		                                      : proto_strerror(it->err));
+		return;
+	}
+	if (it->result == STORE_PUT_STALE) {
+		g->stats.stale++;
+		return;
+	}
+	g->stats.records_stored++;
+	r->stored++;
+	g->ops->stored(g->arg, &rec);
+	relay_add(g, r, bi, it->buf, it->len, rec.seq);
+}
+
+/* Stores the records waiting in g->items. Returns 0 or a store error. */
+static int flush(struct gossip *g, struct recv *r)
+{
+	size_t n = r->n_items;
+	int rc;
+
+	r->n_items = 0;
+	if (n == 0)
+		return 0;
+	rc = store_records_put(g->store, g->items, n, r->now);
+	if (rc < 0) {
+		log_warnx("gossip: storing %zu records: %s", n, proto_strerror(rc));
+		return rc;
+	}
+	for (size_t i = 0; i < n; i++)
+		batch_result(g, r, i);
+	return 0;
+}
+
+/* ---- checking ---- */
+
+/* Checks one record of block bi (head: ours before the block) and queues
+ * it for the store. Returns false when the block ends at it. */
+static bool take_record(struct gossip *g, struct recv *r, size_t bi, const struct proto_recref *ref,
+                        uint64_t head, uint64_t *prev)
+{
+	const struct proto_block *b = &g->in_blocks[bi];
+	struct proto_record rec;
+	int rc = proto_record_decode(&rec, ref->buf, ref->len);
+
+	if (rc < 0) {
+		g->stats.rej_invalid++;
+		gossip_log_refused(g, LOG_LEVEL_WARN, r->from, b->author, 0, proto_strerror(rc));
+		return false;
+	}
+	if (proto_block_check(b, &rec, prev) < 0) {
+		g->stats.rej_invalid++;
+		gossip_log_refused(g, LOG_LEVEL_WARN, r->from, b->author, rec.seq,
+		                   "another author's, or out of seq order in its block");
+		return false;
+	}
+	if (rec.seq <= head) {
+		g->stats.stale++; /* held, or superseded by what we hold */
+		return true;
+	}
+	rc = proto_record_verify(&rec);
+	if (rc < 0) {
+		g->stats.rej_signature++;
+		gossip_log_refused(g, LOG_LEVEL_WARN, r->from, b->author, rec.seq,
+		                   proto_strerror(rc));
+		return false;
+	}
+	rc = proto_record_check_time(&rec, r->now);
+	if (rc < 0) {
+		g->stats.rej_invalid++;
+		gossip_log_refused(g, LOG_LEVEL_WARN, r->from, b->author, rec.seq,
+		                   proto_strerror(rc));
+		/* An expired record is genuine (signed) and would never be
+		 * stored: going past it misses nothing. One from the future
+		 * will be good later: the block waits for it. */
+		return rc == KITH_EEXPIRED;
+	}
+	g->items[r->n_items] = (struct store_item){.buf = ref->buf, .len = ref->len};
+	g->item_block[r->n_items] = (uint32_t)bi;
+	r->n_items++;
+	return true;
+}
+
+/* Applies block bi, or marks it as waiting for its author's membership.
+ * Returns 0 or a store error. */
+static int apply_block(struct gossip *g, struct recv *r, size_t bi)
+{
+	const struct proto_block *b = &g->in_blocks[bi];
+	struct gossip_in_block *st = &g->in_state[bi];
+	uint64_t head, prev = b->after;
+	int rc;
+
+	if (!g->ops->accept(g->arg, b->author)) {
+		st->state = GOSSIP_BLOCK_NONMEMBER;
+		return 0;
+	}
+	st->state = GOSSIP_BLOCK_DONE;
+	rc = store_head_get(g->store, b->author, &head);
+	if (rc < 0) {
+		log_warnx("gossip: reading a head: %s", proto_strerror(rc));
+		return rc;
+	}
+	if (head < b->after) {
+		g->stats.blocks_skipped++; /* we lack (head, after]: anti-entropy will fill it */
+		return 0;
+	}
+	st->head_before = head;
+	for (uint32_t i = 0; i < b->n_records; i++)
+		if (!take_record(g, r, bi, &g->in_recs[b->first + i], head, &prev))
+			break;
+	return 0;
+}
+
+/* Counts and logs the blocks still refused for their author. */
+static void refuse_nonmembers(struct gossip *g, struct recv *r)
+{
+	for (size_t i = 0; i < r->n_blocks; i++) {
+		const struct proto_block *b = &g->in_blocks[i];
+
+		if (g->in_state[i].state != GOSSIP_BLOCK_NONMEMBER || b->n_records == 0)
+			continue;
+		g->stats.rej_nonmember += b->n_records;
+		gossip_log_refused(g, LOG_LEVEL_INFO, r->from, b->author, b->after + 1,
+		                   "author is not a member");
+	}
+}
+
+/* One pass over the blocks in state want; returns 0 or a store error. */
+static int apply_pass(struct gossip *g, struct recv *r, uint8_t want)
+{
+	int rc = 0;
+
+	r->stored = 0;
+	for (size_t i = 0; i < r->n_blocks && rc == 0; i++) {
+		if (g->in_state[i].state != want)
+			continue;
+		if (g->in_state[i].repeat)
+			rc = flush(g, r);
+		if (rc == 0)
+			rc = apply_block(g, r, i);
+	}
+	if (rc == 0)
+		rc = flush(g, r);
+	return rc;
+}
+
+static bool any_nonmember(const struct gossip *g, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (g->in_state[i].state == GOSSIP_BLOCK_NONMEMBER)
+			return true;
+	return false;
+}
+
+int gossip_on_records(struct gossip *g, const uint8_t from[PROTO_KEY_LEN], const uint8_t *buf,
+                      size_t len)
+{
+	uint8_t targets[GOSSIP_FANOUT_MAX][PROTO_KEY_LEN];
+	struct recv r = {
+	    .from = from,
+	    .now = gossip_wall_now(),
+	    .targets = targets,
+	    .relay_block = SIZE_MAX,
+	    .relay_broken = SIZE_MAX,
+	};
+	size_t n_recs;
+	int rc;
+
+	rc = proto_records_decode(g->in_blocks, PROTO_BLOCKS_MAX, &r.n_blocks, g->in_recs,
+	                          PROTO_MSG_RECORDS_MAX, &n_recs, buf, len);
+	if (rc < 0)
+		return rc;
+	mark_repeats(g, r.n_blocks);
+	gossip_out_reset(&g->out, gossip_max_message(g), gossip_max_message(g), false);
+
+	/* An admission stored by one pass can make the author of a block
+	 * refused in it a member: retry those while passes store something. */
+	rc = apply_pass(g, &r, GOSSIP_BLOCK_TODO);
+	for (int pass = 1; pass < GOSSIP_PASSES && rc == 0 && r.stored > 0; pass++) {
+		if (!any_nonmember(g, r.n_blocks))
+			break;
+		rc = apply_pass(g, &r, GOSSIP_BLOCK_NONMEMBER);
+	}
+	refuse_nonmembers(g, &r);
+	relay_send(g, &r);
+	/* A store failure is ours, not the sender's: it is logged, and the
+	 * records not stored will come again. */
+	return 0;
+}

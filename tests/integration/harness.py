@@ -1,0 +1,208 @@
+"""Real kithd agents on 127.0.0.1 for the integration tests.
+
+Each agent is a separate kithd process with its own data directory and
+port, driven through the kith command (--json). Every wait is bounded in
+time and raises with what it was waiting for. Paths of the binaries come
+from the environment: KITH, KITHD, KITH_ROGUE (set by ctest).
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+KITH = os.environ.get("KITH", "kith")
+KITHD = os.environ.get("KITHD", "kithd")
+ROGUE = os.environ.get("KITH_ROGUE", "kith_rogue")
+
+
+class Failed(Exception):
+    pass
+
+
+def free_ports(n):
+    """n distinct TCP ports free on 127.0.0.1 right now."""
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def wait_until(predicate, timeout, what, step=0.25):
+    """Polls predicate until it returns a true value or timeout seconds pass."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Failed as e:  # the agent may be starting or stopping
+            last_error = e
+        time.sleep(step)
+    raise Failed("timed out after %ss waiting for %s%s" % (
+        timeout, what, " (last error: %s)" % last_error if last_error else ""))
+
+
+class Agent:
+    def __init__(self, root, name, port):
+        self.name = name
+        self.port = port
+        self.data = os.path.join(root, name)
+        self.endpoint = "tcp://127.0.0.1:%d" % port
+        self.proc = None
+        self.log_path = os.path.join(root, name + ".log")
+        self.id = None
+
+    def kith(self, *args, check=True):
+        """Runs kith with --data; returns stdout. Raises Failed on error."""
+        cmd = [KITH] + list(args) + ["--data", self.data]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        if check and p.returncode != 0:
+            raise Failed("%s: exit %d: %s" % (" ".join(cmd[1:3]), p.returncode,
+                                               p.stderr.strip()))
+        return p
+
+    def json(self, *args):
+        return json.loads(self.kith(*args, "--json").stdout)
+
+    def init(self, profile="lan"):
+        self.kith("init", "--name", self.name, "--listen", self.endpoint,
+                  "--profile", profile)
+        self.id = self.kith("id").stdout.strip()
+
+    def start(self, extra_conf=None):
+        if extra_conf:
+            with open(os.path.join(self.data, "kithd.conf"), "a") as f:
+                f.write(extra_conf)
+        log = open(self.log_path, "a")
+        self.proc = subprocess.Popen([KITHD, "--data", self.data, "--log-level", "debug"],
+                                     stdout=log, stderr=log)
+        log.close()
+        wait_until(lambda: self.alive() and self.kith("status", check=False).returncode == 0,
+                   15, "%s to answer on its control socket" % self.name)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self):
+        """SIGTERM; returns the exit status."""
+        if not self.alive():
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            raise Failed("%s did not stop within 15 s of SIGTERM" % self.name)
+
+    def members(self):
+        """id -> member object from kith members --json."""
+        return {m["id"]: m for m in self.json("members")}
+
+    def states(self):
+        return {i: m["state"] for i, m in self.members().items()}
+
+    def status(self):
+        return self.json("status")
+
+    def tail_log(self, lines=30):
+        try:
+            with open(self.log_path) as f:
+                return "".join(f.readlines()[-lines:])
+        except OSError:
+            return ""
+
+
+class Federation:
+    """n agents; admit() makes the first admit every other and the others
+    admit the first, so all learn about all through gossip."""
+
+    def __init__(self, n, prefix="agent"):
+        self.root = tempfile.mkdtemp(prefix="kith-it-")
+        ports = free_ports(n)
+        self.agents = [Agent(self.root, "%s%d" % (prefix, i), ports[i]) for i in range(n)]
+
+    def init_all(self):
+        for a in self.agents:
+            a.init()
+
+    def start_all(self):
+        for a in self.agents:
+            a.start()
+
+    def admit_star(self):
+        hub = self.agents[0]
+        for a in self.agents[1:]:
+            hub.kith("admit", a.id, "--endpoint", a.endpoint)
+            a.kith("admit", hub.id, "--endpoint", hub.endpoint)
+
+    def running(self):
+        return [a for a in self.agents if a.alive()]
+
+    def all_see(self, target_id, state, among=None):
+        for a in among or self.running():
+            if a.id == target_id:
+                continue
+            if a.states().get(target_id) != state:
+                return False
+        return True
+
+    def close(self):
+        for a in self.agents:
+            if a.alive():
+                try:
+                    a.stop()
+                except Failed:
+                    pass
+        if os.environ.get("KITH_KEEP") is None:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+class Tap:
+    """TAP output; every check is numbered and a failure shows context."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, what, context=""):
+        self.n += 1
+        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, what), flush=True)
+        if not cond:
+            self.failed += 1
+            for line in str(context).splitlines():
+                print("#   " + line)
+        return cond
+
+    def done(self):
+        print("1..%d" % self.n)
+        return 1 if self.failed else 0
+
+
+def run(test, fed):
+    """Runs test(tap, fed), turning a Failed into a failed check, and always
+    stops the agents."""
+    tap = Tap()
+    try:
+        test(tap, fed)
+    except Failed as e:
+        tap.ok(False, "no timeout or error", str(e) + "\n" + "".join(
+            "--- %s\n%s" % (a.name, a.tail_log(15)) for a in fed.agents))
+    finally:
+        fed.close()
+    sys.exit(tap.done())

@@ -1,0 +1,245 @@
+/* kith_rogue: a misbehaving peer for the integration tests. It connects to
+ * an agent with the CURVE keys of the identity in --data (a member's or a
+ * stranger's), sends what --mode says, waits for anything coming back, and
+ * prints {"sent": N, "received": M} as JSON.
+ *
+ *   ping       valid PINGs (a stranger must get nothing back)
+ *   sync       a valid SYNC asking for a reply (a stranger must get nothing)
+ *   garbage    random bytes
+ *   truncated  valid messages cut short
+ *   oversize   one message over the agent's max_message
+ *   forged     RECORDS with a record claiming --victim as author, signed by us
+ *   stranger   RECORDS with a record properly signed by the identity in
+ *              --author-data (default: ours), to relay a non-member's record */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+#include <zmq.h>
+
+#include "proto/body.h"
+#include "proto/error.h"
+#include "proto/identity.h"
+#include "proto/peerid.h"
+#include "proto/record.h"
+#include "proto/wire.h"
+
+struct rogue {
+	struct proto_identity *id;
+	struct proto_identity *author; /* signs in "stranger" mode */
+	uint8_t victim[PROTO_KEY_LEN];
+	void *socket;
+	int sent;
+};
+
+static int send_bytes(struct rogue *r, const void *buf, size_t len)
+{
+	if (zmq_send(r->socket, buf, len, ZMQ_DONTWAIT) < 0)
+		return -errno;
+	r->sent++;
+	return 0;
+}
+
+static void send_probe(struct rogue *r, uint8_t type, size_t cut)
+{
+	struct proto_probe p = {0};
+	struct mp_buf buf = {0};
+
+	p.seq = (uint32_t)r->sent + 1;
+	if (proto_probe_encode(&buf, type, &p) == 0)
+		send_bytes(r, buf.data, cut && cut < buf.len ? cut : buf.len);
+	mp_buf_free(&buf);
+}
+
+static void send_sync(struct rogue *r)
+{
+	struct mp_buf buf = {0};
+
+	if (proto_sync_encode(&buf, true, NULL, 0) == 0)
+		send_bytes(r, buf.data, buf.len);
+	mp_buf_free(&buf);
+}
+
+/* A member record signed by signer, with author set to who: when who is
+ * not signer, the key is overwritten inside the signed bytes, so the
+ * signature cannot match. */
+static void send_record_as(struct rogue *r, const struct proto_identity *signer,
+                           const uint8_t who[PROTO_KEY_LEN])
+{
+	struct proto_member m = {0};
+	struct proto_record rec = {0}, decoded;
+	struct mp_buf body = {0}, out = {0}, msg = {0};
+	struct proto_block block = {0};
+	struct proto_recref ref;
+
+	snprintf(m.name, sizeof(m.name), "rogue");
+	if (proto_member_encode(&body, &m) != 0)
+		goto out;
+	rec.kind = PROTO_KIND_MEMBER;
+	rec.seq = 1000000;
+	rec.issued = (uint64_t)time(NULL);
+	rec.expires = rec.issued + 3600;
+	rec.body = body.data;
+	rec.body_len = body.len;
+	if (proto_record_sign(&out, signer, &rec) != 0 ||
+	    proto_record_decode(&decoded, out.data, out.len) != 0)
+		goto out;
+	/* The author key sits inside the signed bytes: overwrite it there. */
+	if (memcmp(who, signer->pk, PROTO_KEY_LEN) != 0) {
+		for (size_t i = 0; i + PROTO_KEY_LEN <= out.len; i++)
+			if (!memcmp(out.data + i, signer->pk, PROTO_KEY_LEN)) {
+				memcpy(out.data + i, who, PROTO_KEY_LEN);
+				break;
+			}
+	}
+	memcpy(block.author, who, PROTO_KEY_LEN);
+	block.n_records = 1;
+	ref.buf = out.data;
+	ref.len = out.len;
+	if (proto_records_encode(&msg, &block, 1, &ref) == 0)
+		send_bytes(r, msg.data, msg.len);
+out:
+	mp_buf_free(&body);
+	mp_buf_free(&out);
+	mp_buf_free(&msg);
+}
+
+static int run_mode(struct rogue *r, const char *mode, int count)
+{
+	for (int i = 0; i < count; i++) {
+		if (!strcmp(mode, "ping")) {
+			send_probe(r, PROTO_MSG_PING, 0);
+		} else if (!strcmp(mode, "sync")) {
+			send_sync(r);
+		} else if (!strcmp(mode, "garbage")) {
+			uint8_t junk[512];
+			randombytes_buf(junk, sizeof(junk));
+			send_bytes(r, junk, 1 + randombytes_uniform(sizeof(junk)));
+		} else if (!strcmp(mode, "truncated")) {
+			send_probe(r, PROTO_MSG_PING_REQ, 1 + (size_t)i % 4);
+		} else if (!strcmp(mode, "oversize")) {
+			size_t len = 3 << 20;
+			uint8_t *big = calloc(1, len);
+			if (big)
+				send_bytes(r, big, len);
+			free(big);
+		} else if (!strcmp(mode, "forged")) {
+			send_record_as(r, r->id, r->victim);
+		} else if (!strcmp(mode, "stranger")) {
+			send_record_as(r, r->author, r->author->pk);
+		} else {
+			fprintf(stderr, "kith_rogue: unknown mode %s\n", mode);
+			return 2;
+		}
+	}
+	return 0;
+}
+
+__attribute__((format(printf, 2, 3))) static int die(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("kith_rogue: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+	    {"data", required_argument, NULL, 'd'},
+	    {"endpoint", required_argument, NULL, 'e'},
+	    {"peer", required_argument, NULL, 'p'},
+	    {"mode", required_argument, NULL, 'm'},
+	    {"victim", required_argument, NULL, 'v'},
+	    {"count", required_argument, NULL, 'c'},
+	    {"wait-ms", required_argument, NULL, 'w'},
+	    {"author-data", required_argument, NULL, 'a'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *data = NULL, *endpoint = NULL, *peer = NULL, *mode = "ping", *author = NULL;
+	struct rogue r = {0};
+	uint8_t server[PROTO_KEY_LEN], server_curve[PROTO_KEY_LEN];
+	char path[4200], why[160];
+	int c, count = 10, wait_ms = 2000, received = 0, linger = 0, rc;
+	void *ctx;
+
+	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			data = optarg;
+			break;
+		case 'e':
+			endpoint = optarg;
+			break;
+		case 'p':
+			peer = optarg;
+			break;
+		case 'm':
+			mode = optarg;
+			break;
+		case 'v':
+			if (proto_peerid_parse(r.victim, optarg, why, sizeof(why)) != 0)
+				return die(2, "--victim: %s", why);
+			break;
+		case 'c':
+			count = atoi(optarg);
+			break;
+		case 'w':
+			wait_ms = atoi(optarg);
+			break;
+		case 'a':
+			author = optarg;
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (!data || !endpoint || !peer) {
+		fprintf(stderr, "usage: kith_rogue --data DIR --endpoint E --peer ID [--mode M]\n");
+		return 2;
+	}
+	snprintf(path, sizeof(path), "%s/%s", data, PROTO_IDENTITY_FILE);
+	if ((rc = proto_identity_load(&r.id, path)) != 0)
+		return die(1, "%s: %s", path, proto_strerror(rc));
+	r.author = r.id;
+	if (author) {
+		snprintf(path, sizeof(path), "%s/%s", author, PROTO_IDENTITY_FILE);
+		if ((rc = proto_identity_load(&r.author, path)) != 0)
+			return die(1, "%s: %s", path, proto_strerror(rc));
+	}
+	if (proto_peerid_parse(server, peer, why, sizeof(why)) != 0 ||
+	    proto_curve_pk(server_curve, server) != 0)
+		return die(2, "--peer: %s", why);
+	ctx = zmq_ctx_new();
+	r.socket = zmq_socket(ctx, ZMQ_DEALER);
+	zmq_setsockopt(r.socket, ZMQ_LINGER, &linger, sizeof(linger));
+	zmq_setsockopt(r.socket, ZMQ_CURVE_SERVERKEY, server_curve, PROTO_KEY_LEN);
+	zmq_setsockopt(r.socket, ZMQ_CURVE_PUBLICKEY, r.id->curve_pk, PROTO_KEY_LEN);
+	zmq_setsockopt(r.socket, ZMQ_CURVE_SECRETKEY, r.id->curve_sk, PROTO_KEY_LEN);
+	if (zmq_connect(r.socket, endpoint) != 0)
+		return die(1, "connect: %s", zmq_strerror(errno));
+	rc = run_mode(&r, mode, count);
+	/* Anything the agent answers on this connection counts. */
+	for (int waited = 0; waited < wait_ms && rc == 0; waited += 100) {
+		zmq_pollitem_t item = {r.socket, 0, ZMQ_POLLIN, 0};
+		char buf[65536];
+		if (zmq_poll(&item, 1, 100) > 0 && zmq_recv(r.socket, buf, sizeof(buf), 0) >= 0)
+			received++;
+	}
+	printf("{\"sent\": %d, \"received\": %d}\n", r.sent, received);
+	zmq_close(r.socket);
+	zmq_ctx_term(ctx);
+	if (r.author != r.id)
+		proto_identity_free(&r.author);
+	proto_identity_free(&r.id);
+	return rc;
+}

@@ -1,0 +1,92 @@
+"""Hostile peers against three real agents: a stranger with a valid CURVE
+key gets nothing; a member sending garbage, truncated and oversize
+messages and forged records is counted, refused and cut off; every agent
+keeps running with correct state."""
+import json
+import subprocess
+
+from harness import ROGUE, Agent, Failed, Federation, run, wait_until
+
+
+def rogue(identity, target, mode, count=10, extra=()):
+    cmd = [ROGUE, "--data", identity.data, "--endpoint", target.endpoint, "--peer", target.id,
+           "--mode", mode, "--count", str(count), "--wait-ms", "1500"] + list(extra)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        raise Failed("kith_rogue %s: %s" % (mode, p.stderr.strip()))
+    return json.loads(p.stdout)
+
+
+def test(tap, fed):
+    fed.init_all()
+    fed.start_all()
+    fed.admit_star()
+    a0, a1, a2 = fed.agents
+    ids = {a.id for a in fed.agents}
+    wait_until(lambda: all(set(a.states()) == ids and
+                           all(s == "alive" for s in a.states().values())
+                           for a in fed.agents), 60, "three agents alive")
+    tap.ok(True, "three agents see each other alive")
+
+    stranger = Agent(fed.root, "stranger", 1)
+    stranger.init()
+    insider = Agent(fed.root, "insider", 1)
+    insider.init()
+
+    # A stranger with a valid CURVE key: admitted as a guest, answered by
+    # nothing, and its records are not kept.
+    for mode in ("ping", "sync", "stranger"):
+        got = rogue(stranger, a0, mode)
+        tap.ok(got["sent"] > 0 and got["received"] == 0,
+               "stranger's %s gets no answer" % mode, got)
+    st = a0.status()
+    tap.ok(st["rejected"]["guest_messages"] + st["rejected"]["handshakes_refused"] > 0,
+           "a0 counted the stranger's messages", st["rejected"])
+    tap.ok(stranger.id not in a0.states(), "the stranger is no member")
+    tap.ok(not a0.json("records", "--author", stranger.id),
+           "no record of the stranger stored")
+
+    # An insider: admitted by a0 (keys only, no agent running).
+    a0.kith("admit", insider.id, "--endpoint", "tcp://127.0.0.1:1")
+    wait_until(lambda: all(insider.id in a.states() for a in fed.agents), 30,
+               "the insider to be a member everywhere")
+    before = a0.status()["rejected"]
+    got = rogue(insider, a0, "forged", 3, ["--victim", a1.id])
+    got = rogue(insider, a0, "stranger", 3, ["--author-data", stranger.data])
+    wait_until(lambda: a0.status()["rejected"]["records_bad_signature"] >
+               before["records_bad_signature"], 10, "forged records counted")
+    tap.ok(True, "forged records (bad signature) refused and counted")
+    wait_until(lambda: a0.status()["rejected"]["records_nonmember"] >
+               before["records_nonmember"], 10, "relayed non-member records counted")
+    tap.ok(True, "records of a non-member relayed by a member refused and counted")
+    tap.ok(a1.members()[a1.id]["name"] == "agent1", "a1's own record untouched")
+    tap.ok(not a0.json("records", "--author", stranger.id),
+           "still no record of the stranger stored")
+
+    for mode, count in (("truncated", 8), ("oversize", 1), ("garbage", 40)):
+        rogue(insider, a0, mode, count)
+        tap.ok(a0.alive(), "a0 survives %d %s messages" % (count, mode))
+    st = wait_until(lambda: (lambda s: s if s["rejected"]["peers_banned"] >= 1 else None)(
+        a0.status()), 10, "the insider to be banned")
+    tap.ok(st["rejected"]["malformed_messages"] >= 20, "malformed messages counted",
+           st["rejected"])
+    tap.ok(True, "the insider is cut off after too many bad messages")
+    got = rogue(insider, a0, "ping", 3)
+    tap.ok(got["received"] == 0, "a banned insider gets nothing", got)
+
+    # Everyone still runs and the network still works.
+    tap.ok(all(a.alive() for a in fed.agents), "every agent still running")
+    tap.ok(all(a.states()[b.id] == "alive" for a in fed.agents for b in fed.agents),
+           "every agent still sees the others alive")
+    late = Agent(fed.root, "late", 1)
+    late.init()
+    a2.kith("admit", late.id, "--endpoint", "tcp://127.0.0.1:1")
+    wait_until(lambda: all(late.id in a.states() for a in fed.agents), 30,
+               "a new admission to spread after the attacks")
+    tap.ok(True, "records still replicate after the attacks")
+    codes = [a.stop() for a in fed.agents]
+    tap.ok(codes == [0, 0, 0], "every agent stops cleanly on SIGTERM", codes)
+
+
+if __name__ == "__main__":
+    run(test, Federation(3))

@@ -1,0 +1,59 @@
+/* Talking to a running kithd over its control socket (see agent/ctl.h).
+ *
+ * A request is built as a msgpack map with string keys, "cmd" first; the
+ * reply's data comes back as a msgpack-c object the command renders as
+ * text, or converts whole to JSON for --json. The reply comes from our own
+ * agent through a 0600 socket, so msgpack-c's unpacker is used for it;
+ * requests are what kithd bounds-checks. */
+#ifndef KITH_TOOLS_AGENTCTL_H
+#define KITH_TOOLS_AGENTCTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <msgpack.h>
+
+#include "proto/mp.h"
+
+/* How long kith waits for kithd to answer, in milliseconds. */
+#define AGENTCTL_TIMEOUT_MS 10000
+
+struct agentctl_request {
+	struct mp_buf buf;
+	msgpack_packer pk;
+	uint32_t n_args;
+};
+
+/* A reply; data points into unpacked, whose strings point into bytes
+ * (both owned: agentctl_reply_free()). */
+struct agentctl_reply {
+	char *bytes;
+	msgpack_unpacked unpacked;
+	const msgpack_object *data;
+};
+
+/* Starts a request for cmd with n_args arguments to come. */
+void agentctl_begin(struct agentctl_request *r, const char *cmd, uint32_t n_args);
+void agentctl_arg_text(struct agentctl_request *r, const char *key, const char *value);
+void agentctl_arg_uint(struct agentctl_request *r, const char *key, uint64_t value);
+void agentctl_arg_flag(struct agentctl_request *r, const char *key, bool value);
+
+/* Sends the request to the kithd of data_dir and waits for its reply. On
+ * success (the agent said ok) returns CLI_OK with *reply filled; otherwise
+ * prints one line (agent not running, no answer, the agent's error) and
+ * returns CLI_FAIL. Frees the request either way. */
+int agentctl_call(const char *data_dir, struct agentctl_request *r, struct agentctl_reply *reply);
+void agentctl_reply_free(struct agentctl_reply *reply);
+
+/* Looks up key in a map object; NULL when absent or obj is no map. */
+const msgpack_object *agentctl_get(const msgpack_object *obj, const char *key);
+/* The text at key as a NUL-terminated copy in buf (n bytes); "" if absent. */
+const char *agentctl_text(const msgpack_object *obj, const char *key, char *buf, size_t n);
+/* The unsigned integer at key, 0 if absent. */
+uint64_t agentctl_uint(const msgpack_object *obj, const char *key);
+/* Writes obj as JSON (maps with text keys, arrays, text, numbers, booleans,
+ * nil; binaries as hex strings). */
+void agentctl_json(FILE *f, const msgpack_object *obj);
+
+#endif

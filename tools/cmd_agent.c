@@ -1,0 +1,172 @@
+/* Commands answered by the running agent: status, members, admit. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "proto/peerid.h"
+#include "agentctl.h"
+#include "cli.h"
+
+static void print_json(const struct agentctl_reply *reply)
+{
+	if (reply->data)
+		agentctl_json(stdout, reply->data);
+	else
+		fputs("null", stdout);
+	fputc('\n', stdout);
+}
+
+static void format_age(char *buf, size_t n, uint64_t seconds)
+{
+	if (seconds < 120)
+		snprintf(buf, n, "%" PRIu64 "s", seconds);
+	else if (seconds < 7200)
+		snprintf(buf, n, "%" PRIu64 "m", seconds / 60);
+	else if (seconds < 172800)
+		snprintf(buf, n, "%" PRIu64 "h", seconds / 3600);
+	else
+		snprintf(buf, n, "%" PRIu64 "d", seconds / 86400);
+}
+
+static void print_status(const msgpack_object *d)
+{
+	const msgpack_object *m = agentctl_get(d, "members"), *rej = agentctl_get(d, "rejected");
+	const msgpack_object *rcv = agentctl_get(d, "received");
+	char a[128], b[128], up[32];
+
+	format_age(up, sizeof(up), agentctl_uint(d, "uptime"));
+	printf("peer ID:      %s\n", agentctl_text(d, "id", a, sizeof(a)));
+	printf("name:         %s\n", agentctl_text(d, "name", a, sizeof(a)));
+	printf("version:      %s, up %s, incarnation %" PRIu64 "\n",
+	       agentctl_text(d, "version", a, sizeof(a)), up, agentctl_uint(d, "incarnation"));
+	printf("listen:       %s, advertised as %s\n", agentctl_text(d, "listen", a, sizeof(a)),
+	       agentctl_text(d, "advertise", b, sizeof(b))[0] ? b : "(nothing: set advertise)");
+	printf("members:      %" PRIu64 " alive, %" PRIu64 " suspect, %" PRIu64 " dead, %" PRIu64
+	       " left\n",
+	       agentctl_uint(m, "alive"), agentctl_uint(m, "suspect"), agentctl_uint(m, "dead"),
+	       agentctl_uint(m, "left"));
+	printf("records:      %" PRIu64 " held, %" PRIu64 " received, %" PRIu64 " already held\n",
+	       agentctl_uint(d, "records"), agentctl_uint(rcv, "records_stored"),
+	       agentctl_uint(rcv, "records_stale"));
+	printf("messages:     %" PRIu64 " received\n", agentctl_uint(rcv, "messages"));
+	printf("rejected:     %" PRIu64 " malformed messages, %" PRIu64 " from guests, %" PRIu64
+	       " handshakes, %" PRIu64 " peers banned\n",
+	       agentctl_uint(rej, "malformed_messages"), agentctl_uint(rej, "guest_messages"),
+	       agentctl_uint(rej, "handshakes_refused"), agentctl_uint(rej, "peers_banned"));
+	printf("              %" PRIu64 " records from non-members, %" PRIu64
+	       " with a bad signature, %" PRIu64 " invalid, %" PRIu64 " bad membership updates\n",
+	       agentctl_uint(rej, "records_nonmember"), agentctl_uint(rej, "records_bad_signature"),
+	       agentctl_uint(rej, "records_invalid"), agentctl_uint(rej, "membership_updates"));
+}
+
+int cmd_status_main(int argc, char **argv)
+{
+	bool json = false;
+	const struct cli_opt opts[] = {{"json", NULL, &json}, {NULL, NULL, NULL}};
+	struct agentctl_request r;
+	struct agentctl_reply reply;
+	struct cli_args args;
+	char data_dir[4096];
+	int rc;
+
+	rc = cli_parse(argc, argv, "kith status [--json] [--data DIR]", opts, 0, &args, data_dir,
+	               sizeof(data_dir));
+	if (rc != CLI_CONTINUE)
+		return rc;
+	agentctl_begin(&r, "status", 0);
+	rc = agentctl_call(data_dir, &r, &reply);
+	if (rc != CLI_OK)
+		return rc;
+	if (json)
+		print_json(&reply);
+	else
+		print_status(reply.data);
+	agentctl_reply_free(&reply);
+	return CLI_OK;
+}
+
+static void print_members(const msgpack_object *d)
+{
+	uint64_t now = (uint64_t)time(NULL);
+
+	if (!d || d->type != MSGPACK_OBJECT_ARRAY)
+		return;
+	printf("%-8s %-24s %-8s %-32s %s\n", "ID", "NAME", "STATE", "ENDPOINT", "LAST SEEN");
+	for (uint32_t i = 0; i < d->via.array.size; i++) {
+		const msgpack_object *m = &d->via.array.ptr[i];
+		char id[128], name[128], state[16], endpoint[300], seen[32] = "never";
+		uint64_t last = agentctl_uint(m, "last_seen");
+		const msgpack_object *self = agentctl_get(m, "self");
+
+		agentctl_text(m, "id", id, sizeof(id));
+		id[PROTO_PEERID_SHORT_LEN] = '\0';
+		if (self && self->type == MSGPACK_OBJECT_BOOLEAN && self->via.boolean)
+			snprintf(seen, sizeof(seen), "(this agent)");
+		else if (last)
+			format_age(seen, sizeof(seen), now > last ? now - last : 0);
+		printf("%-8s %-24s %-8s %-32s %s%s\n", id,
+		       agentctl_text(m, "name", name, sizeof(name)),
+		       agentctl_text(m, "state", state, sizeof(state)),
+		       agentctl_text(m, "endpoint", endpoint, sizeof(endpoint)), seen,
+		       last && seen[0] != '(' ? " ago" : "");
+	}
+}
+
+int cmd_members_main(int argc, char **argv)
+{
+	bool json = false;
+	const struct cli_opt opts[] = {{"json", NULL, &json}, {NULL, NULL, NULL}};
+	struct agentctl_request r;
+	struct agentctl_reply reply;
+	struct cli_args args;
+	char data_dir[4096];
+	int rc;
+
+	rc = cli_parse(argc, argv, "kith members [--json] [--data DIR]", opts, 0, &args, data_dir,
+	               sizeof(data_dir));
+	if (rc != CLI_CONTINUE)
+		return rc;
+	agentctl_begin(&r, "members", 0);
+	rc = agentctl_call(data_dir, &r, &reply);
+	if (rc != CLI_OK)
+		return rc;
+	if (json)
+		print_json(&reply);
+	else
+		print_members(reply.data);
+	agentctl_reply_free(&reply);
+	return CLI_OK;
+}
+
+int cmd_admit_main(int argc, char **argv)
+{
+	const char *endpoint = NULL;
+	const struct cli_opt opts[] = {{"endpoint", &endpoint, NULL}, {NULL, NULL, NULL}};
+	struct agentctl_request r;
+	struct agentctl_reply reply;
+	struct cli_args args;
+	uint8_t key[32];
+	char data_dir[4096], why[160];
+	int rc;
+
+	rc = cli_parse(argc, argv, "kith admit PEER_ID [--endpoint tcp://HOST:PORT] [--data DIR]",
+	               opts, 1, &args, data_dir, sizeof(data_dir));
+	if (rc != CLI_CONTINUE)
+		return rc;
+	if (args.n != 1)
+		return cli_usage("admit", "give the peer ID to admit");
+	/* Checked here too, so that a typo is caught even with no agent. */
+	if (proto_peerid_parse(key, args.pos[0], why, sizeof(why)) != 0)
+		return cli_usage("admit", "%s", why);
+	agentctl_begin(&r, "admit", endpoint ? 2 : 1);
+	agentctl_arg_text(&r, "peer", args.pos[0]);
+	if (endpoint)
+		agentctl_arg_text(&r, "endpoint", endpoint);
+	rc = agentctl_call(data_dir, &r, &reply);
+	if (rc != CLI_OK)
+		return rc;
+	printf("admitted %s; it joins once it has admitted this agent too\n", args.pos[0]);
+	agentctl_reply_free(&reply);
+	return CLI_OK;
+}
