@@ -5,10 +5,11 @@
  * increasing seq, signature, time) up to the first refused one, which
  * ends the block: had the records after a forged one been stored, our head
  * would pass the forged seq and the genuine record there would never be
- * asked for again. The store verifies again in store_records_put(): the
- * check here is what decides where a block ends, which the store, judging
- * each record alone, cannot. Records at or under our head are already held
- * (or superseded) and are not verified at all.
+ * asked for again. The check here decides where a block ends, which the
+ * store, judging each record alone, cannot; the store is then told the
+ * signatures were checked (store_records_put_verified()). Records at or
+ * under our head are already held (or superseded) and are not verified at
+ * all.
  *
  * The records that pass are stored in one batch per message, cut before a
  * block whose author already had a block in the batch (it must see the
@@ -171,7 +172,7 @@ static int flush(struct gossip *g, struct recv *r)
 	r->n_items = 0;
 	if (n == 0)
 		return 0;
-	rc = store_records_put(g->store, g->items, n, r->now);
+	rc = store_records_put_verified(g->store, g->items, n, r->now);
 	if (rc < 0) {
 		log_warnx("gossip: storing %zu records: %s", n, proto_strerror(rc));
 		return rc;

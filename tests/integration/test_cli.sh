@@ -71,5 +71,13 @@ fails_with 1 "trailing bytes" "record with trailing bytes refused" -- "$kith" re
 typo=Z; [ "${id_a:20:1}" = Z ] && typo=Y
 fails_with 2 "--author: .*check character" "mistyped author ID" -- "$kith" records --data "$b" --author "${id_a:0:20}$typo${id_a:21}"
 
+fails_with 1 "kithd is not running on .* (no control socket)" "status without an agent" -- "$kith" status --data "$a"
+: >"$a/kithd.sock"
+fails_with 1 "kithd is not running on" "status with a stale socket file" -- "$kith" members --data "$a"
+rm -f "$a/kithd.sock"
+fails_with 2 "check character" "admit with a mistyped ID, agent or not" -- "$kith" admit "${id_a:0:20}$typo${id_a:21}" --data "$a"
+check "init wrote a lan configuration" sh -c "'$kith' init --name C --data '$work/c' --listen tcp://127.0.0.1:7001 --profile lan >/dev/null && grep -q '^profile = lan' '$work/c/kithd.conf' && grep -q '^listen = tcp://127.0.0.1:7001' '$work/c/kithd.conf'"
+fails_with 2 "--listen must look like tcp://HOST:PORT" "init with a bad listen" -- "$kith" init --name D --data "$work/d" --listen 127.0.0.1:7001
+
 echo "1..$n"
 [ "$failed" -eq 0 ]

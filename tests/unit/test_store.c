@@ -438,6 +438,20 @@ static void test_batch(struct store *s)
 	is(walked, after, "every current record is walked and verifies");
 	for (size_t i = 0; i < 7; i++)
 		mp_buf_free(&b[i]);
+
+	/* The caller-verified form still decodes and judges time. */
+	make_a(&b[0], "checked-1", 300);
+	make(&b[1], alice, PROTO_KIND_SERVICE, "checked-2", 301, 1, 2); /* expired */
+	make_a(&b[2], "checked-3", 302);
+	for (size_t i = 0; i < 3; i++)
+		items[i] = (struct store_item){.buf = b[i].data, .len = b[i].len, .err = 99};
+	items[2].len = 3;
+	is(store_records_put_verified(s, items, 3, now), 0, "verified batch: 0");
+	ok(items[0].err == 0 && items[0].result == STORE_PUT_NEW, "verified item stored");
+	is(items[1].err, KITH_EEXPIRED, "verified batch still refuses the expired");
+	ok(items[2].err < 0, "verified batch still refuses the malformed");
+	for (size_t i = 0; i < 3; i++)
+		mp_buf_free(&b[i]);
 }
 
 static void test_schema(void)
