@@ -64,13 +64,32 @@ static void trust_added(void *arg, const uint8_t peer[PROTO_KEY_LEN])
 		log_warnx("cannot track member %s: out of memory", who);
 }
 
-static const struct trust_ops trust_ops = {.added = trust_added};
+static void trust_removed(void *arg, const uint8_t peer[PROTO_KEY_LEN])
+{
+	struct agent *a = arg;
+	const struct trust_member *m = trust_get(a->trust, peer);
+	char who[PROTO_PEERID_SHORT_LEN + 1];
+
+	if (!a->member || !memcmp(peer, a->id->pk, PROTO_KEY_LEN))
+		return;
+	proto_peerid_short(who, peer);
+	member_remove(a->member, peer);
+	/* ZAP only runs at the handshake: the live connections go now. An
+	 * ejected peer is refused from then on, joins included. */
+	if (m && m->ejected) {
+		log_info("%s was ejected from the network: dropping its connections", who);
+		net_ban(a->net, peer, UINT64_MAX);
+	} else {
+		log_info("%s is no longer a member", who);
+		net_disconnect(a->net, peer);
+	}
+}
+
+static const struct trust_ops trust_ops = {.added = trust_added, .removed = trust_removed};
 
 /* ---- transport ---- */
 
-/* Sends buf to a member at its known endpoint. */
-static int send_to(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const uint8_t *buf,
-                   size_t len)
+int agent_send(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const uint8_t *buf, size_t len)
 {
 	const struct trust_member *m = trust_get(a->trust, peer);
 
@@ -109,19 +128,41 @@ static void net_recv(void *arg, const struct net_from *from, const uint8_t *buf,
 	uint8_t type;
 	int err;
 
-	if (from->guest) {
-		/* Joining by invitation comes with the trust network; until
-		 * then a stranger may say nothing. */
-		a->guest_dropped++;
-		net_penalize(a->net, from, "message from a guest");
-		return;
-	}
 	err = proto_msg_type(buf, len, &type);
 	if (err) {
 		net_penalize(a->net, from, proto_strerror(err));
 		return;
 	}
+	if (type == PROTO_MSG_JOIN) {
+		agent_on_join(a, from, buf, len);
+		return;
+	}
+	if (from->guest) {
+		/* A stranger may ask to join, and say nothing else. */
+		a->guest_dropped++;
+		net_penalize(a->net, from, "message from a guest");
+		return;
+	}
+	/* Answers on a connection we opened come from whoever we dialled:
+	 * before we join, the issuer is no member of ours yet. */
+	if (!trust_is_member(a->trust, from->peer)) {
+		if (type == PROTO_MSG_JOIN_REPLY && agent_join_waits_for(a, from->peer))
+			agent_on_join_reply(a, from, buf, len);
+		else
+			log_debug("ignoring a message of type %u from a non-member", type);
+		return;
+	}
 	switch (type) {
+	case PROTO_MSG_REQUEST:
+		agent_on_request(a, from, buf, len);
+		return;
+	case PROTO_MSG_RESPONSE:
+		agent_on_response(a, from, buf, len);
+		return;
+	case PROTO_MSG_JOIN_REPLY:
+		if (agent_join_waits_for(a, from->peer))
+			agent_on_join_reply(a, from, buf, len);
+		return;
 	case PROTO_MSG_PING:
 	case PROTO_MSG_ACK:
 	case PROTO_MSG_PING_REQ:
@@ -156,7 +197,7 @@ static void member_send(void *arg, const uint8_t peer[PROTO_KEY_LEN], uint8_t ty
 		log_warnx("cannot encode a membership message of type %u: %s", type,
 		          proto_strerror(err));
 	else
-		send_to(a, peer, buf.data, buf.len);
+		agent_send(a, peer, buf.data, buf.len);
 	mp_buf_free(&buf);
 }
 
@@ -182,7 +223,7 @@ static const struct member_ops member_ops = {.send = member_send, .changed = mem
 
 static int gossip_send(void *arg, const uint8_t peer[PROTO_KEY_LEN], const uint8_t *buf, size_t len)
 {
-	return send_to(arg, peer, buf, len);
+	return agent_send(arg, peer, buf, len);
 }
 
 static size_t gossip_pick(void *arg, uint8_t (*out)[PROTO_KEY_LEN], size_t n)
@@ -355,11 +396,20 @@ static void add_known_member(void *arg, const struct trust_member *m)
 /* Everything that needs the identity, the configuration and the store. */
 static int start_modules(struct agent *a, char *err, size_t n)
 {
+	uint8_t founder[PROTO_KEY_LEN];
 	int rc;
 
-	rc = store_counter_next(a->store, "incarnation", 1, 0, &a->incarnation);
+	rc = store_founder_get(a->store, founder);
+	/* A store made before founders were recorded: its agent founded
+	 * its own network. */
+	if (rc == -ENOENT) {
+		memcpy(founder, a->id->pk, PROTO_KEY_LEN);
+		rc = store_founder_set(a->store, founder);
+	}
 	if (!rc)
-		rc = trust_new(&a->trust, a->id->pk, &trust_ops, a);
+		rc = store_counter_next(a->store, "incarnation", 1, 0, &a->incarnation);
+	if (!rc)
+		rc = trust_new(&a->trust, a->id->pk, founder, &trust_ops, a);
 	if (!rc)
 		rc = trust_load(a->trust, a->store);
 	if (rc) {
@@ -378,7 +428,7 @@ static int start_modules(struct agent *a, char *err, size_t n)
 		snprintf(err, n, "cannot start: %s", proto_strerror(rc));
 		return rc;
 	}
-	trust_each(a->trust, add_known_member, a);
+	trust_each(a->trust, false, add_known_member, a);
 	rc = ctl_new(&a->ctl, a->loop, a->zmq, a->data_dir, agent_ctl_commands,
 	             agent_ctl_n_commands, a);
 	if (rc) {
@@ -406,6 +456,8 @@ int agent_new(struct agent **out, const char *data_dir, const char *config_path,
 		snprintf(a->config_path, sizeof(a->config_path), "%s/%s", data_dir, CONF_FILE);
 	loop_timer_init(&a->refresh, refresh_tick, a);
 	loop_timer_init(&a->stop, stop_tick, a);
+	agent_init_calls(a);
+	agent_join_init(a);
 
 	rc = take_lock(a, err, n);
 	if (rc)
@@ -473,6 +525,11 @@ void agent_free(struct agent **ap)
 
 	if (!a)
 		return;
+	if (a->ctl) {
+		agent_join_cancel(a);
+		agent_calls_cancel(a);
+	}
+	agent_free_refusals(a);
 	ctl_free(&a->ctl);
 	gossip_free(&a->gossip);
 	member_free(&a->member);

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "proto/error.h"
 #include "proto/identity.h"
@@ -49,7 +50,7 @@ static int cmd_status(void *arg, const struct ctl_request *req, msgpack_packer *
 {
 	struct agent *a = arg;
 	const struct trust_member *self = trust_get(a->trust, a->id->pk);
-	char id[PROTO_PEERID_TEXT_LEN + 1];
+	char id[PROTO_PEERID_TEXT_LEN + 1], founder[PROTO_PEERID_TEXT_LEN + 1];
 	struct census census = {{0}};
 	struct net_stats ns;
 	struct gossip_stats gs;
@@ -66,7 +67,7 @@ static int cmd_status(void *arg, const struct ctl_request *req, msgpack_packer *
 	member_get_stats(a->member, &ms);
 	store_record_count(a->store, &records);
 
-	msgpack_pack_map(pk, 11);
+	msgpack_pack_map(pk, 12);
 	pack_kv_str(pk, "id", id);
 	pack_kv_str(pk, "name", self ? self->name : "");
 	pack_kv_str(pk, "version", KITH_VERSION);
@@ -75,6 +76,8 @@ static int cmd_status(void *arg, const struct ctl_request *req, msgpack_packer *
 	pack_kv_str(pk, "listen", a->conf.listen);
 	pack_kv_str(pk, "advertise", agent_advertised(a));
 	pack_kv_uint(pk, "records", records);
+	proto_peerid_format(founder, trust_founder(a->trust));
+	pack_kv_str(pk, "founder", founder);
 	mp_pack_cstr(pk, "members");
 	msgpack_pack_map(pk, 4);
 	for (int s = PROTO_STATE_ALIVE; s <= PROTO_STATE_LEFT; s++)
@@ -85,8 +88,10 @@ static int cmd_status(void *arg, const struct ctl_request *req, msgpack_packer *
 	pack_kv_uint(pk, "records_stored", gs.records_stored);
 	pack_kv_uint(pk, "records_stale", gs.stale);
 	mp_pack_cstr(pk, "rejected");
-	msgpack_pack_map(pk, 8);
+	msgpack_pack_map(pk, 10);
 	pack_kv_uint(pk, "malformed_messages", ns.malformed);
+	pack_kv_uint(pk, "requests_refused", a->refused_requests);
+	pack_kv_uint(pk, "joins_refused", a->refused_joins);
 	pack_kv_uint(pk, "guest_messages", a->guest_dropped);
 	pack_kv_uint(pk, "handshakes_refused", ns.zap_refused);
 	pack_kv_uint(pk, "peers_banned", ns.bans);
@@ -128,6 +133,34 @@ static void count_all(void *arg, const struct member_info *info)
 	(*(uint32_t *)arg)++;
 }
 
+/* Ejected members are no longer tracked by the membership module: they
+ * are listed from the trust layer, with state "revoked". */
+static void count_ejected(void *arg, const struct trust_member *m)
+{
+	if (m->ejected)
+		(*(uint32_t *)arg)++;
+}
+
+static void pack_ejected(void *arg, const struct trust_member *m)
+{
+	struct member_list *ml = arg;
+	char id[PROTO_PEERID_TEXT_LEN + 1];
+
+	if (!m->ejected)
+		return;
+	proto_peerid_format(id, m->peer);
+	msgpack_pack_map(ml->pk, 8);
+	pack_kv_str(ml->pk, "id", id);
+	pack_kv_str(ml->pk, "name", m->name);
+	pack_kv_str(ml->pk, "state", "revoked");
+	pack_kv_str(ml->pk, "endpoint", m->endpoint);
+	pack_kv_uint(ml->pk, "incarnation", 0);
+	pack_kv_uint(ml->pk, "last_seen", 0);
+	pack_kv_uint(ml->pk, "since", 0);
+	mp_pack_cstr(ml->pk, "self");
+	msgpack_pack_false(ml->pk);
+}
+
 static int cmd_members(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
                        size_t n)
 {
@@ -139,14 +172,14 @@ static int cmd_members(void *arg, const struct ctl_request *req, msgpack_packer 
 	(void)err;
 	(void)n;
 	member_each(a->member, count_all, &count);
+	trust_each(a->trust, true, count_ejected, &count);
 	msgpack_pack_array(pk, count);
 	member_each(a->member, pack_member, &ml);
+	trust_each(a->trust, true, pack_ejected, &ml);
 	return 0;
 }
 
-/* Writes the admin's error line into err and returns code. */
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t n, int code,
-                                                      const char *fmt, ...)
+int agent_fail(char *err, size_t n, int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -156,31 +189,51 @@ __attribute__((format(printf, 4, 5))) static int fail(char *err, size_t n, int c
 	return code;
 }
 
+int agent_arg_peer(const struct ctl_request *req, const char *key, uint8_t peer[PROTO_KEY_LEN],
+                   char *err, size_t n)
+{
+	char text[128], why[160];
+
+	if (ctl_arg_text(req, key, text, sizeof(text)) != 0)
+		return agent_fail(err, n, KITH_EMISSING, "a peer ID is needed");
+	if (proto_peerid_parse(peer, text, why, sizeof(why)) != 0)
+		return agent_fail(err, n, KITH_EVALUE, "%s", why);
+	return 0;
+}
+
 static int cmd_admit(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
                      size_t n)
 {
 	struct agent *a = arg;
-	char text[128], endpoint[PROTO_ENDPOINT_MAX + 1] = "", why[160];
+	char text[PROTO_PEERID_TEXT_LEN + 1], endpoint[PROTO_ENDPOINT_MAX + 1] = "";
+	char who[PROTO_PEERID_SHORT_LEN + 1];
+	const struct trust_member *m;
 	const char *problem;
 	uint8_t peer[PROTO_KEY_LEN];
-	int rc;
+	int rc = agent_arg_peer(req, "peer", peer, err, n);
 
-	if (ctl_arg_text(req, "peer", text, sizeof(text)) != 0)
-		return fail(err, n, KITH_EMISSING, "admit needs a peer ID");
-	if (proto_peerid_parse(peer, text, why, sizeof(why)) != 0)
-		return fail(err, n, KITH_EVALUE, "%s", why);
+	if (rc)
+		return rc;
 	if (!memcmp(peer, a->id->pk, PROTO_KEY_LEN))
-		return fail(err, n, KITH_EVALUE, "that is this agent's own peer ID");
+		return agent_fail(err, n, KITH_EVALUE, "that is this agent's own peer ID");
+	if (!trust_is_admitter(a->trust, a->id->pk, (uint64_t)time(NULL)))
+		return agent_fail(err, n, KITH_ENOGRANT,
+		                  "only the founder or a member holding admit may admit");
+	m = trust_get(a->trust, peer);
+	if (m && m->ejected)
+		return agent_fail(err, n, KITH_EREVOKED, "that peer was ejected from the network");
 	rc = ctl_arg_text(req, "endpoint", endpoint, sizeof(endpoint));
 	if (rc && rc != -ENOENT)
-		return fail(err, n, rc, "endpoint too long");
+		return agent_fail(err, n, rc, "endpoint too long");
 	if (endpoint[0] && conf_endpoint_check(endpoint, &problem) != 0)
-		return fail(err, n, KITH_EVALUE, "endpoint %s", problem);
+		return agent_fail(err, n, KITH_EVALUE, "endpoint %s", problem);
 	rc = agent_admit(a, peer, endpoint);
 	if (rc)
-		return fail(err, n, rc, "cannot publish the admission: %s", proto_strerror(rc));
-	proto_peerid_short(why, peer);
-	log_info("admitted %s", why);
+		return agent_fail(err, n, rc, "cannot publish the admission: %s",
+		                  proto_strerror(rc));
+	proto_peerid_short(who, peer);
+	log_info("admitted %s", who);
+	proto_peerid_format(text, peer);
 	msgpack_pack_map(pk, 2);
 	pack_kv_str(pk, "id", text);
 	pack_kv_str(pk, "endpoint", endpoint);
@@ -191,5 +244,13 @@ const struct ctl_command agent_ctl_commands[] = {
     {"status", cmd_status},
     {"members", cmd_members},
     {"admit", cmd_admit},
+    {"invite", agent_ctl_invite},
+    {"join", agent_ctl_join},
+    {"grant", agent_ctl_grant},
+    {"grants", agent_ctl_grants},
+    {"revoke", agent_ctl_revoke},
+    {"dns.check", agent_ctl_dns_check},
+    {"shard", agent_ctl_shard},
+    {"services", agent_ctl_services},
 };
 const size_t agent_ctl_n_commands = sizeof(agent_ctl_commands) / sizeof(agent_ctl_commands[0]);

@@ -11,6 +11,7 @@
 #include "conf.h"
 #include "ctl.h"
 #include "gossip.h"
+#include "keymap.h"
 #include "loop.h"
 #include "member.h"
 #include "net.h"
@@ -24,6 +25,35 @@ struct store;
 #define AGENT_MEMBER_TTL (30 * 24 * 3600)
 #define AGENT_ADMISSION_TTL (10 * 365 * 24 * 3600)
 #define AGENT_REFRESH_MS (3600 * 1000)
+/* How long kith join and requests to peers wait for an answer. */
+#define AGENT_REPLY_WAIT_MS 20000
+/* Defaults of kith invite and kith grant. */
+#define AGENT_INVITE_TTL (7 * 24 * 3600)
+#define AGENT_GRANT_TTL (365 * 24 * 3600)
+
+struct ctl_pending;
+struct proto_response;
+
+/* The join this agent is making (one at a time). */
+struct agent_join {
+	struct ctl_pending *pending; /* NULL when no join is under way */
+	uint8_t issuer[PROTO_KEY_LEN];
+	char endpoint[PROTO_ENDPOINT_MAX + 1];
+	struct loop_timer timeout;
+};
+
+/* A request we sent a peer on behalf of kith, waiting for its response.
+ * done() renders the response's result as the reply's data. */
+struct agent_call {
+	uint32_t id;
+	uint8_t peer[PROTO_KEY_LEN];
+	char op[32];
+	struct ctl_pending *pending;
+	uint64_t deadline_ms;
+	int (*done)(struct agent *a, const struct proto_response *r, struct mp_buf *data, char *err,
+	            size_t n);
+	struct agent_call *next;
+};
 
 struct agent {
 	char data_dir[4096];
@@ -46,12 +76,35 @@ struct agent {
 	struct loop_timer stop;    /* ends the loop after the leave went out */
 	bool stopping;
 	uint64_t guest_dropped; /* guest messages refused */
+	struct agent_join join;
+	struct agent_call *calls; /* requests awaiting a response */
+	uint32_t next_call_id;
+	struct loop_timer calls_timer; /* expires calls past their deadline */
+	struct keymap refusals;        /* peer -> last refusal logged (struct agent_refusal) */
+	uint64_t refused_requests;     /* requests refused for want of a grant */
+	uint64_t refused_joins;        /* join attempts refused */
 };
+
+/* Sends buf to a member at its known endpoint. Returns 0 or -EHOSTUNREACH
+ * (no endpoint known) or net_send()'s error. */
+int agent_send(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const uint8_t *buf, size_t len);
+/* Sets up the join and request state; agent_free_refusals() frees the
+ * refusal log. */
+void agent_init_calls(struct agent *a);
+void agent_free_refusals(struct agent *a);
+/* Logs a refusal of peer once per reason, not once per request. */
+void agent_log_refusal(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const char *what,
+                       const char *why);
+/* Fills err with "PEER refused: why" style text for a grant check code. */
+const char *agent_grant_refusal(int code, const char *scope_name);
 
 /* Publishes a record of ours (body borrowed): seq, signature, store, push.
  * Returns 0 or a negative code. */
 int agent_publish(struct agent *a, uint8_t kind, const char *name, const uint8_t *body,
                   size_t body_len, uint64_t ttl);
+/* The same, pushed at once to every live member (revocations). */
+int agent_publish_urgent(struct agent *a, uint8_t kind, const char *name, const uint8_t *body,
+                         size_t body_len, uint64_t ttl);
 /* Publishes our member record if it is missing, names another endpoint
  * than we advertise, or is past half its life. */
 int agent_refresh_member(struct agent *a);
@@ -59,6 +112,46 @@ int agent_refresh_member(struct agent *a);
 int agent_admit(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const char *endpoint);
 /* The endpoint we advertise ("" when none can be derived). */
 const char *agent_advertised(const struct agent *a);
+
+/* agent_join.c: invitations and joining. */
+int agent_ctl_invite(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                     size_t n);
+int agent_ctl_join(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                   size_t n);
+void agent_on_join(struct agent *a, const struct net_from *from, const uint8_t *buf, size_t len);
+void agent_on_join_reply(struct agent *a, const struct net_from *from, const uint8_t *buf,
+                         size_t len);
+bool agent_join_waits_for(const struct agent *a, const uint8_t peer[PROTO_KEY_LEN]);
+void agent_join_init(struct agent *a);
+void agent_join_cancel(struct agent *a);
+
+/* agent_grant.c: grants and revocations. */
+int agent_ctl_grant(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                    size_t n);
+int agent_ctl_grants(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                     size_t n);
+int agent_ctl_revoke(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                     size_t n);
+int agent_ctl_dns_check(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                        size_t n);
+
+/* agent_request.c: requests between members. */
+void agent_on_request(struct agent *a, const struct net_from *from, const uint8_t *buf, size_t len);
+void agent_on_response(struct agent *a, const struct net_from *from, const uint8_t *buf,
+                       size_t len);
+int agent_ctl_shard(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                    size_t n);
+int agent_ctl_services(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                       size_t n);
+void agent_calls_cancel(struct agent *a);
+
+/* Parses a peer ID argument of a control request into peer; err says what
+ * is wrong. Returns 0 or a negative code. */
+int agent_arg_peer(const struct ctl_request *req, const char *key, uint8_t peer[PROTO_KEY_LEN],
+                   char *err, size_t n);
+/* Writes fmt into err and returns code. */
+__attribute__((format(printf, 4, 5))) int agent_fail(char *err, size_t n, int code, const char *fmt,
+                                                     ...);
 
 extern const struct ctl_command agent_ctl_commands[];
 extern const size_t agent_ctl_n_commands;

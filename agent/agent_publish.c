@@ -16,8 +16,9 @@
 #include "agent_int.h"
 #include "log.h"
 
-int agent_publish(struct agent *a, uint8_t kind, const char *name, const uint8_t *body,
-                  size_t body_len, uint64_t ttl)
+/* Signs our record and hands it to gossip, urgently or not. */
+static int publish(struct agent *a, uint8_t kind, const char *name, const uint8_t *body,
+                   size_t body_len, uint64_t ttl, bool urgent)
 {
 	struct proto_record rec = {0};
 	struct mp_buf out = {0};
@@ -39,9 +40,22 @@ int agent_publish(struct agent *a, uint8_t kind, const char *name, const uint8_t
 	rec.body_len = body_len;
 	err = proto_record_sign(&out, a->id, &rec);
 	if (!err)
-		err = gossip_publish(a->gossip, out.data, out.len);
+		err = urgent ? gossip_publish_urgent(a->gossip, out.data, out.len)
+		             : gossip_publish(a->gossip, out.data, out.len);
 	mp_buf_free(&out);
 	return err;
+}
+
+int agent_publish(struct agent *a, uint8_t kind, const char *name, const uint8_t *body,
+                  size_t body_len, uint64_t ttl)
+{
+	return publish(a, kind, name, body, body_len, ttl, false);
+}
+
+int agent_publish_urgent(struct agent *a, uint8_t kind, const char *name, const uint8_t *body,
+                         size_t body_len, uint64_t ttl)
+{
+	return publish(a, kind, name, body, body_len, ttl, true);
 }
 
 const char *agent_advertised(const struct agent *a)

@@ -16,8 +16,19 @@
 /* Requests handled per wake-up, so a chatty client cannot starve peers. */
 #define CTL_BATCH 16
 
+/* ZeroMQ's routing IDs are 5 bytes for a peer that set none; 255 at most. */
+#define CTL_ID_MAX 255
+
+struct ctl_pending {
+	uint8_t id[CTL_ID_MAX];
+	size_t id_len;
+	struct ctl_pending *next;
+};
+
 struct ctl {
 	struct loop *loop;
+	zmq_msg_t *current;          /* routing ID of the request being handled */
+	struct ctl_pending *pending; /* deferred requests awaiting ctl_finish() */
 	void *socket;
 	char path[256]; /* the socket file */
 	const struct ctl_command *commands;
@@ -134,46 +145,55 @@ static void pack_error(msgpack_packer *pk, const char *text)
 	mp_pack_cstr(pk, text);
 }
 
-/* Runs one request and packs the whole reply into out. */
-static void handle(struct ctl *c, const uint8_t *buf, size_t len, struct mp_buf *out)
+/* Packs the reply to a command that returned rc, with err or data. */
+static void pack_reply(struct mp_buf *out, int rc, const char *err, const struct mp_buf *data)
+{
+	msgpack_packer pk;
+
+	mp_buf_packer(out, &pk);
+	if (!rc && data->err)
+		rc = data->err;
+	if (rc) {
+		pack_error(&pk, err && err[0] ? err : proto_strerror(rc));
+		return;
+	}
+	msgpack_pack_map(&pk, 2);
+	mp_pack_cstr(&pk, "ok");
+	msgpack_pack_true(&pk);
+	mp_pack_cstr(&pk, "data");
+	/* data holds exactly one packed value: copy its bytes */
+	pk.callback(pk.data, (const char *)data->data, data->len);
+}
+
+/* Runs one request. Packs the whole reply into out and returns 0, or
+ * returns CTL_DEFERRED when the command will answer later. */
+static int handle(struct ctl *c, const uint8_t *buf, size_t len, struct mp_buf *out)
 {
 	struct ctl_request req;
 	struct mp_buf data = {0};
-	msgpack_packer pk, dpk;
+	msgpack_packer dpk;
 	char err[256] = "";
 	int rc = ctl_request_decode(&req, buf, len);
 
-	mp_buf_packer(out, &pk);
 	if (rc) {
 		snprintf(err, sizeof(err), "malformed request: %s", proto_strerror(rc));
-		pack_error(&pk, err);
-		return;
+		pack_reply(out, rc, err, &data);
+		return 0;
 	}
 	for (size_t i = 0; i < c->n_commands; i++) {
 		if (strcmp(c->commands[i].name, req.cmd))
 			continue;
 		mp_buf_packer(&data, &dpk);
 		rc = c->commands[i].fn(c->arg, &req, &dpk, err, sizeof(err));
-		if (!rc && data.err)
-			rc = data.err;
-		if (rc) {
-			if (!err[0])
-				snprintf(err, sizeof(err), "%s", proto_strerror(rc));
-			pack_error(&pk, err);
-		} else {
-			msgpack_pack_map(&pk, 2);
-			mp_pack_cstr(&pk, "ok");
-			msgpack_pack_true(&pk);
-			mp_pack_cstr(&pk, "data");
-			/* data holds exactly one packed value: copy its bytes */
-			pk.callback(pk.data, (const char *)data.data, data.len);
-		}
+		if (rc != CTL_DEFERRED)
+			pack_reply(out, rc, err, &data);
 		mp_buf_free(&data);
-		return;
+		return rc == CTL_DEFERRED ? CTL_DEFERRED : 0;
 	}
 	snprintf(err, sizeof(err), "unknown command '%s' (is kith newer than this kithd?)",
 	         req.cmd);
-	pack_error(&pk, err);
+	pack_reply(out, KITH_EVALUE, err, &data);
+	return 0;
 }
 
 /* Receives one multipart message into parts[0..3); returns how many frames
@@ -201,11 +221,9 @@ static int recv_frames(void *socket, zmq_msg_t parts[3])
 	}
 }
 
-static void reply(struct ctl *c, zmq_msg_t *id, const struct mp_buf *out)
+static void reply(struct ctl *c, const void *id, size_t id_len, const struct mp_buf *out)
 {
-	if (out->err ||
-	    zmq_send(c->socket, zmq_msg_data(id), zmq_msg_size(id), ZMQ_SNDMORE | ZMQ_DONTWAIT) <
-	        0 ||
+	if (out->err || zmq_send(c->socket, id, id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
 	    zmq_send(c->socket, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
 	    zmq_send(c->socket, out->data, out->len, ZMQ_DONTWAIT) < 0)
 		log_debug("control: reply not sent: %s",
@@ -227,9 +245,12 @@ static void on_readable(struct loop *l, void *arg, short revents)
 		if (n == 0)
 			return;
 		/* A REQ client sends [identity][empty][request]. */
-		if (n == 3 && zmq_msg_size(&parts[1]) == 0) {
-			handle(c, zmq_msg_data(&parts[2]), zmq_msg_size(&parts[2]), &out);
-			reply(c, &parts[0], &out);
+		if (n == 3 && zmq_msg_size(&parts[1]) == 0 &&
+		    zmq_msg_size(&parts[0]) <= CTL_ID_MAX) {
+			c->current = &parts[0];
+			if (handle(c, zmq_msg_data(&parts[2]), zmq_msg_size(&parts[2]), &out) == 0)
+				reply(c, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), &out);
+			c->current = NULL;
 			mp_buf_free(&out);
 		} else {
 			log_debug("control: malformed request envelope dropped");
@@ -287,10 +308,46 @@ int ctl_new(struct ctl **out, struct loop *l, void *zmq_ctx, const char *data_di
 	return 0;
 }
 
+struct ctl_pending *ctl_defer(struct ctl *c)
+{
+	struct ctl_pending *p;
+
+	if (!c->current)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->id_len = zmq_msg_size(c->current);
+	memcpy(p->id, zmq_msg_data(c->current), p->id_len);
+	p->next = c->pending;
+	c->pending = p;
+	return p;
+}
+
+void ctl_finish(struct ctl *c, struct ctl_pending *p, int rc, const char *err,
+                const struct mp_buf *data)
+{
+	static const struct mp_buf none;
+	struct ctl_pending **at = &c->pending;
+	struct mp_buf out = {0};
+
+	while (*at && *at != p)
+		at = &(*at)->next;
+	if (!*at)
+		return; /* not ours, or already finished */
+	*at = p->next;
+	pack_reply(&out, rc, err, data ? data : &none);
+	reply(c, p->id, p->id_len, &out);
+	mp_buf_free(&out);
+	free(p);
+}
+
 void ctl_free(struct ctl **c)
 {
 	if (!c || !*c)
 		return;
+	while ((*c)->pending)
+		ctl_finish(*c, (*c)->pending, -ECANCELED, "kithd is stopping", NULL);
 	loop_unwatch((*c)->loop, (*c)->socket, -1);
 	zmq_close((*c)->socket);
 	unlink((*c)->path);

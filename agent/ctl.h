@@ -18,7 +18,8 @@
 #include <msgpack.h>
 
 #define CTL_SOCKET "kithd.sock"
-#define CTL_REQUEST_MAX 65536
+/* The largest request carries a shard (proto/ops.h: 4 MiB) and a little more. */
+#define CTL_REQUEST_MAX ((4 << 20) + 65536)
 #define CTL_CMD_MAX 31
 #define CTL_KEY_MAX 31
 #define CTL_ARGS_MAX 16
@@ -61,7 +62,9 @@ bool ctl_arg_flag(const struct ctl_request *r, const char *key);
 
 /* A command: packs exactly one value (the reply's data) with pk and returns
  * 0, or returns a negative code and writes one line for the admin into err
- * (n bytes). */
+ * (n bytes), or calls ctl_defer() and returns CTL_DEFERRED to answer later
+ * with ctl_finish(). */
+#define CTL_DEFERRED 1
 typedef int (*ctl_fn)(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
                       size_t n);
 
@@ -77,6 +80,21 @@ struct ctl;
  * *out is owned by the caller (ctl_free(), which removes the socket file). */
 int ctl_new(struct ctl **out, struct loop *l, void *zmq_ctx, const char *data_dir,
             const struct ctl_command *commands, size_t n, void *arg);
+/* Answers every request still deferred with an error, closes the socket,
+ * removes its file and frees *c. */
 void ctl_free(struct ctl **c);
+
+/* A deferred request. */
+struct ctl_pending;
+struct mp_buf;
+
+/* Called inside a command: keeps what is needed to answer the current
+ * request later. Returns NULL when out of memory (answer at once then). The
+ * handle is owned by the ctl until ctl_finish(). */
+struct ctl_pending *ctl_defer(struct ctl *c);
+/* Answers a deferred request: rc and err as a command returns them, data
+ * (one packed value, borrowed; NULL when rc is not 0). Frees p. */
+void ctl_finish(struct ctl *c, struct ctl_pending *p, int rc, const char *err,
+                const struct mp_buf *data);
 
 #endif

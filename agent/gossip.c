@@ -506,9 +506,10 @@ int gossip_on_message(struct gossip *g, const uint8_t from[PROTO_KEY_LEN], uint8
 	}
 }
 
-int gossip_publish(struct gossip *g, const uint8_t *buf, size_t len)
+/* Stores our record buf and pushes it to up to fanout live members. */
+static int publish(struct gossip *g, const uint8_t *buf, size_t len, size_t fanout)
 {
-	uint8_t to[GOSSIP_FANOUT_MAX][PROTO_KEY_LEN];
+	uint8_t(*to)[PROTO_KEY_LEN] = NULL;
 	struct proto_block block;
 	struct proto_recref ref;
 	struct proto_record rec;
@@ -531,14 +532,28 @@ int gossip_publish(struct gossip *g, const uint8_t *buf, size_t len)
 
 	/* Everything up to head was held before: peers holding as much can
 	 * take the record right away. */
-	n = g->ops->pick(g->arg, to, gossip_fanout(g));
+	to = malloc(fanout * sizeof(*to));
+	if (!to)
+		return 0; /* stored: anti-entropy will carry it */
+	n = g->ops->pick(g->arg, to, fanout);
 	gossip_out_init(&o, &block, 1, &ref, 1);
 	gossip_out_reset(&o, gossip_max_message(g), gossip_max_message(g), false);
 	gossip_out_block(&o, rec.author, head < rec.seq ? head : rec.seq - 1);
 	if (gossip_out_add(&o, buf, len) == GOSSIP_TOOBIG)
 		log_too_big(g, rec.author, len);
-	gossip_out_send(g, &o, to, n);
+	gossip_out_send(g, &o, (const uint8_t(*)[PROTO_KEY_LEN])to, n);
+	free(to);
 	return 0;
+}
+
+int gossip_publish(struct gossip *g, const uint8_t *buf, size_t len)
+{
+	return publish(g, buf, len, gossip_fanout(g));
+}
+
+int gossip_publish_urgent(struct gossip *g, const uint8_t *buf, size_t len)
+{
+	return publish(g, buf, len, GOSSIP_URGENT_FANOUT);
 }
 
 void gossip_sync_with(struct gossip *g, const uint8_t peer[PROTO_KEY_LEN])

@@ -92,6 +92,11 @@ int gossip_on_message(struct gossip *g, const uint8_t from[PROTO_KEY_LEN], uint8
  * to push_fanout live members at once. A record not newer than the one
  * stored is a no-op. Returns 0, the decode error or the store's error. */
 int gossip_publish(struct gossip *g, const uint8_t *buf, size_t len);
+/* The same, pushing to every live member (up to GOSSIP_URGENT_FANOUT)
+ * rather than push_fanout: for revocations, which must take effect
+ * everywhere at once. */
+#define GOSSIP_URGENT_FANOUT 1024
+int gossip_publish_urgent(struct gossip *g, const uint8_t *buf, size_t len);
 /* Starts an exchange with peer now (a member that just came alive). */
 void gossip_sync_with(struct gossip *g, const uint8_t peer[PROTO_KEY_LEN]);
 

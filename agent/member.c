@@ -190,8 +190,11 @@ static void announce_self(struct member *m, enum proto_member_state state)
 	struct proto_update u = {.state = state, .incarnation = m->self->incarnation};
 	int err = proto_update_sign(&u, m->id);
 
-	if (!err)
+	if (!err) {
+		m->self_word = u;
+		m->has_self_word = true;
 		err = member_queue_put(m, m->self, &u);
+	}
 	if (err)
 		log_warnx("cannot announce our membership state: %s", proto_strerror(err));
 }
@@ -387,12 +390,17 @@ int member_start(struct member *m)
 	m->started = true;
 	announce_self(m, PROTO_STATE_ALIVE);
 	/* Everyone hears at once that we are back, whatever they thought:
-	 * the queue alone would reach them over several rounds. */
+	 * the queue alone would reach them over several rounds. It is a PING
+	 * so that every ACK brings us its sender's incarnation (see
+	 * member_send()): we know everyone at incarnation 0 until then. */
 	if (m->self->queued) {
 		hello.updates[0] = m->queue[m->self->queued - 1].update;
-		for (size_t i = 0; i < m->n_nodes; i++)
-			if (!m->nodes[i]->self)
-				m->ops->send(m->arg, m->nodes[i]->key, PROTO_MSG_GOSSIP, &hello);
+		for (size_t i = 0; i < m->n_nodes; i++) {
+			if (m->nodes[i]->self)
+				continue;
+			hello.seq = member_next_seq(m);
+			m->ops->send(m->arg, m->nodes[i]->key, PROTO_MSG_PING, &hello);
+		}
 	}
 	member_probe_start(m);
 	return 0;

@@ -99,6 +99,10 @@ struct member {
 	struct member_queued *queue;
 	size_t n_queue, cap_queue;
 	uint64_t queue_ids;
+	/* Our latest signed word about ourselves (alive or left), which every
+	 * ACK carries: see member_send(). */
+	struct proto_update self_word;
+	bool has_self_word;
 
 	uint32_t health;
 	struct member_stats stats;

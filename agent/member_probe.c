@@ -47,6 +47,14 @@ void member_send(struct member *m, struct member_node *node, uint8_t type, struc
 		memcpy(u->peer, node->key, PROTO_KEY_LEN);
 		memcpy(u->accuser, m->self->key, PROTO_KEY_LEN);
 	}
+	/* An ACK says who we are: our signed alive at our incarnation. A
+	 * member learns of others from trust records, often after their
+	 * alive went round, or starts with all of them at incarnation 0, and
+	 * would otherwise keep a view below the truth, whose suspect and dead
+	 * claims everyone else ignores (memberlist heals this by push-pull).
+	 * Costs the prober nothing when its view is current. */
+	if (type == PROTO_MSG_ACK && m->has_self_word)
+		msg->updates[msg->n_updates++] = m->self_word;
 	member_queue_fill(m, msg);
 	m->ops->send(m->arg, node->key, type, msg);
 }

@@ -1,103 +1,563 @@
+/* The trust network from records (see trust.h): records are kept as
+ * events, and the membership is recomputed by replaying them in issue-time
+ * order whenever they changed and somebody asks. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "proto/error.h"
 #include "proto/identity.h"
 #include "proto/peerid.h"
 #include "proto/record.h"
 #include "store/store.h"
-#include "log.h"
 #include "keymap.h"
+#include "log.h"
 #include "trust.h"
 
-/* One admission record: author lets subject in. Kept whether or not the
- * author is a member yet, since membership is the closure over them. */
-struct edge {
+/* Admitters are found through chains of admit grants; a chain longer than
+ * this is refused rather than followed (it also stops cycles). */
+#define ADMIT_CHAIN_MAX 32
+
+enum event_type {
+	EV_ADMISSION,
+	EV_EJECTION,
+	EV_GRANT_REVOCATION,
+};
+
+/* An admission or a revocation record, reduced to what the replay needs. */
+struct event {
+	enum event_type type;
 	uint8_t author[PROTO_KEY_LEN];
-	uint8_t subject[PROTO_KEY_LEN];
-	char endpoint[PROTO_ENDPOINT_MAX + 1];
+	uint8_t kind;
+	char name[PROTO_NAME_MAX + 1];
+	uint64_t seq, issued;
+	uint8_t subject[PROTO_KEY_LEN];        /* admitted or ejected peer */
+	char endpoint[PROTO_ENDPOINT_MAX + 1]; /* admission */
+	char grant_id[PROTO_GRANT_ID_MAX + 1]; /* grant revocation */
+};
+
+/* A grant with the record identity it came from. */
+struct grant_entry {
+	struct trust_grant g;
+	uint64_t seq;
 };
 
 struct trust {
 	uint8_t self[PROTO_KEY_LEN];
-	struct keymap members;  /* peer -> struct trust_member */
-	struct keymap by_curve; /* CURVE key -> the same struct trust_member */
-	struct edge *edges;
-	size_t n_edges, cap_edges;
+	uint8_t founder[PROTO_KEY_LEN];
+	struct keymap peers;    /* key -> struct trust_member, any peer ever named */
+	struct keymap by_curve; /* CURVE key -> struct trust_member, members only */
+	struct event *events;
+	size_t n_events, cap_events;
+	struct grant_entry *grants;
+	size_t n_grants, cap_grants;
+	/* The grants carrying the admit scope, gathered for each replay:
+	 * admitter_at() runs for every event and must not scan them all. */
+	const struct trust_grant **admit_grants;
+	size_t n_admit_grants;
+	size_t n_members;
+	bool dirty;
+	bool settling;
 	const struct trust_ops *ops;
 	void *arg;
 };
 
-static void notify_endpoint(struct trust *t, const struct trust_member *m)
-{
-	if (t->ops && t->ops->endpoint && m->endpoint[0])
-		t->ops->endpoint(t->arg, m->peer, m->endpoint);
-}
+/* ---- peers ---- */
 
-/* Makes peer a member, then everyone it admitted, and so on. */
-static int add_member(struct trust *t, const uint8_t peer[PROTO_KEY_LEN],
-                      const uint8_t by[PROTO_KEY_LEN], const char *endpoint)
+static struct trust_member *peer_get(struct trust *t, const uint8_t key[PROTO_KEY_LEN], bool create)
 {
-	struct trust_member *m;
-	int err;
+	struct trust_member *m = keymap_get(&t->peers, key);
 
-	if (keymap_get(&t->members, peer))
-		return 0;
+	if (m || !create)
+		return m;
 	m = calloc(1, sizeof(*m));
 	if (!m)
-		return -ENOMEM;
-	memcpy(m->peer, peer, PROTO_KEY_LEN);
-	if (by)
-		memcpy(m->admitted_by, by, PROTO_KEY_LEN);
-	snprintf(m->endpoint, sizeof(m->endpoint), "%s", endpoint ? endpoint : "");
-	/* A key that is no curve point cannot talk CURVE: not a member. */
-	if (proto_curve_pk(m->curve, peer) != 0) {
+		return NULL;
+	memcpy(m->peer, key, PROTO_KEY_LEN);
+	/* A key that is no curve point can never talk CURVE: such a peer is
+	 * kept (it may be named) but never becomes a member. */
+	if (proto_curve_pk(m->curve, key) != 0)
+		memset(m->curve, 0, PROTO_KEY_LEN);
+	if (keymap_put(&t->peers, key, m) != 0) {
 		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+static bool usable_key(const struct trust_member *m)
+{
+	static const uint8_t zero[PROTO_KEY_LEN];
+
+	return memcmp(m->curve, zero, PROTO_KEY_LEN) != 0;
+}
+
+/* ---- keeping records ---- */
+
+/* Index of the event for (author, kind, name), or n_events. */
+static size_t event_find(const struct trust *t, const struct proto_record *rec)
+{
+	for (size_t i = 0; i < t->n_events; i++) {
+		const struct event *e = &t->events[i];
+		if (e->kind == rec->kind && !memcmp(e->author, rec->author, PROTO_KEY_LEN) &&
+		    !strcmp(e->name, rec->name))
+			return i;
+	}
+	return t->n_events;
+}
+
+static void event_remove(struct trust *t, size_t i)
+{
+	t->events[i] = t->events[--t->n_events];
+}
+
+/* Replaces the event of rec's identity with ev (or removes it when ev is
+ * NULL, for a tombstone), unless what is held is newer. */
+static int event_put(struct trust *t, const struct proto_record *rec, const struct event *ev)
+{
+	size_t i = event_find(t, rec);
+
+	if (i < t->n_events && t->events[i].seq >= rec->seq)
+		return 0;
+	if (!ev) {
+		if (i < t->n_events)
+			event_remove(t, i);
 		return 0;
 	}
-	err = keymap_put(&t->members, peer, m);
-	if (!err && (err = keymap_put(&t->by_curve, m->curve, m)) != 0)
-		keymap_del(&t->members, peer);
+	if (i == t->n_events) {
+		if (t->n_events == t->cap_events) {
+			size_t cap = t->cap_events ? t->cap_events * 2 : 32;
+			struct event *events = realloc(t->events, cap * sizeof(*events));
+			if (!events)
+				return -ENOMEM;
+			t->events = events;
+			t->cap_events = cap;
+		}
+		t->n_events++;
+	}
+	t->events[i] = *ev;
+	return 0;
+}
+
+static void event_init(struct event *ev, enum event_type type, const struct proto_record *rec)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->type = type;
+	memcpy(ev->author, rec->author, PROTO_KEY_LEN);
+	ev->kind = rec->kind;
+	snprintf(ev->name, sizeof(ev->name), "%s", rec->name);
+	ev->seq = rec->seq;
+	ev->issued = rec->issued;
+}
+
+static int on_admission(struct trust *t, const struct proto_record *rec)
+{
+	struct proto_admission a;
+	struct event ev;
+	int err = proto_admission_decode(&a, rec->body, rec->body_len);
+
+	if (err)
+		return err;
+	event_init(&ev, EV_ADMISSION, rec);
+	memcpy(ev.subject, a.subject, PROTO_KEY_LEN);
+	snprintf(ev.endpoint, sizeof(ev.endpoint), "%s", a.endpoint);
+	if (!peer_get(t, a.subject, true))
+		return -ENOMEM;
+	return event_put(t, rec, &ev);
+}
+
+static int on_revocation(struct trust *t, const struct proto_record *rec)
+{
+	struct proto_revocation r;
+	struct event ev;
+	int err = proto_revocation_decode(&r, rec->body, rec->body_len);
+
+	if (err)
+		return err;
+	if (r.target == PROTO_REVOKE_MEMBER) {
+		event_init(&ev, EV_EJECTION, rec);
+		memcpy(ev.subject, r.member, PROTO_KEY_LEN);
+	} else {
+		event_init(&ev, EV_GRANT_REVOCATION, rec);
+		snprintf(ev.grant_id, sizeof(ev.grant_id), "%s", r.grant_id);
+	}
+	return event_put(t, rec, &ev);
+}
+
+static size_t grant_find(const struct trust *t, const uint8_t issuer[PROTO_KEY_LEN], const char *id)
+{
+	for (size_t i = 0; i < t->n_grants; i++)
+		if (!memcmp(t->grants[i].g.issuer, issuer, PROTO_KEY_LEN) &&
+		    !strcmp(t->grants[i].g.id, id))
+			return i;
+	return t->n_grants;
+}
+
+static int grant_slot(struct trust *t, size_t *i)
+{
+	if (*i < t->n_grants)
+		return 0;
+	if (t->n_grants == t->cap_grants) {
+		size_t cap = t->cap_grants ? t->cap_grants * 2 : 16;
+		struct grant_entry *grants = realloc(t->grants, cap * sizeof(*grants));
+		if (!grants)
+			return -ENOMEM;
+		t->grants = grants;
+		t->cap_grants = cap;
+	}
+	*i = t->n_grants++;
+	memset(&t->grants[*i], 0, sizeof(t->grants[*i]));
+	return 0;
+}
+
+static int on_grant(struct trust *t, const struct proto_record *rec)
+{
+	struct proto_grant *body;
+	struct grant_entry *e;
+	size_t i = grant_find(t, rec->author, rec->name);
+	int err;
+
+	if (strlen(rec->name) > PROTO_GRANT_ID_MAX)
+		return KITH_EVALUE; /* a grant's name is its ID */
+	if (i < t->n_grants && t->grants[i].seq >= rec->seq)
+		return 0;
+	if (rec->body_len == 0) { /* tombstone: the grant is gone */
+		if (i < t->n_grants) {
+			free(t->grants[i].g.scopes);
+			t->grants[i] = t->grants[--t->n_grants];
+		}
+		return 0;
+	}
+	/* The body holds a sealed credential of up to 4 KiB: decode it off
+	 * the stack. */
+	body = malloc(sizeof(*body));
+	if (!body)
+		return -ENOMEM;
+	err = proto_grant_decode(body, rec->body, rec->body_len);
+	if (!err)
+		err = grant_slot(t, &i);
 	if (err) {
-		free(m);
+		free(body);
 		return err;
 	}
-	if (t->ops && t->ops->added)
-		t->ops->added(t->arg, peer);
-	notify_endpoint(t, m);
-	/* The member's own admissions now count. The recursion is bounded by
-	 * the number of members: each peer is added once. */
-	for (size_t i = 0; i < t->n_edges; i++) {
-		struct edge e = t->edges[i];
-		if (!memcmp(e.author, peer, PROTO_KEY_LEN)) {
-			err = add_member(t, e.subject, e.author, e.endpoint);
-			if (err)
-				return err;
-		}
+	e = &t->grants[i];
+	free(e->g.scopes);
+	e->g.scopes = malloc(body->n_scopes * sizeof(*e->g.scopes));
+	if (!e->g.scopes) {
+		t->grants[i] = t->grants[--t->n_grants];
+		free(body);
+		return -ENOMEM;
+	}
+	memcpy(e->g.scopes, body->scopes, body->n_scopes * sizeof(*e->g.scopes));
+	e->g.n_scopes = body->n_scopes;
+	memcpy(e->g.issuer, rec->author, PROTO_KEY_LEN);
+	memcpy(e->g.subject, body->subject, PROTO_KEY_LEN);
+	memcpy(e->g.id, rec->name, strlen(rec->name) + 1);
+	e->g.issued = rec->issued;
+	e->g.not_before = body->not_before;
+	e->g.expires = rec->expires;
+	e->g.revoked_at = 0;
+	e->seq = rec->seq;
+	free(body);
+	return 0;
+}
+
+static int on_member(struct trust *t, const struct proto_record *rec)
+{
+	struct trust_member *m = peer_get(t, rec->author, true);
+	struct proto_member body;
+	int err;
+
+	if (!m)
+		return -ENOMEM;
+	if (rec->body_len == 0)
+		return 0;
+	err = proto_member_decode(&body, rec->body, rec->body_len);
+	if (err)
+		return err;
+	snprintf(m->name, sizeof(m->name), "%s", body.name);
+	if (body.n_endpoints > 0 &&
+	    (!m->endpoint_from_member || strcmp(m->endpoint, body.endpoints[0]))) {
+		snprintf(m->endpoint, sizeof(m->endpoint), "%s", body.endpoints[0]);
+		m->endpoint_from_member = true;
+		if (m->member && t->ops && t->ops->endpoint)
+			t->ops->endpoint(t->arg, m->peer, m->endpoint);
 	}
 	return 0;
 }
 
-int trust_new(struct trust **out, const uint8_t self[PROTO_KEY_LEN], const struct trust_ops *ops,
-              void *arg)
+int trust_on_record(struct trust *t, const struct proto_record *rec)
+{
+	int err;
+
+	switch (rec->kind) {
+	case PROTO_KIND_MEMBER:
+		return on_member(t, rec);
+	case PROTO_KIND_ADMISSION:
+		err = rec->body_len ? on_admission(t, rec) : event_put(t, rec, NULL);
+		break;
+	case PROTO_KIND_REVOCATION:
+		err = rec->body_len ? on_revocation(t, rec) : event_put(t, rec, NULL);
+		break;
+	case PROTO_KIND_GRANT:
+		err = on_grant(t, rec);
+		break;
+	default:
+		return 0;
+	}
+	if (!err)
+		t->dirty = true;
+	return err;
+}
+
+/* ---- the replay ---- */
+
+static bool scope_has(const struct trust_grant *g, enum proto_scope_type type)
+{
+	for (uint32_t i = 0; i < g->n_scopes; i++)
+		if (g->scopes[i].type == type)
+			return true;
+	return false;
+}
+
+static bool in_now(struct trust *t, const uint8_t peer[PROTO_KEY_LEN])
+{
+	const struct trust_member *m = keymap_get(&t->peers, peer);
+
+	return m && m->member && !m->ejected;
+}
+
+/* Was peer an admitter at time when, as the replay stands? */
+static bool admitter_at(struct trust *t, const uint8_t peer[PROTO_KEY_LEN], uint64_t when,
+                        unsigned depth)
+{
+	if (!memcmp(peer, t->founder, PROTO_KEY_LEN))
+		return true;
+	if (depth >= ADMIT_CHAIN_MAX)
+		return false;
+	for (size_t i = 0; i < t->n_admit_grants; i++) {
+		const struct trust_grant *g = t->admit_grants[i];
+		if (memcmp(g->subject, peer, PROTO_KEY_LEN))
+			continue;
+		if (when < g->issued || when < g->not_before || when > g->expires ||
+		    (g->revoked_at && when >= g->revoked_at))
+			continue;
+		if (in_now(t, g->issuer) && admitter_at(t, g->issuer, when, depth + 1))
+			return true;
+	}
+	return false;
+}
+
+static int event_order(const void *pa, const void *pb)
+{
+	const struct event *a = pa, *b = pb;
+	int c;
+
+	if (a->issued != b->issued)
+		return a->issued < b->issued ? -1 : 1;
+	c = memcmp(a->author, b->author, PROTO_KEY_LEN);
+	if (c)
+		return c;
+	if (a->type != b->type)
+		return a->type < b->type ? -1 : 1;
+	return strcmp(a->name, b->name);
+}
+
+/* Sets every grant's revoked_at from the revocations its issuer made. */
+static void apply_grant_revocations(struct trust *t)
+{
+	for (size_t i = 0; i < t->n_grants; i++)
+		t->grants[i].g.revoked_at = 0;
+	for (size_t i = 0; i < t->n_events; i++) {
+		const struct event *e = &t->events[i];
+		size_t gi;
+		if (e->type != EV_GRANT_REVOCATION)
+			continue;
+		gi = grant_find(t, e->author, e->grant_id);
+		if (gi < t->n_grants) {
+			struct trust_grant *g = &t->grants[gi].g;
+			/* Revocations are not backdated into a grant's past:
+			 * the earliest moment is the grant's own issue. */
+			uint64_t at = e->issued > g->issued ? e->issued : g->issued;
+			if (!g->revoked_at || at < g->revoked_at)
+				g->revoked_at = at;
+		}
+	}
+}
+
+/* Makes subject a member through admission e. */
+static void admit_through(struct trust *t, const struct event *e)
+{
+	struct trust_member *s = keymap_get(&t->peers, e->subject);
+
+	if (!s || s->member || s->ejected || !usable_key(s))
+		return;
+	s->member = true;
+	memcpy(s->admitted_by, e->author, PROTO_KEY_LEN);
+	if (!s->endpoint_from_member && e->endpoint[0])
+		snprintf(s->endpoint, sizeof(s->endpoint), "%s", e->endpoint);
+}
+
+/* After an ejection: membership again from the founder, through the
+ * admissions accepted so far that involve no ejected peer. */
+static void rebuild(struct trust *t, const struct event **accepted, size_t n)
+{
+	const uint8_t *key;
+	void *value;
+
+	for (size_t pos = 0; keymap_next(&t->peers, &pos, &key, &value);)
+		((struct trust_member *)value)->member = false;
+	((struct trust_member *)keymap_get(&t->peers, t->founder))->member = true;
+	for (size_t i = 0; i < n; i++)
+		if (in_now(t, accepted[i]->author))
+			admit_through(t, accepted[i]);
+}
+
+/* Replays the events into the member flags. */
+static int replay(struct trust *t)
+{
+	const struct event **accepted = malloc((t->n_events + 1) * sizeof(*accepted));
+	struct trust_member *founder = peer_get(t, t->founder, true);
+	const uint8_t *key;
+	void *value;
+	size_t n = 0;
+
+	if (!accepted || !founder) {
+		free(accepted);
+		return -ENOMEM;
+	}
+	for (size_t pos = 0; keymap_next(&t->peers, &pos, &key, &value);) {
+		struct trust_member *m = value;
+		m->member = m->ejected = false;
+		memset(m->admitted_by, 0, PROTO_KEY_LEN);
+		if (!m->endpoint_from_member)
+			m->endpoint[0] = '\0';
+	}
+	founder->member = usable_key(founder);
+	if (t->n_events)
+		qsort(t->events, t->n_events, sizeof(*t->events), event_order);
+	apply_grant_revocations(t);
+	free(t->admit_grants);
+	t->n_admit_grants = 0;
+	t->admit_grants = malloc((t->n_grants + 1) * sizeof(*t->admit_grants));
+	if (!t->admit_grants) {
+		free(accepted);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < t->n_grants; i++)
+		if (scope_has(&t->grants[i].g, PROTO_SCOPE_ADMIT))
+			t->admit_grants[t->n_admit_grants++] = &t->grants[i].g;
+	for (size_t i = 0; i < t->n_events; i++) {
+		const struct event *e = &t->events[i];
+		struct trust_member *m;
+		if (e->type == EV_GRANT_REVOCATION || !in_now(t, e->author) ||
+		    !admitter_at(t, e->author, e->issued, 0))
+			continue;
+		if (e->type == EV_ADMISSION) {
+			admit_through(t, e);
+			accepted[n++] = e;
+			continue;
+		}
+		m = keymap_get(&t->peers, e->subject);
+		if (!m || m->ejected || !memcmp(e->subject, t->founder, PROTO_KEY_LEN))
+			continue;
+		m->ejected = true;
+		rebuild(t, accepted, n);
+	}
+	free(accepted);
+	return 0;
+}
+
+/* A member as it was before a recomputation. */
+struct was {
+	struct trust_member *m;
+	char endpoint[PROTO_ENDPOINT_MAX + 1];
+};
+
+static const struct was *find_was(const struct was *before, size_t n, const struct trust_member *m)
+{
+	for (size_t i = 0; i < n; i++)
+		if (before[i].m == m)
+			return &before[i];
+	return NULL;
+}
+
+/* Recomputes the membership and tells the ops what changed, once the new
+ * state is complete (the ops may query it). */
+static void settle(struct trust *t)
+{
+	struct was *before;
+	size_t n_before = 0;
+	const uint8_t *key;
+	void *value;
+
+	if (!t->dirty || t->settling)
+		return;
+	t->settling = true;
+	before = malloc((t->peers.count + 1) * sizeof(*before));
+	for (size_t pos = 0; before && keymap_next(&t->peers, &pos, &key, &value);) {
+		struct trust_member *m = value;
+		if (!m->member)
+			continue;
+		before[n_before].m = m;
+		memcpy(before[n_before++].endpoint, m->endpoint, sizeof(m->endpoint));
+	}
+	if (!before || replay(t) != 0) {
+		log_warnx("trust: out of memory recomputing the members");
+		free(before);
+		t->settling = false;
+		return;
+	}
+	t->dirty = false;
+	keymap_free(&t->by_curve);
+	t->n_members = 0;
+	for (size_t pos = 0; keymap_next(&t->peers, &pos, &key, &value);) {
+		struct trust_member *m = value;
+		if (!m->member)
+			continue;
+		t->n_members++;
+		if (keymap_put(&t->by_curve, m->curve, m) != 0)
+			log_warnx("trust: out of memory indexing CURVE keys");
+	}
+	for (size_t i = 0; i < n_before && t->ops; i++)
+		if (!before[i].m->member && t->ops->removed)
+			t->ops->removed(t->arg, before[i].m->peer);
+	for (size_t pos = 0; t->ops && keymap_next(&t->peers, &pos, &key, &value);) {
+		struct trust_member *m = value;
+		const struct was *w = m->member ? find_was(before, n_before, m) : NULL;
+		if (!m->member)
+			continue;
+		if (!w && t->ops->added)
+			t->ops->added(t->arg, m->peer);
+		if (m->endpoint[0] && (!w || strcmp(w->endpoint, m->endpoint)) && t->ops->endpoint)
+			t->ops->endpoint(t->arg, m->peer, m->endpoint);
+	}
+	free(before);
+	t->settling = false;
+}
+
+/* ---- life cycle and queries ---- */
+
+int trust_new(struct trust **out, const uint8_t self[PROTO_KEY_LEN],
+              const uint8_t founder[PROTO_KEY_LEN], const struct trust_ops *ops, void *arg)
 {
 	struct trust *t = calloc(1, sizeof(*t));
-	int err;
 
 	if (!t)
 		return -ENOMEM;
 	memcpy(t->self, self, PROTO_KEY_LEN);
-	keymap_init(&t->members);
+	memcpy(t->founder, founder, PROTO_KEY_LEN);
+	keymap_init(&t->peers);
 	keymap_init(&t->by_curve);
 	t->ops = ops;
 	t->arg = arg;
-	err = add_member(t, self, NULL, NULL);
-	if (err) {
+	if (!peer_get(t, self, true) || !peer_get(t, founder, true)) {
 		trust_free(&t);
-		return err;
+		return -ENOMEM;
 	}
+	t->dirty = true;
 	*out = t;
 	return 0;
 }
@@ -109,118 +569,42 @@ void trust_free(struct trust **t)
 
 	if (!t || !*t)
 		return;
-	for (size_t pos = 0; keymap_next(&(*t)->members, &pos, &key, &value);)
+	for (size_t pos = 0; keymap_next(&(*t)->peers, &pos, &key, &value);)
 		free(value);
-	keymap_free(&(*t)->members);
+	for (size_t i = 0; i < (*t)->n_grants; i++)
+		free((*t)->grants[i].g.scopes);
+	keymap_free(&(*t)->peers);
 	keymap_free(&(*t)->by_curve);
-	free((*t)->edges);
+	free((*t)->events);
+	free((*t)->grants);
+	free((*t)->admit_grants);
 	free(*t);
 	*t = NULL;
 }
 
-/* Records (or updates) the edge; returns it. */
-static struct edge *remember_edge(struct trust *t, const uint8_t author[PROTO_KEY_LEN],
-                                  const struct proto_admission *a)
+void trust_set_founder(struct trust *t, const uint8_t founder[PROTO_KEY_LEN])
 {
-	struct edge *e;
-
-	for (size_t i = 0; i < t->n_edges; i++) {
-		e = &t->edges[i];
-		if (!memcmp(e->author, author, PROTO_KEY_LEN) &&
-		    !memcmp(e->subject, a->subject, PROTO_KEY_LEN))
-			goto fill;
-	}
-	if (t->n_edges == t->cap_edges) {
-		size_t cap = t->cap_edges ? t->cap_edges * 2 : 16;
-		struct edge *edges = realloc(t->edges, cap * sizeof(*edges));
-		if (!edges)
-			return NULL;
-		t->edges = edges;
-		t->cap_edges = cap;
-	}
-	e = &t->edges[t->n_edges++];
-	memcpy(e->author, author, PROTO_KEY_LEN);
-	memcpy(e->subject, a->subject, PROTO_KEY_LEN);
-fill:
-	snprintf(e->endpoint, sizeof(e->endpoint), "%s", a->endpoint);
-	return e;
+	memcpy(t->founder, founder, PROTO_KEY_LEN);
+	if (!peer_get(t, founder, true))
+		log_warnx("trust: out of memory");
+	t->dirty = true;
 }
 
-static int on_admission(struct trust *t, const struct proto_record *rec)
+const uint8_t *trust_founder(const struct trust *t)
 {
-	struct proto_admission a;
-	struct trust_member *m;
-	struct edge *e;
-	int err = proto_admission_decode(&a, rec->body, rec->body_len);
-
-	if (err)
-		return err;
-	e = remember_edge(t, rec->author, &a);
-	if (!e)
-		return -ENOMEM;
-	if (!keymap_get(&t->members, rec->author))
-		return 0;
-	m = keymap_get(&t->members, a.subject);
-	if (!m)
-		return add_member(t, a.subject, rec->author, a.endpoint);
-	/* A newer admission may carry a newer address, until the member
-	 * publishes its own. */
-	if (!m->endpoint_from_member && a.endpoint[0] && strcmp(m->endpoint, a.endpoint)) {
-		snprintf(m->endpoint, sizeof(m->endpoint), "%s", a.endpoint);
-		notify_endpoint(t, m);
-	}
-	return 0;
+	return t->founder;
 }
-
-static int on_member(struct trust *t, const struct proto_record *rec)
-{
-	struct trust_member *m = keymap_get(&t->members, rec->author);
-	struct proto_member body;
-	int err;
-
-	if (!m)
-		return 0;
-	err = proto_member_decode(&body, rec->body, rec->body_len);
-	if (err)
-		return err;
-	snprintf(m->name, sizeof(m->name), "%s", body.name);
-	if (body.n_endpoints > 0 && strcmp(m->endpoint, body.endpoints[0])) {
-		snprintf(m->endpoint, sizeof(m->endpoint), "%s", body.endpoints[0]);
-		m->endpoint_from_member = true;
-		notify_endpoint(t, m);
-	}
-	return 0;
-}
-
-int trust_on_record(struct trust *t, const struct proto_record *rec)
-{
-	/* Tombstones change nothing here: members leave by revocation. */
-	if (rec->body_len == 0)
-		return 0;
-	switch (rec->kind) {
-	case PROTO_KIND_ADMISSION:
-		return on_admission(t, rec);
-	case PROTO_KIND_MEMBER:
-		return on_member(t, rec);
-	}
-	return 0;
-}
-
-struct load_ctx {
-	struct trust *t;
-	uint8_t kind;
-};
 
 static int load_one(void *arg, const uint8_t *buf, size_t len)
 {
-	struct load_ctx *ctx = arg;
+	struct trust *t = arg;
 	struct proto_record rec;
 	char who[PROTO_PEERID_SHORT_LEN + 1];
 	int err;
 
-	if (proto_record_decode(&rec, buf, len) != 0 || rec.kind != ctx->kind)
+	if (proto_record_decode(&rec, buf, len) != 0)
 		return 0;
-	err = trust_on_record(ctx->t, &rec);
+	err = trust_on_record(t, &rec);
 	if (err == -ENOMEM)
 		return err;
 	if (err) {
@@ -233,43 +617,121 @@ static int load_one(void *arg, const uint8_t *buf, size_t len)
 
 int trust_load(struct trust *t, struct store *s)
 {
-	/* Admissions first, so that every member is known before the member
-	 * records that name and locate them are read. */
-	struct load_ctx ctx = {t, PROTO_KIND_ADMISSION};
-	int err = store_records_each(s, load_one, &ctx);
+	int err = store_records_each(s, load_one, t);
 
-	if (err)
-		return err;
-	ctx.kind = PROTO_KIND_MEMBER;
-	return store_records_each(s, load_one, &ctx);
+	if (!err)
+		settle(t);
+	return err;
 }
 
-bool trust_is_member(const struct trust *t, const uint8_t peer[PROTO_KEY_LEN])
+bool trust_is_member(struct trust *t, const uint8_t peer[PROTO_KEY_LEN])
 {
-	return keymap_get(&t->members, peer) != NULL;
+	settle(t);
+	return in_now(t, peer);
 }
 
-const struct trust_member *trust_by_curve(const struct trust *t, const uint8_t curve[PROTO_KEY_LEN])
+bool trust_is_admitter(struct trust *t, const uint8_t peer[PROTO_KEY_LEN], uint64_t now)
 {
+	settle(t);
+	return in_now(t, peer) && admitter_at(t, peer, now, 0);
+}
+
+const struct trust_member *trust_by_curve(struct trust *t, const uint8_t curve[PROTO_KEY_LEN])
+{
+	settle(t);
 	return keymap_get(&t->by_curve, curve);
 }
 
-const struct trust_member *trust_get(const struct trust *t, const uint8_t peer[PROTO_KEY_LEN])
+const struct trust_member *trust_get(struct trust *t, const uint8_t peer[PROTO_KEY_LEN])
 {
-	return keymap_get(&t->members, peer);
+	settle(t);
+	return keymap_get(&t->peers, peer);
 }
 
-size_t trust_count(const struct trust *t)
+size_t trust_count(struct trust *t)
 {
-	return t->members.count;
+	settle(t);
+	return t->n_members;
 }
 
-void trust_each(const struct trust *t, void (*fn)(void *arg, const struct trust_member *m),
+void trust_each(struct trust *t, bool all, void (*fn)(void *arg, const struct trust_member *m),
                 void *arg)
 {
 	const uint8_t *key;
 	void *value;
 
-	for (size_t pos = 0; keymap_next(&t->members, &pos, &key, &value);)
-		fn(arg, value);
+	settle(t);
+	for (size_t pos = 0; keymap_next(&t->peers, &pos, &key, &value);) {
+		const struct trust_member *m = value;
+		if (all ? (m->member || m->ejected) : m->member)
+			fn(arg, m);
+	}
+}
+
+/* Does scope s satisfy what want asks? */
+static bool scope_matches(const struct proto_scope *s, const struct proto_scope *want)
+{
+	if (s->type != want->type)
+		return false;
+	if (s->type == PROTO_SCOPE_DNS)
+		return !strcmp(s->zone, want->zone);
+	return true;
+}
+
+int trust_grant_check(struct trust *t, const uint8_t issuer[PROTO_KEY_LEN],
+                      const uint8_t subject[PROTO_KEY_LEN], const struct proto_scope *want,
+                      uint64_t now, const struct trust_grant **out,
+                      const struct proto_scope **scope)
+{
+	int best = KITH_ENOGRANT;
+
+	settle(t);
+	*out = NULL;
+	*scope = NULL;
+	if (!in_now(t, issuer) || !in_now(t, subject))
+		return KITH_ENOGRANT;
+	for (size_t i = 0; i < t->n_grants; i++) {
+		const struct trust_grant *g = &t->grants[i].g;
+		if (memcmp(g->issuer, issuer, PROTO_KEY_LEN) ||
+		    memcmp(g->subject, subject, PROTO_KEY_LEN))
+			continue;
+		for (uint32_t k = 0; k < g->n_scopes; k++) {
+			const struct proto_scope *s = &g->scopes[k];
+			if (!scope_matches(s, want))
+				continue;
+			if (g->revoked_at) {
+				best = KITH_EREVOKED;
+				continue;
+			}
+			if (now < g->not_before || now > g->expires) {
+				if (best == KITH_ENOGRANT)
+					best = KITH_EEXPIRED;
+				continue;
+			}
+			if (!*scope ||
+			    (s->type == PROTO_SCOPE_BACKUP && s->quota > (*scope)->quota)) {
+				*out = g;
+				*scope = s;
+			}
+		}
+	}
+	return *out ? 0 : best;
+}
+
+void trust_grants_each(struct trust *t, void (*fn)(void *arg, const struct trust_grant *g),
+                       void *arg)
+{
+	settle(t);
+	for (size_t i = 0; i < t->n_grants; i++)
+		fn(arg, &t->grants[i].g);
+}
+
+const struct trust_grant *trust_grant_get(struct trust *t, const uint8_t issuer[PROTO_KEY_LEN],
+                                          const char *id)
+{
+	size_t i;
+
+	settle(t);
+	i = grant_find(t, issuer, id);
+	return i < t->n_grants ? &t->grants[i].g : NULL;
 }

@@ -134,6 +134,11 @@ bool proto_service_name_ok(const char *s, size_t len)
 	return true;
 }
 
+bool proto_endpoint_ok(const char *s)
+{
+	return check_uri(s, PROTO_ENDPOINT_MAX + 1, true) == 0;
+}
+
 static bool key_is_zero(const uint8_t key[PROTO_KEY_LEN])
 {
 	uint8_t any = 0;

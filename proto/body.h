@@ -125,4 +125,9 @@ void proto_service_defaults(struct proto_service *s);
  * PROTO_SERVICE_NAME_MAX characters of a-z, 0-9, '-', '_' and '.'. */
 bool proto_service_name_ok(const char *s, size_t len);
 
+/* True when s (NUL-terminated, borrowed) is an endpoint as member records
+ * carry it: text of 1 to PROTO_ENDPOINT_MAX bytes, a URI with "//" after
+ * the scheme ("tcp://host:port"). For invitation tokens (token.c). */
+bool proto_endpoint_ok(const char *s);
+
 #endif

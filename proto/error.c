@@ -30,6 +30,11 @@ static const struct error_text texts[] = {
     {KITH_ESCHEMA, "store was written by another schema version"},
     {KITH_ESCOPE, "invalid scope"},
     {KITH_ENOSPACE, "store is full (raise its map size)"},
+    {KITH_EQUOTA, "over the quota of the grant"},
+    {KITH_EUSED, "invitation already used"},
+    {KITH_ENOGRANT, "no valid grant allows this"},
+    {KITH_EREVOKED, "revoked"},
+    {KITH_ECHECKSUM, "checksum does not match: damaged or incomplete copy"},
 };
 
 const char *proto_strerror(int err)

@@ -29,6 +29,11 @@ enum kith_error {
 	KITH_ESCHEMA = -1020,    /* store schema version mismatch */
 	KITH_ESCOPE = -1021,     /* scope text is not a valid scope */
 	KITH_ENOSPACE = -1022,   /* store map is full */
+	KITH_EQUOTA = -1023,     /* over the quota a grant allows */
+	KITH_EUSED = -1024,      /* invitation already used up */
+	KITH_ENOGRANT = -1025,   /* no valid grant allows this */
+	KITH_EREVOKED = -1026,   /* revoked */
+	KITH_ECHECKSUM = -1027,  /* checksum does not match: damaged or incomplete */
 };
 
 /* Returns a static string describing err (a KITH_E* code or -errno). */

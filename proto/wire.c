@@ -5,22 +5,20 @@
  * (integer keys, none twice, unknown ones skipped), and each reads its own
  * keys. The value rules live in *_check() functions that the encoders run
  * on their input and the decoders on what they read, so what kith sends
- * and what it accepts cannot drift apart. */
+ * and what it accepts cannot drift apart. The shared reading and writing
+ * is in codec.h; JOIN, JOIN_REPLY, REQUEST and RESPONSE in wire_join.c. */
 #include <string.h>
 
+#include "codec.h"
 #include "error.h"
 #include "identity.h"
 #include "record.h"
 #include "wire.h"
 
 /* Items of the fixed-shape arrays. */
-#define MSG_ITEMS 2    /* [type, fields] */
 #define UPDATE_ITEMS 4 /* [state, peer, incarnation, signature or accuser] */
 #define HEAD_ITEMS 2   /* [author, seq] */
 #define BLOCK_ITEMS 3  /* [author, after, records] */
-
-/* Unknown values sit inside the fields map, inside the message array. */
-#define SKIP_DEPTH (PROTO_DEPTH_MAX - 2)
 
 /* What proto_update_sign() signs after the domain: peer, state,
  * incarnation. */
@@ -40,111 +38,6 @@ enum sync_key {
 enum records_key {
 	RECORDS_BLOCKS = 1, /* array (<= PROTO_BLOCKS_MAX) of blocks */
 };
-
-/* ---- shared reading ---- */
-
-static size_t min_size(size_t a, size_t b)
-{
-	return a < b ? a : b;
-}
-
-/* An array of exactly n items: more is KITH_ETOOBIG, fewer KITH_EVALUE,
- * as for the record envelope. */
-static int read_tuple(struct mp_reader *r, uint32_t n)
-{
-	uint32_t count;
-	if (mp_read_array(r, &count, n))
-		return r->err;
-	return count == n ? 0 : mp_fail(r, KITH_EVALUE);
-}
-
-static int read_u32(struct mp_reader *r, uint32_t *out)
-{
-	uint64_t v;
-	if (mp_read_uint(r, &v))
-		return r->err;
-	if (v > UINT32_MAX)
-		return mp_fail(r, KITH_EVALUE);
-	*out = (uint32_t)v;
-	return 0;
-}
-
-/* Opens buf: its size, the outer array and the type. */
-static int read_type(struct mp_reader *r, const uint8_t *buf, size_t len, uint8_t *type)
-{
-	uint64_t t;
-	mp_reader_init(r, buf, len);
-	/* Before parsing: no claimed count or length gets looked at. */
-	if (len > PROTO_MSG_MAX)
-		return mp_fail(r, KITH_ETOOBIG);
-	if (read_tuple(r, MSG_ITEMS) || mp_read_uint(r, &t))
-		return r->err;
-	if (t < 1 || t > UINT8_MAX)
-		return mp_fail(r, KITH_EVALUE);
-	*type = (uint8_t)t;
-	return 0;
-}
-
-/* Walk over the fields map. keys[] holds every key read so far, known or
- * not, so that a repeated one is refused wherever it stands. */
-struct fields {
-	uint32_t n, i;
-	uint64_t keys[PROTO_MAP_MAX];
-};
-
-static int fields_open(struct mp_reader *r, struct fields *f)
-{
-	f->i = 0;
-	f->n = 0;
-	return mp_read_map(r, &f->n, PROTO_MAP_MAX);
-}
-
-/* Reads the next key into *key; false at the end of the map or on error
- * (KITH_EDUPKEY for a key seen before). */
-static bool fields_next(struct mp_reader *r, struct fields *f, uint64_t *key)
-{
-	if (r->err || f->i == f->n || mp_read_uint(r, key))
-		return false;
-	for (uint32_t j = 0; j < f->i; j++) {
-		if (f->keys[j] == *key) {
-			mp_fail(r, KITH_EDUPKEY);
-			return false;
-		}
-	}
-	f->keys[f->i++] = *key;
-	return true;
-}
-
-static bool fields_have(const struct fields *f, uint64_t key)
-{
-	for (uint32_t j = 0; j < f->i; j++)
-		if (f->keys[j] == key)
-			return true;
-	return false;
-}
-
-/* ---- shared writing ---- */
-
-/* Starts a message of type with a fields map of n keys. */
-static void write_begin(msgpack_packer *pk, struct mp_buf *out, uint8_t type, uint32_t n)
-{
-	mp_buf_packer(out, pk);
-	msgpack_pack_array(pk, MSG_ITEMS);
-	msgpack_pack_uint64(pk, type);
-	msgpack_pack_map(pk, n);
-}
-
-/* Ends the message begun at out->data[start]: one the decoder would
- * refuse for its size is taken back. */
-static int write_end(struct mp_buf *out, size_t start)
-{
-	int rc = out->err;
-	if (!rc && out->len - start > PROTO_MSG_MAX)
-		rc = KITH_ETOOBIG;
-	if (rc)
-		out->len = start;
-	return rc;
-}
 
 /* ---- probes and membership updates ---- */
 
@@ -231,7 +124,7 @@ int proto_probe_decode(struct proto_probe *out, uint8_t *type, const uint8_t *bu
 			read_updates(&r, out);
 			break;
 		default:
-			mp_skip(&r, SKIP_DEPTH);
+			mp_skip(&r, MSG_SKIP_DEPTH);
 		}
 	}
 	if (mp_finish(&r))
@@ -357,7 +250,7 @@ int proto_sync_decode(bool *reply, struct proto_head *heads, size_t cap, size_t 
 		else if (key == SYNC_REPLY)
 			mp_read_bool(&r, reply);
 		else
-			mp_skip(&r, SKIP_DEPTH);
+			mp_skip(&r, MSG_SKIP_DEPTH);
 	}
 	if (mp_finish(&r))
 		return r.err;
@@ -452,7 +345,7 @@ int proto_records_decode(struct proto_block *blocks, size_t cap_blocks, size_t *
 		if (key == RECORDS_BLOCKS)
 			read_blocks(&r, &o);
 		else
-			mp_skip(&r, SKIP_DEPTH);
+			mp_skip(&r, MSG_SKIP_DEPTH);
 	}
 	if (mp_finish(&r))
 		return r.err;

@@ -1,5 +1,6 @@
-/* Messages between agents: SWIM probes and membership updates, and the
- * anti-entropy exchange of records.
+/* Messages between agents: SWIM probes and membership updates, the
+ * anti-entropy exchange of records, joining, and requests between members
+ * (wire.c; JOIN, JOIN_REPLY, REQUEST and RESPONSE in wire_join.c).
  *
  * A message is one ZeroMQ frame holding the msgpack array [type, fields],
  * fields a map with small integer keys (unknown keys are skipped, an
@@ -33,13 +34,17 @@ struct proto_identity;
 struct proto_record;
 
 enum proto_msg_type {
-	PROTO_MSG_PING = 1,     /* are you alive? (seq, target, updates) */
-	PROTO_MSG_ACK = 2,      /* yes (seq, updates) */
-	PROTO_MSG_PING_REQ = 3, /* please probe target for me (seq, target, updates) */
-	PROTO_MSG_NACK = 4,     /* I probed target for you and heard nothing (seq, updates) */
-	PROTO_MSG_GOSSIP = 5,   /* membership updates only (updates) */
-	PROTO_MSG_SYNC = 6,     /* my heads digest; reply with what I lack (heads, reply) */
-	PROTO_MSG_RECORDS = 7,  /* records, in blocks per author (blocks) */
+	PROTO_MSG_PING = 1,       /* are you alive? (seq, target, updates) */
+	PROTO_MSG_ACK = 2,        /* yes (seq, updates) */
+	PROTO_MSG_PING_REQ = 3,   /* please probe target for me (seq, target, updates) */
+	PROTO_MSG_NACK = 4,       /* I probed target for you and heard nothing (seq, updates) */
+	PROTO_MSG_GOSSIP = 5,     /* membership updates only (updates) */
+	PROTO_MSG_SYNC = 6,       /* my heads digest; reply with what I lack (heads, reply) */
+	PROTO_MSG_RECORDS = 7,    /* records, in blocks per author (blocks) */
+	PROTO_MSG_JOIN = 8,       /* a guest asks in (invitation, proof, member record) */
+	PROTO_MSG_JOIN_REPLY = 9, /* welcome or refusal (status, reason, founder, records) */
+	PROTO_MSG_REQUEST = 10,   /* a member asks us to act for it (id, op, args) */
+	PROTO_MSG_RESPONSE = 11,  /* the answer to a request (id, status, reason, result) */
 };
 
 enum proto_member_state {
@@ -158,5 +163,85 @@ int proto_records_encode(struct mp_buf *out, const struct proto_block *blocks, s
  */
 int proto_block_check(const struct proto_block *b, const struct proto_record *rec,
                       uint64_t *prev_seq);
+
+/* ---- joining ---- */
+
+#define PROTO_INVITE_ID_LEN 16
+#define PROTO_PROOF_LEN 32
+#define PROTO_REASON_TEXT_MAX 255
+
+/* JOIN, sent by a guest on the connection it opened to the issuer. Without
+ * an invitation it asks to join by ID: the issuer must already have
+ * admitted the joiner. member_record is the joiner's own signed member
+ * record (borrowed): it names the joiner's key, which must be the one its
+ * CURVE key derives from. */
+struct proto_join {
+	bool has_invite;
+	uint8_t invite_id[PROTO_INVITE_ID_LEN];
+	uint8_t proof[PROTO_PROOF_LEN];
+	const uint8_t *member_record;
+	size_t member_record_len;
+};
+
+enum proto_join_status {
+	PROTO_JOIN_OK = 0,
+	PROTO_JOIN_REFUSED = 1, /* unknown, used, expired or forged invitation; not admitted */
+	PROTO_JOIN_BUSY = 2,    /* try again later (rate limit) */
+	PROTO_JOIN_ERROR = 3,   /* the issuer failed */
+};
+
+/* JOIN_REPLY: on success the network's founder and the records that say
+ * who its members are (admissions, grants, revocations, member records),
+ * so the joiner can compute the membership before any gossip. */
+struct proto_join_reply {
+	enum proto_join_status status;
+	char reason[PROTO_REASON_TEXT_MAX + 1]; /* for the admin, may be empty on success */
+	uint8_t founder[PROTO_KEY_LEN];         /* when status is OK */
+};
+
+int proto_join_decode(struct proto_join *out, const uint8_t *buf, size_t len);
+int proto_join_encode(struct mp_buf *out, const struct proto_join *in);
+/* Records go to recs[0..cap) (borrowed from buf), *n of them. */
+int proto_join_reply_decode(struct proto_join_reply *out, struct proto_recref *recs, size_t cap,
+                            size_t *n, const uint8_t *buf, size_t len);
+int proto_join_reply_encode(struct mp_buf *out, const struct proto_join_reply *in,
+                            const struct proto_recref *recs, size_t n);
+
+/* ---- requests between members ---- */
+
+#define PROTO_OP_MAX 31
+
+enum proto_response_status {
+	PROTO_RESPONSE_OK = 0,
+	PROTO_RESPONSE_REFUSED = 1,   /* no valid grant: none, expired or revoked */
+	PROTO_RESPONSE_QUOTA = 2,     /* over the grant's quota */
+	PROTO_RESPONSE_NOT_FOUND = 3, /* nothing under that name */
+	PROTO_RESPONSE_INVALID = 4,   /* the request itself is wrong */
+	PROTO_RESPONSE_ERROR = 5,     /* we failed */
+	PROTO_RESPONSE_UNKNOWN = 6,   /* unknown op */
+};
+
+/* REQUEST: op names what to do ("shard.put", "services.get"...); args is
+ * the op's own msgpack, borrowed. */
+struct proto_request {
+	uint32_t id;
+	char op[PROTO_OP_MAX + 1];
+	const uint8_t *args;
+	size_t args_len;
+};
+
+/* RESPONSE to request id; result is the op's own msgpack, borrowed. */
+struct proto_response {
+	uint32_t id;
+	enum proto_response_status status;
+	char reason[PROTO_REASON_TEXT_MAX + 1];
+	const uint8_t *result;
+	size_t result_len;
+};
+
+int proto_request_decode(struct proto_request *out, const uint8_t *buf, size_t len);
+int proto_request_encode(struct mp_buf *out, const struct proto_request *in);
+int proto_response_decode(struct proto_response *out, const uint8_t *buf, size_t len);
+int proto_response_encode(struct mp_buf *out, const struct proto_response *in);
 
 #endif

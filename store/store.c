@@ -12,9 +12,14 @@
 #include "../proto/error.h"
 #include "store_int.h"
 
-#define STORE_NDBS 4
+#define STORE_NDBS 7
 #define META_SCHEMA "schema"
 #define META_SEQ "seq"
+
+/* Version 1 (issues 1-3) had meta, records, byseq and heads; version 2
+ * added invites, shards and usage. A version-1 store is upgraded in place
+ * when it is opened: see schema_upgrade(). */
+#define STORE_SCHEMA_V1 1
 
 static int mdb_to_kith(int rc)
 {
@@ -217,15 +222,32 @@ static int meta_put_u64(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t v)
 	return mdb_put(txn, dbi, &k, &d, 0);
 }
 
+static int schema_write(MDB_txn *txn, MDB_dbi meta, uint32_t version)
+{
+	uint8_t buf[4] = {(uint8_t)(version >> 24), (uint8_t)(version >> 16),
+	                  (uint8_t)(version >> 8), (uint8_t)version};
+	MDB_val k = {strlen(META_SCHEMA), META_SCHEMA};
+	MDB_val d = {sizeof(buf), buf};
+
+	return mdb_put(txn, meta, &k, &d, 0);
+}
+
+/* Opens the databases of issue 4's local state; flags is MDB_CREATE when
+ * they are being made, 0 when the schema says they exist. */
+static int local_dbs_open(struct store *s, MDB_txn *txn, unsigned flags)
+{
+	int rc = mdb_dbi_open(txn, "invites", flags, &s->invites);
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, "shards", flags, &s->shards);
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, "usage", flags, &s->usage);
+	return rc;
+}
+
 /* A new environment: create the databases, the schema version and the own
  * counter. An environment that holds other data is not ours. */
 static int dbs_create(struct store *s, MDB_txn *txn)
 {
-	uint8_t schema[4] = {(uint8_t)(STORE_SCHEMA_VERSION >> 24),
-	                     (uint8_t)(STORE_SCHEMA_VERSION >> 16),
-	                     (uint8_t)(STORE_SCHEMA_VERSION >> 8), (uint8_t)STORE_SCHEMA_VERSION};
-	MDB_val k = {strlen(META_SCHEMA), META_SCHEMA};
-	MDB_val d = {sizeof(schema), schema};
 	MDB_dbi main_dbi;
 	MDB_stat st;
 	int rc;
@@ -245,13 +267,42 @@ static int dbs_create(struct store *s, MDB_txn *txn)
 	if (rc == 0)
 		rc = mdb_dbi_open(txn, "heads", MDB_CREATE, &s->heads);
 	if (rc == 0)
-		rc = mdb_put(txn, s->meta, &k, &d, 0);
+		rc = local_dbs_open(s, txn, MDB_CREATE);
+	if (rc == 0)
+		rc = schema_write(txn, s->meta, STORE_SCHEMA_VERSION);
 	if (rc == 0)
 		rc = meta_put_u64(txn, s->meta, META_SEQ, 0);
 	return store_mdb_error(s, rc);
 }
 
-/* An existing environment: check its schema version before anything else. */
+/* Version 1 -> 2: add the new databases and write the new version, in the
+ * open's write transaction, so a crash leaves either a version-1 store or
+ * a complete version-2 one. A version-1 store cannot hold them already
+ * (nothing of version 1 wrote them): if one is there and not empty, the
+ * file is not what its version says. */
+static int schema_upgrade(struct store *s, MDB_txn *txn)
+{
+	MDB_dbi dbis[3];
+	MDB_stat st;
+	int rc = local_dbs_open(s, txn, MDB_CREATE);
+
+	if (rc != 0)
+		return store_mdb_error(s, rc);
+	dbis[0] = s->invites;
+	dbis[1] = s->shards;
+	dbis[2] = s->usage;
+	for (int i = 0; i < 3; i++) {
+		rc = mdb_stat(txn, dbis[i], &st);
+		if (rc != 0)
+			return store_mdb_error(s, rc);
+		if (st.ms_entries != 0)
+			return -EIO;
+	}
+	return store_mdb_error(s, schema_write(txn, s->meta, STORE_SCHEMA_VERSION));
+}
+
+/* An existing environment: check its schema version before anything else,
+ * and upgrade a version-1 store. */
 static int dbs_check(struct store *s, MDB_txn *txn)
 {
 	MDB_val k = {strlen(META_SCHEMA), META_SCHEMA};
@@ -269,16 +320,20 @@ static int dbs_check(struct store *s, MDB_txn *txn)
 		return -EIO;
 	v = d.mv_data;
 	version = (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 | (uint32_t)v[2] << 8 | v[3];
-	if (version != STORE_SCHEMA_VERSION)
+	if (version != STORE_SCHEMA_VERSION && version != STORE_SCHEMA_V1)
 		return KITH_ESCHEMA;
 	rc = mdb_dbi_open(txn, "records", 0, &s->records);
 	if (rc == 0)
 		rc = mdb_dbi_open(txn, "byseq", 0, &s->byseq);
 	if (rc == 0)
 		rc = mdb_dbi_open(txn, "heads", 0, &s->heads);
+	if (rc == 0 && version == STORE_SCHEMA_VERSION)
+		rc = local_dbs_open(s, txn, 0);
 	if (rc == MDB_NOTFOUND)
 		return -EIO; /* the schema says they exist */
-	return store_mdb_error(s, rc);
+	if (rc != 0)
+		return store_mdb_error(s, rc);
+	return version == STORE_SCHEMA_V1 ? schema_upgrade(s, txn) : 0;
 }
 
 /* Opens the databases in one write transaction, so the handles stay valid

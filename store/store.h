@@ -8,6 +8,11 @@
  *   byseq    (author, seq BE) -> (kind, name): the current records of an
  *            author in publication order, for "what did A publish after s"
  *   heads    author -> highest seq stored: the heads digest
+ *   invites  invitation id -> created, expires, uses left, secret, scopes
+ *   shards   (owner, name) -> the shard's bytes
+ *   usage    owner -> bytes (8 BE) || count (8 BE) of its shards, changed in
+ *            the transaction of every shard change, so always exact
+ * meta also holds "founder" -> 32 bytes and the named counters.
  *
  * Every record is decoded, signature-checked and time-checked (proto) before
  * it is written. A record whose seq is not higher than the stored one for
@@ -31,7 +36,9 @@
 #include "../proto/limits.h"
 
 #define STORE_DIR "store"
-#define STORE_SCHEMA_VERSION 1
+/* 2 since issue 4 added invites, shards and usage; a version-1 store is
+ * upgraded in place, in one transaction, by store_open(). */
+#define STORE_SCHEMA_VERSION 2
 #define STORE_MAP_SIZE_DEFAULT ((size_t)1 << 32) /* 4 GiB, sparse */
 
 struct store;
@@ -42,8 +49,11 @@ struct store_options {
 
 /* Opens (creating if needed) the store under data_dir/STORE_DIR. data_dir
  * and opt (NULL for defaults) are borrowed. On success *out is owned by the
- * caller: close it with store_close(). Returns 0, -errno, KITH_ESCHEMA
- * (created by another schema version) or another negative code. */
+ * caller: close it with store_close(). A store of schema version 1 gets
+ * the databases of version 2 and becomes version 2 (a process built for
+ * version 1 then refuses it). Returns 0, -errno, KITH_ESCHEMA (another
+ * schema version, or not a kith store: the file is left as it was) or
+ * another negative code. */
 int store_open(struct store **out, const char *data_dir, const struct store_options *opt);
 /* Closes *s and sets it to NULL; harmless on NULL. */
 void store_close(struct store **s);
@@ -119,6 +129,88 @@ int store_seq_reserve(struct store *s, uint64_t n, uint64_t *first);
  * the first. Committed to disk before it returns. */
 int store_counter_next(struct store *s, const char *name, uint64_t n, uint64_t floor,
                        uint64_t *first);
+
+/* ---- local state: never replicated ----
+ *
+ * Every change below is one synced write transaction: when 0 is returned
+ * it is on disk. A value read back that is short or does not add up ends
+ * in -EIO. The walks' callbacks may read the store but not write to it
+ * (-EBUSY), as for store_records_each(). */
+
+/* The network's founder: ourselves after kith init, the inviter's founder
+ * after joining. -ENOENT when unset. */
+int store_founder_get(struct store *s, uint8_t founder[PROTO_KEY_LEN]);
+int store_founder_set(struct store *s, const uint8_t founder[PROTO_KEY_LEN]);
+
+#define STORE_INVITE_ID_LEN 16     /* PROTO_TOKEN_ID_LEN */
+#define STORE_INVITE_SECRET_LEN 32 /* PROTO_TOKEN_SECRET_LEN */
+
+/* An invitation we issued, keyed by its ID (a hash of its secret). The
+ * secret is kept too: a joiner's proof is a MAC keyed with it
+ * (proto_join_proof()), which only the secret can check. It lives in the
+ * 0700 store directory; whoever copies a struct store_invite wipes the
+ * copy when done (sodium_memzero()). */
+struct store_invite {
+	uint8_t id[STORE_INVITE_ID_LEN];
+	uint64_t created;   /* Unix seconds */
+	uint64_t expires;   /* Unix seconds */
+	uint32_t uses_left; /* 0: used up */
+	uint8_t secret[STORE_INVITE_SECRET_LEN];
+	uint32_t n_scopes;
+	char scopes[PROTO_SCOPES_MAX][PROTO_SCOPE_MAX + 1]; /* as offered, canonical text */
+};
+
+/* Stores a new invitation (-EEXIST if its id is taken). KITH_EVALUE for
+ * uses_left 0, expires before created or an empty scope; KITH_ETOOBIG for
+ * more than PROTO_SCOPES_MAX scopes or one longer than PROTO_SCOPE_MAX
+ * (each must be NUL-terminated within its array). */
+int store_invite_put(struct store *s, const struct store_invite *inv);
+/* Reads invitation id into *out; -ENOENT when unknown. */
+int store_invite_get(struct store *s, const uint8_t id[STORE_INVITE_ID_LEN],
+                     struct store_invite *out);
+/* Takes one use of invitation id at time now, durably, and returns it as
+ * it was before in *out. -ENOENT unknown, KITH_EUSED no use left,
+ * KITH_EEXPIRED past its expiry (expires < now; checked in that order);
+ * nothing changes then, and *out still shows the invitation (zeroed for
+ * -ENOENT). A used-up invitation stays until it expires and is pruned, so
+ * a second use says KITH_EUSED. */
+int store_invite_use(struct store *s, const uint8_t id[STORE_INVITE_ID_LEN], uint64_t now,
+                     struct store_invite *out);
+/* Calls fn for every invitation, in id order (inv valid during the call
+ * only); a non-zero return from fn stops the walk and is returned. */
+int store_invites_each(struct store *s, int (*fn)(void *arg, const struct store_invite *inv),
+                       void *arg);
+/* Removes invitations expired before now (expires < now); *removed (may
+ * be NULL) counts. */
+int store_invites_prune(struct store *s, uint64_t now, uint64_t *removed);
+
+/* Shards partners keep with us, accounted per owner (the peer whose grant
+ * allows them). Names are 1..STORE_SHARD_NAME_MAX bytes: every function
+ * refuses an empty name with KITH_EVALUE and a longer one with
+ * KITH_ETOOBIG. A shard may be empty (data NULL, len 0): it counts. */
+#define STORE_SHARD_NAME_MAX 128
+
+/* Stores (or replaces) owner's shard name if the owner's bytes after the
+ * change (used - old size + len) stay within quota: KITH_EQUOTA otherwise,
+ * and nothing changes. data is borrowed. *used (may be NULL) receives the
+ * owner's bytes after the call (on 0 and on KITH_EQUOTA). */
+int store_shard_put(struct store *s, const uint8_t owner[PROTO_KEY_LEN], const char *name,
+                    const uint8_t *data, size_t len, uint64_t quota, uint64_t *used);
+/* Copies the shard into a malloc()ed buffer the caller owns; -ENOENT. */
+int store_shard_get(struct store *s, const uint8_t owner[PROTO_KEY_LEN], const char *name,
+                    uint8_t **data, size_t *len);
+/* Removes it; -ENOENT when absent. *used as for put. */
+int store_shard_del(struct store *s, const uint8_t owner[PROTO_KEY_LEN], const char *name,
+                    uint64_t *used);
+/* Bytes and shards owner keeps with us (0 and 0 for an owner with none). */
+int store_shard_usage(struct store *s, const uint8_t owner[PROTO_KEY_LEN], uint64_t *bytes,
+                      uint64_t *count);
+/* Removes every shard of owner (its grant was revoked and the admin asked
+ * to drop them); *freed (may be NULL) receives the bytes freed. It counts
+ * the shards themselves and removes owner's usage entry without reading
+ * it, so it is also how an owner whose usage was found damaged (-EIO) is
+ * repaired. */
+int store_shards_drop(struct store *s, const uint8_t owner[PROTO_KEY_LEN], uint64_t *freed);
 
 /* Number of current records. */
 int store_record_count(struct store *s, uint64_t *count);

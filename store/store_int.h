@@ -2,7 +2,8 @@
  *
  * store.c opens the environment and owns the transaction helpers and the
  * LMDB error mapping; store_put.c writes records; store_read.c reads them
- * and keeps the own seq counter. */
+ * and keeps the own seq counter; store_local.c keeps the founder and the
+ * invitations; store_shard.c keeps partners' shards and their usage. */
 #ifndef KITH_STORE_STORE_INT_H
 #define KITH_STORE_STORE_INT_H
 
@@ -26,6 +27,9 @@ struct store {
 	MDB_dbi records;
 	MDB_dbi byseq;
 	MDB_dbi heads;
+	MDB_dbi invites; /* store_local.c */
+	MDB_dbi shards;  /* store_shard.c, with usage */
+	MDB_dbi usage;
 	/* One read transaction handle, reset between reads and renewed for
 	 * the next: renewing is much cheaper than beginning. */
 	MDB_txn *rtxn;

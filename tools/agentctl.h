@@ -17,7 +17,7 @@
 #include "proto/mp.h"
 
 /* How long kith waits for kithd to answer, in milliseconds. */
-#define AGENTCTL_TIMEOUT_MS 10000
+#define AGENTCTL_TIMEOUT_MS 30000
 
 struct agentctl_request {
 	struct mp_buf buf;

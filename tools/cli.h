@@ -21,7 +21,7 @@ struct store;
 
 /* Parsing stops here with this status when the command should go on. */
 #define CLI_CONTINUE (-1)
-#define CLI_POS_MAX 8
+#define CLI_POS_MAX 20
 
 /* One long option. value receives the argument of "--name VALUE" or
  * "--name=VALUE"; flag (when value is NULL) is set by "--name". */
@@ -71,5 +71,13 @@ int cmd_record_main(int argc, char **argv);
 int cmd_status_main(int argc, char **argv);
 int cmd_members_main(int argc, char **argv);
 int cmd_admit_main(int argc, char **argv);
+int cmd_invite_main(int argc, char **argv);
+int cmd_join_main(int argc, char **argv);
+int cmd_grant_main(int argc, char **argv);
+int cmd_grants_main(int argc, char **argv);
+int cmd_revoke_main(int argc, char **argv);
+int cmd_shard_main(int argc, char **argv);
+int cmd_services_main(int argc, char **argv);
+int cmd_dns_main(int argc, char **argv);
 
 #endif

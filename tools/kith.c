@@ -19,6 +19,14 @@ static const struct command commands[] = {
     {"status", cmd_status_main, "show the running agent's state and counters"},
     {"members", cmd_members_main, "list the members of the trust network"},
     {"admit", cmd_admit_main, "admit a peer into the trust network"},
+    {"invite", cmd_invite_main, "make an invitation token for a new collective"},
+    {"join", cmd_join_main, "join a trust network with an invitation or by ID"},
+    {"grant", cmd_grant_main, "grant a member scopes: monitor, backup:SIZE, dns:ZONE, admit"},
+    {"grants", cmd_grants_main, "list the grants issued and received"},
+    {"revoke", cmd_revoke_main, "revoke a grant, every grant to a peer, or a member"},
+    {"shard", cmd_shard_main, "keep, fetch or remove a shard with a partner"},
+    {"services", cmd_services_main, "show a partner's services (needs its monitor grant)"},
+    {"dns", cmd_dns_main, "check that this agent may update a partner's zone"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

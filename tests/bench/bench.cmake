@@ -6,3 +6,12 @@ target_link_libraries(bench_records PRIVATE kith_store)
 add_test(NAME bench_records_smoke COMMAND bench_records -n 200 -t 1 -b 50 -a 3)
 set_tests_properties(bench_records_smoke PROPERTIES TIMEOUT 60
 	ENVIRONMENT "UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1")
+
+# kith against serf (bench/gossip.py): the smoke pass forms a cluster of 4
+# agents of each system and takes one of each measurement; it checks that
+# the benchmark works and never judges a timing. RUN_SERIAL: timings and
+# ports of concurrent tests would disturb each other.
+add_test(NAME bench_gossip_smoke
+	COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/bench/gossip.py --smoke)
+set_tests_properties(bench_gossip_smoke PROPERTIES TIMEOUT 90 RUN_SERIAL TRUE
+	ENVIRONMENT "KITH=$<TARGET_FILE:kith>;KITHD=$<TARGET_FILE:kithd>;PYTHONDONTWRITEBYTECODE=1")

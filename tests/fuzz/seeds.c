@@ -12,8 +12,10 @@
 #include "proto/body.h"
 #include "proto/error.h"
 #include "proto/identity.h"
+#include "proto/ops.h"
 #include "proto/peerid.h"
 #include "proto/record.h"
+#include "proto/token.h"
 #include "proto/wire.h"
 
 #define ISSUED 1700000000ULL
@@ -274,6 +276,128 @@ static void records_seeds(void)
 		mp_buf_free(&rec[i]);
 }
 
+/* Invitations: a full one, a bare one, and the full one wrapped in lower
+ * case as a mail client leaves it. */
+static void token_seeds(void)
+{
+	static struct proto_token t;
+	static char text[PROTO_TOKEN_TEXT_MAX + 1], wrapped[2 * PROTO_TOKEN_TEXT_MAX];
+	size_t o = 0;
+	memcpy(t.founder, id->pk, PROTO_KEY_LEN);
+	memcpy(t.issuer, id->pk, PROTO_KEY_LEN);
+	t.n_endpoints = 1;
+	strcpy(t.endpoints[0], "tcp://a.example:7707");
+	memset(t.secret, 0x5e, PROTO_TOKEN_SECRET_LEN);
+	t.expires = ISSUED + 86400;
+	if (proto_token_format(&t, text, sizeof(text)) == 0)
+		put("token", "bare", text, strlen(text));
+	else
+		failed = 1;
+	t.n_endpoints = 2;
+	strcpy(t.endpoints[1], "tcp://[2001:db8::7]:7707");
+	t.n_scopes = 4;
+	t.scopes[0].type = PROTO_SCOPE_MONITOR;
+	t.scopes[1].type = PROTO_SCOPE_ADMIT;
+	t.scopes[2].type = PROTO_SCOPE_BACKUP;
+	t.scopes[2].quota = 50ULL << 30;
+	t.scopes[3].type = PROTO_SCOPE_DNS;
+	strcpy(t.scopes[3].zone, "example.org");
+	if (proto_token_format(&t, text, sizeof(text))) {
+		failed = 1;
+		return;
+	}
+	put("token", "full", text, strlen(text));
+	for (size_t i = 0; text[i]; i++) {
+		if (i && i % 60 == 0)
+			wrapped[o++] = '\n';
+		wrapped[o++] =
+		    text[i] >= 'A' && text[i] <= 'Z' ? (char)(text[i] - 'A' + 'a') : text[i];
+	}
+	put("token", "wrapped", wrapped, o);
+}
+
+/* JOIN by invitation and by ID; JOIN_REPLY welcome with records, and a
+ * refusal. */
+static void join_seeds(void)
+{
+	struct mp_buf rec[2] = {{0}}, b = {0};
+	struct proto_recref refs[2];
+	struct proto_join j = {0};
+	struct proto_join_reply r = {0};
+	for (size_t i = 0; i < 2; i++) {
+		struct proto_record in = {
+		    .kind = PROTO_KIND_MEMBER,
+		    .seq = i + 1,
+		    .issued = ISSUED,
+		    .expires = ISSUED + 86400,
+		};
+		if (proto_record_sign(&rec[i], id, &in))
+			failed = 1;
+		refs[i] = (struct proto_recref){rec[i].data, rec[i].len};
+	}
+	if (failed)
+		goto cleanup;
+	j.member_record = rec[0].data;
+	j.member_record_len = rec[0].len;
+	put_buf("join", "by-id", &b, proto_join_encode(&b, &j));
+	j.has_invite = true;
+	memset(j.invite_id, 0x1d, PROTO_INVITE_ID_LEN);
+	memset(j.proof, 0x9f, PROTO_PROOF_LEN);
+	put_buf("join", "invited", &b, proto_join_encode(&b, &j));
+	r.status = PROTO_JOIN_OK;
+	memcpy(r.founder, id->pk, PROTO_KEY_LEN);
+	put_buf("join", "welcome", &b, proto_join_reply_encode(&b, &r, refs, 2));
+	r.status = PROTO_JOIN_REFUSED;
+	strcpy(r.reason, "invitation expired");
+	put_buf("join", "refused", &b, proto_join_reply_encode(&b, &r, NULL, 0));
+cleanup:
+	for (size_t i = 0; i < 2; i++)
+		mp_buf_free(&rec[i]);
+}
+
+/* REQUEST with and without args; RESPONSE with a result and a refusal. */
+static void request_seeds(void)
+{
+	static const uint8_t args[] = {0x82, 0x01, 0xa3, 's',  '-', '1',
+	                               0x02, 0xc4, 0x02, 0xab, 0xcd};
+	static const uint8_t result[] = {0x82, 0x01, 0xcd, 0x04, 0x00, 0x02,
+	                                 0xce, 0x00, 0x10, 0x00, 0x00};
+	struct proto_request q = {
+	    .id = 1, .op = PROTO_OP_SHARD_PUT, .args = args, .args_len = sizeof(args)};
+	struct proto_response a = {.id = 1, .result = result, .result_len = sizeof(result)};
+	struct mp_buf b = {0};
+	put_buf("request", "shard-put", &b, proto_request_encode(&b, &q));
+	q = (struct proto_request){.id = 4000000000u, .op = PROTO_OP_SERVICES_GET};
+	put_buf("request", "services-get", &b, proto_request_encode(&b, &q));
+	put_buf("request", "usage", &b, proto_response_encode(&b, &a));
+	a = (struct proto_response){
+	    .id = 2, .status = PROTO_RESPONSE_REFUSED, .reason = "no grant of backup"};
+	put_buf("request", "refused", &b, proto_response_encode(&b, &a));
+}
+
+static void ops_seeds(void)
+{
+	static const uint8_t data[] = "encrypted shard bytes";
+	static struct proto_service_entry e[2];
+	struct proto_shard s = {.data = data, .len = sizeof(data), .has_data = true};
+	struct proto_usage u = {1024, 50ULL << 30};
+	struct mp_buf b = {0};
+	strcpy(s.name, "2024-06-01/seg-0007.k3");
+	put_buf("ops", "shard-put", &b, proto_shard_encode(&b, &s));
+	s.has_data = false;
+	put_buf("ops", "shard-get", &b, proto_shard_encode(&b, &s));
+	put_buf("ops", "usage", &b, proto_usage_encode(&b, &u));
+	for (int i = 0; i < 2; i++) {
+		proto_service_defaults(&e[i].spec);
+		snprintf(e[i].name, sizeof(e[i].name), "svc-%d", i);
+		snprintf(e[i].spec.url, sizeof(e[i].spec.url), "https://s%d.example.org/", i);
+	}
+	e[1].spec.expect_status = 204;
+	strcpy(e[1].spec.expect_body, "ok");
+	put_buf("ops", "services", &b, proto_services_encode(&b, e, 2));
+	put_buf("ops", "no-services", &b, proto_services_encode(&b, NULL, 0));
+}
+
 static void scope_seeds(void)
 {
 	static const char *const scopes[] = {"monitor",         "admit",
@@ -357,6 +481,10 @@ int main(int argc, char **argv)
 	probe_seeds();
 	sync_seeds();
 	records_seeds();
+	token_seeds();
+	join_seeds();
+	request_seeds();
+	ops_seeds();
 	scope_seeds();
 	peerid_seeds();
 	conf_seeds();

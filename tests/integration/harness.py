@@ -81,6 +81,11 @@ class Agent:
         self.id = self.kith("id").stdout.strip()
 
     def start(self, extra_conf=None):
+        self.spawn(extra_conf)
+        self.wait_ready()
+
+    def spawn(self, extra_conf=None):
+        """Starts kithd without waiting for it (see wait_ready)."""
         if extra_conf:
             with open(os.path.join(self.data, "kithd.conf"), "a") as f:
                 f.write(extra_conf)
@@ -88,8 +93,10 @@ class Agent:
         self.proc = subprocess.Popen([KITHD, "--data", self.data, "--log-level", "debug"],
                                      stdout=log, stderr=log)
         log.close()
+
+    def wait_ready(self, timeout=15):
         wait_until(lambda: self.alive() and self.kith("status", check=False).returncode == 0,
-                   15, "%s to answer on its control socket" % self.name)
+                   timeout, "%s to answer on its control socket" % self.name)
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -129,8 +136,8 @@ class Agent:
 
 
 class Federation:
-    """n agents; admit() makes the first admit every other and the others
-    admit the first, so all learn about all through gossip."""
+    """n agents; the first founds the network, admits every other, and each
+    other joins it by ID, so all learn about all through gossip."""
 
     def __init__(self, n, prefix="agent"):
         self.root = tempfile.mkdtemp(prefix="kith-it-")
@@ -142,14 +149,18 @@ class Federation:
             a.init()
 
     def start_all(self):
+        """Starts every agent, then waits for each: many agents start in
+        the time of one."""
         for a in self.agents:
-            a.start()
+            a.spawn()
+        for a in self.agents:
+            a.wait_ready()
 
     def admit_star(self):
         hub = self.agents[0]
         for a in self.agents[1:]:
             hub.kith("admit", a.id, "--endpoint", a.endpoint)
-            a.kith("admit", hub.id, "--endpoint", hub.endpoint)
+            a.kith("join", hub.id, "--endpoint", hub.endpoint)
 
     def running(self):
         return [a for a in self.agents if a.alive()]
@@ -162,13 +173,23 @@ class Federation:
                 return False
         return True
 
+    def stop_all(self, timeout=15):
+        """SIGTERM to every running agent at once, then waits for all (each
+        takes its probe timeout to leave); SIGKILL for any still running
+        after timeout seconds."""
+        running = self.running()
+        for a in running:
+            a.proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for a in running:
+            try:
+                a.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                a.proc.kill()
+                a.proc.wait(timeout=10)
+
     def close(self):
-        for a in self.agents:
-            if a.alive():
-                try:
-                    a.stop()
-                except Failed:
-                    pass
+        self.stop_all()
         if os.environ.get("KITH_KEEP") is None:
             shutil.rmtree(self.root, ignore_errors=True)
 

@@ -10,7 +10,9 @@
  *   oversize   one message over the agent's max_message
  *   forged     RECORDS with a record claiming --victim as author, signed by us
  *   stranger   RECORDS with a record properly signed by the identity in
- *              --author-data (default: ours), to relay a non-member's record */
+ *              --author-data (default: ours), to relay a non-member's record
+ *   forgejoin  JOIN naming the invitation of --token with a wrong proof;
+ *              prints the issuer's reason */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -27,9 +29,12 @@
 #include "proto/identity.h"
 #include "proto/peerid.h"
 #include "proto/record.h"
+#include "proto/token.h"
 #include "proto/wire.h"
 
 struct rogue {
+	const char *token;
+	char reason[PROTO_REASON_TEXT_MAX + 1];
 	struct proto_identity *id;
 	struct proto_identity *author; /* signs in "stranger" mode */
 	uint8_t victim[PROTO_KEY_LEN];
@@ -109,6 +114,45 @@ out:
 	mp_buf_free(&msg);
 }
 
+/* JOIN with the right invitation ID and a proof made with another secret. */
+static void send_forged_join(struct rogue *r)
+{
+	struct proto_token t;
+	struct proto_join j = {.has_invite = true};
+	struct proto_member m = {0};
+	struct proto_record rec = {0};
+	struct mp_buf body = {0}, member = {0}, out = {0};
+	uint8_t wrong[PROTO_TOKEN_SECRET_LEN];
+	char why[200];
+
+	if (!r->token || proto_token_parse(&t, r->token, why, sizeof(why)) != 0) {
+		fprintf(stderr, "kith_rogue: forgejoin needs a valid --token\n");
+		return;
+	}
+	snprintf(m.name, sizeof(m.name), "forger");
+	rec.kind = PROTO_KIND_MEMBER;
+	rec.seq = 1;
+	rec.issued = (uint64_t)time(NULL);
+	rec.expires = rec.issued + 3600;
+	if (proto_member_encode(&body, &m) != 0)
+		return;
+	rec.body = body.data;
+	rec.body_len = body.len;
+	if (proto_record_sign(&member, r->id, &rec) != 0)
+		goto out;
+	proto_token_id(j.invite_id, t.secret);
+	randombytes_buf(wrong, sizeof(wrong));
+	proto_join_proof(j.proof, wrong, r->id->pk, t.issuer);
+	j.member_record = member.data;
+	j.member_record_len = member.len;
+	if (proto_join_encode(&out, &j) == 0)
+		send_bytes(r, out.data, out.len);
+out:
+	mp_buf_free(&body);
+	mp_buf_free(&member);
+	mp_buf_free(&out);
+}
+
 static int run_mode(struct rogue *r, const char *mode, int count)
 {
 	for (int i = 0; i < count; i++) {
@@ -130,6 +174,8 @@ static int run_mode(struct rogue *r, const char *mode, int count)
 			free(big);
 		} else if (!strcmp(mode, "forged")) {
 			send_record_as(r, r->id, r->victim);
+		} else if (!strcmp(mode, "forgejoin")) {
+			send_forged_join(r);
 		} else if (!strcmp(mode, "stranger")) {
 			send_record_as(r, r->author, r->author->pk);
 		} else {
@@ -163,6 +209,7 @@ int main(int argc, char **argv)
 	    {"count", required_argument, NULL, 'c'},
 	    {"wait-ms", required_argument, NULL, 'w'},
 	    {"author-data", required_argument, NULL, 'a'},
+	    {"token", required_argument, NULL, 't'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *data = NULL, *endpoint = NULL, *peer = NULL, *mode = "ping", *author = NULL;
@@ -199,6 +246,9 @@ int main(int argc, char **argv)
 		case 'a':
 			author = optarg;
 			break;
+		case 't':
+			r.token = optarg;
+			break;
 		default:
 			return 2;
 		}
@@ -231,11 +281,25 @@ int main(int argc, char **argv)
 	/* Anything the agent answers on this connection counts. */
 	for (int waited = 0; waited < wait_ms && rc == 0; waited += 100) {
 		zmq_pollitem_t item = {r.socket, 0, ZMQ_POLLIN, 0};
-		char buf[65536];
-		if (zmq_poll(&item, 1, 100) > 0 && zmq_recv(r.socket, buf, sizeof(buf), 0) >= 0)
-			received++;
+		static uint8_t buf[1 << 20];
+		struct proto_join_reply jr;
+		struct proto_recref refs[16];
+		size_t nrefs;
+		int got;
+
+		if (zmq_poll(&item, 1, 100) <= 0 ||
+		    (got = zmq_recv(r.socket, buf, sizeof(buf), 0)) < 0)
+			continue;
+		received++;
+		if ((size_t)got <= sizeof(buf) &&
+		    proto_join_reply_decode(&jr, refs, 16, &nrefs, buf, (size_t)got) == 0)
+			snprintf(r.reason, sizeof(r.reason), "%s", jr.reason);
 	}
-	printf("{\"sent\": %d, \"received\": %d}\n", r.sent, received);
+	/* The reason is printable text: the decoder refuses control bytes. */
+	printf("{\"sent\": %d, \"received\": %d, \"reason\": \"", r.sent, received);
+	for (const char *ch = r.reason; *ch; ch++)
+		printf(*ch == '"' || *ch == '\\' ? "\\%c" : "%c", *ch);
+	printf("\"}\n");
 	zmq_close(r.socket);
 	zmq_ctx_term(ctx);
 	if (r.author != r.id)

@@ -24,12 +24,16 @@ def test(tap, fed):
     wait_until(everyone_alive, 60, "all %d agents to see all %d alive" % (N, N))
     tap.ok(True, "every agent sees all %d members alive" % N)
 
-    # A record published by one agent reaches all: agent 3 admits an
-    # outsider; the admission record must arrive everywhere.
+    # A record published by one agent reaches all: the founder lets agent 3
+    # admit others, and agent 3 admits an outsider; the admission record
+    # must arrive everywhere.
     outsider = fed.agents[0].__class__(fed.root, "outsider", 1)
     outsider.init()
     author = fed.agents[3]
-    author.kith("admit", outsider.id, "--endpoint", "tcp://127.0.0.1:1")
+    fed.agents[0].kith("grant", author.id, "admit")
+    wait_until(lambda: author.kith("admit", outsider.id, "--endpoint", "tcp://127.0.0.1:1",
+                                   check=False).returncode == 0, 30,
+               "agent3 to receive its admit grant and admit the outsider")
 
     def admission_everywhere():
         for a in fed.agents:

@@ -80,7 +80,7 @@ def test(tap, fed):
            "every agent still sees the others alive")
     late = Agent(fed.root, "late", 1)
     late.init()
-    a2.kith("admit", late.id, "--endpoint", "tcp://127.0.0.1:1")
+    a0.kith("admit", late.id, "--endpoint", "tcp://127.0.0.1:1")
     wait_until(lambda: all(late.id in a.states() for a in fed.agents), 30,
                "a new admission to spread after the attacks")
     tap.ok(True, "records still replicate after the attacks")

@@ -563,6 +563,53 @@ static void test_remove(struct sim *s)
 	ok(1, "removing it twice is harmless");
 }
 
+/* Whether viewer holds every other node up (or only subject, when not
+ * -1) at the incarnation that node holds itself at. */
+struct fresh {
+	int viewer, subject;
+};
+
+static bool knows_incarnations(struct sim *s, const void *arg)
+{
+	const struct fresh *f = arg;
+
+	for (int j = 0; j < s->n; j++) {
+		struct member_info theirs, mine;
+		if (j == f->viewer || (f->subject >= 0 && j != f->subject) || !s->nodes[j].up)
+			continue;
+		if (member_get(s->nodes[j].m, s->nodes[j].id->pk, &theirs) ||
+		    member_get(s->nodes[f->viewer].m, s->nodes[j].id->pk, &mine) ||
+		    mine.incarnation != theirs.incarnation)
+			return false;
+	}
+	return true;
+}
+
+/* A member that learns of others late (kithd adds them from trust
+ * records, after their alive updates went round, and knows them all at
+ * incarnation 0 when it starts) holds them below their incarnation, and
+ * everyone else ignores its suspect and dead claims about them. The ACKs
+ * of its start-up hello and of its probes carry the truth. */
+static void test_late_learner(struct sim *s)
+{
+	int x = 2, y = 3;
+	struct fresh all = {x, -1}, only_y = {x, y};
+	struct member_info info;
+
+	node_kill(s, x);
+	ok(node_start(s, x, 9) == 0, "restart with everyone at incarnation 0");
+	ok(run_until(s, knows_incarnations, &all, 50),
+	   "the ACKs of its hello bring every incarnation at once");
+
+	member_remove(s->nodes[x].m, s->nodes[y].id->pk);
+	member_add(s->nodes[x].m, s->nodes[y].id->pk);
+	ok(member_get(s->nodes[x].m, s->nodes[y].id->pk, &info) == 0 && info.incarnation == 0,
+	   "a member added while running is known at incarnation 0");
+	/* A pass of probes over the 5 others, with room. */
+	ok(run_until(s, knows_incarnations, &only_y, 5 * 100 + 500),
+	   "the ACK of its first probe brings its incarnation");
+}
+
 static void dump(struct sim *s)
 {
 	for (int i = 0; i < s->n; i++) {
@@ -665,6 +712,11 @@ int main(void)
 	ok(sim_new(&s, 8) == 0, "8 nodes started");
 	run_until(&s, all_alive, &one, 2000);
 	test_partition(&s);
+	sim_free(&s);
+
+	ok(sim_new(&s, 6) == 0, "6 nodes started");
+	ok(run_until(&s, all_alive, &one, 2000), "all alive");
+	test_late_learner(&s);
 	sim_free(&s);
 	return tap_done();
 }

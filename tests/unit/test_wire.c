@@ -1,4 +1,5 @@
 /* Unit tests of the agent message codecs (proto/wire.c). */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -239,7 +240,7 @@ static void same_bytes(const struct mp_buf *got, const uint8_t *want, size_t len
 	ok(got->len == len && memcmp(got->data, want, len) == 0, what);
 }
 
-/* The examples of docs/protocol.md, section 7.6, byte for byte. */
+/* The examples of docs/protocol.md, section 7.8, byte for byte. */
 static void test_examples(void)
 {
 	static struct proto_probe p;
@@ -853,6 +854,482 @@ static void test_truncation(void)
 	mp_buf_free(&rec);
 }
 
+/* ---- JOIN, JOIN_REPLY, REQUEST, RESPONSE ---- */
+
+static struct proto_join join2;
+static struct proto_join_reply reply2;
+static struct proto_request request2;
+static struct proto_response response2;
+
+static int join_rc(const uint8_t *buf, size_t len)
+{
+	return proto_join_decode(&join2, buf, len);
+}
+
+static int join_reply_rc(const uint8_t *buf, size_t len)
+{
+	size_t n;
+	return proto_join_reply_decode(&reply2, recs, PROTO_MSG_RECORDS_MAX, &n, buf, len);
+}
+
+static int request_rc(const uint8_t *buf, size_t len)
+{
+	return proto_request_decode(&request2, buf, len);
+}
+
+static int response_rc(const uint8_t *buf, size_t len)
+{
+	return proto_response_decode(&response2, buf, len);
+}
+
+#define RAW_RC(fn) fn(raw.data, raw.len)
+
+/* Every proper prefix is KITH_ETRUNC, from a buffer of exactly that size. */
+static void truncations_of(const struct mp_buf *b, int (*decode)(const uint8_t *, size_t),
+                           const char *what)
+{
+	size_t bad = 0;
+	for (size_t k = 0; k < b->len; k++) {
+		uint8_t *cut = malloc(k ? k : 1);
+		if (!cut)
+			abort();
+		memcpy(cut, b->data, k);
+		bad += decode(cut, k) != KITH_ETRUNC;
+		free(cut);
+	}
+	is(bad, 0, what);
+}
+
+/* Each new decoder refuses the other messages with KITH_EVALUE. */
+static void cross_types(const struct mp_buf *b, int (*own)(const uint8_t *, size_t),
+                        const char *what)
+{
+	int (*const all[])(const uint8_t *, size_t) = {join_rc, join_reply_rc, request_rc,
+	                                               response_rc};
+	size_t bad = 0;
+	uint8_t type = 0;
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (all[i] != own)
+			bad += all[i](b->data, b->len) != KITH_EVALUE;
+	bad += probe_rc(b->data, b->len) != KITH_EVALUE;
+	bad += sync_rc(b->data, b->len, 8) != KITH_EVALUE;
+	bad += proto_msg_type(b->data, b->len, &type) != 0;
+	is(bad, 0, what);
+}
+
+static void test_join(void)
+{
+	struct mp_buf rec = {0}, b = {0};
+	struct proto_join in;
+	uint8_t type = 0;
+	signed_record(&rec, id, 1);
+	memset(&in, 0, sizeof(in));
+	in.member_record = rec.data;
+	in.member_record_len = rec.len;
+	is(proto_join_encode(&b, &in), 0, "join: by ID encodes");
+	is(proto_join_decode(&join2, b.data, b.len), 0, "join: by ID decodes");
+	ok(!join2.has_invite && join2.member_record_len == rec.len &&
+	       memcmp(join2.member_record, rec.data, rec.len) == 0 &&
+	       join2.member_record > b.data && join2.invite_id[0] == 0 && join2.proof[0] == 0,
+	   "join: by ID, same record borrowed, no invitation");
+	is(proto_msg_type(b.data, b.len, &type), 0, "join: msg_type");
+	is(type, PROTO_MSG_JOIN, "join: type 8");
+	cross_types(&b, join_rc, "join: refused by the other decoders");
+	mp_buf_free(&b);
+
+	in.has_invite = true;
+	memset(in.invite_id, 0x1d, PROTO_INVITE_ID_LEN);
+	memset(in.proof, 0x9f, PROTO_PROOF_LEN);
+	is(proto_join_encode(&b, &in), 0, "join: with invitation encodes");
+	is(proto_join_decode(&join2, b.data, b.len), 0, "join: with invitation decodes");
+	ok(join2.has_invite && memcmp(join2.invite_id, in.invite_id, PROTO_INVITE_ID_LEN) == 0 &&
+	       memcmp(join2.proof, in.proof, PROTO_PROOF_LEN) == 0,
+	   "join: same invitation ID and proof");
+	truncations_of(&b, join_rc, "join: truncated at every offset");
+	mp_buf_free(&b);
+
+	/* encoder refusals append nothing */
+	in.member_record = NULL;
+	is(proto_join_encode(&b, &in), KITH_EMISSING, "join encode: no member record");
+	in.member_record = rec.data;
+	in.member_record_len = 0;
+	is(proto_join_encode(&b, &in), KITH_EMISSING, "join encode: empty member record");
+	in.member_record_len = PROTO_RECORD_MAX + 1;
+	is(proto_join_encode(&b, &in), KITH_ETOOBIG, "join encode: record over PROTO_RECORD_MAX");
+	is(b.len, 0, "join encode: refusals appended nothing");
+
+	static uint8_t big[PROTO_RECORD_MAX + 1];
+	raw_begin(PROTO_MSG_JOIN, 0);
+	is(RAW_RC(join_rc), KITH_EMISSING, "join: no field");
+	raw_begin(PROTO_MSG_JOIN, 2);
+	msgpack_pack_uint64(&pk, 1), mp_pack_bin(&pk, big, PROTO_INVITE_ID_LEN);
+	msgpack_pack_uint64(&pk, 3), mp_pack_bin(&pk, big, 9);
+	is(RAW_RC(join_rc), KITH_EMISSING, "join: invitation without proof");
+	raw_begin(PROTO_MSG_JOIN, 2);
+	msgpack_pack_uint64(&pk, 2), mp_pack_bin(&pk, big, PROTO_PROOF_LEN);
+	msgpack_pack_uint64(&pk, 3), mp_pack_bin(&pk, big, 9);
+	is(RAW_RC(join_rc), KITH_EMISSING, "join: proof without invitation");
+	raw_begin(PROTO_MSG_JOIN, 2);
+	msgpack_pack_uint64(&pk, 1), mp_pack_bin(&pk, big, PROTO_INVITE_ID_LEN);
+	msgpack_pack_uint64(&pk, 2), mp_pack_bin(&pk, big, PROTO_PROOF_LEN);
+	is(RAW_RC(join_rc), KITH_EMISSING, "join: no member record");
+	raw_begin(PROTO_MSG_JOIN, 3);
+	msgpack_pack_uint64(&pk, 1), mp_pack_bin(&pk, big, PROTO_INVITE_ID_LEN + 1);
+	msgpack_pack_uint64(&pk, 2), mp_pack_bin(&pk, big, PROTO_PROOF_LEN);
+	msgpack_pack_uint64(&pk, 3), mp_pack_bin(&pk, big, 9);
+	is(RAW_RC(join_rc), KITH_EVALUE, "join: invitation ID of 17 bytes");
+	raw_begin(PROTO_MSG_JOIN, 3);
+	msgpack_pack_uint64(&pk, 1), mp_pack_bin(&pk, big, PROTO_INVITE_ID_LEN);
+	msgpack_pack_uint64(&pk, 2), mp_pack_bin(&pk, big, PROTO_PROOF_LEN - 1);
+	msgpack_pack_uint64(&pk, 3), mp_pack_bin(&pk, big, 9);
+	is(RAW_RC(join_rc), KITH_EVALUE, "join: proof of 31 bytes");
+	raw_begin(PROTO_MSG_JOIN, 1);
+	msgpack_pack_uint64(&pk, 3), mp_pack_bin(&pk, big, 0);
+	is(RAW_RC(join_rc), KITH_EVALUE, "join: empty member record");
+	raw_begin(PROTO_MSG_JOIN, 1);
+	msgpack_pack_uint64(&pk, 3), mp_pack_bin(&pk, big, PROTO_RECORD_MAX);
+	is(RAW_RC(join_rc), 0, "join: member record of PROTO_RECORD_MAX");
+	raw_begin(PROTO_MSG_JOIN, 1);
+	msgpack_pack_uint64(&pk, 3), mp_pack_bin(&pk, big, PROTO_RECORD_MAX + 1);
+	is(RAW_RC(join_rc), KITH_ETOOBIG, "join: member record over PROTO_RECORD_MAX");
+	raw_begin(PROTO_MSG_JOIN, 1);
+	msgpack_pack_uint64(&pk, 3), mp_pack_cstr(&pk, "record");
+	is(RAW_RC(join_rc), KITH_ETYPE, "join: member record as str");
+	raw_begin(PROTO_MSG_JOIN, 2);
+	msgpack_pack_uint64(&pk, 3), mp_pack_bin(&pk, big, 9);
+	msgpack_pack_uint64(&pk, 3), mp_pack_bin(&pk, big, 9);
+	is(RAW_RC(join_rc), KITH_EDUPKEY, "join: member record twice");
+	raw_begin(PROTO_MSG_JOIN, 2);
+	msgpack_pack_uint64(&pk, 3), mp_pack_bin(&pk, big, 9);
+	msgpack_pack_uint64(&pk, 40), msgpack_pack_map(&pk, 1), msgpack_pack_nil(&pk);
+	msgpack_pack_true(&pk);
+	is(RAW_RC(join_rc), 0, "join: unknown key skipped");
+	raw_begin(PROTO_MSG_JOIN, 1);
+	msgpack_pack_uint64(&pk, 3), mp_pack_bin(&pk, big, 9);
+	msgpack_pack_nil(&pk);
+	is(RAW_RC(join_rc), KITH_ETRAIL, "join: trailing byte");
+	mp_buf_free(&rec);
+}
+
+static void test_join_reply(void)
+{
+	struct mp_buf r[3] = {{0}}, b = {0};
+	struct proto_recref rr[3];
+	struct proto_join_reply in;
+	size_t n = 99;
+	for (int i = 0; i < 3; i++) {
+		signed_record(&r[i], i ? other : id, 1 + (uint64_t)i);
+		rr[i] = (struct proto_recref){r[i].data, r[i].len};
+	}
+	memset(&in, 0, sizeof(in));
+	in.status = PROTO_JOIN_OK;
+	memcpy(in.founder, other->pk, PROTO_KEY_LEN);
+	strcpy(in.reason, "welcome to the collective");
+	is(proto_join_reply_encode(&b, &in, rr, 3), 0, "join_reply: welcome encodes");
+	is(proto_join_reply_decode(&reply2, recs, 8, &n, b.data, b.len), 0,
+	   "join_reply: welcome decodes");
+	ok(memcmp(&reply2, &in, sizeof(in)) == 0, "join_reply: same status, reason, founder");
+	bool same = n == 3;
+	for (size_t i = 0; same && i < 3; i++)
+		same = recs[i].len == rr[i].len && memcmp(recs[i].buf, rr[i].buf, rr[i].len) == 0 &&
+		       recs[i].buf > b.data && recs[i].buf + recs[i].len <= b.data + b.len;
+	ok(same, "join_reply: same records, borrowed from the message");
+	is(proto_join_reply_decode(&reply2, recs, 2, &n, b.data, b.len), KITH_ETOOBIG,
+	   "join_reply: records over the caller's cap");
+	truncations_of(&b, join_reply_rc, "join_reply: truncated at every offset");
+	cross_types(&b, join_reply_rc, "join_reply: refused by the other decoders");
+	mp_buf_free(&b);
+
+	is(proto_join_reply_encode(&b, &in, NULL, 0), 0, "join_reply: welcome without records");
+	is(proto_join_reply_decode(&reply2, recs, 8, &n, b.data, b.len), 0,
+	   "join_reply: decodes with no records");
+	ok(n == 0, "join_reply: no records");
+	mp_buf_free(&b);
+
+	memset(&in, 0, sizeof(in));
+	in.status = PROTO_JOIN_REFUSED;
+	memset(in.founder, 0x77, PROTO_KEY_LEN); /* not written for a refusal */
+	is(proto_join_reply_encode(&b, &in, NULL, 0), 0, "join_reply: refusal encodes");
+	is(proto_join_reply_decode(&reply2, recs, 8, &n, b.data, b.len), 0,
+	   "join_reply: refusal decodes");
+	ok(reply2.status == PROTO_JOIN_REFUSED && reply2.reason[0] == '\0' &&
+	       reply2.founder[0] == 0 && n == 0,
+	   "join_reply: refusal without founder");
+	mp_buf_free(&b);
+
+	/* encoder refusals append nothing */
+	is(proto_join_reply_encode(&b, &in, rr, 1), KITH_EVALUE,
+	   "join_reply encode: records with a refusal");
+	in.status = (enum proto_join_status)4;
+	is(proto_join_reply_encode(&b, &in, NULL, 0), KITH_EVALUE, "join_reply encode: status 4");
+	in.status = PROTO_JOIN_BUSY;
+	memset(in.reason, 'r', sizeof(in.reason));
+	is(proto_join_reply_encode(&b, &in, NULL, 0), KITH_ETOOBIG,
+	   "join_reply encode: reason without its NUL");
+	strcpy(in.reason, "bad\x1b[31m");
+	is(proto_join_reply_encode(&b, &in, NULL, 0), KITH_EVALUE,
+	   "join_reply encode: reason with an escape");
+	in.reason[0] = '\0';
+	in.status = PROTO_JOIN_OK;
+	is(proto_join_reply_encode(&b, &in, rr, PROTO_MSG_RECORDS_MAX + 1), KITH_ETOOBIG,
+	   "join_reply encode: 8193 records");
+	rr[1].len = PROTO_RECORD_MAX + 1;
+	is(proto_join_reply_encode(&b, &in, rr, 2), KITH_ETOOBIG,
+	   "join_reply encode: record over PROTO_RECORD_MAX");
+	rr[1] = (struct proto_recref){NULL, 4};
+	is(proto_join_reply_encode(&b, &in, rr, 2), KITH_EVALUE, "join_reply encode: NULL record");
+	is(b.len, 0, "join_reply encode: refusals appended nothing");
+
+	raw_begin(PROTO_MSG_JOIN_REPLY, 0);
+	is(RAW_RC(join_reply_rc), KITH_EMISSING, "join_reply: no status");
+	raw_begin(PROTO_MSG_JOIN_REPLY, 1);
+	msgpack_pack_uint64(&pk, 1), msgpack_pack_uint64(&pk, 0);
+	is(RAW_RC(join_reply_rc), KITH_EMISSING, "join_reply: welcome without founder");
+	raw_begin(PROTO_MSG_JOIN_REPLY, 2);
+	msgpack_pack_uint64(&pk, 1), msgpack_pack_uint64(&pk, 2);
+	msgpack_pack_uint64(&pk, 3), pack_key(5);
+	is(RAW_RC(join_reply_rc), KITH_EVALUE, "join_reply: refusal with founder");
+	raw_begin(PROTO_MSG_JOIN_REPLY, 1);
+	msgpack_pack_uint64(&pk, 1), msgpack_pack_uint64(&pk, 4);
+	is(RAW_RC(join_reply_rc), KITH_EVALUE, "join_reply: status 4");
+	raw_begin(PROTO_MSG_JOIN_REPLY, 1);
+	msgpack_pack_uint64(&pk, 1), msgpack_pack_int64(&pk, -1);
+	is(RAW_RC(join_reply_rc), KITH_ETYPE, "join_reply: negative status");
+	raw_begin(PROTO_MSG_JOIN_REPLY, 2);
+	msgpack_pack_uint64(&pk, 1), msgpack_pack_uint64(&pk, 3);
+	msgpack_pack_uint64(&pk, 4), msgpack_pack_array(&pk, 1), mp_pack_bin(&pk, rr[0].buf, 5);
+	is(RAW_RC(join_reply_rc), KITH_EVALUE, "join_reply: error with records");
+	raw_begin(PROTO_MSG_JOIN_REPLY, 2);
+	msgpack_pack_uint64(&pk, 1), msgpack_pack_uint64(&pk, 3);
+	msgpack_pack_uint64(&pk, 4), msgpack_pack_array(&pk, 0);
+	is(RAW_RC(join_reply_rc), 0, "join_reply: error with an empty record list");
+	raw_begin(PROTO_MSG_JOIN_REPLY, 2);
+	msgpack_pack_uint64(&pk, 1), msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 2), mp_pack_str(&pk, "no\nway", 6);
+	is(RAW_RC(join_reply_rc), KITH_EVALUE, "join_reply: reason with a line feed");
+	static char long_reason[PROTO_REASON_TEXT_MAX + 1];
+	memset(long_reason, 'x', sizeof(long_reason));
+	raw_begin(PROTO_MSG_JOIN_REPLY, 2);
+	msgpack_pack_uint64(&pk, 1), msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 2), mp_pack_str(&pk, long_reason, sizeof(long_reason));
+	is(RAW_RC(join_reply_rc), KITH_ETOOBIG, "join_reply: reason of 256 bytes");
+	raw_begin(PROTO_MSG_JOIN_REPLY, 2);
+	msgpack_pack_uint64(&pk, 1), msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 2), mp_pack_str(&pk, long_reason, sizeof(long_reason) - 1);
+	is(RAW_RC(join_reply_rc), 0, "join_reply: reason of 255 bytes");
+	raw_begin(PROTO_MSG_JOIN_REPLY, 3);
+	msgpack_pack_uint64(&pk, 1), msgpack_pack_uint64(&pk, 0), msgpack_pack_uint64(&pk, 3);
+	pack_key(5), msgpack_pack_uint64(&pk, 4),
+	    msgpack_pack_array(&pk, PROTO_MSG_RECORDS_MAX + 1);
+	for (int i = 0; i < PROTO_MSG_RECORDS_MAX + 1; i++)
+		mp_pack_bin(&pk, rr[0].buf, 1);
+	is(RAW_RC(join_reply_rc), KITH_ETOOBIG, "join_reply: 8193 records");
+	raw_begin(PROTO_MSG_JOIN_REPLY, 3);
+	msgpack_pack_uint64(&pk, 1), msgpack_pack_uint64(&pk, 0), msgpack_pack_uint64(&pk, 3);
+	pack_key(5), msgpack_pack_uint64(&pk, 4), msgpack_pack_array(&pk, PROTO_MSG_RECORDS_MAX);
+	for (int i = 0; i < PROTO_MSG_RECORDS_MAX; i++)
+		mp_pack_bin(&pk, rr[0].buf, 1);
+	is(RAW_RC(join_reply_rc), 0, "join_reply: 8192 records");
+	static uint8_t big[PROTO_RECORD_MAX + 1];
+	raw_begin(PROTO_MSG_JOIN_REPLY, 3);
+	msgpack_pack_uint64(&pk, 1), msgpack_pack_uint64(&pk, 0), msgpack_pack_uint64(&pk, 3);
+	pack_key(5), msgpack_pack_uint64(&pk, 4), msgpack_pack_array(&pk, 1);
+	mp_pack_bin(&pk, big, sizeof(big));
+	is(RAW_RC(join_reply_rc), KITH_ETOOBIG, "join_reply: record over PROTO_RECORD_MAX");
+	raw_begin(PROTO_MSG_JOIN_REPLY, 3);
+	msgpack_pack_uint64(&pk, 1), msgpack_pack_uint64(&pk, 0), msgpack_pack_uint64(&pk, 3);
+	pack_key(5), msgpack_pack_uint64(&pk, 4), msgpack_pack_array(&pk, 1);
+	mp_pack_cstr(&pk, "record");
+	is(RAW_RC(join_reply_rc), KITH_ETYPE, "join_reply: record as str");
+	raw_begin(PROTO_MSG_JOIN_REPLY, 2);
+	msgpack_pack_uint64(&pk, 1), msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 1), msgpack_pack_uint64(&pk, 1);
+	is(RAW_RC(join_reply_rc), KITH_EDUPKEY, "join_reply: status twice");
+	for (int i = 0; i < 3; i++)
+		mp_buf_free(&r[i]);
+}
+
+static void test_request(void)
+{
+	static const uint8_t args[] = {0x81, 0x01, 0xa1, 0x73};
+	struct proto_request in;
+	struct mp_buf b = {0};
+	memset(&in, 0, sizeof(in));
+	in.id = UINT32_MAX;
+	strcpy(in.op, "shard.put");
+	in.args = args;
+	in.args_len = sizeof(args);
+	is(proto_request_encode(&b, &in), 0, "request: encodes");
+	is(proto_request_decode(&request2, b.data, b.len), 0, "request: decodes");
+	ok(request2.id == in.id && strcmp(request2.op, in.op) == 0 &&
+	       request2.args_len == sizeof(args) &&
+	       memcmp(request2.args, args, sizeof(args)) == 0 && request2.args > b.data,
+	   "request: same id, op and args (borrowed)");
+	truncations_of(&b, request_rc, "request: truncated at every offset");
+	cross_types(&b, request_rc, "request: refused by the other decoders");
+	mp_buf_free(&b);
+	in.args = NULL;
+	in.args_len = 0;
+	memset(in.op, 'z', PROTO_OP_MAX);
+	in.op[PROTO_OP_MAX] = '\0';
+	is(proto_request_encode(&b, &in), 0, "request: op of 31 bytes, no args");
+	is(proto_request_decode(&request2, b.data, b.len), 0, "request: decodes without args");
+	ok(request2.args == NULL && request2.args_len == 0, "request: no args");
+	mp_buf_free(&b);
+
+	static const char *const bad_ops[] = {"",          "Shard.put",  "shard_put",
+	                                      "shard put", "shard.put2", "shärd"};
+	size_t refused = 0;
+	for (size_t i = 0; i < sizeof(bad_ops) / sizeof(bad_ops[0]); i++) {
+		strcpy(in.op, bad_ops[i]);
+		refused += proto_request_encode(&b, &in) == KITH_EVALUE;
+		raw_begin(PROTO_MSG_REQUEST, 2);
+		msgpack_pack_uint64(&pk, 1), msgpack_pack_uint64(&pk, 1);
+		msgpack_pack_uint64(&pk, 2), mp_pack_cstr(&pk, bad_ops[i]);
+		refused += RAW_RC(request_rc) == KITH_EVALUE;
+	}
+	is(refused, 12, "request: ops outside 1..31 of a-z and '.' refused both ways");
+	memset(in.op, 'z', sizeof(in.op));
+	is(proto_request_encode(&b, &in), KITH_ETOOBIG, "request encode: op without its NUL");
+	strcpy(in.op, "services.get");
+	in.args_len = PROTO_MSG_MAX + 1;
+	in.args = args;
+	is(proto_request_encode(&b, &in), KITH_ETOOBIG, "request encode: args over PROTO_MSG_MAX");
+	in.args = NULL;
+	in.args_len = 3;
+	is(proto_request_encode(&b, &in), KITH_EVALUE, "request encode: NULL args");
+	is(b.len, 0, "request encode: refusals appended nothing");
+
+	raw_begin(PROTO_MSG_REQUEST, 2);
+	msgpack_pack_uint64(&pk, 1), msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 2), mp_pack_cstr(&pk, "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz");
+	is(RAW_RC(request_rc), KITH_ETOOBIG, "request: op of 32 bytes");
+	raw_begin(PROTO_MSG_REQUEST, 1);
+	msgpack_pack_uint64(&pk, 2), mp_pack_cstr(&pk, "shard.get");
+	is(RAW_RC(request_rc), KITH_EMISSING, "request: no id");
+	raw_begin(PROTO_MSG_REQUEST, 1);
+	msgpack_pack_uint64(&pk, 1), msgpack_pack_uint64(&pk, 1);
+	is(RAW_RC(request_rc), KITH_EMISSING, "request: no op");
+	raw_begin(PROTO_MSG_REQUEST, 2);
+	msgpack_pack_uint64(&pk, 1), msgpack_pack_uint64(&pk, (uint64_t)UINT32_MAX + 1);
+	msgpack_pack_uint64(&pk, 2), mp_pack_cstr(&pk, "shard.get");
+	is(RAW_RC(request_rc), KITH_EVALUE, "request: id over 32 bits");
+	raw_begin(PROTO_MSG_REQUEST, 3);
+	msgpack_pack_uint64(&pk, 1), msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 2), mp_pack_cstr(&pk, "shard.get");
+	msgpack_pack_uint64(&pk, 3), mp_pack_bin(&pk, args, 0);
+	is(RAW_RC(request_rc), KITH_EVALUE, "request: empty args");
+	raw_begin(PROTO_MSG_REQUEST, 3);
+	msgpack_pack_uint64(&pk, 1), msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 2), mp_pack_cstr(&pk, "shard.get");
+	msgpack_pack_uint64(&pk, 3), msgpack_pack_map(&pk, 0);
+	is(RAW_RC(request_rc), KITH_ETYPE, "request: args as a map, not bin");
+	raw_begin(PROTO_MSG_REQUEST, 3);
+	msgpack_pack_uint64(&pk, 1), msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 2), mp_pack_cstr(&pk, "shard.get");
+	msgpack_pack_uint64(&pk, 2), mp_pack_cstr(&pk, "shard.put");
+	is(RAW_RC(request_rc), KITH_EDUPKEY, "request: op twice");
+}
+
+static void test_response(void)
+{
+	static const uint8_t result[] = {0x82, 0x01, 0x00, 0x02, 0x01};
+	struct proto_response in;
+	struct mp_buf b = {0};
+	memset(&in, 0, sizeof(in));
+	in.id = 77;
+	in.status = PROTO_RESPONSE_QUOTA;
+	strcpy(in.reason, "over the 50G of your grant");
+	in.result = result;
+	in.result_len = sizeof(result);
+	is(proto_response_encode(&b, &in), 0, "response: encodes");
+	is(proto_response_decode(&response2, b.data, b.len), 0, "response: decodes");
+	ok(response2.id == 77 && response2.status == PROTO_RESPONSE_QUOTA &&
+	       strcmp(response2.reason, in.reason) == 0 && response2.result_len == sizeof(result) &&
+	       memcmp(response2.result, result, sizeof(result)) == 0,
+	   "response: same id, status, reason, result");
+	truncations_of(&b, response_rc, "response: truncated at every offset");
+	cross_types(&b, response_rc, "response: refused by the other decoders");
+	mp_buf_free(&b);
+	memset(&in, 0, sizeof(in));
+	in.status = PROTO_RESPONSE_UNKNOWN;
+	is(proto_response_encode(&b, &in), 0, "response: bare, status 6");
+	is(proto_response_decode(&response2, b.data, b.len), 0, "response: bare decodes");
+	ok(response2.status == PROTO_RESPONSE_UNKNOWN && !response2.result && !response2.reason[0],
+	   "response: bare has no reason nor result");
+	mp_buf_free(&b);
+
+	in.status = (enum proto_response_status)7;
+	is(proto_response_encode(&b, &in), KITH_EVALUE, "response encode: status 7");
+	in.status = PROTO_RESPONSE_OK;
+	in.result_len = 2;
+	is(proto_response_encode(&b, &in), KITH_EVALUE, "response encode: NULL result");
+	in.result_len = 0;
+	memset(in.reason, 'x', sizeof(in.reason));
+	is(proto_response_encode(&b, &in), KITH_ETOOBIG, "response encode: reason without NUL");
+	is(b.len, 0, "response encode: refusals appended nothing");
+
+	raw_begin(PROTO_MSG_RESPONSE, 1);
+	msgpack_pack_uint64(&pk, 1), msgpack_pack_uint64(&pk, 1);
+	is(RAW_RC(response_rc), KITH_EMISSING, "response: no status");
+	raw_begin(PROTO_MSG_RESPONSE, 1);
+	msgpack_pack_uint64(&pk, 2), msgpack_pack_uint64(&pk, 0);
+	is(RAW_RC(response_rc), KITH_EMISSING, "response: no id");
+	raw_begin(PROTO_MSG_RESPONSE, 2);
+	msgpack_pack_uint64(&pk, 1), msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 2), msgpack_pack_uint64(&pk, 7);
+	is(RAW_RC(response_rc), KITH_EVALUE, "response: status 7");
+	raw_begin(PROTO_MSG_RESPONSE, 3);
+	msgpack_pack_uint64(&pk, 1), msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 2), msgpack_pack_uint64(&pk, 0);
+	msgpack_pack_uint64(&pk, 4), mp_pack_bin(&pk, result, 0);
+	is(RAW_RC(response_rc), KITH_EVALUE, "response: empty result");
+	raw_begin(PROTO_MSG_RESPONSE, 3);
+	msgpack_pack_uint64(&pk, 1), msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 2), msgpack_pack_uint64(&pk, 0);
+	msgpack_pack_uint64(&pk, 3), mp_pack_bin(&pk, result, 2);
+	is(RAW_RC(response_rc), KITH_ETYPE, "response: reason as bin");
+	raw_begin(PROTO_MSG_RESPONSE, 2);
+	msgpack_pack_uint64(&pk, 1), msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 2), msgpack_pack_uint64(&pk, 0);
+	msgpack_pack_nil(&pk);
+	is(RAW_RC(response_rc), KITH_ETRAIL, "response: trailing byte");
+}
+
+/* The examples of docs/protocol.md, section 7.8, byte for byte. */
+static void test_join_examples(void)
+{
+	struct proto_request req = {.id = 5, .op = "services.get"};
+	struct proto_join_reply no = {.status = PROTO_JOIN_REFUSED, .reason = "expired"};
+	static const uint8_t want_req[] = {0x92, 0x0a, 0x82, 0x01, 0x05, 0x02, 0xac, 's', 'e', 'r',
+	                                   'v',  'i',  'c',  'e',  's',  '.',  'g',  'e', 't'};
+	static const uint8_t want_no[] = {0x92, 0x09, 0x82, 0x01, 0x01, 0x02, 0xa7,
+	                                  'e',  'x',  'p',  'i',  'r',  'e',  'd'};
+	struct mp_buf b = {0};
+	is(proto_request_encode(&b, &req), 0, "example REQUEST: encodes");
+	same_bytes(&b, want_req, sizeof(want_req), "example REQUEST: 19 bytes as documented");
+	mp_buf_free(&b);
+	is(proto_join_reply_encode(&b, &no, NULL, 0), 0, "example JOIN_REPLY: encodes");
+	same_bytes(&b, want_no, sizeof(want_no), "example JOIN_REPLY: 14 bytes as documented");
+	mp_buf_free(&b);
+}
+
+static void test_join_msg_max(void)
+{
+	uint8_t *huge = calloc(1, (size_t)PROTO_MSG_MAX + 1);
+	if (!huge)
+		return;
+	memcpy(huge, (const uint8_t[]){0x92, 0x0a, 0x80}, 3);
+	size_t bad = 0;
+	int (*const all[])(const uint8_t *, size_t) = {join_rc, join_reply_rc, request_rc,
+	                                               response_rc};
+	for (size_t i = 0; i < 4; i++)
+		bad += all[i](huge, (size_t)PROTO_MSG_MAX + 1) != KITH_ETOOBIG;
+	is(bad, 0, "over PROTO_MSG_MAX: join, join_reply, request, response");
+	is(request_rc(huge, PROTO_MSG_MAX), KITH_ETRAIL, "exactly PROTO_MSG_MAX: request parsed");
+	free(huge);
+}
+
 int main(void)
 {
 	if (proto_identity_generate(&id) || proto_identity_generate(&other)) {
@@ -872,6 +1349,12 @@ int main(void)
 	test_records_limits();
 	test_block_check();
 	test_truncation();
+	test_join();
+	test_join_reply();
+	test_request();
+	test_response();
+	test_join_examples();
+	test_join_msg_max();
 	mp_buf_free(&raw);
 	proto_identity_free(&id);
 	proto_identity_free(&other);

@@ -1,0 +1,580 @@
+/* Joining the trust network: kith invite makes a token, kith join spends
+ * it (or joins by ID once a member has admitted us), and the issuer
+ * checks the token, admits the newcomer, grants what the token offered and
+ * hands it the records that make it a member everywhere. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "proto/body.h"
+#include "proto/error.h"
+#include "proto/identity.h"
+#include "proto/peerid.h"
+#include "proto/record.h"
+#include "proto/token.h"
+#include "proto/units.h"
+#include "proto/wire.h"
+#include "store/store.h"
+#include "agent_int.h"
+#include "log.h"
+
+static uint64_t now_s(void)
+{
+	return (uint64_t)time(NULL);
+}
+
+/* ---- kith invite ---- */
+
+/* Parses "monitor,backup:50G" into scopes; err names the bad one. dns
+ * scopes need a credential sealed to the grantee, which cannot exist
+ * before the grantee joins: they are granted afterwards. */
+static int parse_scope_list(const char *text, struct proto_scope *scopes, uint32_t *n, char *err,
+                            size_t errn)
+{
+	const char *p = text;
+
+	*n = 0;
+	while (*p) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *why = NULL;
+
+		if (*n == PROTO_SCOPES_MAX)
+			return agent_fail(err, errn, KITH_ETOOBIG, "more than %d scopes",
+			                  PROTO_SCOPES_MAX);
+		if (proto_scope_parse(&scopes[*n], p, len, &why) != 0)
+			return agent_fail(err, errn, KITH_ESCOPE, "%s", why);
+		if (scopes[*n].type == PROTO_SCOPE_DNS)
+			return agent_fail(err, errn, KITH_ESCOPE,
+			                  "dns scopes carry a credential: grant them with kith "
+			                  "grant once the peer has joined");
+		(*n)++;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+/* Reads an optional duration argument; def when absent. */
+static int arg_duration(const struct ctl_request *req, const char *key, uint64_t def,
+                        uint64_t *seconds, char *err, size_t n)
+{
+	char text[32];
+	const char *why = NULL;
+	uint64_t ms;
+	int rc = ctl_arg_text(req, key, text, sizeof(text));
+
+	if (rc == -ENOENT) {
+		*seconds = def;
+		return 0;
+	}
+	if (rc || proto_duration_parse(text, strlen(text), &ms, &why) != 0 || ms < 1000)
+		return agent_fail(err, n, KITH_EVALUE, "--%s: %s", key,
+		                  why ? why : "must be at least 1s");
+	*seconds = ms / 1000;
+	return 0;
+}
+
+int agent_ctl_invite(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                     size_t n)
+{
+	struct agent *a = arg;
+	struct proto_token *t = calloc(1, sizeof(*t));
+	struct store_invite inv = {0};
+	char scopes[1024] = "", token[PROTO_TOKEN_TEXT_MAX + 1], idhex[2 * STORE_INVITE_ID_LEN + 1];
+	uint64_t ttl = AGENT_INVITE_TTL, uses = 1, now = now_s();
+	const char *endpoint = agent_advertised(a);
+	int rc;
+
+	if (!t)
+		return -ENOMEM;
+	rc = arg_duration(req, "expires", AGENT_INVITE_TTL, &ttl, err, n);
+	if (!rc && ctl_arg_uint(req, "uses", &uses) == 0 && (uses < 1 || uses > 1000))
+		rc = agent_fail(err, n, KITH_EVALUE, "--uses must be 1 to 1000");
+	if (!rc && ctl_arg_text(req, "scopes", scopes, sizeof(scopes)) == KITH_ETOOBIG)
+		rc = agent_fail(err, n, KITH_ETOOBIG, "scope list too long");
+	if (!rc)
+		rc = parse_scope_list(scopes, t->scopes, &t->n_scopes, err, n);
+	if (!rc && !trust_is_admitter(a->trust, a->id->pk, now))
+		rc = agent_fail(err, n, KITH_ENOGRANT,
+		                "only the founder or a member holding admit may invite");
+	if (!rc && !endpoint[0])
+		rc = agent_fail(err, n, KITH_EVALUE,
+		                "set advertise in kithd.conf: invitees must know where to reach "
+		                "this agent");
+	if (rc)
+		goto out;
+	memcpy(t->founder, trust_founder(a->trust), PROTO_KEY_LEN);
+	memcpy(t->issuer, a->id->pk, PROTO_KEY_LEN);
+	t->n_endpoints = 1;
+	snprintf(t->endpoints[0], sizeof(t->endpoints[0]), "%s", endpoint);
+	randombytes_buf(t->secret, sizeof(t->secret));
+	t->expires = now + ttl;
+
+	proto_token_id(inv.id, t->secret);
+	memcpy(inv.secret, t->secret, sizeof(inv.secret));
+	inv.created = now;
+	inv.expires = t->expires;
+	inv.uses_left = (uint32_t)uses;
+	inv.n_scopes = t->n_scopes;
+	for (uint32_t i = 0; i < t->n_scopes; i++)
+		proto_scope_format(&t->scopes[i], inv.scopes[i], sizeof(inv.scopes[i]));
+	rc = proto_token_format(t, token, sizeof(token));
+	if (!rc)
+		rc = store_invite_put(a->store, &inv);
+	if (rc) {
+		rc = agent_fail(err, n, rc, "cannot make the invitation: %s", proto_strerror(rc));
+		goto out;
+	}
+	/* The ID is a hash of the secret: safe to log. */
+	sodium_bin2hex(idhex, sizeof(idhex), inv.id, 4);
+	log_info("made invitation %s: %llu use(s), %u scope(s), expires in %llus", idhex,
+	         (unsigned long long)uses, t->n_scopes, (unsigned long long)ttl);
+	msgpack_pack_map(pk, 4);
+	mp_pack_cstr(pk, "token");
+	mp_pack_cstr(pk, token);
+	mp_pack_cstr(pk, "expires");
+	msgpack_pack_uint64(pk, t->expires);
+	mp_pack_cstr(pk, "uses");
+	msgpack_pack_uint64(pk, uses);
+	mp_pack_cstr(pk, "scopes");
+	msgpack_pack_array(pk, inv.n_scopes);
+	for (uint32_t i = 0; i < inv.n_scopes; i++)
+		mp_pack_cstr(pk, inv.scopes[i]);
+out:
+	sodium_memzero(t, sizeof(*t));
+	sodium_memzero(&inv, sizeof(inv));
+	free(t);
+	return rc;
+}
+
+/* ---- kith join (the newcomer's side) ---- */
+
+bool agent_join_waits_for(const struct agent *a, const uint8_t peer[PROTO_KEY_LEN])
+{
+	return a->join.pending && !memcmp(a->join.issuer, peer, PROTO_KEY_LEN);
+}
+
+static void join_finish(struct agent *a, int rc, const char *err, const struct mp_buf *data)
+{
+	struct ctl_pending *p = a->join.pending;
+
+	loop_timer_stop(a->loop, &a->join.timeout);
+	a->join.pending = NULL;
+	if (p)
+		ctl_finish(a->ctl, p, rc, err, data);
+}
+
+static void join_timeout(struct loop *l, void *arg)
+{
+	struct agent *a = arg;
+	char err[400];
+
+	(void)l;
+	snprintf(err, sizeof(err),
+	         "no answer from the issuer at %s within %d s: is its kithd running and the "
+	         "address reachable?",
+	         a->join.endpoint, AGENT_REPLY_WAIT_MS / 1000);
+	join_finish(a, -ETIMEDOUT, err, NULL);
+}
+
+void agent_join_init(struct agent *a)
+{
+	loop_timer_init(&a->join.timeout, join_timeout, a);
+}
+
+void agent_join_cancel(struct agent *a)
+{
+	join_finish(a, -ECANCELED, "kithd is stopping", NULL);
+}
+
+/* Are we alone in a network of our own, as kith init left us? */
+static bool fresh(struct agent *a)
+{
+	return !memcmp(trust_founder(a->trust), a->id->pk, PROTO_KEY_LEN) &&
+	       trust_count(a->trust) == 1;
+}
+
+/* Sends JOIN to issuer at endpoint, with an invitation when secret is set. */
+static int send_join(struct agent *a, const uint8_t issuer[PROTO_KEY_LEN], const char *endpoint,
+                     const uint8_t *secret, char *err, size_t n)
+{
+	struct proto_join j = {0};
+	struct mp_buf out = {0};
+	uint8_t *member = NULL;
+	size_t member_len = 0;
+	int rc = store_record_get(a->store, a->id->pk, PROTO_KIND_MEMBER, "", &member, &member_len);
+
+	if (rc)
+		return agent_fail(err, n, rc, "our member record is missing: %s",
+		                  proto_strerror(rc));
+	if (secret) {
+		j.has_invite = true;
+		proto_token_id(j.invite_id, secret);
+		proto_join_proof(j.proof, secret, a->id->pk, issuer);
+	}
+	j.member_record = member;
+	j.member_record_len = member_len;
+	rc = proto_join_encode(&out, &j);
+	if (!rc)
+		rc = net_send(a->net, issuer, endpoint, out.data, out.len);
+	if (rc)
+		rc = agent_fail(err, n, rc, "cannot send the join request to %s: %s", endpoint,
+		                proto_strerror(rc));
+	mp_buf_free(&out);
+	free(member);
+	return rc;
+}
+
+int agent_ctl_join(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                   size_t n)
+{
+	struct agent *a = arg;
+	struct proto_token *t = NULL;
+	char text[PROTO_TOKEN_TEXT_MAX + 1], why[200];
+	uint8_t issuer[PROTO_KEY_LEN];
+	const char *problem;
+	int rc;
+
+	(void)pk;
+	if (a->join.pending)
+		return agent_fail(err, n, -EALREADY, "a join is already under way");
+	if (!fresh(a))
+		return agent_fail(err, n, -EISCONN,
+		                  "this agent already belongs to a network: a new collective "
+		                  "joins from a freshly initialised agent");
+	if (!agent_advertised(a)[0])
+		return agent_fail(err, n, KITH_EVALUE,
+		                  "set advertise in kithd.conf first: members must be able to "
+		                  "reach this agent");
+	rc = ctl_arg_text(req, "token", text, sizeof(text));
+	if (rc == 0) {
+		t = calloc(1, sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		/* Expiry is the issuer's to judge (its clock, its log). */
+		rc = proto_token_parse(t, text, why, sizeof(why));
+		if (!rc && !memcmp(t->issuer, a->id->pk, PROTO_KEY_LEN)) {
+			rc = KITH_EVALUE;
+			snprintf(why, sizeof(why), "this invitation is our own");
+		}
+		if (rc) {
+			free(t);
+			return agent_fail(err, n, rc, "%s", why);
+		}
+		memcpy(issuer, t->issuer, PROTO_KEY_LEN);
+		snprintf(a->join.endpoint, sizeof(a->join.endpoint), "%s", t->endpoints[0]);
+		rc = send_join(a, issuer, a->join.endpoint, t->secret, err, n);
+		sodium_memzero(t, sizeof(*t));
+		free(t);
+	} else {
+		rc = agent_arg_peer(req, "peer", issuer, err, n);
+		if (rc)
+			return agent_fail(err, n, rc,
+			                  "give an invitation, or a peer ID and its "
+			                  "endpoint");
+		if (ctl_arg_text(req, "endpoint", a->join.endpoint, sizeof(a->join.endpoint)) ||
+		    conf_endpoint_check(a->join.endpoint, &problem) != 0)
+			return agent_fail(err, n, KITH_EVALUE,
+			                  "joining by peer ID needs --endpoint tcp://HOST:PORT");
+		rc = send_join(a, issuer, a->join.endpoint, NULL, err, n);
+	}
+	if (rc)
+		return rc;
+	a->join.pending = ctl_defer(a->ctl);
+	if (!a->join.pending)
+		return -ENOMEM;
+	memcpy(a->join.issuer, issuer, PROTO_KEY_LEN);
+	loop_timer_start(a->loop, &a->join.timeout, AGENT_REPLY_WAIT_MS);
+	log_info("asked to join through %s", a->join.endpoint);
+	return CTL_DEFERRED;
+}
+
+/* Stores the records of the reply and adopts founder. Returns how many
+ * records were new, or a negative code. */
+static int adopt(struct agent *a, const uint8_t founder[PROTO_KEY_LEN], struct proto_recref *recs,
+                 size_t n)
+{
+	struct store_item *items = calloc(n ? n : 1, sizeof(*items));
+	int stored = 0, rc;
+
+	if (!items)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		items[i] = (struct store_item){.buf = recs[i].buf, .len = recs[i].len};
+	rc = store_records_put(a->store, items, n, now_s());
+	if (!rc)
+		rc = store_founder_set(a->store, founder);
+	if (rc) {
+		free(items);
+		return rc;
+	}
+	trust_set_founder(a->trust, founder);
+	for (size_t i = 0; i < n; i++) {
+		struct proto_record rec;
+		if (items[i].err || items[i].result == STORE_PUT_STALE ||
+		    proto_record_decode(&rec, items[i].buf, items[i].len) != 0)
+			continue;
+		trust_on_record(a->trust, &rec);
+		stored++;
+	}
+	free(items);
+	return stored;
+}
+
+void agent_on_join_reply(struct agent *a, const struct net_from *from, const uint8_t *buf,
+                         size_t len)
+{
+	struct proto_join_reply reply;
+	struct proto_recref *recs = calloc(PROTO_MSG_RECORDS_MAX, sizeof(*recs));
+	char founder[PROTO_PEERID_TEXT_LEN + 1], msg[400];
+	struct mp_buf data = {0};
+	msgpack_packer pk;
+	size_t n = 0;
+	int rc;
+
+	if (!recs) {
+		join_finish(a, -ENOMEM, NULL, NULL);
+		return;
+	}
+	rc = proto_join_reply_decode(&reply, recs, PROTO_MSG_RECORDS_MAX, &n, buf, len);
+	if (rc) {
+		net_penalize(a->net, from, proto_strerror(rc));
+		snprintf(msg, sizeof(msg), "the issuer sent an unreadable answer: %s",
+		         proto_strerror(rc));
+		join_finish(a, rc, msg, NULL);
+	} else if (reply.status != PROTO_JOIN_OK) {
+		snprintf(msg, sizeof(msg), "the issuer refused: %s",
+		         reply.reason[0] ? reply.reason : "no reason given");
+		join_finish(a, KITH_ENOGRANT, msg, NULL);
+	} else if ((rc = adopt(a, reply.founder, recs, n)) < 0) {
+		snprintf(msg, sizeof(msg), "cannot store the network's records: %s",
+		         proto_strerror(rc));
+		join_finish(a, rc, msg, NULL);
+	} else if (!trust_is_member(a->trust, a->id->pk)) {
+		join_finish(a, KITH_ENOGRANT, "the issuer's answer does not make us a member",
+		            NULL);
+	} else {
+		proto_peerid_format(founder, reply.founder);
+		log_info("joined the network of %.7s: %zu members", founder, trust_count(a->trust));
+		agent_refresh_member(a);
+		gossip_sync_with(a->gossip, from->peer);
+		mp_buf_packer(&data, &pk);
+		msgpack_pack_map(&pk, 2);
+		mp_pack_cstr(&pk, "founder");
+		mp_pack_cstr(&pk, founder);
+		mp_pack_cstr(&pk, "members");
+		msgpack_pack_uint64(&pk, trust_count(a->trust));
+		join_finish(a, 0, NULL, &data);
+		mp_buf_free(&data);
+	}
+	free(recs);
+}
+
+/* ---- JOIN (the issuer's side) ---- */
+
+/* What a JOIN_REPLY carries: every admission, grant, revocation and member
+ * record we hold, as long as they fit in one message. */
+struct gather {
+	struct mp_buf *bufs;
+	struct proto_recref *recs;
+	size_t n, bytes, max_bytes;
+};
+
+static int gather_one(void *arg, const uint8_t *buf, size_t len)
+{
+	struct gather *g = arg;
+	struct proto_record rec;
+
+	if (proto_record_decode(&rec, buf, len) != 0)
+		return 0;
+	if (rec.kind != PROTO_KIND_ADMISSION && rec.kind != PROTO_KIND_GRANT &&
+	    rec.kind != PROTO_KIND_REVOCATION && rec.kind != PROTO_KIND_MEMBER)
+		return 0;
+	if (g->n == PROTO_MSG_RECORDS_MAX || g->bytes + len + 16 > g->max_bytes)
+		return 0; /* the rest comes by gossip */
+	/* buf is valid during the walk only: keep a copy. */
+	g->bufs[g->n] = (struct mp_buf){0};
+	g->bufs[g->n].data = malloc(len);
+	if (!g->bufs[g->n].data)
+		return -ENOMEM;
+	memcpy(g->bufs[g->n].data, buf, len);
+	g->bufs[g->n].len = g->bufs[g->n].cap = len;
+	g->recs[g->n] = (struct proto_recref){g->bufs[g->n].data, len};
+	g->n++;
+	g->bytes += len + 16;
+	return 0;
+}
+
+static void send_join_reply(struct agent *a, const struct net_from *to,
+                            enum proto_join_status status, const char *reason)
+{
+	struct proto_join_reply reply = {.status = status};
+	struct gather g = {0};
+	struct mp_buf out = {0};
+	int rc = 0;
+
+	snprintf(reply.reason, sizeof(reply.reason), "%s", reason);
+	if (status == PROTO_JOIN_OK) {
+		memcpy(reply.founder, trust_founder(a->trust), PROTO_KEY_LEN);
+		g.bufs = calloc(PROTO_MSG_RECORDS_MAX, sizeof(*g.bufs));
+		g.recs = calloc(PROTO_MSG_RECORDS_MAX, sizeof(*g.recs));
+		g.max_bytes = a->conf.max_message - 4096;
+		rc = g.bufs && g.recs ? store_records_each(a->store, gather_one, &g) : -ENOMEM;
+	}
+	if (!rc)
+		rc = proto_join_reply_encode(&out, &reply, g.recs, g.n);
+	if (!rc)
+		rc = net_reply(a->net, to, out.data, out.len);
+	if (rc)
+		log_warnx("cannot answer a join request: %s", proto_strerror(rc));
+	for (size_t i = 0; i < g.n; i++)
+		mp_buf_free(&g.bufs[i]);
+	free(g.bufs);
+	free(g.recs);
+	mp_buf_free(&out);
+}
+
+static void refuse(struct agent *a, const struct net_from *from, const uint8_t *who,
+                   enum proto_join_status status, const char *reason)
+{
+	a->refused_joins++;
+	agent_log_refusal(a, who ? who : from->peer, "join", reason);
+	send_join_reply(a, from, status, reason);
+}
+
+/* Checks the invitation and takes one use of it. Returns NULL when the
+ * joiner may come in, else the reason to give it. */
+static const char *spend_invitation(struct agent *a, const struct proto_join *j,
+                                    const uint8_t joiner[PROTO_KEY_LEN], struct store_invite *inv)
+{
+	uint8_t proof[PROTO_JOIN_PROOF_LEN];
+	int rc = store_invite_get(a->store, j->invite_id, inv);
+
+	if (rc == -ENOENT)
+		return "unknown invitation";
+	if (rc)
+		return "the issuer cannot read its invitations";
+	proto_join_proof(proof, inv->secret, joiner, a->id->pk);
+	if (sodium_memcmp(proof, j->proof, sizeof(proof)) != 0)
+		return "forged invitation: the proof does not match";
+	if (!trust_is_admitter(a->trust, a->id->pk, now_s()))
+		return "the issuer may no longer admit members";
+	rc = store_invite_use(a->store, j->invite_id, now_s(), inv);
+	if (rc == KITH_EEXPIRED)
+		return "this invitation has expired";
+	if (rc == KITH_EUSED)
+		return "this invitation has already been used";
+	if (rc)
+		return "the issuer cannot update its invitations";
+	return NULL;
+}
+
+/* Publishes the grant an invitation offered. */
+static int grant_offered(struct agent *a, const uint8_t subject[PROTO_KEY_LEN],
+                         const struct store_invite *inv)
+{
+	struct proto_grant *g = calloc(1, sizeof(*g));
+	struct mp_buf body = {0};
+	uint8_t rnd[8];
+	char id[20];
+	int rc = 0;
+
+	if (!g)
+		return -ENOMEM;
+	memcpy(g->subject, subject, PROTO_KEY_LEN);
+	for (uint32_t i = 0; i < inv->n_scopes && !rc; i++)
+		rc = proto_scope_parse(&g->scopes[g->n_scopes++], inv->scopes[i],
+		                       strlen(inv->scopes[i]), NULL);
+	if (!rc)
+		rc = proto_grant_encode(&body, g);
+	if (!rc) {
+		randombytes_buf(rnd, sizeof(rnd));
+		memcpy(id, "g-", 2);
+		sodium_bin2hex(id + 2, sizeof(id) - 2, rnd, sizeof(rnd));
+		rc = agent_publish(a, PROTO_KIND_GRANT, id, body.data, body.len, AGENT_GRANT_TTL);
+	}
+	mp_buf_free(&body);
+	free(g);
+	return rc;
+}
+
+/* Decides on a join request. Returns NULL when the joiner is in (its
+ * admission published when it came with an invitation), else the reason
+ * to refuse it; *status says which refusal. */
+static const char *decide(struct agent *a, const struct net_from *from, const struct proto_join *j,
+                          const struct proto_record *rec, const struct proto_member *m,
+                          enum proto_join_status *status)
+{
+	const struct trust_member *known;
+	struct store_invite inv;
+	uint8_t curve[PROTO_KEY_LEN];
+	const char *why;
+	int rc;
+
+	*status = PROTO_JOIN_REFUSED;
+	/* The record must be the guest's own: its key gives the guest's
+	 * CURVE key, which ZAP authenticated. */
+	if (proto_curve_pk(curve, rec->author) != 0 ||
+	    (from->guest && memcmp(curve, from->peer, PROTO_KEY_LEN) != 0))
+		return "the member record is not the sender's own";
+	known = trust_get(a->trust, rec->author);
+	if (known && known->ejected)
+		return "this key was ejected from the network";
+	if (!j->has_invite)
+		return trust_is_member(a->trust, rec->author)
+		           ? NULL
+		           : "not admitted: a member must first run kith admit with this "
+		             "peer ID, or send an invitation";
+	why = spend_invitation(a, j, rec->author, &inv);
+	sodium_memzero(inv.secret, sizeof(inv.secret));
+	if (why)
+		return why;
+	rc = agent_admit(a, rec->author, m->n_endpoints ? m->endpoints[0] : "");
+	if (!rc && inv.n_scopes)
+		rc = grant_offered(a, rec->author, &inv);
+	if (rc) {
+		log_warnx("cannot admit a joiner: %s", proto_strerror(rc));
+		*status = PROTO_JOIN_ERROR;
+		return "the issuer could not publish the admission";
+	}
+	return NULL;
+}
+
+void agent_on_join(struct agent *a, const struct net_from *from, const uint8_t *buf, size_t len)
+{
+	enum proto_join_status status = PROTO_JOIN_REFUSED;
+	struct proto_join j;
+	struct proto_record rec;
+	struct proto_member m;
+	char who[PROTO_PEERID_SHORT_LEN + 1];
+	const char *why;
+	int rc = proto_join_decode(&j, buf, len);
+
+	if (rc) {
+		net_penalize(a->net, from, proto_strerror(rc));
+		return;
+	}
+	rc = proto_record_open(&rec, j.member_record, j.member_record_len, now_s());
+	if (rc || rec.kind != PROTO_KIND_MEMBER ||
+	    proto_member_decode(&m, rec.body, rec.body_len) != 0) {
+		refuse(a, from, NULL, PROTO_JOIN_REFUSED, "invalid member record");
+		return;
+	}
+	why = decide(a, from, &j, &rec, &m, &status);
+	if (why) {
+		refuse(a, from, rec.author, status, why);
+		return;
+	}
+	/* The joiner's own record travels with the others. */
+	if (store_record_put(a->store, j.member_record, j.member_record_len, now_s(), NULL) == 0)
+		trust_on_record(a->trust, &rec);
+	proto_peerid_short(who, rec.author);
+	log_info("%s (%s) joined%s", who, m.name, j.has_invite ? " by invitation" : " by ID");
+	send_join_reply(a, from, PROTO_JOIN_OK, "");
+}

@@ -1,0 +1,313 @@
+/* Shards partners keep with us, and what each owner uses.
+ *
+ * shards maps owner (32) || name to the shard's bytes; usage maps owner to
+ * bytes (8 BE) || count (8 BE). Every change to an owner's shards rewrites
+ * its usage entry in the same write transaction, so the two never
+ * disagree on disk and a quota check is one read, not a walk. An owner
+ * with no shard has no usage entry. When they do disagree (a file damaged
+ * or edited behind our back) the change is refused with -EIO: an owner
+ * must never get more room than its grant allows because a counter went
+ * wrong. store_shards_drop() is the way out. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../proto/error.h"
+#include "store_int.h"
+
+#define SHARD_KEY_MAX (PROTO_KEY_LEN + STORE_SHARD_NAME_MAX)
+#define USAGE_VALUE_LEN 16
+
+struct usage {
+	uint64_t bytes;
+	uint64_t count;
+};
+
+/* *len = the length of a valid name; KITH_EVALUE or KITH_ETOOBIG. */
+static int name_check(const char *name, size_t *len)
+{
+	*len = strnlen(name, STORE_SHARD_NAME_MAX + 1);
+	if (*len == 0)
+		return KITH_EVALUE;
+	return *len > STORE_SHARD_NAME_MAX ? KITH_ETOOBIG : 0;
+}
+
+/* Checks name and writes the shards key of (owner, name) into key. */
+static int shard_key(uint8_t key[SHARD_KEY_MAX], MDB_val *k, const uint8_t owner[PROTO_KEY_LEN],
+                     const char *name)
+{
+	size_t len;
+	int rc = name_check(name, &len);
+
+	if (rc < 0)
+		return rc;
+	memcpy(key, owner, PROTO_KEY_LEN);
+	memcpy(key + PROTO_KEY_LEN, name, len);
+	*k = (MDB_val){PROTO_KEY_LEN + len, key};
+	return 0;
+}
+
+/* Owner's usage within txn: zero when it has none; -EIO when the entry is
+ * short, or counts bytes without a shard. */
+static int usage_read(struct store *s, MDB_txn *txn, const uint8_t owner[PROTO_KEY_LEN],
+                      struct usage *u)
+{
+	MDB_val k = {PROTO_KEY_LEN, (void *)owner}, v;
+	int rc = mdb_get(txn, s->usage, &k, &v);
+
+	*u = (struct usage){0, 0};
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return store_mdb_error(s, rc);
+	if (v.mv_size != USAGE_VALUE_LEN)
+		return -EIO;
+	u->bytes = store_be64_get(v.mv_data);
+	u->count = store_be64_get((const uint8_t *)v.mv_data + 8);
+	if (u->count == 0) {
+		*u = (struct usage){0, 0};
+		return -EIO; /* an entry is removed with the last shard */
+	}
+	return 0;
+}
+
+static int usage_write(struct store *s, MDB_txn *txn, const uint8_t owner[PROTO_KEY_LEN],
+                       const struct usage *u)
+{
+	uint8_t buf[USAGE_VALUE_LEN];
+	MDB_val k = {PROTO_KEY_LEN, (void *)owner}, v = {sizeof(buf), buf};
+	int rc;
+
+	if (u->count == 0) {
+		rc = mdb_del(txn, s->usage, &k, NULL);
+		return rc == MDB_NOTFOUND ? 0 : store_mdb_error(s, rc);
+	}
+	store_be64_put(buf, u->bytes);
+	store_be64_put(buf + 8, u->count);
+	return store_mdb_error(s, mdb_put(txn, s->usage, &k, &v, 0));
+}
+
+/* Looks up the shard k: *found, and its size in *size. */
+static int shard_size(struct store *s, MDB_txn *txn, MDB_val *k, bool *found, uint64_t *size)
+{
+	MDB_val v;
+	int rc = mdb_get(txn, s->shards, k, &v);
+
+	*found = rc == 0;
+	*size = rc == 0 ? v.mv_size : 0;
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_mdb_error(s, rc);
+}
+
+/* The usage left once a shard of size old is taken out: -EIO when the
+ * usage cannot have counted it. */
+static int usage_take(struct usage *u, uint64_t old)
+{
+	if (u->count == 0 || u->bytes < old)
+		return -EIO;
+	u->count--;
+	u->bytes -= old;
+	if (u->count == 0 && u->bytes != 0)
+		return -EIO; /* bytes counted for shards that are not there */
+	return 0;
+}
+
+/* Owner's usage within txn before (*now) and after (*without) shard k is
+ * taken out, and whether k exists (*found). */
+static int usage_without(struct store *s, MDB_txn *txn, const uint8_t owner[PROTO_KEY_LEN],
+                         MDB_val *k, struct usage *now, struct usage *without, bool *found)
+{
+	uint64_t old;
+	int rc = usage_read(s, txn, owner, now);
+
+	*without = *now;
+	if (rc == 0)
+		rc = shard_size(s, txn, k, found, &old);
+	if (rc == 0 && *found)
+		rc = usage_take(without, old);
+	return rc;
+}
+
+int store_shard_put(struct store *s, const uint8_t owner[PROTO_KEY_LEN], const char *name,
+                    const uint8_t *data, size_t len, uint64_t quota, uint64_t *used)
+{
+	static const uint8_t empty[1];
+	uint8_t key[SHARD_KEY_MAX];
+	MDB_val k, v = {len, (void *)(data ? data : empty)};
+	MDB_txn *txn = NULL;
+	struct usage now, base, after;
+	bool found;
+	int rc;
+
+	if (used)
+		*used = 0;
+	rc = shard_key(key, &k, owner, name);
+	if (rc < 0)
+		return rc;
+	if (!data && len > 0)
+		return -EINVAL;
+	rc = store_write_begin(s, &txn);
+	if (rc < 0)
+		return rc;
+	rc = usage_without(s, txn, owner, &k, &now, &base, &found);
+	if (rc < 0)
+		goto fail;
+	/* base.bytes + len <= quota, written so that it cannot overflow */
+	if (len > quota || base.bytes > quota - len) {
+		if (used)
+			*used = now.bytes;
+		rc = KITH_EQUOTA;
+		goto fail;
+	}
+	after = (struct usage){base.bytes + len, base.count + 1};
+	rc = store_mdb_error(s, mdb_put(txn, s->shards, &k, &v, 0));
+	if (rc == 0)
+		rc = usage_write(s, txn, owner, &after);
+	if (rc < 0)
+		goto fail;
+	rc = store_write_commit(s, txn);
+	if (rc == 0 && used)
+		*used = after.bytes;
+	return rc;
+fail:
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int store_shard_get(struct store *s, const uint8_t owner[PROTO_KEY_LEN], const char *name,
+                    uint8_t **data, size_t *len)
+{
+	uint8_t key[SHARD_KEY_MAX];
+	MDB_val k, v;
+	MDB_txn *txn;
+	int rc;
+
+	*data = NULL;
+	*len = 0;
+	rc = shard_key(key, &k, owner, name);
+	if (rc < 0)
+		return rc;
+	rc = store_read_begin(s, &txn);
+	if (rc < 0)
+		return rc;
+	rc = mdb_get(txn, s->shards, &k, &v);
+	if (rc != 0) {
+		rc = rc == MDB_NOTFOUND ? -ENOENT : store_mdb_error(s, rc);
+		goto out;
+	}
+	*data = malloc(v.mv_size ? v.mv_size : 1); /* an empty shard still gets a buffer */
+	if (!*data) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	memcpy(*data, v.mv_data, v.mv_size);
+	*len = v.mv_size;
+out:
+	store_read_end(s);
+	return rc;
+}
+
+int store_shard_del(struct store *s, const uint8_t owner[PROTO_KEY_LEN], const char *name,
+                    uint64_t *used)
+{
+	uint8_t key[SHARD_KEY_MAX];
+	MDB_val k;
+	MDB_txn *txn = NULL;
+	struct usage now, u;
+	bool found;
+	int rc;
+
+	if (used)
+		*used = 0;
+	rc = shard_key(key, &k, owner, name);
+	if (rc < 0)
+		return rc;
+	rc = store_write_begin(s, &txn);
+	if (rc < 0)
+		return rc;
+	rc = usage_without(s, txn, owner, &k, &now, &u, &found);
+	if (rc == 0 && !found)
+		rc = -ENOENT;
+	if (rc == 0)
+		rc = store_mdb_error(s, mdb_del(txn, s->shards, &k, NULL));
+	if (rc == 0)
+		rc = usage_write(s, txn, owner, &u);
+	if (rc < 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	rc = store_write_commit(s, txn);
+	if (rc == 0 && used)
+		*used = u.bytes;
+	return rc;
+}
+
+int store_shard_usage(struct store *s, const uint8_t owner[PROTO_KEY_LEN], uint64_t *bytes,
+                      uint64_t *count)
+{
+	struct usage u = {0, 0};
+	MDB_txn *txn;
+	int rc;
+
+	rc = store_read_begin(s, &txn);
+	if (rc == 0) {
+		rc = usage_read(s, txn, owner, &u);
+		store_read_end(s);
+	}
+	*bytes = u.bytes;
+	*count = u.count;
+	return rc;
+}
+
+/* Deletes every shards entry that starts with owner, through cur; adds
+ * their sizes to *freed. */
+static int shards_delete(struct store *s, MDB_cursor *cur, const uint8_t owner[PROTO_KEY_LEN],
+                         uint64_t *freed)
+{
+	MDB_val k = {PROTO_KEY_LEN, (void *)owner}, v;
+	int rc;
+
+	/* After mdb_cursor_del() the cursor already stands on the next
+	 * entry, and MDB_NEXT knows not to step over it. */
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < PROTO_KEY_LEN || memcmp(k.mv_data, owner, PROTO_KEY_LEN) != 0)
+			return 0; /* past owner's entries */
+		*freed += v.mv_size;
+		rc = mdb_cursor_del(cur, 0);
+		if (rc != 0)
+			break;
+	}
+	return rc == MDB_NOTFOUND ? 0 : store_mdb_error(s, rc);
+}
+
+int store_shards_drop(struct store *s, const uint8_t owner[PROTO_KEY_LEN], uint64_t *freed)
+{
+	static const struct usage none = {0, 0};
+	MDB_cursor *cur = NULL;
+	MDB_txn *txn = NULL;
+	uint64_t n = 0;
+	int rc;
+
+	if (freed)
+		*freed = 0;
+	rc = store_write_begin(s, &txn);
+	if (rc < 0)
+		return rc;
+	rc = store_mdb_error(s, mdb_cursor_open(txn, s->shards, &cur));
+	if (rc == 0)
+		rc = shards_delete(s, cur, owner, &n);
+	if (cur)
+		mdb_cursor_close(cur);
+	/* The usage entry goes without being read: drop repairs it. */
+	if (rc == 0)
+		rc = usage_write(s, txn, owner, &none);
+	if (rc < 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	rc = store_write_commit(s, txn);
+	if (rc == 0 && freed)
+		*freed = n;
+	return rc;
+}

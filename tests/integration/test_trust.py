@@ -1,0 +1,198 @@
+"""The trust network with real agents: invitations (used, expired, forged,
+unknown, truncated), scoped grants with expiry and quota, revocation of
+grants and ejection of members, each checked on every scope."""
+import base64
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+
+from harness import ROGUE, Agent, Failed, Federation, run, wait_until
+
+
+def refused(agent, args, needle, tap, what):
+    """kith ARGS must fail with one stderr line containing needle."""
+    p = agent.kith(*args, check=False)
+    err = p.stderr.strip()
+    tap.ok(p.returncode != 0 and needle in err and len(err.splitlines()) == 1, what,
+           "exit %d, stderr: %s" % (p.returncode, err))
+
+
+def forge_unknown(token):
+    """The same token with another secret and a valid checksum: an
+    invitation the issuer never made."""
+    body = token[len("kith-invite-"):]
+    raw = base64.b32decode(body + "=" * (-len(body) % 8))
+    payload = bytearray(raw[:-4])
+    at = -1
+    for _ in range(3):  # founder, issuer, secret: the third bin of 32 bytes
+        at = payload.index(b"\xc4\x20", at + 1)
+    payload[at + 2:at + 34] = os.urandom(32)
+    check = hashlib.blake2b(b"kith-invite-v1\0" + bytes(payload), digest_size=32).digest()[:4]
+    return "kith-invite-" + base64.b32encode(bytes(payload) + check).decode().rstrip("=")
+
+
+def invite(agent, *args):
+    return agent.kith("invite", *args).stdout.strip()
+
+
+def test(tap, fed):
+    f, b, c = fed.agents
+    fed.init_all()
+    fed.start_all()
+
+    # Joining with a token.
+    token = invite(f, "--scopes", "monitor,backup:1M", "--expires", "1h")
+    tap.ok(token.startswith("kith-invite-") and "\n" not in token, "invite prints one token line")
+    out = b.kith("join", token).stdout
+    tap.ok("joined the network founded by %s" % f.id in out, "b joins with the token", out)
+    wait_until(lambda: f.states().get(b.id) == "alive" and b.states().get(f.id) == "alive",
+               30, "f and b to see each other alive")
+    tap.ok(True, "f and b see each other alive")
+    received = [g for g in b.json("grants") if g["direction"] == "received"]
+    tap.ok(sorted(received[0]["scopes"]) == ["backup:1M", "monitor"] if received else False,
+           "b received the offered scopes", received)
+    tap.ok(all(set(g) >= {"id", "issuer", "subject", "scopes", "expires", "state"}
+               for g in received), "grants --json has the documented fields", received)
+    log = open(f.log_path).read()
+    tap.ok(token[20:60] not in log, "the issuer's log holds nothing of the token")
+
+    # Refused tokens, with a clear message on both sides.
+    refused(c, ["join", token], "already been used", tap, "a used token is refused")
+    refused(c, ["join", token[:len(token) // 2]], "damaged or incomplete", tap,
+            "a truncated token is refused")
+    refused(c, ["join", forge_unknown(token)], "unknown invitation", tap,
+            "an unknown token is refused")
+    short = invite(f, "--expires", "1s")
+    time.sleep(2.5)
+    refused(c, ["join", short], "expired", tap, "an expired token is refused")
+    multi = invite(f, "--uses", "3")
+    p = subprocess.run([ROGUE, "--data", c.data, "--endpoint", f.endpoint, "--peer", f.id,
+                        "--mode", "forgejoin", "--token", multi, "--count", "1"],
+                       capture_output=True, text=True, timeout=60)
+    got = json.loads(p.stdout)
+    tap.ok("forged invitation" in got["reason"], "a forged proof is refused", got)
+    log = open(f.log_path).read()
+    tap.ok(all(w in log for w in ("already been used", "unknown invitation", "has expired",
+                                  "forged invitation")),
+           "the issuer logged each refusal")
+    tap.ok(c.states() == {c.id: "alive"}, "c is still alone")
+
+    out = c.kith("join", multi).stdout
+    tap.ok("joined" in out, "c joins with a fresh token", out)
+    wait_until(lambda: all(set(a.states()) == {f.id, b.id, c.id} for a in fed.agents), 30,
+               "all three to know all three")
+
+    # admit: only the founder or a holder of admit may invite.
+    refused(b, ["invite"], "only the founder or a member holding admit may invite", tap,
+            "b, without admit, cannot invite")
+    gid = json.loads(f.kith("grant", b.id, "admit", "--expires", "2s", "--json").stdout)["id"]
+    wait_until(lambda: b.kith("invite", check=False).returncode == 0, 15,
+               "b to receive admit and invite")
+    tap.ok(True, "b with admit can invite")
+    time.sleep(4)
+    refused(b, ["invite"], "only the founder", tap, "b's expired admit is refused")
+    gid = json.loads(f.kith("grant", b.id, "admit", "--json").stdout)["id"]
+    wait_until(lambda: b.kith("invite", check=False).returncode == 0, 15, "b's new admit grant")
+    f.kith("revoke", gid)
+    wait_until(lambda: b.kith("invite", check=False).returncode != 0, 15,
+               "the revocation of b's admit to reach b")
+    refused(b, ["invite"], "only the founder", tap, "b's revoked admit is refused")
+
+    # monitor: services --of needs the partner's monitor grant.
+    tap.ok(b.kith("services", "--of", f.id).returncode == 0, "b with monitor sees f's services")
+    refused(c, ["services", "--of", f.id], "no monitor grant", tap, "c without monitor is refused")
+    gid = json.loads(f.kith("grant", c.id, "monitor", "--expires", "2s", "--json").stdout)["id"]
+    tap.ok(c.kith("services", "--of", f.id).returncode == 0, "c with monitor sees them")
+    time.sleep(4)
+    refused(c, ["services", "--of", f.id], "expired", tap, "c's expired monitor is refused")
+    f.kith("grant", c.id, "monitor")
+    tap.ok(c.kith("services", "--of", f.id).returncode == 0, "c with a new monitor grant")
+    f.kith("revoke", c.id)
+    refused(c, ["services", "--of", f.id], "revoked", tap, "c's revoked monitor is refused")
+
+    # backup: shards within the quota of the grant.
+    blob = os.path.join(fed.root, "blob")
+    with open(blob, "wb") as fh:
+        fh.write(os.urandom(300 * 1024))
+    out = b.kith("shard", "put", f.id, "s1", blob).stdout
+    tap.ok("300K of 1M used" in out, "b keeps a 300K shard with f", out)
+    b.kith("shard", "put", f.id, "s2", blob)
+    b.kith("shard", "put", f.id, "s3", blob)
+    refused(b, ["shard", "put", f.id, "s4", blob], "over your backup quota of 1M", tap,
+            "a shard over the quota is refused")
+    back = os.path.join(fed.root, "back")
+    b.kith("shard", "get", f.id, "s1", "--out", back)
+    tap.ok(open(back, "rb").read() == open(blob, "rb").read(), "the shard comes back intact")
+    refused(c, ["shard", "put", f.id, "x", blob], "no backup grant", tap,
+            "c without backup is refused")
+    f.kith("grant", c.id, "backup:1M", "--expires", "2s")
+    tap.ok(c.kith("shard", "put", f.id, "x", blob).returncode == 0, "c with backup keeps a shard")
+    time.sleep(4)
+    refused(c, ["shard", "put", f.id, "y", blob], "expired", tap, "c's expired backup is refused")
+    f.kith("revoke", b.id)
+    refused(b, ["shard", "get", f.id, "s1", "--out", back + "2"], "revoked", tap,
+            "b's revoked backup is refused")
+
+    # dns: the credential is sealed to the grantee; the grant must be valid.
+    secret = os.path.join(fed.root, "tsig")
+    with open(secret, "w") as fh:
+        fh.write("hmac-sha256:failover:c2VjcmV0LXNlY3JldC1zZWNyZXQ=\n")
+    refused(b, ["dns", "check", f.id, "example.org"], "no dns grant", tap,
+            "b without dns is refused")
+    refused(f, ["grant", b.id, "dns:example.org"], "needs the zone's update credential", tap,
+            "a dns grant needs its credential")
+    f.kith("grant", b.id, "dns:Example.ORG.", "--secret-file", secret, "--expires", "2s")
+    wait_until(lambda: b.kith("dns", "check", f.id, "example.org", check=False).returncode == 0,
+               15, "b's dns grant to arrive")
+    tap.ok(True, "b with dns may update the zone and opens its credential")
+    tap.ok(c.kith("dns", "check", f.id, "example.org", check=False).returncode != 0,
+           "c cannot use b's dns grant")
+    time.sleep(4)
+    refused(b, ["dns", "check", f.id, "example.org"], "expired", tap, "b's expired dns is refused")
+    f.kith("grant", b.id, "dns:example.org", "--secret-file", secret)
+    wait_until(lambda: b.kith("dns", "check", f.id, "example.org", check=False).returncode == 0,
+               15, "b's new dns grant")
+    f.kith("revoke", b.id)
+    wait_until(lambda: b.kith("dns", "check", f.id, "example.org", check=False).returncode != 0,
+               15, "the revocation to reach b")
+    refused(b, ["dns", "check", f.id, "example.org"], "revoked", tap, "b's revoked dns is refused")
+    f.kith("grant", b.id, "monitor")
+    wait_until(lambda: any(g["state"] == "active" for g in b.json("grants")), 15,
+               "b's new monitor grant")
+    states = {g["state"] for g in b.json("grants")}
+    tap.ok({"active", "expired", "revoked"} <= states, "grants show all three states", states)
+
+    # Ejecting c: every agent drops it and refuses it from then on.
+    f.kith("revoke", c.id, "--member")
+    wait_until(lambda: all(a.states().get(c.id) == "revoked" for a in (f, b)), 15,
+               "c to be revoked everywhere")
+    tap.ok(True, "an ejected member shows as revoked on every agent")
+    before = f.status()["rejected"]
+    got = json.loads(subprocess.run(
+        [ROGUE, "--data", c.data, "--endpoint", f.endpoint, "--peer", f.id, "--mode", "ping",
+         "--count", "3"], capture_output=True, text=True, timeout=60).stdout)
+    tap.ok(got["received"] == 0, "the ejected member's connection gets nothing", got)
+    subprocess.run([ROGUE, "--data", c.data, "--endpoint", b.endpoint, "--peer", b.id,
+                    "--mode", "stranger", "--count", "2"], capture_output=True, timeout=60)
+    tap.ok(c.id not in [r["author"] for r in b.json("records", "--kind", "member")
+                        if r["seq"] >= 1000000], "its new records are not stored")
+    # Rejoin with the old multi-use token from a fresh copy of its keys.
+    c.stop()
+    again = Agent(fed.root, "c-again", c.port)
+    os.makedirs(again.data, mode=0o700)
+    shutil.copy(os.path.join(c.data, "identity.key"), again.data)
+    shutil.copy(os.path.join(c.data, "kithd.conf"), again.data)
+    again.id = c.id
+    again.start()
+    refused(again, ["join", multi], "", tap, "the ejected member cannot rejoin with its old token")
+    tap.ok(c.id not in [i for i, s in f.states().items() if s != "revoked"],
+           "and is still out")
+    again.stop()
+    tap.ok(all(a.alive() for a in (f, b)), "f and b still running")
+
+
+if __name__ == "__main__":
+    run(test, Federation(3))

@@ -1,0 +1,223 @@
+/* Requests to a partner under a grant it gave this agent: keep a shard
+ * (backup scope), show its services (monitor scope), and whether this agent
+ * may update a partner's zone (dns scope). The partner checks the grant
+ * when the request arrives and refuses with a reason. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proto/ops.h"
+#include "proto/peerid.h"
+#include "proto/units.h"
+#include "agentctl.h"
+#include "cli.h"
+#include "show.h"
+
+static int check_peer(const char *cmd, const char *text)
+{
+	uint8_t key[PROTO_KEY_LEN];
+	char why[160];
+
+	if (proto_peerid_parse(key, text, why, sizeof(why)) != 0)
+		return cli_usage(cmd, "%s", why);
+	return CLI_CONTINUE;
+}
+
+static void print_usage_line(const msgpack_object *d)
+{
+	char used[32], quota[32];
+	uint64_t u = agentctl_uint(d, "used"), q = agentctl_uint(d, "quota");
+
+	if (u)
+		proto_size_format(u, used, sizeof(used));
+	else
+		snprintf(used, sizeof(used), "0");
+	proto_size_format(q ? q : 1, quota, sizeof(quota));
+	printf("%s of %s used\n", used, quota);
+}
+
+/* Reads FILE (or stdin) of at most PROTO_SHARD_MAX bytes. */
+static int read_shard(const char *path, uint8_t **data, size_t *len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	size_t n;
+
+	if (!f)
+		return cli_fail("cannot open %s: %s", path, strerror(errno));
+	*data = malloc(PROTO_SHARD_MAX + 1);
+	n = *data ? fread(*data, 1, PROTO_SHARD_MAX + 1, f) : 0;
+	if (f != stdin)
+		fclose(f);
+	if (!*data)
+		return cli_fail("out of memory");
+	if (n > PROTO_SHARD_MAX) {
+		free(*data);
+		return cli_fail("%s is larger than a shard (%d bytes)", path, PROTO_SHARD_MAX);
+	}
+	*len = n;
+	return CLI_OK;
+}
+
+static int write_shard(const msgpack_object *d, const char *out)
+{
+	const msgpack_object *data = agentctl_get(d, "data");
+	FILE *f = stdout;
+
+	if (!data || data->type != MSGPACK_OBJECT_BIN)
+		return cli_fail("kithd sent no data");
+	if (out && strcmp(out, "-")) {
+		f = fopen(out, "wbx");
+		if (!f)
+			return cli_fail("cannot create %s: %s", out, strerror(errno));
+	} else if (isatty(STDOUT_FILENO)) {
+		return cli_fail("refusing to write a shard to a terminal: use --out FILE");
+	}
+	if (fwrite(data->via.bin.ptr, 1, data->via.bin.size, f) != data->via.bin.size ||
+	    fflush(f) != 0) {
+		if (f != stdout)
+			fclose(f);
+		return cli_fail("cannot write the shard: %s", strerror(errno));
+	}
+	if (f != stdout && fclose(f) != 0)
+		return cli_fail("cannot write %s: %s", out, strerror(errno));
+	return CLI_OK;
+}
+
+int cmd_shard_main(int argc, char **argv)
+{
+	const char *out = NULL;
+	bool json = false;
+	const struct cli_opt opts[] = {
+	    {"out", &out, NULL}, {"json", NULL, &json}, {NULL, NULL, NULL}};
+	struct agentctl_request r;
+	struct agentctl_reply reply;
+	struct cli_args args;
+	char data_dir[4096];
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int rc, want;
+
+	rc = cli_parse(argc, argv,
+	               "kith shard put PEER_ID NAME FILE|- [--data DIR]\n"
+	               "       kith shard get PEER_ID NAME [--out FILE] [--data DIR]\n"
+	               "       kith shard rm PEER_ID NAME [--data DIR]",
+	               opts, 4, &args, data_dir, sizeof(data_dir));
+	if (rc != CLI_CONTINUE)
+		return rc;
+	if (args.n < 1 ||
+	    (strcmp(args.pos[0], "put") && strcmp(args.pos[0], "get") && strcmp(args.pos[0], "rm")))
+		return cli_usage("shard", "say put, get or rm");
+	want = !strcmp(args.pos[0], "put") ? 4 : 3;
+	if (args.n != want)
+		return cli_usage("shard", "%s takes PEER_ID NAME%s", args.pos[0],
+		                 want == 4 ? " FILE" : "");
+	if ((rc = check_peer("shard", args.pos[1])) != CLI_CONTINUE)
+		return rc;
+	if (want == 4 && (rc = read_shard(args.pos[3], &data, &len)) != CLI_OK)
+		return rc;
+	agentctl_begin(&r, "shard", want == 4 ? 4 : 3);
+	agentctl_arg_text(&r, "action", args.pos[0]);
+	agentctl_arg_text(&r, "peer", args.pos[1]);
+	agentctl_arg_text(&r, "name", args.pos[2]);
+	if (data) {
+		mp_pack_cstr(&r.pk, "data");
+		mp_pack_bin(&r.pk, data, len);
+		free(data);
+	}
+	rc = agentctl_call(data_dir, &r, &reply);
+	if (rc != CLI_OK)
+		return rc;
+	if (!strcmp(args.pos[0], "get"))
+		rc = write_shard(reply.data, out);
+	else if (json) {
+		agentctl_json(stdout, reply.data);
+		fputc('\n', stdout);
+	} else
+		print_usage_line(reply.data);
+	agentctl_reply_free(&reply);
+	return rc;
+}
+
+int cmd_services_main(int argc, char **argv)
+{
+	const char *of = NULL;
+	bool json = false;
+	const struct cli_opt opts[] = {
+	    {"of", &of, NULL}, {"json", NULL, &json}, {NULL, NULL, NULL}};
+	struct agentctl_request r;
+	struct agentctl_reply reply;
+	struct cli_args args;
+	char data_dir[4096];
+	int rc;
+
+	rc = cli_parse(argc, argv, "kith services --of PEER_ID [--json] [--data DIR]", opts, 0,
+	               &args, data_dir, sizeof(data_dir));
+	if (rc != CLI_CONTINUE)
+		return rc;
+	if (!of)
+		return cli_usage("services", "--of PEER_ID names whose services to show");
+	if ((rc = check_peer("services", of)) != CLI_CONTINUE)
+		return rc;
+	agentctl_begin(&r, "services", 1);
+	agentctl_arg_text(&r, "peer", of);
+	rc = agentctl_call(data_dir, &r, &reply);
+	if (rc != CLI_OK)
+		return rc;
+	if (json) {
+		agentctl_json(stdout, reply.data);
+		fputc('\n', stdout);
+	} else if (reply.data && reply.data->type == MSGPACK_OBJECT_ARRAY) {
+		printf("%-24s %-10s %s\n", "SERVICE", "INTERVAL", "URL");
+		for (uint32_t i = 0; i < reply.data->via.array.size; i++) {
+			const msgpack_object *s = &reply.data->via.array.ptr[i];
+			char name[80], url[2100];
+			printf("%-24s %-9" PRIu64 "s %s\n",
+			       agentctl_text(s, "name", name, sizeof(name)),
+			       agentctl_uint(s, "interval_s"),
+			       agentctl_text(s, "url", url, sizeof(url)));
+		}
+	}
+	agentctl_reply_free(&reply);
+	return CLI_OK;
+}
+
+int cmd_dns_main(int argc, char **argv)
+{
+	bool json = false;
+	const struct cli_opt opts[] = {{"json", NULL, &json}, {NULL, NULL, NULL}};
+	struct agentctl_request r;
+	struct agentctl_reply reply;
+	struct cli_args args;
+	char data_dir[4096], zone[300], grant[80], expires[32];
+	int rc;
+
+	rc = cli_parse(argc, argv, "kith dns check PEER_ID ZONE [--json] [--data DIR]", opts, 3,
+	               &args, data_dir, sizeof(data_dir));
+	if (rc != CLI_CONTINUE)
+		return rc;
+	if (args.n != 3 || strcmp(args.pos[0], "check"))
+		return cli_usage("dns", "say check PEER_ID ZONE");
+	if ((rc = check_peer("dns", args.pos[1])) != CLI_CONTINUE)
+		return rc;
+	agentctl_begin(&r, "dns.check", 2);
+	agentctl_arg_text(&r, "peer", args.pos[1]);
+	agentctl_arg_text(&r, "zone", args.pos[2]);
+	rc = agentctl_call(data_dir, &r, &reply);
+	if (rc != CLI_OK)
+		return rc;
+	if (json) {
+		agentctl_json(stdout, reply.data);
+		fputc('\n', stdout);
+	} else {
+		show_time(expires, sizeof(expires), agentctl_uint(reply.data, "expires"));
+		printf("may update %s under grant %s until %s (credential of %" PRIu64 " bytes)\n",
+		       agentctl_text(reply.data, "zone", zone, sizeof(zone)),
+		       agentctl_text(reply.data, "grant", grant, sizeof(grant)), expires,
+		       agentctl_uint(reply.data, "credential_bytes"));
+	}
+	agentctl_reply_free(&reply);
+	return CLI_OK;
+}

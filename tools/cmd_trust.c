@@ -1,0 +1,349 @@
+/* The trust network from the command line: invite, join, grant, grants,
+ * revoke; and the requests a member makes of a partner under a grant:
+ * shard put|get|rm, services --of, dns check. All are answered by the
+ * running kithd. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proto/ops.h"
+#include "proto/peerid.h"
+#include "proto/scope.h"
+#include "proto/token.h"
+#include "agentctl.h"
+#include "cli.h"
+#include "show.h"
+
+/* Checks a peer ID argument locally, so a typo is caught with no agent. */
+static int check_peer(const char *cmd, const char *text)
+{
+	uint8_t key[PROTO_KEY_LEN];
+	char why[160];
+
+	if (proto_peerid_parse(key, text, why, sizeof(why)) != 0)
+		return cli_usage(cmd, "%s", why);
+	return CLI_CONTINUE;
+}
+
+static void print_json(const struct agentctl_reply *reply)
+{
+	if (reply->data)
+		agentctl_json(stdout, reply->data);
+	else
+		fputs("null", stdout);
+	fputc('\n', stdout);
+}
+
+/* Reads a whole file (or stdin for "-") of at most max bytes. */
+static int read_file(const char *path, size_t max, uint8_t **data, size_t *len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	uint8_t *buf;
+	size_t n;
+
+	if (!f)
+		return cli_fail("cannot open %s: %s", path, strerror(errno));
+	buf = malloc(max + 1);
+	if (!buf) {
+		if (f != stdin)
+			fclose(f);
+		return cli_fail("out of memory");
+	}
+	n = fread(buf, 1, max + 1, f);
+	if (ferror(f) || n > max) {
+		int rc = ferror(f) ? cli_fail("cannot read %s: %s", path, strerror(errno))
+		                   : cli_fail("%s is larger than %zu bytes", path, max);
+		if (f != stdin)
+			fclose(f);
+		free(buf);
+		return rc;
+	}
+	if (f != stdin)
+		fclose(f);
+	*data = buf;
+	*len = n;
+	return CLI_OK;
+}
+
+/* ---- kith invite ---- */
+
+int cmd_invite_main(int argc, char **argv)
+{
+	const char *scopes = NULL, *expires = NULL, *uses = NULL;
+	bool json = false;
+	const struct cli_opt opts[] = {{"scopes", &scopes, NULL},
+	                               {"expires", &expires, NULL},
+	                               {"uses", &uses, NULL},
+	                               {"json", NULL, &json},
+	                               {NULL, NULL, NULL}};
+	struct agentctl_request r;
+	struct agentctl_reply reply;
+	struct cli_args args;
+	char data_dir[4096], token[PROTO_TOKEN_TEXT_MAX + 1];
+	unsigned long n_uses = 1;
+	char *end;
+	int rc;
+
+	rc = cli_parse(argc, argv,
+	               "kith invite [--scopes LIST] [--expires DURATION] [--uses N] [--json] "
+	               "[--data DIR]",
+	               opts, 0, &args, data_dir, sizeof(data_dir));
+	if (rc != CLI_CONTINUE)
+		return rc;
+	if (uses) {
+		n_uses = strtoul(uses, &end, 10);
+		if (*end || !*uses || n_uses < 1 || n_uses > 1000)
+			return cli_usage("invite", "--uses must be a number from 1 to 1000");
+	}
+	agentctl_begin(&r, "invite", 1 + (scopes != NULL) + (expires != NULL));
+	agentctl_arg_uint(&r, "uses", n_uses);
+	if (scopes)
+		agentctl_arg_text(&r, "scopes", scopes);
+	if (expires)
+		agentctl_arg_text(&r, "expires", expires);
+	rc = agentctl_call(data_dir, &r, &reply);
+	if (rc != CLI_OK)
+		return rc;
+	if (json)
+		print_json(&reply);
+	else
+		printf("%s\n", agentctl_text(reply.data, "token", token, sizeof(token)));
+	agentctl_reply_free(&reply);
+	return CLI_OK;
+}
+
+/* ---- kith join ---- */
+
+int cmd_join_main(int argc, char **argv)
+{
+	const char *endpoint = NULL;
+	bool json = false;
+	const struct cli_opt opts[] = {
+	    {"endpoint", &endpoint, NULL}, {"json", NULL, &json}, {NULL, NULL, NULL}};
+	struct agentctl_request r;
+	struct agentctl_reply reply;
+	struct cli_args args;
+	char data_dir[4096], founder[128];
+	bool token;
+	int rc;
+
+	rc = cli_parse(argc, argv,
+	               "kith join TOKEN [--data DIR]\n"
+	               "       kith join PEER_ID --endpoint tcp://HOST:PORT [--data DIR]",
+	               opts, 1, &args, data_dir, sizeof(data_dir));
+	if (rc != CLI_CONTINUE)
+		return rc;
+	if (args.n != 1)
+		return cli_usage("join", "give the invitation (or a peer ID and --endpoint)");
+	token = !strncmp(args.pos[0], PROTO_TOKEN_PREFIX, strlen(PROTO_TOKEN_PREFIX));
+	if (token) {
+		struct proto_token *t = calloc(1, sizeof(*t));
+		char why[200];
+		rc = t ? proto_token_parse(t, args.pos[0], why, sizeof(why)) : -ENOMEM;
+		free(t);
+		if (rc)
+			return cli_usage("join", "%s", rc == -ENOMEM ? "out of memory" : why);
+		if (endpoint)
+			return cli_usage("join", "an invitation carries its endpoint");
+	} else {
+		rc = check_peer("join", args.pos[0]);
+		if (rc != CLI_CONTINUE)
+			return rc;
+		if (!endpoint)
+			return cli_usage("join", "joining by peer ID needs --endpoint");
+	}
+	agentctl_begin(&r, "join", token ? 1 : 2);
+	if (token) {
+		agentctl_arg_text(&r, "token", args.pos[0]);
+	} else {
+		agentctl_arg_text(&r, "peer", args.pos[0]);
+		agentctl_arg_text(&r, "endpoint", endpoint);
+	}
+	rc = agentctl_call(data_dir, &r, &reply);
+	if (rc != CLI_OK)
+		return rc;
+	if (json)
+		print_json(&reply);
+	else
+		printf("joined the network founded by %s: %" PRIu64 " members\n",
+		       agentctl_text(reply.data, "founder", founder, sizeof(founder)),
+		       agentctl_uint(reply.data, "members"));
+	agentctl_reply_free(&reply);
+	return CLI_OK;
+}
+
+/* ---- kith grant ---- */
+
+int cmd_grant_main(int argc, char **argv)
+{
+	const char *expires = NULL, *secret_file = NULL;
+	bool json = false;
+	const struct cli_opt opts[] = {{"expires", &expires, NULL},
+	                               {"secret-file", &secret_file, NULL},
+	                               {"json", NULL, &json},
+	                               {NULL, NULL, NULL}};
+	struct agentctl_request r;
+	struct agentctl_reply reply;
+	struct cli_args args;
+	char data_dir[4096], scopes[PROTO_SCOPES_MAX * (PROTO_SCOPE_MAX + 1)] = "", id[64];
+	uint8_t *secret = NULL;
+	size_t secret_len = 0, used = 0;
+	int rc;
+
+	rc = cli_parse(argc, argv,
+	               "kith grant PEER_ID SCOPE... [--expires DURATION] [--secret-file FILE] "
+	               "[--data DIR]",
+	               opts, CLI_POS_MAX, &args, data_dir, sizeof(data_dir));
+	if (rc != CLI_CONTINUE)
+		return rc;
+	if (args.n < 2)
+		return cli_usage("grant", "give a peer ID and at least one scope");
+	rc = check_peer("grant", args.pos[0]);
+	if (rc != CLI_CONTINUE)
+		return rc;
+	for (int i = 1; i < args.n; i++) {
+		struct proto_scope s;
+		const char *why = NULL;
+		if (proto_scope_parse(&s, args.pos[i], strlen(args.pos[i]), &why) != 0)
+			return cli_usage("grant", "%s", why);
+		used += (size_t)snprintf(scopes + used, sizeof(scopes) - used, "%s%s",
+		                         i > 1 ? "," : "", args.pos[i]);
+	}
+	if (secret_file) {
+		rc = read_file(secret_file, 4000, &secret, &secret_len);
+		if (rc != CLI_OK)
+			return rc;
+	}
+	agentctl_begin(&r, "grant", 2 + (expires != NULL) + (secret != NULL));
+	agentctl_arg_text(&r, "peer", args.pos[0]);
+	agentctl_arg_text(&r, "scopes", scopes);
+	if (expires)
+		agentctl_arg_text(&r, "expires", expires);
+	if (secret) {
+		mp_pack_cstr(&r.pk, "secret");
+		mp_pack_bin(&r.pk, secret, secret_len);
+		free(secret);
+	}
+	rc = agentctl_call(data_dir, &r, &reply);
+	if (rc != CLI_OK)
+		return rc;
+	if (json)
+		print_json(&reply);
+	else
+		printf("granted %s as %s\n", scopes,
+		       agentctl_text(reply.data, "id", id, sizeof(id)));
+	agentctl_reply_free(&reply);
+	return CLI_OK;
+}
+
+/* ---- kith grants ---- */
+
+static void print_grants(const msgpack_object *d)
+{
+	if (!d || d->type != MSGPACK_OBJECT_ARRAY)
+		return;
+	printf("%-20s %-9s %-8s %-8s %-20s %-8s %s\n", "ID", "DIRECTION", "ISSUER", "SUBJECT",
+	       "EXPIRES", "STATE", "SCOPES");
+	for (uint32_t i = 0; i < d->via.array.size; i++) {
+		const msgpack_object *g = &d->via.array.ptr[i], *scopes;
+		char id[80], dir[16], issuer[80], subject[80], state[16], expires[32];
+
+		agentctl_text(g, "issuer", issuer, sizeof(issuer));
+		agentctl_text(g, "subject", subject, sizeof(subject));
+		issuer[PROTO_PEERID_SHORT_LEN] = subject[PROTO_PEERID_SHORT_LEN] = '\0';
+		show_time(expires, sizeof(expires), agentctl_uint(g, "expires"));
+		printf("%-20s %-9s %-8s %-8s %-20s %-8s", agentctl_text(g, "id", id, sizeof(id)),
+		       agentctl_text(g, "direction", dir, sizeof(dir)), issuer, subject, expires,
+		       agentctl_text(g, "state", state, sizeof(state)));
+		scopes = agentctl_get(g, "scopes");
+		for (uint32_t k = 0;
+		     scopes && scopes->type == MSGPACK_OBJECT_ARRAY && k < scopes->via.array.size;
+		     k++) {
+			const msgpack_object *s = &scopes->via.array.ptr[k];
+			if (s->type == MSGPACK_OBJECT_STR)
+				printf(" %.*s", (int)s->via.str.size, s->via.str.ptr);
+		}
+		fputc('\n', stdout);
+	}
+}
+
+int cmd_grants_main(int argc, char **argv)
+{
+	bool json = false, all = false;
+	const struct cli_opt opts[] = {
+	    {"json", NULL, &json}, {"all", NULL, &all}, {NULL, NULL, NULL}};
+	struct agentctl_request r;
+	struct agentctl_reply reply;
+	struct cli_args args;
+	char data_dir[4096];
+	int rc;
+
+	rc = cli_parse(argc, argv, "kith grants [--json] [--all] [--data DIR]", opts, 0, &args,
+	               data_dir, sizeof(data_dir));
+	if (rc != CLI_CONTINUE)
+		return rc;
+	agentctl_begin(&r, "grants", 1);
+	agentctl_arg_flag(&r, "all", all);
+	rc = agentctl_call(data_dir, &r, &reply);
+	if (rc != CLI_OK)
+		return rc;
+	if (json)
+		print_json(&reply);
+	else
+		print_grants(reply.data);
+	agentctl_reply_free(&reply);
+	return CLI_OK;
+}
+
+/* ---- kith revoke ---- */
+
+int cmd_revoke_main(int argc, char **argv)
+{
+	const char *reason = NULL;
+	bool member = false, json = false;
+	const struct cli_opt opts[] = {{"member", NULL, &member},
+	                               {"reason", &reason, NULL},
+	                               {"json", NULL, &json},
+	                               {NULL, NULL, NULL}};
+	struct agentctl_request r;
+	struct agentctl_reply reply;
+	struct cli_args args;
+	char data_dir[4096];
+	int rc;
+
+	rc = cli_parse(argc, argv,
+	               "kith revoke PEER_ID|GRANT_ID [--member] [--reason TEXT] [--data DIR]", opts,
+	               1, &args, data_dir, sizeof(data_dir));
+	if (rc != CLI_CONTINUE)
+		return rc;
+	if (args.n != 1)
+		return cli_usage("revoke", "give a peer ID or a grant ID");
+	if (member && (rc = check_peer("revoke", args.pos[0])) != CLI_CONTINUE)
+		return rc;
+	agentctl_begin(&r, "revoke", 2 + (reason != NULL));
+	agentctl_arg_text(&r, "target", args.pos[0]);
+	agentctl_arg_flag(&r, "member", member);
+	if (reason)
+		agentctl_arg_text(&r, "reason", reason);
+	rc = agentctl_call(data_dir, &r, &reply);
+	if (rc != CLI_OK)
+		return rc;
+	if (json) {
+		print_json(&reply);
+	} else if (member) {
+		printf("ejected %s from the network\n", args.pos[0]);
+	} else {
+		const msgpack_object *ids = agentctl_get(reply.data, "revoked");
+		for (uint32_t i = 0;
+		     ids && ids->type == MSGPACK_OBJECT_ARRAY && i < ids->via.array.size; i++)
+			if (ids->via.array.ptr[i].type == MSGPACK_OBJECT_STR)
+				printf("revoked %.*s\n", (int)ids->via.array.ptr[i].via.str.size,
+				       ids->via.array.ptr[i].via.str.ptr);
+	}
+	agentctl_reply_free(&reply);
+	return CLI_OK;
+}
