@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <zmq.h>
@@ -265,10 +266,17 @@ static const struct gossip_ops gossip_ops = {
 static void refresh_tick(struct loop *l, void *arg)
 {
 	struct agent *a = arg;
+	uint64_t pruned = 0;
 	int err = agent_refresh_member(a);
 
 	if (err)
 		log_warnx("cannot refresh our member record: %s", proto_strerror(err));
+	/* Expired invitations, and their secrets, go. */
+	err = store_invites_prune(a->store, (uint64_t)time(NULL), &pruned);
+	if (err)
+		log_warnx("cannot prune expired invitations: %s", proto_strerror(err));
+	else if (pruned)
+		log_info("forgot %llu expired invitation(s)", (unsigned long long)pruned);
 	loop_timer_start(l, &a->refresh, AGENT_REFRESH_MS);
 }
 

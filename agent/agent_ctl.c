@@ -251,6 +251,7 @@ const struct ctl_command agent_ctl_commands[] = {
     {"revoke", agent_ctl_revoke},
     {"dns.check", agent_ctl_dns_check},
     {"shard", agent_ctl_shard},
+    {"shard.drop", agent_ctl_shard_drop},
     {"services", agent_ctl_services},
 };
 const size_t agent_ctl_n_commands = sizeof(agent_ctl_commands) / sizeof(agent_ctl_commands[0]);

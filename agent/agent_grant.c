@@ -49,6 +49,10 @@ void agent_log_refusal(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const
 	snprintf(line, sizeof(line), "%s: %s", what, why);
 	if (r && !strcmp(r->what, line))
 		return; /* said once already */
+	/* Guests' keys are cheap to make: the log forgets everything rather
+	 * than grow without bound. */
+	if (!r && a->refusals.count >= AGENT_REFUSALS_MAX)
+		agent_free_refusals(a);
 	if (!r) {
 		r = calloc(1, sizeof(*r));
 		if (!r || keymap_put(&a->refusals, peer, r) != 0) {
@@ -205,9 +209,13 @@ int agent_ctl_grant(void *arg, const struct ctl_request *req, msgpack_packer *pk
 
 /* ---- kith grants ---- */
 
-static const char *grant_state(const struct trust_grant *g, uint64_t now)
+static const char *grant_state(struct agent *a, const struct trust_grant *g, uint64_t now)
 {
-	if (g->revoked_at)
+	const struct trust_member *issuer = trust_get(a->trust, g->issuer);
+	const struct trust_member *subject = trust_get(a->trust, g->subject);
+
+	/* A grant to or from an ejected member is void with it. */
+	if (g->revoked_at || (issuer && issuer->ejected) || (subject && subject->ejected))
 		return "revoked";
 	if (now > g->expires || now < g->not_before)
 		return "expired";
@@ -270,7 +278,7 @@ static void pack_grant(void *arg, const struct trust_grant *g)
 	mp_pack_cstr(pk, "revoked");
 	msgpack_pack_uint64(pk, g->revoked_at);
 	mp_pack_cstr(pk, "state");
-	mp_pack_cstr(pk, grant_state(g, now_s()));
+	mp_pack_cstr(pk, grant_state(gl->a, g, now_s()));
 }
 
 int agent_ctl_grants(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
@@ -361,7 +369,7 @@ static void collect(void *arg, const struct trust_grant *g)
 
 	/* Only what is in force: an expired grant stays shown as expired. */
 	if (memcmp(g->issuer, rc->a->id->pk, PROTO_KEY_LEN) || g->revoked_at || rc->n == 64 ||
-	    strcmp(grant_state(g, now_s()), "active"))
+	    strcmp(grant_state(rc->a, g, now_s()), "active"))
 		return;
 	if (rc->subject ? !memcmp(g->subject, rc->subject, PROTO_KEY_LEN) : !strcmp(g->id, rc->id))
 		rc->found[rc->n++] = g;

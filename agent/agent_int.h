@@ -30,6 +30,8 @@ struct store;
 /* Defaults of kith invite and kith grant. */
 #define AGENT_INVITE_TTL (7 * 24 * 3600)
 #define AGENT_GRANT_TTL (365 * 24 * 3600)
+/* Peers whose last refusal is remembered, so it is logged once. */
+#define AGENT_REFUSALS_MAX 4096
 
 struct ctl_pending;
 struct proto_response;
@@ -141,6 +143,8 @@ void agent_on_response(struct agent *a, const struct net_from *from, const uint8
                        size_t len);
 int agent_ctl_shard(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
                     size_t n);
+int agent_ctl_shard_drop(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                         size_t n);
 int agent_ctl_services(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
                        size_t n);
 void agent_calls_cancel(struct agent *a);

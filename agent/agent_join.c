@@ -521,7 +521,7 @@ static const char *decide(struct agent *a, const struct net_from *from, const st
 	/* The record must be the guest's own: its key gives the guest's
 	 * CURVE key, which ZAP authenticated. */
 	if (proto_curve_pk(curve, rec->author) != 0 ||
-	    (from->guest && memcmp(curve, from->peer, PROTO_KEY_LEN) != 0))
+	    memcmp(from->guest ? curve : rec->author, from->peer, PROTO_KEY_LEN) != 0)
 		return "the member record is not the sender's own";
 	known = trust_get(a->trust, rec->author);
 	if (known && known->ejected)

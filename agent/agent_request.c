@@ -149,7 +149,8 @@ static int collect_service(void *arg, const uint8_t *buf, size_t len)
 	    !proto_service_name_ok(rec.name, strlen(rec.name)))
 		return 0;
 	if (proto_service_decode(&w->entries[w->n].spec, rec.body, rec.body_len) == 0) {
-		snprintf(w->entries[w->n].name, sizeof(w->entries[w->n].name), "%s", rec.name);
+		/* proto_service_name_ok() bounded the length. */
+		memcpy(w->entries[w->n].name, rec.name, strlen(rec.name) + 1);
 		w->n++;
 	}
 	return 0;
@@ -445,4 +446,28 @@ int agent_ctl_services(void *arg, const struct ctl_request *req, msgpack_packer 
 	if (rc)
 		return rc;
 	return call(a, peer, PROTO_OP_SERVICES_GET, NULL, done_services, err, n);
+}
+
+/* kith shard drop: frees the shards a peer keeps with us (after its
+ * backup grant was revoked, say). Local: nothing is asked of the peer. */
+int agent_ctl_shard_drop(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                         size_t n)
+{
+	struct agent *a = arg;
+	uint8_t peer[PROTO_KEY_LEN];
+	char who[PROTO_PEERID_SHORT_LEN + 1];
+	uint64_t freed = 0;
+	int rc = agent_arg_peer(req, "peer", peer, err, n);
+
+	if (rc)
+		return rc;
+	rc = store_shards_drop(a->store, peer, &freed);
+	if (rc)
+		return agent_fail(err, n, rc, "cannot drop the shards: %s", proto_strerror(rc));
+	proto_peerid_short(who, peer);
+	log_info("dropped %llu bytes of shards kept for %s", (unsigned long long)freed, who);
+	msgpack_pack_map(pk, 1);
+	mp_pack_cstr(pk, "freed");
+	msgpack_pack_uint64(pk, freed);
+	return 0;
 }

@@ -344,7 +344,9 @@ static bool admitter_at(struct trust *t, const uint8_t peer[PROTO_KEY_LEN], uint
 		if (when < g->issued || when < g->not_before || when > g->expires ||
 		    (g->revoked_at && when >= g->revoked_at))
 			continue;
-		if (in_now(t, g->issuer) && admitter_at(t, g->issuer, when, depth + 1))
+		/* The grant counts if its issuer could grant admit when it
+		 * signed it: a grant is no promise about later powers. */
+		if (in_now(t, g->issuer) && admitter_at(t, g->issuer, g->issued, depth + 1))
 			return true;
 	}
 	return false;

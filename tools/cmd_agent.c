@@ -38,6 +38,7 @@ static void print_status(const msgpack_object *d)
 	format_age(up, sizeof(up), agentctl_uint(d, "uptime"));
 	printf("peer ID:      %s\n", agentctl_text(d, "id", a, sizeof(a)));
 	printf("name:         %s\n", agentctl_text(d, "name", a, sizeof(a)));
+	printf("founder:      %s\n", agentctl_text(d, "founder", a, sizeof(a)));
 	printf("version:      %s, up %s, incarnation %" PRIu64 "\n",
 	       agentctl_text(d, "version", a, sizeof(a)), up, agentctl_uint(d, "incarnation"));
 	printf("listen:       %s, advertised as %s\n", agentctl_text(d, "listen", a, sizeof(a)),
@@ -58,6 +59,9 @@ static void print_status(const msgpack_object *d)
 	       " with a bad signature, %" PRIu64 " invalid, %" PRIu64 " bad membership updates\n",
 	       agentctl_uint(rej, "records_nonmember"), agentctl_uint(rej, "records_bad_signature"),
 	       agentctl_uint(rej, "records_invalid"), agentctl_uint(rej, "membership_updates"));
+	printf("              %" PRIu64 " requests without a valid grant, %" PRIu64
+	       " join attempts\n",
+	       agentctl_uint(rej, "requests_refused"), agentctl_uint(rej, "joins_refused"));
 }
 
 int cmd_status_main(int argc, char **argv)
@@ -166,7 +170,9 @@ int cmd_admit_main(int argc, char **argv)
 	rc = agentctl_call(data_dir, &r, &reply);
 	if (rc != CLI_OK)
 		return rc;
-	printf("admitted %s; it joins once it has admitted this agent too\n", args.pos[0]);
+	printf("admitted %s: on its side, run kith join with this agent's peer ID (kith id) "
+	       "and --endpoint\n",
+	       args.pos[0]);
 	agentctl_reply_free(&reply);
 	return CLI_OK;
 }

@@ -86,6 +86,32 @@ static int write_shard(const msgpack_object *d, const char *out)
 	return CLI_OK;
 }
 
+/* kith shard drop PEER_ID: frees the shards PEER keeps with this agent. */
+static int shard_drop(const char *data_dir, const struct cli_args *args)
+{
+	struct agentctl_request r;
+	struct agentctl_reply reply;
+	char freed[32];
+	uint64_t bytes;
+	int rc;
+
+	if (args->n != 2)
+		return cli_usage("shard", "drop takes PEER_ID");
+	if ((rc = check_peer("shard", args->pos[1])) != CLI_CONTINUE)
+		return rc;
+	agentctl_begin(&r, "shard.drop", 1);
+	agentctl_arg_text(&r, "peer", args->pos[1]);
+	rc = agentctl_call(data_dir, &r, &reply);
+	if (rc != CLI_OK)
+		return rc;
+	bytes = agentctl_uint(reply.data, "freed");
+	if (bytes)
+		proto_size_format(bytes, freed, sizeof(freed));
+	printf("dropped %s bytes of shards kept for %s\n", bytes ? freed : "0", args->pos[1]);
+	agentctl_reply_free(&reply);
+	return CLI_OK;
+}
+
 int cmd_shard_main(int argc, char **argv)
 {
 	const char *out = NULL;
@@ -103,13 +129,16 @@ int cmd_shard_main(int argc, char **argv)
 	rc = cli_parse(argc, argv,
 	               "kith shard put PEER_ID NAME FILE|- [--data DIR]\n"
 	               "       kith shard get PEER_ID NAME [--out FILE] [--data DIR]\n"
-	               "       kith shard rm PEER_ID NAME [--data DIR]",
+	               "       kith shard rm PEER_ID NAME [--data DIR]\n"
+	               "       kith shard drop PEER_ID [--data DIR]",
 	               opts, 4, &args, data_dir, sizeof(data_dir));
 	if (rc != CLI_CONTINUE)
 		return rc;
+	if (args.n >= 1 && !strcmp(args.pos[0], "drop"))
+		return shard_drop(data_dir, &args);
 	if (args.n < 1 ||
 	    (strcmp(args.pos[0], "put") && strcmp(args.pos[0], "get") && strcmp(args.pos[0], "rm")))
-		return cli_usage("shard", "say put, get or rm");
+		return cli_usage("shard", "say put, get, rm or drop");
 	want = !strcmp(args.pos[0], "put") ? 4 : 3;
 	if (args.n != want)
 		return cli_usage("shard", "%s takes PEER_ID NAME%s", args.pos[0],

@@ -4,8 +4,8 @@
 For each cluster size N and each system, one cluster is formed and then:
   - idle: RSS of every agent (VmRSS, /proc/PID/status) and its CPU time
     (utime + stime, /proc/PID/stat) over an idle window, in % of one core;
-  - propagation: one agent publishes (kith: an admission record; serf: a
-    user event, -coalesce=false) and we time until the last of the N has it;
+  - propagation: one agent publishes (kith: a grant record; serf: a user
+    event, -coalesce=false) and we time until the last of the N has it;
   - failure detection: one agent is killed with SIGKILL and we time until
     the last survivor marks it dead; it is then restarted and the cluster
     waits until everyone sees it alive again before the next trial.
@@ -266,14 +266,14 @@ class KithCluster:
     def pids(self):
         return [a.proc.pid for a in self.agents]
 
-    def _watch(self, indexes, pattern, near):
+    def _watch(self, indexes, pattern, name, near):
         """poll function for collect(): (index, log time) of new lines
-        matching pattern in the logs of indexes."""
+        holding pattern and name in the logs of indexes."""
         def poll():
             out = []
             for i in indexes:
                 for line in self.tails[i].lines():
-                    if pattern in line:
+                    if pattern in line and name in line:
                         t = kith_log_time(line, near)
                         if t is not None:
                             out.append((i, t))
@@ -287,13 +287,14 @@ class KithCluster:
         others = [i for i in range(self.n) if self.agents[i] is not origin]
         for i in others:
             self.tails[i].mark()
-        # A re-admission of a current member: a new admission record that
-        # changes no membership, so trials do not add members.
+        # A monitor grant to another member: a new record (named by a
+        # fresh grant ID) that any member may publish and that changes no
+        # membership.
         t0 = time.time()
-        origin.kith("admit", subject.id, "--endpoint", subject.endpoint)
-        pattern = "gossip: stored admission record %s/" % origin.id[:7]
-        got = collect(self._watch(others, pattern, t0), set(others), timeout,
-                      "kith admission by %s to reach all" % origin.name)
+        grant = json.loads(origin.kith("grant", subject.id, "monitor", "--json").stdout)["id"]
+        pattern = "gossip: stored grant record %s/" % origin.id[:7]
+        got = collect(self._watch(others, pattern, "'%s'" % grant, t0), set(others), timeout,
+                      "kith grant %s by %s to reach all" % (grant, origin.name))
         return spread(got, t0)
 
     def fail(self, trial, timeout, restart):

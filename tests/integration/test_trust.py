@@ -135,6 +135,8 @@ def test(tap, fed):
     f.kith("revoke", b.id)
     refused(b, ["shard", "get", f.id, "s1", "--out", back + "2"], "revoked", tap,
             "b's revoked backup is refused")
+    out = f.kith("shard", "drop", b.id).stdout
+    tap.ok("dropped 900K bytes" in out, "the admin frees the revoked partner's shards", out)
 
     # dns: the credential is sealed to the grantee; the grant must be valid.
     secret = os.path.join(fed.root, "tsig")

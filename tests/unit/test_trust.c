@@ -208,6 +208,26 @@ static void test_replay(void)
 	trust_free(&t);
 }
 
+/* An admit grant is only as good as its issuer's powers when it signed it. */
+static void test_grant_chain(void)
+{
+	struct trust *t = NULL;
+	size_t from = n_made;
+
+	admission(A, B, 1010);
+	grant(B, C, "early", "admit", 1020, 100000); /* B is no admitter yet */
+	admission(A, C, 1030);
+	grant(A, B, "late", "admit", 1040, 100000);
+	admission(C, D, 1050);
+	admission(B, E, 1060); /* B is one now */
+	trust_new(&t, A->pk, A->pk, &ops, NULL);
+	feed_from(t, from);
+	ok(!trust_is_member(t, D->pk),
+	   "a grant signed before its issuer could admit does not count");
+	ok(trust_is_member(t, E->pk), "the issuer itself admits once granted");
+	trust_free(&t);
+}
+
 static void test_grants(void)
 {
 	struct trust *t = NULL;
@@ -265,7 +285,7 @@ static void test_store_and_join(void)
 		abort();
 	trust_new(&live, A->pk, A->pk, &ops, NULL);
 	for (size_t i = 0; i < n_made; i++)
-		store_record_put(s, made[i].data, made[i].len, base + 600, NULL);
+		store_record_put(s, made[i].data, made[i].len, (uint64_t)time(NULL), NULL);
 	feed_from(live, 0);
 	is(trust_new(&t, A->pk, A->pk, &ops, NULL), 0, "a view from the store");
 	is(trust_load(t, s), 0, "loaded");
@@ -298,6 +318,7 @@ int main(void)
 		if (proto_identity_generate(&id[i]) != 0)
 			return 1;
 	test_replay();
+	test_grant_chain();
 	test_grants();
 	test_store_and_join();
 	for (size_t i = 0; i < n_made; i++)
