@@ -212,6 +212,7 @@ static void member_changed(void *arg, const uint8_t peer[PROTO_KEY_LEN],
 	proto_peerid_short(who, peer);
 	log_info("member %s (%s) is %s", who, m && m->name[0] ? m->name : "unnamed",
 	         state_name(state));
+	agent_monitor_member_changed(a, peer, state);
 	if (state == PROTO_STATE_ALIVE && !a->stopping)
 		gossip_sync_with(a->gossip, peer);
 	else if (state == PROTO_STATE_DEAD || state == PROTO_STATE_LEFT)
@@ -247,6 +248,7 @@ static void gossip_stored(void *arg, const struct proto_record *rec)
 	char who[PROTO_PEERID_SHORT_LEN + 1];
 	int err = trust_on_record(a->trust, rec);
 
+	agent_monitor_on_record(a, rec);
 	if (err) {
 		proto_peerid_short(who, rec->author);
 		log_warnx("%s record of %s not understood: %s", proto_kind_name(rec->kind), who,
@@ -437,6 +439,11 @@ static int start_modules(struct agent *a, char *err, size_t n)
 		return rc;
 	}
 	trust_each(a->trust, false, add_known_member, a);
+	rc = agent_monitor_new(a);
+	if (rc) {
+		snprintf(err, n, "cannot start the monitoring: %s", proto_strerror(rc));
+		return rc;
+	}
 	rc = ctl_new(&a->ctl, a->loop, a->zmq, a->data_dir, agent_ctl_commands,
 	             agent_ctl_n_commands, a);
 	if (rc) {
@@ -539,6 +546,7 @@ void agent_free(struct agent **ap)
 	}
 	agent_free_refusals(a);
 	ctl_free(&a->ctl);
+	agent_monitor_free(a);
 	gossip_free(&a->gossip);
 	member_free(&a->member);
 	net_free(&a->net);

@@ -253,5 +253,10 @@ const struct ctl_command agent_ctl_commands[] = {
     {"shard", agent_ctl_shard},
     {"shard.drop", agent_ctl_shard_drop},
     {"services", agent_ctl_services},
+    {"service.add", agent_ctl_service_add},
+    {"service.rm", agent_ctl_service_rm},
+    {"service.ls", agent_ctl_service_ls},
+    {"health", agent_ctl_health},
+    {"contact", agent_ctl_contact},
 };
 const size_t agent_ctl_n_commands = sizeof(agent_ctl_commands) / sizeof(agent_ctl_commands[0]);

@@ -85,6 +85,10 @@ struct agent {
 	struct keymap refusals;        /* peer -> last refusal logged (struct agent_refusal) */
 	uint64_t refused_requests;     /* requests refused for want of a grant */
 	uint64_t refused_joins;        /* join attempts refused */
+	struct web *web;               /* libcurl in the loop: checks and alerts */
+	struct health *health;         /* the checks we run for partners */
+	struct alert *alert;           /* alerts to contacts */
+	struct agent_monitor *mon;     /* services, observations, verdicts */
 };
 
 /* Sends buf to a member at its known endpoint. Returns 0 or -EHOSTUNREACH
@@ -110,6 +114,11 @@ int agent_publish_urgent(struct agent *a, uint8_t kind, const char *name, const 
 /* Publishes our member record if it is missing, names another endpoint
  * than we advertise, or is past half its life. */
 int agent_refresh_member(struct agent *a);
+/* Our current member record's body and expiry; -ENOENT when none. */
+int agent_member_current(struct agent *a, struct proto_member *m, uint64_t *expires);
+/* Publishes m (its name and contacts) as our member record, with our
+ * advertised endpoint and version filled in. */
+int agent_member_publish(struct agent *a, struct proto_member *m);
 /* Publishes an admission of peer reachable at endpoint (may be ""). */
 int agent_admit(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const char *endpoint);
 /* The endpoint we advertise ("" when none can be derived). */
@@ -156,6 +165,38 @@ int agent_arg_peer(const struct ctl_request *req, const char *key, uint8_t peer[
 /* Writes fmt into err and returns code. */
 __attribute__((format(printf, 4, 5))) int agent_fail(char *err, size_t n, int code, const char *fmt,
                                                      ...);
+
+/* agent_monitor.c: services known from records, observations, verdicts and
+ * the alerts they cause. */
+struct agent_monitor;
+int agent_monitor_new(struct agent *a);
+void agent_monitor_free(struct agent *a);
+/* Every record stored (ours too) passes here. */
+void agent_monitor_on_record(struct agent *a, const struct proto_record *rec);
+/* A member's liveness changed (for the alerts about dead members). */
+void agent_monitor_member_changed(struct agent *a, const uint8_t peer[PROTO_KEY_LEN],
+                                  enum proto_member_state state);
+/* The contacts of peer from its member record; returns how many (0..max). */
+size_t agent_contacts(struct agent *a, const uint8_t peer[PROTO_KEY_LEN],
+                      char (*out)[PROTO_CONTACT_MAX + 1], size_t max);
+int agent_ctl_health(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                     size_t n);
+
+/* agent_service.c: our own services and contacts. */
+int agent_ctl_service_add(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                          size_t n);
+int agent_ctl_service_rm(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                         size_t n);
+int agent_ctl_service_ls(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                         size_t n);
+int agent_ctl_contact(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                      size_t n);
+/* Re-seals our services when the set of partners holding monitor changed.
+ * Cheap when nothing changed: call it after grant records and now and then. */
+void agent_services_reseal(struct agent *a);
+/* Opens our own box of a service record body into spec. */
+int agent_service_open(struct agent *a, const uint8_t *body, size_t len,
+                       struct proto_service *spec);
 
 extern const struct ctl_command agent_ctl_commands[];
 extern const size_t agent_ctl_n_commands;

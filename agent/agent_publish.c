@@ -71,7 +71,7 @@ const char *agent_advertised(const struct agent *a)
 }
 
 /* Our current member record's body and expiry; -ENOENT when there is none. */
-static int current_member(struct agent *a, struct proto_member *m, uint64_t *expires)
+int agent_member_current(struct agent *a, struct proto_member *m, uint64_t *expires)
 {
 	struct proto_record rec;
 	uint8_t *buf = NULL;
@@ -91,11 +91,10 @@ static int current_member(struct agent *a, struct proto_member *m, uint64_t *exp
 int agent_refresh_member(struct agent *a)
 {
 	struct proto_member m = {0};
-	struct mp_buf body = {0};
 	const char *endpoint = agent_advertised(a);
 	uint64_t expires = 0, now = (uint64_t)time(NULL);
 	bool same;
-	int err = current_member(a, &m, &expires);
+	int err = agent_member_current(a, &m, &expires);
 
 	if (err == -ENOENT)
 		log_warnx("no member record of ours in the store: run kith init");
@@ -106,17 +105,27 @@ int agent_refresh_member(struct agent *a)
 	       !strcmp(m.version, "kith " KITH_VERSION) && expires > now + AGENT_MEMBER_TTL / 2;
 	if (same)
 		return 0;
-	m.n_endpoints = endpoint[0] ? 1 : 0;
-	snprintf(m.endpoints[0], sizeof(m.endpoints[0]), "%s", endpoint);
-	snprintf(m.version, sizeof(m.version), "kith %s", KITH_VERSION);
-	err = proto_member_encode(&body, &m);
+	err = agent_member_publish(a, &m);
+	if (!err)
+		log_info("published our member record (endpoint %s)",
+		         endpoint[0] ? endpoint : "none");
+	return err;
+}
+
+int agent_member_publish(struct agent *a, struct proto_member *m)
+{
+	const char *endpoint = agent_advertised(a);
+	struct mp_buf body = {0};
+	int err;
+
+	m->n_endpoints = endpoint[0] ? 1 : 0;
+	snprintf(m->endpoints[0], sizeof(m->endpoints[0]), "%s", endpoint);
+	snprintf(m->version, sizeof(m->version), "kith %s", KITH_VERSION);
+	err = proto_member_encode(&body, m);
 	if (!err)
 		err =
 		    agent_publish(a, PROTO_KIND_MEMBER, "", body.data, body.len, AGENT_MEMBER_TTL);
 	mp_buf_free(&body);
-	if (!err)
-		log_info("published our member record (endpoint %s)",
-		         endpoint[0] ? endpoint : "none");
 	return err;
 }
 

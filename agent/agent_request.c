@@ -135,6 +135,7 @@ static void serve_shard(struct agent *a, const struct net_from *from,
 }
 
 struct service_walk {
+	struct agent *a;
 	struct proto_service_entry *entries;
 	size_t n;
 };
@@ -148,7 +149,8 @@ static int collect_service(void *arg, const uint8_t *buf, size_t len)
 	    rec.kind != PROTO_KIND_SERVICE || rec.body_len == 0 ||
 	    !proto_service_name_ok(rec.name, strlen(rec.name)))
 		return 0;
-	if (proto_service_decode(&w->entries[w->n].spec, rec.body, rec.body_len) == 0) {
+	/* Our own records hold the details sealed: we are one reader. */
+	if (agent_service_open(w->a, rec.body, rec.body_len, &w->entries[w->n].spec) == 0) {
 		/* proto_service_name_ok() bounded the length. */
 		memcpy(w->entries[w->n].name, rec.name, strlen(rec.name) + 1);
 		w->n++;
@@ -159,7 +161,7 @@ static int collect_service(void *arg, const uint8_t *buf, size_t len)
 static void serve_services(struct agent *a, const struct net_from *from,
                            const struct proto_request *req)
 {
-	struct service_walk w = {0};
+	struct service_walk w = {.a = a};
 	struct mp_buf out = {0};
 	int rc;
 

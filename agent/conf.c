@@ -20,6 +20,8 @@ enum conf_type {
 	TYPE_ENDPOINT,
 	TYPE_PROFILE,
 	TYPE_LOG_LEVEL,
+	TYPE_TEXT, /* up to CONF_TEXT_MAX bytes, no control characters; default "" */
+	TYPE_TLS,
 };
 
 /* One key of the schema: where it goes, what it accepts, its defaults. */
@@ -64,6 +66,24 @@ static const struct key schema[] = {
     {"limits", "bad_messages", TYPE_COUNT, FIELD(bad_messages), 1, 100000, 20, 20},
     {"limits", "ban_time", TYPE_DURATION, FIELD(ban_ms), S(1), S(86400), S(300), S(60)},
     {"limits", "guest_rate", TYPE_COUNT, FIELD(guest_rate), 1, 10000, 10, 60},
+    {"monitoring", "quorum", TYPE_COUNT, FIELD(quorum), 1, 64, 2, 2},
+    {"monitoring", "down_after", TYPE_COUNT, FIELD(down_after), 1, 100, 2, 2},
+    {"monitoring", "recovery", TYPE_DURATION, FIELD(recovery_ms), S(1), S(86400), S(300), S(10)},
+    {"monitoring", "heartbeat", TYPE_DURATION, FIELD(heartbeat_ms), S(1), S(86400), S(300), S(30)},
+    {"monitoring", "member_dead_alert", TYPE_DURATION, FIELD(dead_alert_ms), S(1), S(30 * 86400),
+     S(600), S(30)},
+    {"monitoring", "max_checks", TYPE_COUNT, FIELD(max_checks), 1, 100000, 256, 256},
+    {"monitoring", "refuse_private", TYPE_COUNT, FIELD(refuse_private), 0, 1, 1, 0},
+    {"alerts", "smtp_url", TYPE_TEXT, FIELD(smtp_url), 0, 0, 0, 0},
+    {"alerts", "smtp_user", TYPE_TEXT, FIELD(smtp_user), 0, 0, 0, 0},
+    {"alerts", "smtp_password", TYPE_TEXT, FIELD(smtp_password), 0, 0, 0, 0},
+    {"alerts", "smtp_from", TYPE_TEXT, FIELD(smtp_from), 0, 0, 0, 0},
+    {"alerts", "smtp_tls", TYPE_TLS, FIELD(smtp_tls), 0, 0, CONF_TLS_TRY, CONF_TLS_TRY},
+    {"alerts", "matrix_homeserver", TYPE_TEXT, FIELD(matrix_homeserver), 0, 0, 0, 0},
+    {"alerts", "matrix_token", TYPE_TEXT, FIELD(matrix_token), 0, 0, 0, 0},
+    {"alerts", "retries", TYPE_COUNT, FIELD(alert_retries), 0, 100, 5, 5},
+    {"alerts", "retry_interval", TYPE_DURATION, FIELD(alert_retry_ms), MS(100), S(3600), S(30),
+     S(1)},
 };
 
 #define N_KEYS (sizeof(schema) / sizeof(schema[0]))
@@ -84,16 +104,24 @@ static void set_number(struct conf *c, const struct key *k, uint64_t v)
 	case TYPE_PROFILE:
 		*(enum conf_profile *)field = (enum conf_profile)v;
 		break;
+	case TYPE_TLS:
+		*(enum conf_tls *)field = (enum conf_tls)v;
+		break;
 	case TYPE_LOG_LEVEL:
 		*(enum log_level *)field = (enum log_level)v;
 		break;
 	case TYPE_ENDPOINT:
+	case TYPE_TEXT:
 		break;
 	}
 }
 
 static void apply_default(struct conf *c, const struct key *k, enum conf_profile profile)
 {
+	if (k->type == TYPE_TEXT) {
+		((char *)c + k->offset)[0] = '\0';
+		return;
+	}
 	if (k->type == TYPE_ENDPOINT) {
 		char *field = (char *)c + k->offset;
 		snprintf(field, CONF_ENDPOINT_MAX + 1, "%s",
@@ -224,6 +252,24 @@ static int set_value(struct parse_state *st, const struct key *k, const char *va
 		if (conf_endpoint_check(value, &why) != 0)
 			return bad(st, k->name, "%s", why);
 		snprintf((char *)&st->conf + k->offset, CONF_ENDPOINT_MAX + 1, "%s", value);
+		return 1;
+	case TYPE_TEXT:
+		if (strlen(value) > CONF_TEXT_MAX)
+			return bad(st, k->name, "longer than %d bytes", CONF_TEXT_MAX);
+		for (const char *p = value; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				return bad(st, k->name, "has a control character");
+		snprintf((char *)&st->conf + k->offset, CONF_TEXT_MAX + 1, "%s", value);
+		return 1;
+	case TYPE_TLS:
+		if (!strcmp(value, "try"))
+			st->conf.smtp_tls = CONF_TLS_TRY;
+		else if (!strcmp(value, "always"))
+			st->conf.smtp_tls = CONF_TLS_ALWAYS;
+		else if (!strcmp(value, "never"))
+			st->conf.smtp_tls = CONF_TLS_NEVER;
+		else
+			return bad(st, k->name, "must be try, always or never, not '%s'", value);
 		return 1;
 	case TYPE_PROFILE:
 		if (conf_profile_parse(value, &st->conf.profile) != 0)

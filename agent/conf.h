@@ -18,6 +18,15 @@
 #define CONF_ENDPOINT_MAX 255
 #define CONF_DEFAULT_PORT 7707
 
+#define CONF_TEXT_MAX 255
+
+/* STARTTLS for SMTP: use it when offered, insist on it, or never. */
+enum conf_tls {
+	CONF_TLS_TRY = 0,
+	CONF_TLS_ALWAYS = 1,
+	CONF_TLS_NEVER = 2,
+};
+
 enum conf_profile {
 	CONF_PROFILE_WAN = 0,
 	CONF_PROFILE_LAN = 1,
@@ -48,6 +57,24 @@ struct conf {
 	uint32_t bad_messages; /* malformed messages from a peer before it is cut off */
 	uint64_t ban_ms;       /* how long it stays cut off */
 	uint32_t guest_rate;   /* join attempts accepted per minute from guests */
+	/* [monitoring] */
+	uint32_t quorum;         /* distinct fresh observers a verdict needs */
+	uint32_t down_after;     /* consecutive evaluations saying down before down */
+	uint64_t recovery_ms;    /* seen up this long before up again after down */
+	uint64_t heartbeat_ms;   /* an unchanged observation is re-published this often */
+	uint64_t dead_alert_ms;  /* a member dead this long gets its contacts told */
+	uint32_t max_checks;     /* checks running at once */
+	uint32_t refuse_private; /* 1: never check loopback or private addresses */
+	/* [alerts] */
+	char smtp_url[CONF_TEXT_MAX + 1]; /* smtp://host:port or smtps://... */
+	char smtp_user[CONF_TEXT_MAX + 1];
+	char smtp_password[CONF_TEXT_MAX + 1];
+	char smtp_from[CONF_TEXT_MAX + 1]; /* sender address */
+	enum conf_tls smtp_tls;
+	char matrix_homeserver[CONF_TEXT_MAX + 1]; /* https://matrix.example.org */
+	char matrix_token[CONF_TEXT_MAX + 1];      /* access token of the bot user */
+	uint32_t alert_retries;
+	uint64_t alert_retry_ms; /* first wait before a retry, doubled each time */
 };
 
 /* Fills c with the defaults of profile. */

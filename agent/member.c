@@ -381,27 +381,31 @@ void member_free(struct member **mp)
 	*mp = NULL;
 }
 
+/* Our signed alive, in a PING so that the ACK brings the receiver's
+ * incarnation (see member_send()): a member we have just learned of, or
+ * all of them when we start, we hold at incarnation 0 until then, and
+ * everyone else would ignore our suspect and dead claims about them. */
+static void say_hello(struct member *m, struct member_node *node)
+{
+	struct proto_probe hello = {.seq = member_next_seq(m), .n_updates = 1};
+
+	if (!m->has_self_word)
+		return;
+	hello.updates[0] = m->self_word;
+	m->ops->send(m->arg, node->key, PROTO_MSG_PING, &hello);
+}
+
 int member_start(struct member *m)
 {
-	struct proto_probe hello = {.n_updates = 1};
-
 	if (m->started)
 		return 0;
 	m->started = true;
 	announce_self(m, PROTO_STATE_ALIVE);
 	/* Everyone hears at once that we are back, whatever they thought:
-	 * the queue alone would reach them over several rounds. It is a PING
-	 * so that every ACK brings us its sender's incarnation (see
-	 * member_send()): we know everyone at incarnation 0 until then. */
-	if (m->self->queued) {
-		hello.updates[0] = m->queue[m->self->queued - 1].update;
-		for (size_t i = 0; i < m->n_nodes; i++) {
-			if (m->nodes[i]->self)
-				continue;
-			hello.seq = member_next_seq(m);
-			m->ops->send(m->arg, m->nodes[i]->key, PROTO_MSG_PING, &hello);
-		}
-	}
+	 * the queue alone would reach them over several rounds. */
+	for (size_t i = 0; i < m->n_nodes; i++)
+		if (!m->nodes[i]->self)
+			say_hello(m, m->nodes[i]);
 	member_probe_start(m);
 	return 0;
 }
@@ -445,9 +449,15 @@ int member_add(struct member *m, const uint8_t peer[PROTO_KEY_LEN])
 	if (!node)
 		return -ENOMEM;
 	err = table_insert(m, node);
-	if (err)
+	if (err) {
 		free(node);
-	return err;
+		return err;
+	}
+	/* If it learned of us first, our hello was lost on it (we were
+	 * nobody to it then); this one is not, and its ACK answers. */
+	if (m->started && !m->leaving)
+		say_hello(m, node);
+	return 0;
 }
 
 void member_remove(struct member *m, const uint8_t peer[PROTO_KEY_LEN])

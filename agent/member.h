@@ -76,7 +76,9 @@ int member_start(struct member *m);
 void member_leave(struct member *m);
 
 /* A peer the trust layer now accepts: it enters as alive with incarnation
- * 0 and is probed like the others. Adding a known peer does nothing. */
+ * 0 and is probed like the others; once we run, it is also sent a PING
+ * with our alive at once, whose ACK brings its incarnation. Adding a known
+ * peer does nothing. */
 int member_add(struct member *m, const uint8_t peer[PROTO_KEY_LEN]);
 /* A peer no longer trusted: forgotten at once, never probed again, and
  * updates about it are ignored. */

@@ -54,6 +54,11 @@ enum revocation_key {
 	REVOCATION_REASON = 4,   /* str 0..255 */
 };
 
+enum sealed_service_key {
+	SEALED_INTERVAL = 1, /* uint 1..86400, required */
+	SEALED_BOXES = 2, /* array 1..64 of [reader bin 32, box bin 1..4096], readers increasing */
+};
+
 enum admission_key {
 	ADMISSION_SUBJECT = 1,  /* bin 32 not all zero, required */
 	ADMISSION_ENDPOINT = 2, /* URI str 1..255 */
@@ -742,5 +747,82 @@ int proto_admission_encode(struct mp_buf *out, const struct proto_admission *in)
 	mp_pack_bin(write_key(&w, ADMISSION_SUBJECT), in->subject, PROTO_KEY_LEN);
 	if (in->endpoint[0])
 		mp_pack_cstr(write_key(&w, ADMISSION_ENDPOINT), in->endpoint);
+	return write_end(&w);
+}
+
+/* ---- service record: the details sealed to their readers ---- */
+
+static int sealed_field(struct mp_reader *r, uint64_t key, void *body)
+{
+	struct proto_service_record *v = body;
+	uint32_t n;
+
+	switch (key) {
+	case SEALED_INTERVAL:
+		return read_u32(r, &v->interval_s);
+	case SEALED_BOXES:
+		if (mp_read_array(r, &n, PROTO_READERS_MAX))
+			return r->err;
+		for (uint32_t i = 0; i < n && !r->err; i++) {
+			struct proto_sealed_box *b = &v->boxes[i];
+			uint32_t items;
+			if (mp_read_array(r, &items, 2) || items != 2)
+				return mp_fail(r, KITH_EVALUE);
+			mp_read_bin_exact(r, b->reader, PROTO_KEY_LEN);
+			mp_read_bin(r, &b->box, &b->len, PROTO_SEALED_MAX);
+		}
+		v->n_boxes = n;
+		return r->err;
+	}
+	return FIELD_UNKNOWN;
+}
+
+static int sealed_check(const void *body)
+{
+	const struct proto_service_record *v = body;
+
+	if (v->interval_s < 1 || v->interval_s > 86400 || v->n_boxes > PROTO_READERS_MAX)
+		return KITH_EVALUE;
+	if (v->n_boxes == 0)
+		return KITH_EMISSING;
+	for (uint32_t i = 0; i < v->n_boxes; i++) {
+		if (v->boxes[i].len == 0 || v->boxes[i].len > PROTO_SEALED_MAX || !v->boxes[i].box)
+			return KITH_EVALUE;
+		/* Sorted, so each reader has one box and lookups can stop early. */
+		if (i && memcmp(v->boxes[i - 1].reader, v->boxes[i].reader, PROTO_KEY_LEN) >= 0)
+			return KITH_EVALUE;
+	}
+	return 0;
+}
+
+static const struct body_kind sealed_kind = {
+    .required = BIT(SEALED_INTERVAL) | BIT(SEALED_BOXES),
+    .field = sealed_field,
+    .check = sealed_check,
+};
+
+int proto_service_record_decode(struct proto_service_record *out, const uint8_t *buf, size_t len)
+{
+	memset(out, 0, sizeof(*out));
+	return decode(&sealed_kind, out, buf, len);
+}
+
+int proto_service_record_encode(struct mp_buf *out, const struct proto_service_record *in)
+{
+	struct writer w;
+	msgpack_packer *pk;
+	int rc = sealed_check(in);
+
+	if (rc)
+		return rc;
+	write_begin(&w, out);
+	msgpack_pack_uint32(write_key(&w, SEALED_INTERVAL), in->interval_s);
+	pk = write_key(&w, SEALED_BOXES);
+	msgpack_pack_array(pk, in->n_boxes);
+	for (uint32_t i = 0; i < in->n_boxes; i++) {
+		msgpack_pack_array(pk, 2);
+		mp_pack_bin(pk, in->boxes[i].reader, PROTO_KEY_LEN);
+		mp_pack_bin(pk, in->boxes[i].box, in->boxes[i].len);
+	}
 	return write_end(&w);
 }

@@ -34,7 +34,9 @@ struct proto_member {
 	char version[PROTO_VERSION_MAX + 1];                      /* software, may be empty */
 };
 
-/* kind "service", name = service name: what partners check. */
+/* A service's check details, name = service name: what partners check. It
+ * travels sealed inside the service record (below) and in services.get
+ * results, never in clear in a record. */
 struct proto_service {
 	char url[PROTO_URL_MAX + 1];                 /* http(s)://..., tcp://host:port, ... */
 	uint32_t expect_status;                      /* 0: any 2xx or 3xx; else 100..599 */
@@ -100,6 +102,29 @@ struct proto_admission {
 	uint8_t subject[PROTO_KEY_LEN];
 	char endpoint[PROTO_ENDPOINT_MAX + 1]; /* may be empty */
 };
+
+/* kind "service" record body: the check details (struct proto_service,
+ * encoded with proto_service_encode()) sealed with crypto_box_seal to each
+ * reader, the owner and the partners it granted monitor, so that only
+ * they learn what is checked; and, in clear, the check interval, which
+ * every agent needs to judge whether observations are fresh. Boxes point
+ * into the decoded buffer (borrowed); readers come in increasing order. */
+#define PROTO_READERS_MAX 64
+
+struct proto_sealed_box {
+	uint8_t reader[PROTO_KEY_LEN];
+	const uint8_t *box;
+	size_t len;
+};
+
+struct proto_service_record {
+	uint32_t interval_s;
+	uint32_t n_boxes;
+	struct proto_sealed_box boxes[PROTO_READERS_MAX];
+};
+
+int proto_service_record_decode(struct proto_service_record *out, const uint8_t *buf, size_t len);
+int proto_service_record_encode(struct mp_buf *out, const struct proto_service_record *in);
 
 /* buf is borrowed. Return 0 or a negative KITH_E* code. */
 int proto_member_decode(struct proto_member *out, const uint8_t *buf, size_t len);

@@ -11,6 +11,8 @@
 #include "error.h"
 #include "identity.h"
 
+_Static_assert(PROTO_SEAL_OVERHEAD == crypto_box_SEALBYTES, "sealed box overhead");
+
 /* Allocates an identity with its secret buffers in guarded memory. */
 static struct proto_identity *identity_alloc(void)
 {
@@ -251,4 +253,22 @@ int proto_sig_verify(const uint8_t pk[PROTO_KEY_LEN], const uint8_t sig[PROTO_SI
 int proto_curve_pk(uint8_t curve_pk[PROTO_KEY_LEN], const uint8_t pk[PROTO_KEY_LEN])
 {
 	return crypto_sign_ed25519_pk_to_curve25519(curve_pk, pk) == 0 ? 0 : KITH_EVALUE;
+}
+
+int proto_seal(uint8_t *out, const uint8_t *plain, size_t len, const uint8_t reader[PROTO_KEY_LEN])
+{
+	uint8_t curve[PROTO_KEY_LEN];
+
+	if (crypto_sign_ed25519_pk_to_curve25519(curve, reader) != 0 ||
+	    crypto_box_seal(out, plain, len, curve) != 0)
+		return KITH_EVALUE;
+	return 0;
+}
+
+int proto_unseal(uint8_t *out, const uint8_t *box, size_t len, const struct proto_identity *id)
+{
+	if (len < crypto_box_SEALBYTES ||
+	    crypto_box_seal_open(out, box, len, id->curve_pk, id->curve_sk) != 0)
+		return KITH_EBADSIG;
+	return 0;
 }

@@ -43,6 +43,17 @@ int proto_identity_sign(const struct proto_identity *id, uint8_t sig[PROTO_SIG_L
 int proto_sig_verify(const uint8_t pk[PROTO_KEY_LEN], const uint8_t sig[PROTO_SIG_LEN],
                      const void *domain, size_t domain_len, const uint8_t *msg, size_t len);
 
+/* Bytes a sealed box adds to what it seals. */
+#define PROTO_SEAL_OVERHEAD 48
+
+/* Seals plain[0..len) to the peer whose Ed25519 key is reader (through
+ * its CURVE key): only that peer can open it. out holds len +
+ * PROTO_SEAL_OVERHEAD bytes. Returns 0 or KITH_EVALUE (not a valid key). */
+int proto_seal(uint8_t *out, const uint8_t *plain, size_t len, const uint8_t reader[PROTO_KEY_LEN]);
+/* Opens a box sealed to id into out (len - PROTO_SEAL_OVERHEAD bytes).
+ * Returns 0 or KITH_EBADSIG (not for us, or damaged). */
+int proto_unseal(uint8_t *out, const uint8_t *box, size_t len, const struct proto_identity *id);
+
 /* CURVE public key of a peer, derived from its Ed25519 key. Returns 0 or
  * KITH_EVALUE when pk is not a valid point. */
 int proto_curve_pk(uint8_t curve_pk[PROTO_KEY_LEN], const uint8_t pk[PROTO_KEY_LEN]);

@@ -79,5 +79,10 @@ int cmd_revoke_main(int argc, char **argv);
 int cmd_shard_main(int argc, char **argv);
 int cmd_services_main(int argc, char **argv);
 int cmd_dns_main(int argc, char **argv);
+int cmd_service_main(int argc, char **argv);
+int cmd_contact_main(int argc, char **argv);
+int cmd_health_main(int argc, char **argv);
+/* kith services without --of: our own services. */
+int cmd_services_own_main(const char *data_dir, bool json);
 
 #endif

@@ -182,12 +182,12 @@ int cmd_services_main(int argc, char **argv)
 	char data_dir[4096];
 	int rc;
 
-	rc = cli_parse(argc, argv, "kith services --of PEER_ID [--json] [--data DIR]", opts, 0,
+	rc = cli_parse(argc, argv, "kith services [--of PEER_ID] [--json] [--data DIR]", opts, 0,
 	               &args, data_dir, sizeof(data_dir));
 	if (rc != CLI_CONTINUE)
 		return rc;
 	if (!of)
-		return cli_usage("services", "--of PEER_ID names whose services to show");
+		return cmd_services_own_main(data_dir, json);
 	if ((rc = check_peer("services", of)) != CLI_CONTINUE)
 		return rc;
 	agentctl_begin(&r, "services", 1);

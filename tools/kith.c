@@ -25,7 +25,10 @@ static const struct command commands[] = {
     {"grants", cmd_grants_main, "list the grants issued and received"},
     {"revoke", cmd_revoke_main, "revoke a grant, every grant to a peer, or a member"},
     {"shard", cmd_shard_main, "keep, fetch or remove a shard with a partner"},
-    {"services", cmd_services_main, "show a partner's services (needs its monitor grant)"},
+    {"service", cmd_service_main, "register (add), remove (rm) or list (ls) a service"},
+    {"services", cmd_services_main, "list our services, or a partner's (--of, needs monitor)"},
+    {"contact", cmd_contact_main, "add or remove an alert contact (mail, webhook, Matrix, ntfy)"},
+    {"health", cmd_health_main, "every service's verdict and each observer's view"},
     {"dns", cmd_dns_main, "check that this agent may update a partner's zone"},
 };
 

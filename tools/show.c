@@ -35,7 +35,7 @@ static const char *status_name(enum proto_status s)
 /* Decoded bodies, one per known kind. */
 union body {
 	struct proto_member member;
-	struct proto_service service;
+	struct proto_service_record service;
 	struct proto_observation observation;
 	struct proto_grant grant;
 	struct proto_revocation revocation;
@@ -52,7 +52,7 @@ static int decode_body(union body *b, const struct proto_record *rec)
 	case PROTO_KIND_MEMBER:
 		return proto_member_decode(&b->member, rec->body, rec->body_len);
 	case PROTO_KIND_SERVICE:
-		return proto_service_decode(&b->service, rec->body, rec->body_len);
+		return proto_service_record_decode(&b->service, rec->body, rec->body_len);
 	case PROTO_KIND_OBSERVATION:
 		return proto_observation_decode(&b->observation, rec->body, rec->body_len);
 	case PROTO_KIND_GRANT:
@@ -102,7 +102,8 @@ static void summary_text(FILE *f, const struct proto_record *rec, const union bo
 		        b->member.n_endpoints, b->member.n_contacts);
 		break;
 	case PROTO_KIND_SERVICE:
-		fprintf(f, "%s every %us", b->service.url, b->service.interval_s);
+		fprintf(f, "every %us, details sealed to %u reader(s)", b->service.interval_s,
+		        b->service.n_boxes);
 		break;
 	case PROTO_KIND_OBSERVATION:
 		fprintf(f, "%s %ums", status_name(b->observation.status),
@@ -146,7 +147,7 @@ void show_record_line(FILE *f, const struct proto_record *rec)
 	if (strlen(rec->name) > 20)
 		snprintf(name, sizeof(name), "%.17s...", rec->name);
 	else
-		snprintf(name, sizeof(name), "%s", rec->name[0] ? rec->name : "-");
+		snprintf(name, sizeof(name), "%.20s", rec->name[0] ? rec->name : "-");
 	proto_peerid_short(author, rec->author);
 	kind_text(kind, sizeof(kind), rec->kind);
 	show_time(expires, sizeof(expires), rec->expires);
@@ -192,13 +193,16 @@ static void body_json(FILE *f, const struct proto_record *rec, const union body 
 		json_cstring(f, b->member.version);
 		break;
 	case PROTO_KIND_SERVICE:
-		json_key(f, "url", 1);
-		json_cstring(f, b->service.url);
-		fprintf(f, ",\"expect_status\":%u", b->service.expect_status);
-		json_key(f, "expect_body", 0);
-		json_cstring(f, b->service.expect_body);
-		fprintf(f, ",\"interval_s\":%u,\"timeout_s\":%u,\"tls_warn_s\":%u",
-		        b->service.interval_s, b->service.timeout_s, b->service.tls_warn_s);
+		fprintf(f, "\"interval_s\":%u", b->service.interval_s);
+		json_key(f, "readers", 0);
+		fputc('[', f);
+		for (uint32_t i = 0; i < b->service.n_boxes; i++) {
+			proto_peerid_format(id, b->service.boxes[i].reader);
+			if (i)
+				fputc(',', f);
+			json_cstring(f, id);
+		}
+		fputc(']', f);
 		break;
 	case PROTO_KIND_OBSERVATION:
 		proto_peerid_format(id, b->observation.owner);

@@ -103,7 +103,6 @@ static void member_seeds(void)
 
 static void service_seeds(void)
 {
-	int rc;
 	struct proto_service s = {0};
 	struct mp_buf b = {0};
 	proto_service_defaults(&s);
@@ -114,10 +113,26 @@ static void service_seeds(void)
 	s.interval_s = 60;
 	s.timeout_s = 5;
 	s.tls_warn_s = 0;
-	rc = proto_service_encode(&b, &s);
+	put_buf("service", "full", &b, proto_service_encode(&b, &s));
+}
+
+static void service_record_seeds(void)
+{
+	static struct proto_service_record r;
+	static const uint8_t box[80] = {1, 2, 3};
+	struct mp_buf b = {0};
+	int rc;
+
+	r.interval_s = 30;
+	r.n_boxes = 2;
+	memset(r.boxes[0].reader, 0x11, PROTO_KEY_LEN);
+	memset(r.boxes[1].reader, 0x22, PROTO_KEY_LEN);
+	r.boxes[0].box = r.boxes[1].box = box;
+	r.boxes[0].len = r.boxes[1].len = sizeof(box);
+	rc = proto_service_record_encode(&b, &r);
 	if (!rc)
-		put_record("service", PROTO_KIND_SERVICE, "cloud", b.data, b.len);
-	put_buf("service", "full", &b, rc);
+		put_record("service_record", PROTO_KIND_SERVICE, "cloud", b.data, b.len);
+	put_buf("service_record", "two-readers", &b, rc);
 }
 
 static void observation_seeds(void)
@@ -473,6 +488,7 @@ int main(int argc, char **argv)
 	}
 	member_seeds();
 	service_seeds();
+	service_record_seeds();
 	observation_seeds();
 	grant_seeds();
 	revocation_seeds();

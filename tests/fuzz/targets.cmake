@@ -5,6 +5,7 @@
 kith_fuzz_target(record kith_proto)
 kith_fuzz_target(member kith_proto)
 kith_fuzz_target(service kith_proto)
+kith_fuzz_target(service_record kith_proto)
 kith_fuzz_target(observation kith_proto)
 kith_fuzz_target(grant kith_proto)
 kith_fuzz_target(revocation kith_proto)

@@ -3,10 +3,10 @@
  * module builds would be refused on the wire) and delivers the copy to the
  * destination's member_on_message() after 1 to 3 ms through a loop timer.
  * The network can kill a node (its traffic is dropped and its module
- * freed), drop the ACKs a node sends, and cut the nodes into groups that
- * do not hear each other. Timings are the lan profile's with faster
- * intervals (probe 100 ms, timeout 40 ms, gossip 20 ms); every wait is
- * bounded in time and in turns of the loop. */
+ * freed), drop the ACKs a node sends or every hello (a PING without a
+ * target), and cut the nodes into groups that do not hear each other. Timings are the lan profile's
+ * with faster intervals (probe 100 ms, timeout 40 ms, gossip 20 ms); every wait is bounded in time
+ * and in turns of the loop. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +56,7 @@ struct sim {
 	struct node nodes[NODES_MAX];
 	int group[NODES_MAX];      /* only nodes of one group hear each other */
 	bool drop_acks[NODES_MAX]; /* ACKs this node sends are lost */
+	bool drop_hellos;          /* PINGs without a target are lost */
 	uint64_t sent[NODES_MAX][NODES_MAX][TYPES];
 	uint64_t alive_about[NODES_MAX]; /* alive updates sent about each node */
 	uint64_t wire_errors;            /* messages the codec refused */
@@ -125,7 +126,8 @@ static void sim_send(void *arg, const uint8_t peer[PROTO_KEY_LEN], uint8_t type,
 		return;
 	}
 	mp_buf_free(&buf);
-	if (!can_hear(s, src->idx, to) || (type == PROTO_MSG_ACK && s->drop_acks[src->idx])) {
+	if (!can_hear(s, src->idx, to) || (type == PROTO_MSG_ACK && s->drop_acks[src->idx]) ||
+	    (type == PROTO_MSG_PING && !msg->has_target && s->drop_hellos)) {
 		free(p);
 		return;
 	}
@@ -596,6 +598,7 @@ static void test_late_learner(struct sim *s)
 	struct fresh all = {x, -1}, only_y = {x, y};
 	struct member_info info;
 
+	run_for(s, 1000); /* the queues empty: nobody repeats an alive now */
 	node_kill(s, x);
 	ok(node_start(s, x, 9) == 0, "restart with everyone at incarnation 0");
 	ok(run_until(s, knows_incarnations, &all, 50),
@@ -605,9 +608,15 @@ static void test_late_learner(struct sim *s)
 	member_add(s->nodes[x].m, s->nodes[y].id->pk);
 	ok(member_get(s->nodes[x].m, s->nodes[y].id->pk, &info) == 0 && info.incarnation == 0,
 	   "a member added while running is known at incarnation 0");
-	/* A pass of probes over the 5 others, with room. */
+	ok(run_until(s, knows_incarnations, &only_y, 50),
+	   "the ACK of the hello it is sent brings its incarnation");
+	/* Probes bring them too: y at 0 again, and hellos lost. */
+	s->drop_hellos = true;
+	member_remove(s->nodes[x].m, s->nodes[y].id->pk);
+	member_add(s->nodes[x].m, s->nodes[y].id->pk);
 	ok(run_until(s, knows_incarnations, &only_y, 5 * 100 + 500),
-	   "the ACK of its first probe brings its incarnation");
+	   "and so does the ACK of its first probe (a pass over 5 others)");
+	s->drop_hellos = false;
 }
 
 static void dump(struct sim *s)

@@ -1,0 +1,415 @@
+/* Our own services and contacts: kith service add|rm|ls and kith contact
+ * add|rm. A service's check details are sealed to us and to each partner
+ * holding our monitor grant, and sealed again whenever that set changes,
+ * so a partner whose grant ends stops receiving them. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proto/body.h"
+#include "proto/error.h"
+#include "proto/identity.h"
+#include "proto/ops.h"
+#include "proto/peerid.h"
+#include "proto/record.h"
+#include "proto/units.h"
+#include "store/store.h"
+#include "agent_int.h"
+#include "alert.h"
+#include "log.h"
+
+/* Service records are re-signed when half of this has passed. */
+#define SERVICE_TTL (30 * 24 * 3600)
+
+static uint64_t now_s(void)
+{
+	return (uint64_t)time(NULL);
+}
+
+int agent_service_open(struct agent *a, const uint8_t *body, size_t len, struct proto_service *spec)
+{
+	struct proto_service_record *r = malloc(sizeof(*r));
+	uint8_t plain[PROTO_SEALED_MAX];
+	int rc = r ? proto_service_record_decode(r, body, len) : -ENOMEM;
+
+	for (uint32_t i = 0; !rc && i < r->n_boxes; i++) {
+		const struct proto_sealed_box *b = &r->boxes[i];
+		if (memcmp(b->reader, a->id->pk, PROTO_KEY_LEN))
+			continue;
+		if (b->len <= PROTO_SEAL_OVERHEAD ||
+		    proto_unseal(plain, b->box, b->len, a->id) != 0)
+			rc = KITH_EBADSIG;
+		else
+			rc = proto_service_decode(spec, plain, b->len - PROTO_SEAL_OVERHEAD);
+		free(r);
+		return rc;
+	}
+	free(r);
+	return rc ? rc : -ENOENT;
+}
+
+/* ---- readers ---- */
+
+struct readers {
+	struct agent *a;
+	uint8_t keys[PROTO_READERS_MAX][PROTO_KEY_LEN];
+	uint32_t n;
+	bool overflow;
+};
+
+static int key_order(const void *x, const void *y)
+{
+	return memcmp(x, y, PROTO_KEY_LEN);
+}
+
+static void add_reader(struct readers *r, const uint8_t key[PROTO_KEY_LEN])
+{
+	for (uint32_t i = 0; i < r->n; i++)
+		if (!memcmp(r->keys[i], key, PROTO_KEY_LEN))
+			return;
+	if (r->n == PROTO_READERS_MAX) {
+		r->overflow = true;
+		return;
+	}
+	memcpy(r->keys[r->n++], key, PROTO_KEY_LEN);
+}
+
+static void add_monitor(void *arg, const struct trust_grant *g)
+{
+	struct readers *r = arg;
+	struct proto_scope want = {.type = PROTO_SCOPE_MONITOR};
+	const struct trust_grant *valid;
+	const struct proto_scope *scope;
+
+	if (memcmp(g->issuer, r->a->id->pk, PROTO_KEY_LEN))
+		return;
+	if (trust_grant_check(r->a->trust, g->issuer, g->subject, &want, now_s(), &valid, &scope) ==
+	    0)
+		add_reader(r, g->subject);
+}
+
+/* Us and every member holding our monitor grant now, sorted. */
+static void current_readers(struct agent *a, struct readers *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->a = a;
+	add_reader(r, a->id->pk);
+	trust_grants_each(a->trust, add_monitor, r);
+	qsort(r->keys, r->n, PROTO_KEY_LEN, key_order);
+}
+
+/* Seals spec to readers and publishes it as service name. */
+static int publish_service(struct agent *a, const char *name, const struct proto_service *spec,
+                           const struct readers *r)
+{
+	struct proto_service_record *rec = calloc(1, sizeof(*rec));
+	uint8_t(*boxes)[PROTO_SEALED_MAX] = calloc(PROTO_READERS_MAX, sizeof(*boxes));
+	struct mp_buf plain = {0}, body = {0};
+	int rc = rec && boxes ? proto_service_encode(&plain, spec) : -ENOMEM;
+
+	if (!rc && plain.len + PROTO_SEAL_OVERHEAD > PROTO_SEALED_MAX)
+		rc = KITH_ETOOBIG;
+	for (uint32_t i = 0; !rc && i < r->n; i++) {
+		memcpy(rec->boxes[i].reader, r->keys[i], PROTO_KEY_LEN);
+		rc = proto_seal(boxes[i], plain.data, plain.len, r->keys[i]);
+		rec->boxes[i].box = boxes[i];
+		rec->boxes[i].len = plain.len + PROTO_SEAL_OVERHEAD;
+	}
+	if (!rc) {
+		rec->n_boxes = r->n;
+		rec->interval_s = spec->interval_s;
+		rc = proto_service_record_encode(&body, rec);
+	}
+	if (!rc)
+		rc = agent_publish(a, PROTO_KIND_SERVICE, name, body.data, body.len, SERVICE_TTL);
+	mp_buf_free(&plain);
+	mp_buf_free(&body);
+	free(boxes);
+	free(rec);
+	return rc;
+}
+
+/* ---- re-sealing ---- */
+
+struct reseal {
+	struct agent *a;
+	struct readers want;
+	char (*names)[PROTO_SERVICE_NAME_MAX + 1];
+	size_t n;
+};
+
+/* Collects the names of our services that need a new record. */
+static int check_service(void *arg, const uint8_t *buf, size_t len)
+{
+	struct reseal *rs = arg;
+	struct proto_service_record *r;
+	struct proto_record rec;
+	bool same;
+
+	if (rs->n == PROTO_SERVICES_MAX || proto_record_decode(&rec, buf, len) != 0 ||
+	    rec.kind != PROTO_KIND_SERVICE || rec.body_len == 0)
+		return 0;
+	r = malloc(sizeof(*r));
+	if (!r || proto_service_record_decode(r, rec.body, rec.body_len) != 0) {
+		free(r);
+		return 0;
+	}
+	same = r->n_boxes == rs->want.n && rec.expires > now_s() + SERVICE_TTL / 2;
+	for (uint32_t i = 0; same && i < r->n_boxes; i++)
+		same = !memcmp(r->boxes[i].reader, rs->want.keys[i], PROTO_KEY_LEN);
+	free(r);
+	/* Our own service names passed proto_service_name_ok() on the way in. */
+	if (!same && proto_service_name_ok(rec.name, strlen(rec.name)))
+		memcpy(rs->names[rs->n++], rec.name, strlen(rec.name) + 1);
+	return 0;
+}
+
+void agent_services_reseal(struct agent *a)
+{
+	struct reseal rs = {.a = a};
+
+	current_readers(a, &rs.want);
+	if (rs.want.overflow)
+		log_warnx("more than %d partners hold monitor: the others are left out",
+		          PROTO_READERS_MAX - 1);
+	rs.names = calloc(PROTO_SERVICES_MAX, sizeof(*rs.names));
+	if (!rs.names)
+		return;
+	/* The walk's buffers are the store's: collect first, publish after. */
+	store_records_since(a->store, a->id->pk, 0, check_service, &rs);
+	for (size_t i = 0; i < rs.n; i++) {
+		struct proto_service spec;
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		struct proto_record rec;
+		int rc = store_record_get(a->store, a->id->pk, PROTO_KIND_SERVICE, rs.names[i],
+		                          &buf, &len);
+		if (!rc)
+			rc = proto_record_decode(&rec, buf, len);
+		if (!rc)
+			rc = agent_service_open(a, rec.body, rec.body_len, &spec);
+		if (!rc)
+			rc = publish_service(a, rs.names[i], &spec, &rs.want);
+		free(buf);
+		if (rc)
+			log_warnx("cannot re-seal service %s: %s", rs.names[i], proto_strerror(rc));
+		else
+			log_info("service %s sealed to %u reader(s)", rs.names[i], rs.want.n);
+	}
+	free(rs.names);
+}
+
+/* ---- kith service add|rm|ls ---- */
+
+/* An optional duration argument in whole seconds within [lo, hi]. */
+static int arg_seconds(const struct ctl_request *req, const char *key, uint32_t lo, uint32_t hi,
+                       uint32_t *out, char *err, size_t n)
+{
+	char text[32];
+	const char *why = NULL;
+	uint64_t ms;
+	int rc = ctl_arg_text(req, key, text, sizeof(text));
+
+	if (rc == -ENOENT)
+		return 0;
+	if (rc || proto_duration_parse(text, strlen(text), &ms, &why) != 0)
+		return agent_fail(err, n, KITH_EVALUE, "--%s: %s", key, why ? why : "bad value");
+	if (ms / 1000 < lo || ms / 1000 > hi || ms % 1000)
+		return agent_fail(err, n, KITH_EVALUE, "--%s must be whole seconds from %us to %us",
+		                  key, lo, hi);
+	*out = (uint32_t)(ms / 1000);
+	return 0;
+}
+
+int agent_ctl_service_add(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                          size_t n)
+{
+	struct agent *a = arg;
+	struct proto_service spec = {0};
+	struct readers r;
+	char name[PROTO_SERVICE_NAME_MAX + 1];
+	uint64_t status = 0;
+	int rc;
+
+	proto_service_defaults(&spec);
+	if (ctl_arg_text(req, "name", name, sizeof(name)) != 0 ||
+	    !proto_service_name_ok(name, strlen(name)))
+		return agent_fail(
+		    err, n, KITH_EVALUE,
+		    "a service name is 1 to 63 characters of a-z, 0-9, '-', '_', '.'");
+	if (ctl_arg_text(req, "url", spec.url, sizeof(spec.url)) != 0)
+		return agent_fail(err, n, KITH_EVALUE, "--url is needed (up to %d bytes)",
+		                  PROTO_URL_MAX);
+	if (ctl_arg_uint(req, "expect_status", &status) == 0) {
+		if (status < 100 || status > 599)
+			return agent_fail(err, n, KITH_EVALUE,
+			                  "--expect-status must be 100 to 599");
+		spec.expect_status = (uint32_t)status;
+	}
+	if (ctl_arg_text(req, "expect_body", spec.expect_body, sizeof(spec.expect_body)) ==
+	    KITH_ETOOBIG)
+		return agent_fail(err, n, KITH_ETOOBIG, "--expect-body is at most %d bytes",
+		                  PROTO_EXPECT_BODY_MAX);
+	if ((rc = arg_seconds(req, "interval", 1, 86400, &spec.interval_s, err, n)) ||
+	    (rc = arg_seconds(req, "timeout", 1, 300, &spec.timeout_s, err, n)) ||
+	    (rc = arg_seconds(req, "tls_warn", 0, 365 * 86400, &spec.tls_warn_s, err, n)))
+		return rc;
+	if (spec.timeout_s > spec.interval_s)
+		return agent_fail(err, n, KITH_EVALUE, "--timeout must not exceed --interval");
+	current_readers(a, &r);
+	rc = publish_service(a, name, &spec, &r);
+	if (rc == KITH_EVALUE)
+		return agent_fail(err, n, rc, "the URL or a value is not acceptable");
+	if (rc)
+		return agent_fail(err, n, rc, "cannot publish the service: %s", proto_strerror(rc));
+	log_info("service %s registered (%s, every %us), sealed to %u reader(s)", name, spec.url,
+	         spec.interval_s, r.n);
+	msgpack_pack_map(pk, 2);
+	mp_pack_cstr(pk, "name");
+	mp_pack_cstr(pk, name);
+	mp_pack_cstr(pk, "monitors");
+	msgpack_pack_uint32(pk, r.n - 1);
+	return 0;
+}
+
+int agent_ctl_service_rm(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                         size_t n)
+{
+	struct agent *a = arg;
+	char name[PROTO_SERVICE_NAME_MAX + 1];
+	struct proto_record rec;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (ctl_arg_text(req, "name", name, sizeof(name)) != 0)
+		return agent_fail(err, n, KITH_EVALUE, "give the service's name");
+	rc = store_record_get(a->store, a->id->pk, PROTO_KIND_SERVICE, name, &buf, &len);
+	if (!rc)
+		rc = proto_record_decode(&rec, buf, len);
+	free(buf);
+	if (rc || rec.body_len == 0)
+		return agent_fail(err, n, -ENOENT, "no service '%s' registered here", name);
+	/* A tombstone: partners stop checking, and it expires in time. */
+	rc = agent_publish(a, PROTO_KIND_SERVICE, name, NULL, 0, SERVICE_TTL);
+	if (rc)
+		return agent_fail(err, n, rc, "cannot remove it: %s", proto_strerror(rc));
+	log_info("service %s removed", name);
+	msgpack_pack_map(pk, 1);
+	mp_pack_cstr(pk, "removed");
+	mp_pack_cstr(pk, name);
+	return 0;
+}
+
+struct service_list {
+	struct agent *a;
+	msgpack_packer *pk;
+	uint32_t count;
+	bool packing;
+};
+
+static int list_one(void *arg, const uint8_t *buf, size_t len)
+{
+	struct service_list *l = arg;
+	struct proto_service spec;
+	struct proto_record rec;
+	struct proto_service_record *r;
+
+	if (proto_record_decode(&rec, buf, len) != 0 || rec.kind != PROTO_KIND_SERVICE ||
+	    rec.body_len == 0 || agent_service_open(l->a, rec.body, rec.body_len, &spec) != 0)
+		return 0;
+	if (!l->packing) {
+		l->count++;
+		return 0;
+	}
+	r = malloc(sizeof(*r));
+	if (!r || proto_service_record_decode(r, rec.body, rec.body_len) != 0) {
+		free(r);
+		return 0;
+	}
+	msgpack_pack_map(l->pk, 6);
+	mp_pack_cstr(l->pk, "name");
+	mp_pack_cstr(l->pk, rec.name);
+	mp_pack_cstr(l->pk, "url");
+	mp_pack_cstr(l->pk, spec.url);
+	mp_pack_cstr(l->pk, "interval_s");
+	msgpack_pack_uint32(l->pk, spec.interval_s);
+	mp_pack_cstr(l->pk, "timeout_s");
+	msgpack_pack_uint32(l->pk, spec.timeout_s);
+	mp_pack_cstr(l->pk, "expect_status");
+	msgpack_pack_uint32(l->pk, spec.expect_status);
+	mp_pack_cstr(l->pk, "monitors");
+	msgpack_pack_uint32(l->pk, r->n_boxes ? r->n_boxes - 1 : 0);
+	free(r);
+	return 0;
+}
+
+int agent_ctl_service_ls(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                         size_t n)
+{
+	struct service_list l = {.a = arg, .pk = pk};
+
+	(void)req;
+	(void)err;
+	(void)n;
+	store_records_since(l.a->store, l.a->id->pk, 0, list_one, &l);
+	msgpack_pack_array(pk, l.count);
+	l.packing = true;
+	store_records_since(l.a->store, l.a->id->pk, 0, list_one, &l);
+	return 0;
+}
+
+/* ---- kith contact add|rm ---- */
+
+int agent_ctl_contact(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                      size_t n)
+{
+	struct agent *a = arg;
+	struct proto_member *m = calloc(1, sizeof(*m));
+	char action[8], uri[PROTO_CONTACT_MAX + 1];
+	const char *why = NULL;
+	uint64_t expires;
+	uint32_t at = 0;
+	int rc;
+
+	if (!m)
+		return -ENOMEM;
+	rc = ctl_arg_text(req, "action", action, sizeof(action));
+	if (!rc && ctl_arg_text(req, "uri", uri, sizeof(uri)) != 0)
+		rc = agent_fail(err, n, KITH_EVALUE, "give the contact (at most %d bytes)",
+		                PROTO_CONTACT_MAX);
+	if (!rc && !strcmp(action, "add") && alert_contact_check(uri, &why) != 0)
+		rc = agent_fail(err, n, KITH_EVALUE, "%s", why);
+	if (!rc)
+		rc = agent_member_current(a, m, &expires);
+	while (!rc && at < m->n_contacts && strcmp(m->contacts[at], uri))
+		at++;
+	if (!rc && !strcmp(action, "add")) {
+		if (at < m->n_contacts)
+			rc = agent_fail(err, n, -EEXIST, "%s is a contact already", uri);
+		else if (m->n_contacts == PROTO_CONTACTS_MAX)
+			rc = agent_fail(err, n, KITH_ETOOBIG, "at most %d contacts",
+			                PROTO_CONTACTS_MAX);
+		else
+			snprintf(m->contacts[m->n_contacts++], sizeof(m->contacts[0]), "%s", uri);
+	} else if (!rc && !strcmp(action, "rm")) {
+		if (at == m->n_contacts)
+			rc = agent_fail(err, n, -ENOENT, "%s is no contact", uri);
+		else
+			memmove(m->contacts[at], m->contacts[at + 1],
+			        (m->n_contacts-- - at - 1) * sizeof(m->contacts[0]));
+	} else if (!rc) {
+		rc = agent_fail(err, n, KITH_EVALUE, "say add or rm");
+	}
+	if (!rc && (rc = agent_member_publish(a, m)) != 0)
+		agent_fail(err, n, rc, "cannot publish the member record: %s", proto_strerror(rc));
+	if (!rc) {
+		msgpack_pack_array(pk, m->n_contacts);
+		for (uint32_t i = 0; i < m->n_contacts; i++)
+			mp_pack_cstr(pk, m->contacts[i]);
+	}
+	free(m);
+	return rc;
+}

@@ -1,0 +1,142 @@
+"""Peer monitoring with real agents, a real HTTP service, a real SMTP server
+and a real webhook receiver: an outage becomes down on every agent, one
+mail and one webhook call; recovery becomes up and one more of each; a
+member dead too long gets its contacts told once."""
+import json
+import os
+import subprocess
+import time
+
+from harness import Failed, Federation, free_ports, run, wait_until
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class Service:
+    """python3 -m http.server on 127.0.0.1, stopped and started at will."""
+
+    def __init__(self, root, port):
+        self.dir = os.path.join(root, "www")
+        os.makedirs(self.dir, exist_ok=True)
+        with open(os.path.join(self.dir, "index.html"), "w") as f:
+            f.write("kith test service: ok\n")
+        self.port = port
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", "-m", "http.server", str(self.port), "--bind", "127.0.0.1",
+             "--directory", self.dir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+def lines(path):
+    try:
+        with open(path) as f:
+            return [json.loads(l) for l in f if l.strip()]
+    except OSError:
+        return []
+
+
+def verdicts(agent):
+    return {(h["owner"], h["service"]): h["verdict"] for h in agent.json("health")}
+
+
+def test(tap, fed):
+    owner, m1, m2, m3 = fed.agents
+    http_port, smtp_port, hook_port = free_ports(3)
+    sink_dir = os.path.join(fed.root, "sink")
+    os.makedirs(sink_dir)
+    sinks = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "sinks.py"), "--smtp",
+                              str(smtp_port), "--http", str(hook_port), "--out", sink_dir],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    service = Service(fed.root, http_port)
+    try:
+        run_test(tap, fed, owner, m1, m2, m3, service, sink_dir, smtp_port, hook_port)
+    finally:
+        service.stop()
+        sinks.terminate()
+        sinks.wait(timeout=10)
+
+
+def run_test(tap, fed, owner, m1, m2, m3, service, sink_dir, smtp_port, hook_port):
+    wait_until(lambda: os.path.exists(os.path.join(sink_dir, "ready")), 20, "the sinks")
+    alerts = ("\n[alerts]\nsmtp_url = smtp://127.0.0.1:%d\nsmtp_from = kith@example.org\n"
+              "smtp_tls = never\n[monitoring]\nmember_dead_alert = 5s\n" % smtp_port)
+    fed.init_all()
+    for a in fed.agents:
+        a.start(extra_conf=alerts)
+    for a in (m1, m2, m3):
+        a.kith("join", invite(owner))
+    wait_until(lambda: all(len(a.states()) == 4 for a in fed.agents), 30, "four members")
+    hook = "http://127.0.0.1:%d/owner-hook" % hook_port
+    owner.kith("contact", "add", "mailto:admin@owner.example")
+    owner.kith("contact", "add", hook)
+    m3.kith("contact", "add", "http://127.0.0.1:%d/m3-hook" % hook_port)
+    for m in (m1, m2, m3):
+        owner.kith("grant", m.id, "monitor")
+    service.start()
+    out = owner.kith("service", "add", "web", "--url", "http://127.0.0.1:%d/" % service.port,
+                     "--expect-body", "ok", "--interval", "1s", "--timeout", "1s").stdout
+    tap.ok("registered web" in out, "the owner registers its service", out)
+    key = (owner.id, "web")
+
+    wait_until(lambda: all(verdicts(a).get(key) == "up" for a in fed.agents), 60,
+               "every agent to judge the service up")
+    tap.ok(True, "every agent judges the service up")
+    h = [x for x in owner.json("health") if x["service"] == "web"][0]
+    tap.ok(set(h) >= {"owner", "service", "verdict", "since", "observers"} and
+           len(h["observers"]) == 3, "health --json has the documented fields and 3 observers", h)
+    tap.ok(not lines(os.path.join(sink_dir, "mail.jsonl")), "no alert while all is well")
+
+    # The outage.
+    service.stop()
+    t0 = time.monotonic()
+    wait_until(lambda: all(verdicts(a).get(key) == "down" for a in fed.agents), 60,
+               "every agent to judge the service down")
+    tap.ok(True, "every agent judges the service down (%.1f s)" % (time.monotonic() - t0))
+    wait_until(lambda: len(lines(os.path.join(sink_dir, "mail.jsonl"))) >= 1, 30, "a mail")
+    time.sleep(5)  # time for any duplicate to arrive
+    mails = lines(os.path.join(sink_dir, "mail.jsonl"))
+    hooks = [h for h in lines(os.path.join(sink_dir, "http.jsonl")) if h["path"] == "/owner-hook"]
+    tap.ok(len(mails) == 1, "exactly one mail for the outage", mails)
+    tap.ok(len(hooks) == 1, "exactly one webhook call for the outage", hooks)
+    tap.ok(mails and mails[0]["to"] == ["admin@owner.example"] and "is down" in mails[0]["data"],
+           "the mail says the service is down", mails[:1])
+    body = json.loads(hooks[0]["body"]) if hooks else {}
+    tap.ok(body.get("service") == "web" and body.get("state") == "down" and
+           body.get("owner") == owner.id, "the webhook's JSON names service, state, owner", body)
+
+    # The recovery.
+    service.start()
+    wait_until(lambda: all(verdicts(a).get(key) == "up" for a in fed.agents), 90,
+               "every agent to judge the service up again")
+    tap.ok(True, "every agent judges the service up again")
+    wait_until(lambda: len(lines(os.path.join(sink_dir, "mail.jsonl"))) >= 2, 30, "a 2nd mail")
+    time.sleep(5)
+    mails = lines(os.path.join(sink_dir, "mail.jsonl"))
+    hooks = [h for h in lines(os.path.join(sink_dir, "http.jsonl")) if h["path"] == "/owner-hook"]
+    tap.ok(len(mails) == 2 and "is up" in mails[1]["data"], "one more mail: up", mails)
+    tap.ok(len(hooks) == 2, "one more webhook call", hooks)
+
+    # A member dead too long: its contacts are told, once, by one partner.
+    m3.kill9()
+    wait_until(lambda: len([h for h in lines(os.path.join(sink_dir, "http.jsonl"))
+                            if h["path"] == "/m3-hook"]) >= 1, 60, "m3's contact told")
+    time.sleep(5)
+    told = [h for h in lines(os.path.join(sink_dir, "http.jsonl")) if h["path"] == "/m3-hook"]
+    tap.ok(len(told) == 1 and json.loads(told[0]["body"]).get("state") == "dead",
+           "a member dead too long gets exactly one alert", told)
+    tap.ok(all(a.alive() for a in (owner, m1, m2)), "the other agents run on")
+
+
+def invite(owner):
+    return owner.kith("invite").stdout.strip()
+
+
+if __name__ == "__main__":
+    run(test, Federation(4))

@@ -1,0 +1,233 @@
+/* Peer monitoring from the command line: kith service add|rm|ls, kith
+ * services, kith contact add|rm, kith health. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proto/body.h"
+#include "proto/peerid.h"
+#include "agentctl.h"
+#include "cli.h"
+#include "show.h"
+
+static void print_json(const struct agentctl_reply *reply)
+{
+	if (reply->data)
+		agentctl_json(stdout, reply->data);
+	else
+		fputs("null", stdout);
+	fputc('\n', stdout);
+}
+
+static void print_services(const msgpack_object *d)
+{
+	if (!d || d->type != MSGPACK_OBJECT_ARRAY)
+		return;
+	printf("%-24s %-9s %-8s %s\n", "SERVICE", "INTERVAL", "MONITORS", "URL");
+	for (uint32_t i = 0; i < d->via.array.size; i++) {
+		const msgpack_object *s = &d->via.array.ptr[i];
+		char name[80], url[2100];
+		printf("%-24s %-8" PRIu64 "s %-8" PRIu64 " %s\n",
+		       agentctl_text(s, "name", name, sizeof(name)), agentctl_uint(s, "interval_s"),
+		       agentctl_uint(s, "monitors"), agentctl_text(s, "url", url, sizeof(url)));
+	}
+}
+
+/* kith services [--json] lists ours; --of PEER_ID asks a partner. */
+static int list_own(const char *data_dir, bool json)
+{
+	struct agentctl_request r;
+	struct agentctl_reply reply;
+	int rc;
+
+	agentctl_begin(&r, "service.ls", 0);
+	rc = agentctl_call(data_dir, &r, &reply);
+	if (rc != CLI_OK)
+		return rc;
+	if (json)
+		print_json(&reply);
+	else
+		print_services(reply.data);
+	agentctl_reply_free(&reply);
+	return CLI_OK;
+}
+
+int cmd_service_main(int argc, char **argv)
+{
+	const char *url = NULL, *status = NULL, *body = NULL, *interval = NULL, *timeout = NULL,
+	           *warn = NULL;
+	bool json = false;
+	const struct cli_opt opts[] = {
+	    {"url", &url, NULL},          {"expect-status", &status, NULL},
+	    {"expect-body", &body, NULL}, {"interval", &interval, NULL},
+	    {"timeout", &timeout, NULL},  {"tls-expiry-warn", &warn, NULL},
+	    {"json", NULL, &json},        {NULL, NULL, NULL}};
+	struct agentctl_request r;
+	struct agentctl_reply reply;
+	struct cli_args args;
+	char data_dir[4096];
+	unsigned long code = 0;
+	char *end;
+	int rc;
+
+	rc = cli_parse(argc, argv,
+	               "kith service add NAME --url URL [--expect-status CODE] "
+	               "[--expect-body TEXT] [--interval 30s] [--timeout 10s] "
+	               "[--tls-expiry-warn 14d] [--data DIR]\n"
+	               "       kith service rm NAME [--data DIR]\n"
+	               "       kith service ls [--json] [--data DIR]",
+	               opts, 2, &args, data_dir, sizeof(data_dir));
+	if (rc != CLI_CONTINUE)
+		return rc;
+	if (args.n == 1 && !strcmp(args.pos[0], "ls"))
+		return list_own(data_dir, json);
+	if (args.n != 2 || (strcmp(args.pos[0], "add") && strcmp(args.pos[0], "rm")))
+		return cli_usage("service", "say add NAME, rm NAME or ls");
+	if (!proto_service_name_ok(args.pos[1], strlen(args.pos[1])))
+		return cli_usage("service",
+		                 "a service name is 1 to 63 characters of a-z, 0-9, '-', '_', '.'");
+	if (!strcmp(args.pos[0], "rm")) {
+		agentctl_begin(&r, "service.rm", 1);
+		agentctl_arg_text(&r, "name", args.pos[1]);
+	} else {
+		if (!url)
+			return cli_usage("service", "add needs --url URL");
+		if (status) {
+			code = strtoul(status, &end, 10);
+			if (*end || code < 100 || code > 599)
+				return cli_usage("service", "--expect-status must be 100 to 599");
+		}
+		agentctl_begin(&r, "service.add",
+		               2 + (status != NULL) + (body != NULL) + (interval != NULL) +
+		                   (timeout != NULL) + (warn != NULL));
+		agentctl_arg_text(&r, "name", args.pos[1]);
+		agentctl_arg_text(&r, "url", url);
+		if (status)
+			agentctl_arg_uint(&r, "expect_status", code);
+		if (body)
+			agentctl_arg_text(&r, "expect_body", body);
+		if (interval)
+			agentctl_arg_text(&r, "interval", interval);
+		if (timeout)
+			agentctl_arg_text(&r, "timeout", timeout);
+		if (warn)
+			agentctl_arg_text(&r, "tls_warn", warn);
+	}
+	rc = agentctl_call(data_dir, &r, &reply);
+	if (rc != CLI_OK)
+		return rc;
+	if (json)
+		print_json(&reply);
+	else if (!strcmp(args.pos[0], "rm"))
+		printf("removed %s: partners stop checking it\n", args.pos[1]);
+	else
+		printf("registered %s, sealed to %" PRIu64 " monitoring partner(s)\n", args.pos[1],
+		       agentctl_uint(reply.data, "monitors"));
+	agentctl_reply_free(&reply);
+	return CLI_OK;
+}
+
+int cmd_services_own_main(const char *data_dir, bool json)
+{
+	return list_own(data_dir, json);
+}
+
+int cmd_contact_main(int argc, char **argv)
+{
+	bool json = false;
+	const struct cli_opt opts[] = {{"json", NULL, &json}, {NULL, NULL, NULL}};
+	struct agentctl_request r;
+	struct agentctl_reply reply;
+	struct cli_args args;
+	char data_dir[4096];
+	int rc;
+
+	rc = cli_parse(argc, argv,
+	               "kith contact add|rm mailto:ADDR|https://WEBHOOK|matrix:!ROOM:SERVER|"
+	               "ntfy:https://HOST/TOPIC [--data DIR]",
+	               opts, 2, &args, data_dir, sizeof(data_dir));
+	if (rc != CLI_CONTINUE)
+		return rc;
+	if (args.n != 2 || (strcmp(args.pos[0], "add") && strcmp(args.pos[0], "rm")))
+		return cli_usage("contact", "say add URI or rm URI");
+	agentctl_begin(&r, "contact", 2);
+	agentctl_arg_text(&r, "action", args.pos[0]);
+	agentctl_arg_text(&r, "uri", args.pos[1]);
+	rc = agentctl_call(data_dir, &r, &reply);
+	if (rc != CLI_OK)
+		return rc;
+	if (json) {
+		print_json(&reply);
+	} else if (reply.data && reply.data->type == MSGPACK_OBJECT_ARRAY) {
+		printf("contacts:");
+		for (uint32_t i = 0; i < reply.data->via.array.size; i++) {
+			const msgpack_object *c = &reply.data->via.array.ptr[i];
+			if (c->type == MSGPACK_OBJECT_STR)
+				printf(" %.*s", (int)c->via.str.size, c->via.str.ptr);
+		}
+		printf("%s\n", reply.data->via.array.size ? "" : " none");
+	}
+	agentctl_reply_free(&reply);
+	return CLI_OK;
+}
+
+static void print_health(const msgpack_object *d)
+{
+	if (!d || d->type != MSGPACK_OBJECT_ARRAY)
+		return;
+	printf("%-20s %-20s %-9s %-20s %s\n", "OWNER", "SERVICE", "VERDICT", "SINCE", "OBSERVERS");
+	for (uint32_t i = 0; i < d->via.array.size; i++) {
+		const msgpack_object *s = &d->via.array.ptr[i], *obs = agentctl_get(s, "observers");
+		char owner[80], name[80], verdict[16], since[32] = "-", id[80], status[16];
+		uint64_t t = agentctl_uint(s, "since");
+
+		if (t)
+			show_time(since, sizeof(since), t);
+		agentctl_text(s, "owner_name", owner, sizeof(owner));
+		if (!owner[0]) {
+			agentctl_text(s, "owner", owner, sizeof(owner));
+			owner[PROTO_PEERID_SHORT_LEN] = '\0';
+		}
+		printf("%-20s %-20s %-9s %-20s", owner,
+		       agentctl_text(s, "service", name, sizeof(name)),
+		       agentctl_text(s, "verdict", verdict, sizeof(verdict)), since);
+		for (uint32_t k = 0;
+		     obs && obs->type == MSGPACK_OBJECT_ARRAY && k < obs->via.array.size; k++) {
+			const msgpack_object *o = &obs->via.array.ptr[k];
+			agentctl_text(o, "id", id, sizeof(id));
+			id[PROTO_PEERID_SHORT_LEN] = '\0';
+			printf(" %s:%s/%" PRIu64 "ms/%" PRIu64 "s", id,
+			       agentctl_text(o, "status", status, sizeof(status)),
+			       agentctl_uint(o, "latency_ms"), agentctl_uint(o, "age"));
+		}
+		fputc('\n', stdout);
+	}
+}
+
+int cmd_health_main(int argc, char **argv)
+{
+	bool json = false;
+	const struct cli_opt opts[] = {{"json", NULL, &json}, {NULL, NULL, NULL}};
+	struct agentctl_request r;
+	struct agentctl_reply reply;
+	struct cli_args args;
+	char data_dir[4096];
+	int rc;
+
+	rc = cli_parse(argc, argv, "kith health [--json] [--data DIR]", opts, 0, &args, data_dir,
+	               sizeof(data_dir));
+	if (rc != CLI_CONTINUE)
+		return rc;
+	agentctl_begin(&r, "health", 0);
+	rc = agentctl_call(data_dir, &r, &reply);
+	if (rc != CLI_OK)
+		return rc;
+	if (json)
+		print_json(&reply);
+	else
+		print_health(reply.data);
+	agentctl_reply_free(&reply);
+	return CLI_OK;
+}
