@@ -54,11 +54,13 @@ def wait_until(predicate, timeout, what, step=0.25):
 
 
 class Agent:
-    def __init__(self, root, name, port):
+    def __init__(self, root, name, port, host="127.0.0.1", listen=None, netns=None):
         self.name = name
         self.port = port
         self.data = os.path.join(root, name)
-        self.endpoint = "tcp://127.0.0.1:%d" % port
+        self.endpoint = "tcp://%s:%d" % (host, port)
+        self.listen = listen or self.endpoint
+        self.netns = netns  # kithd runs in this network namespace
         self.proc = None
         self.log_path = os.path.join(root, name + ".log")
         self.id = None
@@ -76,8 +78,8 @@ class Agent:
         return json.loads(self.kith(*args, "--json").stdout)
 
     def init(self, profile="lan"):
-        self.kith("init", "--name", self.name, "--listen", self.endpoint,
-                  "--profile", profile)
+        self.kith("init", "--name", self.name, "--listen", self.listen,
+                  "--advertise", self.endpoint, "--profile", profile)
         self.id = self.kith("id").stdout.strip()
 
     def start(self, extra_conf=None):
@@ -90,8 +92,9 @@ class Agent:
             with open(os.path.join(self.data, "kithd.conf"), "a") as f:
                 f.write(extra_conf)
         log = open(self.log_path, "a")
-        self.proc = subprocess.Popen([KITHD, "--data", self.data, "--log-level", "debug"],
-                                     stdout=log, stderr=log)
+        prefix = ["ip", "netns", "exec", self.netns] if self.netns else []
+        self.proc = subprocess.Popen(prefix + [KITHD, "--data", self.data, "--log-level",
+                                               "debug"], stdout=log, stderr=log)
         log.close()
 
     def wait_ready(self, timeout=15):

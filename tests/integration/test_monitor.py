@@ -21,11 +21,12 @@ class Service:
         with open(os.path.join(self.dir, "index.html"), "w") as f:
             f.write("kith test service: ok\n")
         self.port = port
+        self.host = "127.0.0.1"
         self.proc = None
 
     def start(self):
         self.proc = subprocess.Popen(
-            ["/usr/bin/python3", "-m", "http.server", str(self.port), "--bind", "127.0.0.1",
+            ["/usr/bin/python3", "-m", "http.server", str(self.port), "--bind", self.host,
              "--directory", self.dir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def stop(self):
