@@ -257,3 +257,28 @@ void agentctl_json(FILE *f, const msgpack_object *obj)
 	}
 	fputs("null", f);
 }
+
+int agentctl_run(const char *data_dir, struct agentctl_request *r, bool json,
+                 void (*render)(const msgpack_object *data))
+{
+	struct agentctl_reply reply;
+	int rc = agentctl_call(data_dir, r, &reply);
+
+	if (rc != CLI_OK)
+		return rc;
+	if (json)
+		agentctl_print_json(&reply);
+	else if (render)
+		render(reply.data);
+	agentctl_reply_free(&reply);
+	return CLI_OK;
+}
+
+void agentctl_print_json(const struct agentctl_reply *reply)
+{
+	if (reply->data)
+		agentctl_json(stdout, reply->data);
+	else
+		fputs("null", stdout);
+	fputc('\n', stdout);
+}

@@ -45,6 +45,12 @@ void agentctl_arg_flag(struct agentctl_request *r, const char *key, bool value);
  * returns CLI_FAIL. Frees the request either way. */
 int agentctl_call(const char *data_dir, struct agentctl_request *r, struct agentctl_reply *reply);
 void agentctl_reply_free(struct agentctl_reply *reply);
+/* Prints the reply's data as one line of JSON ("null" when none). */
+void agentctl_print_json(const struct agentctl_reply *reply);
+/* agentctl_call(), then prints the reply's data as JSON when json is set,
+ * else through render (NULL: prints nothing). Returns the exit status. */
+int agentctl_run(const char *data_dir, struct agentctl_request *r, bool json,
+                 void (*render)(const msgpack_object *data));
 
 /* Looks up key in a map object; NULL when absent or obj is no map. */
 const msgpack_object *agentctl_get(const msgpack_object *obj, const char *key);

@@ -8,6 +8,7 @@
 
 #include "proto/error.h"
 #include "proto/identity.h"
+#include "proto/peerid.h"
 #include "agent/conf.h"
 #include "store/store.h"
 #include "cli.h"
@@ -143,5 +144,15 @@ int cli_parse(int argc, char **argv, const char *usage, const struct cli_opt *op
 	}
 	if (conf_data_dir(data_dir, n, dir) != 0)
 		return cli_usage(cmd, "no data directory: give --data DIR or set KITH_DATA");
+	return CLI_CONTINUE;
+}
+
+int cli_check_peer(const char *cmd, const char *text)
+{
+	uint8_t key[PROTO_KEY_LEN];
+	char why[160];
+
+	if (proto_peerid_parse(key, text, why, sizeof(why)) != 0)
+		return cli_usage(cmd, "%s", why);
 	return CLI_CONTINUE;
 }

@@ -46,6 +46,10 @@ struct cli_args {
 int cli_parse(int argc, char **argv, const char *usage, const struct cli_opt *opts, int max_pos,
               struct cli_args *args, char *data_dir, size_t n);
 
+/* Checks a peer ID argument of cmd locally, so that a typo is caught even
+ * with no agent running. Returns CLI_CONTINUE or CLI_USAGE after a line. */
+int cli_check_peer(const char *cmd, const char *text);
+
 /* Prints "kith: <message>" on stderr and returns CLI_FAIL. */
 __attribute__((format(printf, 1, 2))) int cli_fail(const char *fmt, ...);
 /* Prints "kith <cmd>: <message>" and a usage hint; returns CLI_USAGE. */

@@ -8,15 +8,6 @@
 #include "agentctl.h"
 #include "cli.h"
 
-static void print_json(const struct agentctl_reply *reply)
-{
-	if (reply->data)
-		agentctl_json(stdout, reply->data);
-	else
-		fputs("null", stdout);
-	fputc('\n', stdout);
-}
-
 static void format_age(char *buf, size_t n, uint64_t seconds)
 {
 	if (seconds < 120)
@@ -69,7 +60,6 @@ int cmd_status_main(int argc, char **argv)
 	bool json = false;
 	const struct cli_opt opts[] = {{"json", NULL, &json}, {NULL, NULL, NULL}};
 	struct agentctl_request r;
-	struct agentctl_reply reply;
 	struct cli_args args;
 	char data_dir[4096];
 	int rc;
@@ -79,15 +69,7 @@ int cmd_status_main(int argc, char **argv)
 	if (rc != CLI_CONTINUE)
 		return rc;
 	agentctl_begin(&r, "status", 0);
-	rc = agentctl_call(data_dir, &r, &reply);
-	if (rc != CLI_OK)
-		return rc;
-	if (json)
-		print_json(&reply);
-	else
-		print_status(reply.data);
-	agentctl_reply_free(&reply);
-	return CLI_OK;
+	return agentctl_run(data_dir, &r, json, print_status);
 }
 
 static void print_members(const msgpack_object *d)
@@ -122,7 +104,6 @@ int cmd_members_main(int argc, char **argv)
 	bool json = false;
 	const struct cli_opt opts[] = {{"json", NULL, &json}, {NULL, NULL, NULL}};
 	struct agentctl_request r;
-	struct agentctl_reply reply;
 	struct cli_args args;
 	char data_dir[4096];
 	int rc;
@@ -132,15 +113,7 @@ int cmd_members_main(int argc, char **argv)
 	if (rc != CLI_CONTINUE)
 		return rc;
 	agentctl_begin(&r, "members", 0);
-	rc = agentctl_call(data_dir, &r, &reply);
-	if (rc != CLI_OK)
-		return rc;
-	if (json)
-		print_json(&reply);
-	else
-		print_members(reply.data);
-	agentctl_reply_free(&reply);
-	return CLI_OK;
+	return agentctl_run(data_dir, &r, json, print_members);
 }
 
 int cmd_admit_main(int argc, char **argv)

@@ -12,15 +12,6 @@
 #include "cli.h"
 #include "show.h"
 
-static void print_json(const struct agentctl_reply *reply)
-{
-	if (reply->data)
-		agentctl_json(stdout, reply->data);
-	else
-		fputs("null", stdout);
-	fputc('\n', stdout);
-}
-
 static void print_services(const msgpack_object *d)
 {
 	if (!d || d->type != MSGPACK_OBJECT_ARRAY)
@@ -39,19 +30,9 @@ static void print_services(const msgpack_object *d)
 static int list_own(const char *data_dir, bool json)
 {
 	struct agentctl_request r;
-	struct agentctl_reply reply;
-	int rc;
 
 	agentctl_begin(&r, "service.ls", 0);
-	rc = agentctl_call(data_dir, &r, &reply);
-	if (rc != CLI_OK)
-		return rc;
-	if (json)
-		print_json(&reply);
-	else
-		print_services(reply.data);
-	agentctl_reply_free(&reply);
-	return CLI_OK;
+	return agentctl_run(data_dir, &r, json, print_services);
 }
 
 int cmd_service_main(int argc, char **argv)
@@ -119,7 +100,7 @@ int cmd_service_main(int argc, char **argv)
 	if (rc != CLI_OK)
 		return rc;
 	if (json)
-		print_json(&reply);
+		agentctl_print_json(&reply);
 	else if (!strcmp(args.pos[0], "rm"))
 		printf("removed %s: partners stop checking it\n", args.pos[1]);
 	else
@@ -159,7 +140,7 @@ int cmd_contact_main(int argc, char **argv)
 	if (rc != CLI_OK)
 		return rc;
 	if (json) {
-		print_json(&reply);
+		agentctl_print_json(&reply);
 	} else if (reply.data && reply.data->type == MSGPACK_OBJECT_ARRAY) {
 		printf("contacts:");
 		for (uint32_t i = 0; i < reply.data->via.array.size; i++) {
@@ -211,7 +192,6 @@ int cmd_health_main(int argc, char **argv)
 	bool json = false;
 	const struct cli_opt opts[] = {{"json", NULL, &json}, {NULL, NULL, NULL}};
 	struct agentctl_request r;
-	struct agentctl_reply reply;
 	struct cli_args args;
 	char data_dir[4096];
 	int rc;
@@ -221,13 +201,5 @@ int cmd_health_main(int argc, char **argv)
 	if (rc != CLI_CONTINUE)
 		return rc;
 	agentctl_begin(&r, "health", 0);
-	rc = agentctl_call(data_dir, &r, &reply);
-	if (rc != CLI_OK)
-		return rc;
-	if (json)
-		print_json(&reply);
-	else
-		print_health(reply.data);
-	agentctl_reply_free(&reply);
-	return CLI_OK;
+	return agentctl_run(data_dir, &r, json, print_health);
 }

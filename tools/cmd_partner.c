@@ -16,16 +16,6 @@
 #include "cli.h"
 #include "show.h"
 
-static int check_peer(const char *cmd, const char *text)
-{
-	uint8_t key[PROTO_KEY_LEN];
-	char why[160];
-
-	if (proto_peerid_parse(key, text, why, sizeof(why)) != 0)
-		return cli_usage(cmd, "%s", why);
-	return CLI_CONTINUE;
-}
-
 static void print_usage_line(const msgpack_object *d)
 {
 	char used[32], quota[32];
@@ -97,7 +87,7 @@ static int shard_drop(const char *data_dir, const struct cli_args *args)
 
 	if (args->n != 2)
 		return cli_usage("shard", "drop takes PEER_ID");
-	if ((rc = check_peer("shard", args->pos[1])) != CLI_CONTINUE)
+	if ((rc = cli_check_peer("shard", args->pos[1])) != CLI_CONTINUE)
 		return rc;
 	agentctl_begin(&r, "shard.drop", 1);
 	agentctl_arg_text(&r, "peer", args->pos[1]);
@@ -143,7 +133,7 @@ int cmd_shard_main(int argc, char **argv)
 	if (args.n != want)
 		return cli_usage("shard", "%s takes PEER_ID NAME%s", args.pos[0],
 		                 want == 4 ? " FILE" : "");
-	if ((rc = check_peer("shard", args.pos[1])) != CLI_CONTINUE)
+	if ((rc = cli_check_peer("shard", args.pos[1])) != CLI_CONTINUE)
 		return rc;
 	if (want == 4 && (rc = read_shard(args.pos[3], &data, &len)) != CLI_OK)
 		return rc;
@@ -162,8 +152,7 @@ int cmd_shard_main(int argc, char **argv)
 	if (!strcmp(args.pos[0], "get"))
 		rc = write_shard(reply.data, out);
 	else if (json) {
-		agentctl_json(stdout, reply.data);
-		fputc('\n', stdout);
+		agentctl_print_json(&reply);
 	} else
 		print_usage_line(reply.data);
 	agentctl_reply_free(&reply);
@@ -188,7 +177,7 @@ int cmd_services_main(int argc, char **argv)
 		return rc;
 	if (!of)
 		return cmd_services_own_main(data_dir, json);
-	if ((rc = check_peer("services", of)) != CLI_CONTINUE)
+	if ((rc = cli_check_peer("services", of)) != CLI_CONTINUE)
 		return rc;
 	agentctl_begin(&r, "services", 1);
 	agentctl_arg_text(&r, "peer", of);
@@ -196,8 +185,7 @@ int cmd_services_main(int argc, char **argv)
 	if (rc != CLI_OK)
 		return rc;
 	if (json) {
-		agentctl_json(stdout, reply.data);
-		fputc('\n', stdout);
+		agentctl_print_json(&reply);
 	} else if (reply.data && reply.data->type == MSGPACK_OBJECT_ARRAY) {
 		printf("%-24s %-10s %s\n", "SERVICE", "INTERVAL", "URL");
 		for (uint32_t i = 0; i < reply.data->via.array.size; i++) {
@@ -229,7 +217,7 @@ int cmd_dns_main(int argc, char **argv)
 		return rc;
 	if (args.n != 3 || strcmp(args.pos[0], "check"))
 		return cli_usage("dns", "say check PEER_ID ZONE");
-	if ((rc = check_peer("dns", args.pos[1])) != CLI_CONTINUE)
+	if ((rc = cli_check_peer("dns", args.pos[1])) != CLI_CONTINUE)
 		return rc;
 	agentctl_begin(&r, "dns.check", 2);
 	agentctl_arg_text(&r, "peer", args.pos[1]);
@@ -238,8 +226,7 @@ int cmd_dns_main(int argc, char **argv)
 	if (rc != CLI_OK)
 		return rc;
 	if (json) {
-		agentctl_json(stdout, reply.data);
-		fputc('\n', stdout);
+		agentctl_print_json(&reply);
 	} else {
 		show_time(expires, sizeof(expires), agentctl_uint(reply.data, "expires"));
 		printf("may update %s under grant %s until %s (credential of %" PRIu64 " bytes)\n",

@@ -19,25 +19,6 @@
 #include "show.h"
 
 /* Checks a peer ID argument locally, so a typo is caught with no agent. */
-static int check_peer(const char *cmd, const char *text)
-{
-	uint8_t key[PROTO_KEY_LEN];
-	char why[160];
-
-	if (proto_peerid_parse(key, text, why, sizeof(why)) != 0)
-		return cli_usage(cmd, "%s", why);
-	return CLI_CONTINUE;
-}
-
-static void print_json(const struct agentctl_reply *reply)
-{
-	if (reply->data)
-		agentctl_json(stdout, reply->data);
-	else
-		fputs("null", stdout);
-	fputc('\n', stdout);
-}
-
 /* Reads a whole file (or stdin for "-") of at most max bytes. */
 static int read_file(const char *path, size_t max, uint8_t **data, size_t *len)
 {
@@ -109,7 +90,7 @@ int cmd_invite_main(int argc, char **argv)
 	if (rc != CLI_OK)
 		return rc;
 	if (json)
-		print_json(&reply);
+		agentctl_print_json(&reply);
 	else
 		printf("%s\n", agentctl_text(reply.data, "token", token, sizeof(token)));
 	agentctl_reply_free(&reply);
@@ -150,7 +131,7 @@ int cmd_join_main(int argc, char **argv)
 		if (endpoint)
 			return cli_usage("join", "an invitation carries its endpoint");
 	} else {
-		rc = check_peer("join", args.pos[0]);
+		rc = cli_check_peer("join", args.pos[0]);
 		if (rc != CLI_CONTINUE)
 			return rc;
 		if (!endpoint)
@@ -167,7 +148,7 @@ int cmd_join_main(int argc, char **argv)
 	if (rc != CLI_OK)
 		return rc;
 	if (json)
-		print_json(&reply);
+		agentctl_print_json(&reply);
 	else
 		printf("joined the network founded by %s: %" PRIu64 " members\n",
 		       agentctl_text(reply.data, "founder", founder, sizeof(founder)),
@@ -202,7 +183,7 @@ int cmd_grant_main(int argc, char **argv)
 		return rc;
 	if (args.n < 2)
 		return cli_usage("grant", "give a peer ID and at least one scope");
-	rc = check_peer("grant", args.pos[0]);
+	rc = cli_check_peer("grant", args.pos[0]);
 	if (rc != CLI_CONTINUE)
 		return rc;
 	for (int i = 1; i < args.n; i++) {
@@ -232,7 +213,7 @@ int cmd_grant_main(int argc, char **argv)
 	if (rc != CLI_OK)
 		return rc;
 	if (json)
-		print_json(&reply);
+		agentctl_print_json(&reply);
 	else
 		printf("granted %s as %s\n", scopes,
 		       agentctl_text(reply.data, "id", id, sizeof(id)));
@@ -277,7 +258,6 @@ int cmd_grants_main(int argc, char **argv)
 	const struct cli_opt opts[] = {
 	    {"json", NULL, &json}, {"all", NULL, &all}, {NULL, NULL, NULL}};
 	struct agentctl_request r;
-	struct agentctl_reply reply;
 	struct cli_args args;
 	char data_dir[4096];
 	int rc;
@@ -288,15 +268,7 @@ int cmd_grants_main(int argc, char **argv)
 		return rc;
 	agentctl_begin(&r, "grants", 1);
 	agentctl_arg_flag(&r, "all", all);
-	rc = agentctl_call(data_dir, &r, &reply);
-	if (rc != CLI_OK)
-		return rc;
-	if (json)
-		print_json(&reply);
-	else
-		print_grants(reply.data);
-	agentctl_reply_free(&reply);
-	return CLI_OK;
+	return agentctl_run(data_dir, &r, json, print_grants);
 }
 
 /* ---- kith revoke ---- */
@@ -322,7 +294,7 @@ int cmd_revoke_main(int argc, char **argv)
 		return rc;
 	if (args.n != 1)
 		return cli_usage("revoke", "give a peer ID or a grant ID");
-	if (member && (rc = check_peer("revoke", args.pos[0])) != CLI_CONTINUE)
+	if (member && (rc = cli_check_peer("revoke", args.pos[0])) != CLI_CONTINUE)
 		return rc;
 	agentctl_begin(&r, "revoke", 2 + (reason != NULL));
 	agentctl_arg_text(&r, "target", args.pos[0]);
@@ -333,7 +305,7 @@ int cmd_revoke_main(int argc, char **argv)
 	if (rc != CLI_OK)
 		return rc;
 	if (json) {
-		print_json(&reply);
+		agentctl_print_json(&reply);
 	} else if (member) {
 		printf("ejected %s from the network\n", args.pos[0]);
 	} else {
