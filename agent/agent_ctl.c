@@ -12,6 +12,7 @@
 #include "proto/peerid.h"
 #include "store/store.h"
 #include "agent_int.h"
+#include "health.h"
 #include "log.h"
 
 static void pack_kv_str(msgpack_packer *pk, const char *key, const char *value)
@@ -45,6 +46,24 @@ static void count_member(void *arg, const struct member_info *info)
 		c->by_state[info->state]++;
 }
 
+/* The checks we run for partners: how many, how fast, what they found. */
+static void pack_checks(struct agent *a, msgpack_packer *pk)
+{
+	struct health_stats hs = {0};
+
+	if (a->health)
+		health_get_stats(a->health, &hs);
+	mp_pack_cstr(pk, "checks");
+	msgpack_pack_map(pk, 7);
+	pack_kv_uint(pk, "services", hs.watched);
+	pack_kv_uint(pk, "run", hs.checks);
+	pack_kv_uint(pk, "last_minute", hs.last_minute);
+	pack_kv_uint(pk, "up", hs.up);
+	pack_kv_uint(pk, "degraded", hs.degraded);
+	pack_kv_uint(pk, "down", hs.down);
+	pack_kv_uint(pk, "deferred", hs.deferred);
+}
+
 static int cmd_status(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
                       size_t n)
 {
@@ -67,7 +86,7 @@ static int cmd_status(void *arg, const struct ctl_request *req, msgpack_packer *
 	member_get_stats(a->member, &ms);
 	store_record_count(a->store, &records);
 
-	msgpack_pack_map(pk, 12);
+	msgpack_pack_map(pk, 13);
 	pack_kv_str(pk, "id", id);
 	pack_kv_str(pk, "name", self ? self->name : "");
 	pack_kv_str(pk, "version", KITH_VERSION);
@@ -99,6 +118,7 @@ static int cmd_status(void *arg, const struct ctl_request *req, msgpack_packer *
 	pack_kv_uint(pk, "records_bad_signature", gs.rej_signature);
 	pack_kv_uint(pk, "records_invalid", gs.rej_invalid);
 	pack_kv_uint(pk, "membership_updates", ms.bad_updates);
+	pack_checks(a, pk);
 	return 0;
 }
 

@@ -40,6 +40,9 @@
 /* A check refused for lack of room waits 50 to 150 ms before trying again. */
 #define HEALTH_BUSY_RETRY_MS 50
 #define HEALTH_BUSY_RETRY_SPREAD_MS 100
+/* Checks completed are counted per second over this many seconds, for
+ * the rate that kith status shows. */
+#define HEALTH_RATE_WINDOW_S 60
 /* How long a certificate expiry read from a handshake is trusted. */
 #define HEALTH_CERT_REREAD_MS (24 * 3600 * 1000ULL)
 
@@ -85,6 +88,12 @@ struct check {
 	char refused[INET6_ADDRSTRLEN]; /* a private address we did not reach */
 };
 
+/* Checks completed in one second of the loop clock. */
+struct rate_slot {
+	uint64_t second;
+	uint32_t count;
+};
+
 struct health {
 	struct loop *loop;
 	struct web *web;
@@ -94,6 +103,7 @@ struct health {
 	char *ca_file;
 	bool refuse_private;
 	struct health_stats stats;
+	struct rate_slot rate[HEALTH_RATE_WINDOW_S]; /* by second modulo the window */
 	struct log_limit warn_limit;
 };
 
@@ -158,10 +168,26 @@ void health_set_refuse_private(struct health *h, bool refuse)
 	h->refuse_private = refuse;
 }
 
+static void rate_count(struct health *h)
+{
+	uint64_t second = loop_now_ms(h->loop) / 1000;
+	struct rate_slot *slot = &h->rate[second % HEALTH_RATE_WINDOW_S];
+
+	if (slot->second != second)
+		*slot = (struct rate_slot){.second = second};
+	slot->count++;
+}
+
 void health_get_stats(const struct health *h, struct health_stats *out)
 {
+	uint64_t second = loop_now_ms(h->loop) / 1000;
+
 	*out = h->stats;
 	out->watched = (uint32_t)h->checks.count;
+	out->last_minute = 0;
+	for (size_t i = 0; i < HEALTH_RATE_WINDOW_S; i++)
+		if (h->rate[i].second + HEALTH_RATE_WINDOW_S > second)
+			out->last_minute += h->rate[i].count;
 }
 
 /* Certificate dates ------------------------------------------------------ */
@@ -605,6 +631,7 @@ static void report(struct check *c, const struct health_result *r)
 	char service[sizeof(c->service)];
 
 	h->stats.checks++;
+	rate_count(h);
 	if (r->status == PROTO_STATUS_UP)
 		h->stats.up++;
 	else if (r->status == PROTO_STATUS_DEGRADED)

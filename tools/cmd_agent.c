@@ -23,7 +23,7 @@ static void format_age(char *buf, size_t n, uint64_t seconds)
 static void print_status(const msgpack_object *d)
 {
 	const msgpack_object *m = agentctl_get(d, "members"), *rej = agentctl_get(d, "rejected");
-	const msgpack_object *rcv = agentctl_get(d, "received");
+	const msgpack_object *rcv = agentctl_get(d, "received"), *chk = agentctl_get(d, "checks");
 	char a[128], b[128], up[32];
 
 	format_age(up, sizeof(up), agentctl_uint(d, "uptime"));
@@ -42,6 +42,11 @@ static void print_status(const msgpack_object *d)
 	       agentctl_uint(d, "records"), agentctl_uint(rcv, "records_stored"),
 	       agentctl_uint(rcv, "records_stale"));
 	printf("messages:     %" PRIu64 " received\n", agentctl_uint(rcv, "messages"));
+	printf("checks:       %" PRIu64 " services, %" PRIu64 " checks run (%" PRIu64
+	       " in the last minute), %" PRIu64 " down, %" PRIu64 " degraded\n",
+	       agentctl_uint(chk, "services"), agentctl_uint(chk, "run"),
+	       agentctl_uint(chk, "last_minute"), agentctl_uint(chk, "down"),
+	       agentctl_uint(chk, "degraded"));
 	printf("rejected:     %" PRIu64 " malformed messages, %" PRIu64 " from guests, %" PRIu64
 	       " handshakes, %" PRIu64 " peers banned\n",
 	       agentctl_uint(rej, "malformed_messages"), agentctl_uint(rej, "guest_messages"),

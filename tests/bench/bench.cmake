@@ -15,3 +15,12 @@ add_test(NAME bench_gossip_smoke
 	COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/bench/gossip.py --smoke)
 set_tests_properties(bench_gossip_smoke PROPERTIES TIMEOUT 90 RUN_SERIAL TRUE
 	ENVIRONMENT "KITH=$<TARGET_FILE:kith>;KITHD=$<TARGET_FILE:kithd>;PYTHONDONTWRITEBYTECODE=1")
+
+# One agent checking 1000 local HTTP services (bench/checks.py); bench_httpd
+# plays the services, one URL path each. The smoke pass runs 2 owners of
+# 20 services for a few seconds and judges no timing.
+add_executable(bench_httpd bench/httpd.c)
+add_test(NAME bench_checks_smoke
+	COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/bench/checks.py --smoke)
+set_tests_properties(bench_checks_smoke PROPERTIES TIMEOUT 90 RUN_SERIAL TRUE
+	ENVIRONMENT "KITH=$<TARGET_FILE:kith>;KITHD=$<TARGET_FILE:kithd>;BENCH_HTTPD=$<TARGET_FILE:bench_httpd>;PYTHONDONTWRITEBYTECODE=1")

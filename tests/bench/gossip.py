@@ -584,7 +584,7 @@ def main():
     ap.add_argument("--sizes", default="16,48", help="cluster sizes, comma-separated")
     ap.add_argument("--systems", default="kith,serf")
     ap.add_argument("--prop-trials", type=int, default=7)
-    ap.add_argument("--fail-trials", type=int, default=5)
+    ap.add_argument("--fail-trials", type=int, default=7)
     ap.add_argument("--idle", type=float, default=20, help="idle window, seconds")
     ap.add_argument("--settle", type=float, default=5, help="wait after convergence, seconds")
     ap.add_argument("--gap", type=float, default=1, help="pause between trials, seconds")

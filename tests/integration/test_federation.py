@@ -1,8 +1,11 @@
 """Ten real agents on 127.0.0.1: they find each other, replicate a record,
 see a kill -9 as dead, and a restart alive again with nothing lost."""
+import os
+import signal
+import subprocess
 import time
 
-from harness import Failed, Federation, run, wait_until
+from harness import KITHD, Failed, Federation, run, wait_until
 
 N = 10
 
@@ -72,6 +75,31 @@ def test(tap, fed):
     wait_until(lambda: len(victim.json("records")) >= records_before, 30,
                "the restarted agent to hold every record")
     tap.ok(True, "the restarted agent holds all %d records" % records_before)
+
+    # One kithd per data directory.
+    p = subprocess.run([KITHD, "--data", fed.agents[0].data], capture_output=True, text=True,
+                       timeout=30)
+    tap.ok(p.returncode == 1 and "another kithd is running" in p.stderr,
+           "a second kithd on the same directory refuses to start", p.stderr)
+
+    # SIGHUP reloads the configuration; a broken file is refused and the
+    # running configuration kept.
+    target = fed.agents[1]
+    conf = os.path.join(target.data, "kithd.conf")
+    good = open(conf).read()
+    with open(conf, "a") as f:
+        f.write("\n[membership]\nprobe_interval = 1 hour\n")
+    target.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: "keeping the running configuration" in open(target.log_path).read(), 10,
+               "the broken configuration to be refused")
+    tap.ok(target.alive() and "probe_interval" in open(target.log_path).read(),
+           "a broken configuration is refused on SIGHUP, naming the key")
+    with open(conf, "w") as f:
+        f.write(good + "\n[limits]\nban_time = 2m\n")
+    target.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: "configuration reloaded" in open(target.log_path).read(), 10,
+               "the configuration to be reloaded")
+    tap.ok(target.alive(), "a good configuration is reloaded on SIGHUP")
 
     # A graceful stop is seen as left, not dead.
     leaver = fed.agents[7]
