@@ -544,6 +544,8 @@ static int job_easy(struct job *j)
 {
 	bool bad = false;
 
+	if (web_ready(j->alert->web) != 0)
+		return -ENOMEM;
 	j->easy = curl_easy_init();
 	if (!j->easy)
 		return -ENOMEM;

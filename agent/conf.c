@@ -20,7 +20,8 @@ enum conf_type {
 	TYPE_ENDPOINT,
 	TYPE_PROFILE,
 	TYPE_LOG_LEVEL,
-	TYPE_TEXT, /* up to CONF_TEXT_MAX bytes, no control characters; default "" */
+	TYPE_COUNT_AUTO, /* a count, or "auto" (CONF_AUTO) */
+	TYPE_TEXT,       /* up to CONF_TEXT_MAX bytes, no control characters; default "" */
 	TYPE_TLS,
 };
 
@@ -61,7 +62,7 @@ static const struct key schema[] = {
     {"gossip", "sync_interval", TYPE_DURATION, FIELD(sync_interval_ms), MS(50), S(3600), S(10),
      S(1)},
     {"gossip", "sync_budget", TYPE_SIZE, FIELD(sync_budget), KIB(4), MIB(64), KIB(256), KIB(256)},
-    {"gossip", "push_fanout", TYPE_COUNT, FIELD(push_fanout), 0, 64, 3, 3},
+    {"gossip", "push_fanout", TYPE_COUNT_AUTO, FIELD(push_fanout), 0, 64, CONF_AUTO, CONF_AUTO},
     {"limits", "max_message", TYPE_SIZE, FIELD(max_message), KIB(64), MIB(16), MIB(1), MIB(1)},
     {"limits", "bad_messages", TYPE_COUNT, FIELD(bad_messages), 1, 100000, 20, 20},
     {"limits", "ban_time", TYPE_DURATION, FIELD(ban_ms), S(1), S(86400), S(300), S(60)},
@@ -99,6 +100,7 @@ static void set_number(struct conf *c, const struct key *k, uint64_t v)
 		*(uint64_t *)field = v;
 		break;
 	case TYPE_COUNT:
+	case TYPE_COUNT_AUTO:
 		*(uint32_t *)field = (uint32_t)v;
 		break;
 	case TYPE_PROFILE:
@@ -286,9 +288,16 @@ static int set_value(struct parse_state *st, const struct key *k, const char *va
 	case TYPE_SIZE:
 		err = proto_size_parse(value, strlen(value), &v, &why);
 		break;
+	case TYPE_COUNT_AUTO:
+		if (!strcmp(value, "auto")) {
+			set_number(&st->conf, k, CONF_AUTO);
+			return 1;
+		}
+		/* fall through */
 	case TYPE_COUNT:
 		err = parse_count(value, &v);
-		why = "must be a whole number";
+		why = k->type == TYPE_COUNT ? "must be a whole number"
+		                            : "must be auto or a whole number";
 		break;
 	}
 	if (err)

@@ -19,6 +19,8 @@
 #define CONF_DEFAULT_PORT 7707
 
 #define CONF_TEXT_MAX 255
+/* A count set to "auto": the module chooses from what it sees. */
+#define CONF_AUTO UINT32_MAX
 
 /* STARTTLS for SMTP: use it when offered, insist on it, or never. */
 enum conf_tls {
@@ -51,7 +53,7 @@ struct conf {
 	/* [gossip] (records anti-entropy) */
 	uint64_t sync_interval_ms;
 	uint64_t sync_budget; /* bytes of records sent per exchange */
-	uint32_t push_fanout;
+	uint32_t push_fanout; /* CONF_AUTO: ln(N + 1) + 2; 0: no push */
 	/* [limits] */
 	uint64_t max_message;  /* bytes; larger frames are refused by ZeroMQ */
 	uint32_t bad_messages; /* malformed messages from a peer before it is cut off */

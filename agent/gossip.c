@@ -9,6 +9,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -39,9 +40,17 @@ size_t gossip_max_message(const struct gossip *g)
 	return m > PROTO_MSG_MAX ? PROTO_MSG_MAX : (size_t)m;
 }
 
-size_t gossip_fanout(const struct gossip *g)
+size_t gossip_fanout(const struct gossip *g, size_t live)
 {
 	uint32_t n = g->conf->push_fanout;
+
+	/* Each agent passes news on once: with f targets about e^-f of the
+	 * agents never hear it by push and wait for anti-entropy. ln(N) + 2
+	 * targets make that rare (Demers et al.'s rumour mongering). */
+	if (n == CONF_AUTO)
+		n = (uint32_t)ceil(log((double)live + 1)) + 2;
+	if (n > live)
+		n = (uint32_t)live;
 	return n > GOSSIP_FANOUT_MAX ? GOSSIP_FANOUT_MAX : n;
 }
 
@@ -506,7 +515,8 @@ int gossip_on_message(struct gossip *g, const uint8_t from[PROTO_KEY_LEN], uint8
 	}
 }
 
-/* Stores our record buf and pushes it to up to fanout live members. */
+/* Stores our record buf and pushes it to up to fanout live members (0:
+ * as many as gossip_fanout() says for the number alive). */
 static int publish(struct gossip *g, const uint8_t *buf, size_t len, size_t fanout)
 {
 	uint8_t(*to)[PROTO_KEY_LEN] = NULL;
@@ -532,10 +542,13 @@ static int publish(struct gossip *g, const uint8_t *buf, size_t len, size_t fano
 
 	/* Everything up to head was held before: peers holding as much can
 	 * take the record right away. */
-	to = malloc(fanout * sizeof(*to));
+	to = malloc((fanout > GOSSIP_FANOUT_MAX ? fanout : GOSSIP_FANOUT_MAX) * sizeof(*to));
 	if (!to)
 		return 0; /* stored: anti-entropy will carry it */
-	n = g->ops->pick(g->arg, to, fanout);
+	n = g->ops->pick(g->arg, to, fanout ? fanout : GOSSIP_FANOUT_MAX);
+	/* The members come in random order: a prefix is a random choice. */
+	if (!fanout)
+		n = gossip_fanout(g, n);
 	gossip_out_init(&o, &block, 1, &ref, 1);
 	gossip_out_reset(&o, gossip_max_message(g), gossip_max_message(g), false);
 	gossip_out_block(&o, rec.author, head < rec.seq ? head : rec.seq - 1);
@@ -548,7 +561,7 @@ static int publish(struct gossip *g, const uint8_t *buf, size_t len, size_t fano
 
 int gossip_publish(struct gossip *g, const uint8_t *buf, size_t len)
 {
-	return publish(g, buf, len, gossip_fanout(g));
+	return publish(g, buf, len, 0);
 }
 
 int gossip_publish_urgent(struct gossip *g, const uint8_t *buf, size_t len)

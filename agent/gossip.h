@@ -9,7 +9,8 @@
  * a block is applied only by an agent that holds everything up to there,
  * so every agent holds, for every author, all current records up to its
  * head: the digest alone says what is missing. New records (our own, or
- * new to us) are pushed at once to push_fanout live members in the same
+ * new to us) are pushed at once to gossip_fanout() live members (push_fanout,
+ * or ln(N + 1) + 2 of N when it is auto) in the same
  * block form, so news spreads in O(log N) rounds while anti-entropy
  * guarantees completeness.
  *
@@ -89,7 +90,7 @@ int gossip_on_message(struct gossip *g, const uint8_t from[PROTO_KEY_LEN], uint8
                       const uint8_t *buf, size_t len);
 
 /* Stores a record we made (buf borrowed), calls ops->stored, and pushes it
- * to push_fanout live members at once. A record not newer than the one
+ * to gossip_fanout() live members at once. A record not newer than the one
  * stored is a no-op. Returns 0, the decode error or the store's error. */
 int gossip_publish(struct gossip *g, const uint8_t *buf, size_t len);
 /* The same, pushing to every live member (up to GOSSIP_URGENT_FANOUT)

@@ -112,7 +112,9 @@ uint64_t gossip_wall_now(void);
 /* The largest message we send: conf->max_message, capped at PROTO_MSG_MAX. */
 size_t gossip_max_message(const struct gossip *g);
 /* Peers a new record is pushed to: conf->push_fanout, capped. */
-size_t gossip_fanout(const struct gossip *g);
+/* How many of live members news is pushed to: push_fanout, or when it is
+ * auto ceil(ln(live + 1)) + 2; never more than live or GOSSIP_FANOUT_MAX. */
+size_t gossip_fanout(const struct gossip *g, size_t live);
 
 /* Builder of a RECORDS message (see struct gossip_out). */
 void gossip_out_init(struct gossip_out *o, struct proto_block *blocks, size_t cap_blocks,

@@ -75,16 +75,15 @@ static void relay_send(struct gossip *g, struct recv *r)
 	gossip_out_send(g, &g->out, (const uint8_t(*)[PROTO_KEY_LEN])r->targets, r->n_targets);
 }
 
-/* Up to push_fanout live members other than the sender (and us). */
+/* Up to gossip_fanout() live members other than the sender (and us). */
 static void relay_pick(struct gossip *g, struct recv *r)
 {
 	uint8_t cand[GOSSIP_FANOUT_MAX + 1][PROTO_KEY_LEN];
-	size_t want = gossip_fanout(g), n;
+	size_t want, n;
 
 	r->picked = true;
-	if (want == 0)
-		return;
-	n = g->ops->pick(g->arg, cand, want + 1);
+	n = g->ops->pick(g->arg, cand, GOSSIP_FANOUT_MAX + 1);
+	want = gossip_fanout(g, n);
 	for (size_t i = 0; i < n && r->n_targets < want; i++)
 		if (memcmp(cand[i], r->from, PROTO_KEY_LEN) != 0 &&
 		    memcmp(cand[i], g->self, PROTO_KEY_LEN) != 0)

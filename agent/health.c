@@ -766,7 +766,7 @@ int health_watch(struct health *h, const uint8_t owner[PROTO_KEY_LEN], const cha
 	memcpy(c->owner, owner, PROTO_KEY_LEN);
 	memcpy(c->service, service, len + 1);
 	loop_timer_init(&c->timer, on_check_due, c);
-	c->easy = curl_easy_init();
+	c->easy = web_ready(h->web) == 0 ? curl_easy_init() : NULL;
 	if (!c->easy || keymap_put(&h->checks, key, c)) {
 		curl_easy_cleanup(c->easy);
 		free(c);

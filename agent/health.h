@@ -45,7 +45,7 @@ typedef void (*health_result_fn)(void *arg, const uint8_t owner[PROTO_KEY_LEN], 
 
 struct health_stats {
 	uint64_t checks, up, degraded, down;
-	uint64_t deferred;    /* started late: too many checks in flight */
+	uint64_t deferred; /* started late: too many checks in flight */
 	uint32_t watched;
 	uint32_t last_minute; /* checks completed in the last 60 seconds */
 };

@@ -38,10 +38,10 @@
 #define NET_CONNECT_TIMEOUT_MS 5000
 #define NET_REDIAL_MS 1000     /* a DEALER that takes nothing for this long is replaced */
 #define NET_HANDSHAKE_MS 10000 /* a client that stalls its handshake is dropped */
-/* A PING every 5 s; a connection silent for 15 s is dead (a peer that
+/* A PING every 30 s; a connection silent for 90 s is dead (a peer that
  * vanished without a FIN, a NAT that forgot us). */
-#define NET_HEARTBEAT_MS 5000
-#define NET_HEARTBEAT_TIMEOUT_MS 15000
+#define NET_HEARTBEAT_MS 30000
+#define NET_HEARTBEAT_TIMEOUT_MS 90000
 
 static int set_int(void *s, int option, int value)
 {

@@ -216,7 +216,6 @@ static void on_timer(struct loop *l, void *arg)
 int web_new(struct web **out, struct loop *l)
 {
 	struct web *w = calloc(1, sizeof(*w));
-	int err = -ENOMEM;
 
 	if (!w)
 		return -ENOMEM;
@@ -224,27 +223,36 @@ int web_new(struct web **out, struct loop *l)
 	w->max_in_flight = WEB_MAX_IN_FLIGHT_DEFAULT;
 	w->warn_limit = (struct log_limit){.burst = 5, .interval_ms = 60000};
 	loop_timer_init(&w->timer, on_timer, w);
+	*out = w;
+	return 0;
+}
+
+/* libcurl's global state and the multi handle cost a few megabytes: an
+ * agent that never checks nor alerts never pays for them. */
+int web_ready(struct web *w)
+{
+	if (w->multi)
+		return 0;
 	/* Reference-counted by libcurl: balanced by web_free(). */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		goto fail;
-	w->global_init = true;
+	if (!w->global_init) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			return -ENOMEM;
+		w->global_init = true;
+	}
 	w->multi = curl_multi_init();
 	if (!w->multi)
-		goto fail;
+		return -ENOMEM;
 	if (curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, on_socket) != CURLM_OK ||
 	    curl_multi_setopt(w->multi, CURLMOPT_SOCKETDATA, w) != CURLM_OK ||
 	    curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, on_timer_change) != CURLM_OK ||
 	    curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w) != CURLM_OK ||
 	    curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS, WEB_MAX_IDLE_CONNECTIONS) !=
 	        CURLM_OK) {
-		err = -EINVAL;
-		goto fail;
+		curl_multi_cleanup(w->multi);
+		w->multi = NULL;
+		return -EINVAL;
 	}
-	*out = w;
 	return 0;
-fail:
-	web_free(&w);
-	return err;
 }
 
 void web_free(struct web **wp)
@@ -290,6 +298,10 @@ int web_submit(struct web *w, CURL *easy, web_done_fn done, void *arg)
 {
 	CURLMcode rc;
 
+	int err = web_ready(w);
+
+	if (err)
+		return err;
 	if (w->n_xfers >= w->max_in_flight)
 		return -EBUSY;
 	if (grow_xfers(w))
@@ -311,7 +323,7 @@ void web_cancel(struct web *w, CURL *easy)
 {
 	size_t i = find_xfer(w, easy);
 
-	if (i == w->n_xfers)
+	if (i == w->n_xfers || !w->multi)
 		return;
 	curl_multi_remove_handle(w->multi, easy);
 	drop_xfer(w, i);

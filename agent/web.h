@@ -32,6 +32,10 @@ int web_new(struct web **out, struct loop *l);
 /* Aborts every transfer (their done callbacks are not called) and frees. */
 void web_free(struct web **w);
 
+/* Initialises libcurl if this is its first use here (an agent that never
+ * checks nor alerts never does). Call it before curl_easy_init(). Returns 0
+ * or -ENOMEM / -EINVAL. */
+int web_ready(struct web *w);
 /* Starts easy (owned by the caller, who must keep it until done or
  * web_cancel()). Returns 0, -ENOMEM, -EBUSY when max_in_flight transfers
  * run already (the caller retries later), or -EINVAL when libcurl refuses

@@ -54,6 +54,20 @@ static void test_profiles(void)
 	is(c.log_level, LOG_LEVEL_DEBUG, "log level");
 	is(c.sync_budget, 1 << 20, "size");
 	is(c.ban_ms, 120000, "duration");
+
+	is(parse(""), 0, "defaults again");
+	ok(c.push_fanout == CONF_AUTO, "push_fanout is auto by default");
+	is(parse("[gossip]\npush_fanout = 0\n"), 0, "push_fanout 0");
+	is(c.push_fanout, 0, "0: no push");
+	is(parse("[gossip]\npush_fanout = auto\n"), 0, "push_fanout auto");
+	ok(c.push_fanout == CONF_AUTO, "auto read back");
+	is(parse("[alerts]\nsmtp_url = smtp://mail.example.org:587\nsmtp_tls = always\n"
+	         "[monitoring]\nquorum = 3\nrefuse_private = 0\n"),
+	   0, "alerts and monitoring keys");
+	ok(!strcmp(c.smtp_url, "smtp://mail.example.org:587") && c.smtp_tls == CONF_TLS_ALWAYS &&
+	       c.quorum == 3 && c.refuse_private == 0,
+	   "text, choice and counts read");
+	ok(c.smtp_password[0] == '\0' && c.matrix_token[0] == '\0', "unset text is empty");
 }
 
 static void test_errors(void)
@@ -69,6 +83,10 @@ static void test_errors(void)
 	refused("[membership]\nindirect_checks = three\n", "whole number", "not a number");
 	refused("[membership]\nindirect_checks = -1\n", "whole number", "negative");
 	refused("[agent]\nprofile = moon\n", "must be wan or lan, not 'moon'", "bad profile");
+	refused("[gossip]\npush_fanout = many\n", "must be auto or a whole number",
+	        "bad auto count");
+	refused("[gossip]\npush_fanout = 65\n", "out of range (0 to 64)", "count over its range");
+	refused("[alerts]\nsmtp_tls = maybe\n", "must be try, always or never", "bad tls choice");
 	refused("[agent]\nlisten = 127.0.0.1:80\n", "listen: must look like tcp://HOST:PORT",
 	        "endpoint without scheme");
 	refused("[agent]\nlisten = tcp://host:99999\n", "port must be 1 to 65535", "bad port");
