@@ -371,8 +371,12 @@ class SerfAgent:
 
     def serf(self, *args, check=True):
         # Go's flag package stops at the first argument: options first.
-        p = subprocess.run([SERF, args[0], "-rpc-addr=" + self.rpc] + list(args[1:]),
-                           capture_output=True, text=True, timeout=30)
+        try:
+            p = subprocess.run([SERF, args[0], "-rpc-addr=" + self.rpc] + list(args[1:]),
+                               capture_output=True, text=True, timeout=30)
+        except subprocess.TimeoutExpired:
+            # A loaded machine: a failure the waits can retry, not a crash.
+            raise Failed("serf %s (%s): no answer within 30 s" % (args[0], self.name))
         if check and p.returncode != 0:
             raise Failed("serf %s (%s): exit %d: %s" % (args[0], self.name, p.returncode,
                                                         (p.stderr or p.stdout).strip()))
