@@ -613,6 +613,21 @@ static uint64_t jittered(uint64_t interval_ms)
 	       randombytes_uniform((uint32_t)(interval_ms / 5) + 1);
 }
 
+/* When the check after the one starting now (due at c->next_due_ms) is
+ * due: an interval after this one was due, not after it started, so that
+ * a busy loop, a little late with its timers, does not stretch every
+ * interval (by 1% at 1000 checks a second). A check that started later
+ * than a tenth of its interval, or had to wait for room among the checks
+ * in flight, counts its interval from now: under overload a check must not
+ * be due again as soon as it ends, taking the room from those waiting. */
+static uint64_t next_due(const struct check *c, uint64_t now, bool waited)
+{
+	uint64_t interval = (uint64_t)c->spec.interval_s * 1000;
+	uint64_t base = !waited && now <= c->next_due_ms + interval / 10 ? c->next_due_ms : now;
+
+	return base + jittered(interval);
+}
+
 /* Arms the timer for the check after the one that ended (or was dropped):
  * at its due time, or at once when that has passed. */
 static void schedule_next(struct check *c)
@@ -679,8 +694,8 @@ static void on_check_due(struct loop *l, void *arg)
 		                     randombytes_uniform(HEALTH_BUSY_RETRY_SPREAD_MS));
 		return;
 	}
+	c->next_due_ms = next_due(c, loop_now_ms(l), c->deferred);
 	c->deferred = false;
-	c->next_due_ms = loop_now_ms(l) + jittered((uint64_t)c->spec.interval_s * 1000);
 	if (err) {
 		/* Our failure, not the service's: no result, try next time. */
 		if (log_allow(&h->warn_limit, loop_now_ms(l)))

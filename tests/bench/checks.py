@@ -4,7 +4,9 @@
 One observer agent and OWNERS owner agents form a network (lan profile);
 each owner grants the observer monitor and registers SERVICES services
 (`kith service add sNN --url http://127.0.0.1:PORT/ownerX/sNN --interval 1s
---timeout 1s`), all served by one bench_httpd, one URL path each. Once the
+--timeout 1s`), all served by one bench_httpd, one URL path each, on one
+port or spread over --ports ports (one per service: no connection shared
+between services, as with services on distinct hosts). Once the
 observer checks them all and a warm-up has passed, a window of WINDOW
 seconds measures, for the observer's kithd only:
   - checks per second: the "checks" counters of `kith status --json`
@@ -65,6 +67,15 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def machine_ticks():
+    """(busy, total) clock ticks of every CPU since boot, from /proc/stat;
+    waiting for I/O counts as idle."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]  # idle, iowait
+    return sum(v) - idle, sum(v)
+
+
 def memory_kib(pid):
     """(VmRSS, VmHWM) in KiB."""
     vals = {}
@@ -79,22 +90,24 @@ def memory_kib(pid):
 # ---- the services ----
 
 class Httpd:
-    """bench_httpd on 127.0.0.1, on a port of the kernel's choice."""
+    """bench_httpd on 127.0.0.1, on n ports of the kernel's choice."""
 
-    def __init__(self):
-        self.proc = subprocess.Popen([HTTPD, "-p", "0", "-c", "20000"], stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True)
+    def __init__(self, n):
+        self.proc = subprocess.Popen([HTTPD, "-p", "0", "-n", str(n), "-c", "15000"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline().split()
-        if len(line) != 2 or line[0] != "port":
+        if len(line) != n + 1 or line[0] != "port":
             self.stop()
-            raise Failed("bench_httpd did not start (%s)" % " ".join(line))
-        self.port = int(line[1])
+            raise Failed("bench_httpd did not start (%s)" % " ".join(line[:5]))
+        self.ports = [int(p) for p in line[1:]]
 
-    def requests(self):
-        """Requests served so far (this one included)."""
-        url = "http://127.0.0.1:%d/_stats" % self.port
+    def stats(self):
+        """(requests served, connections accepted) so far, this request and
+        its connection included."""
+        url = "http://127.0.0.1:%d/_stats" % self.ports[0]
         with urllib.request.urlopen(url, timeout=5) as r:
-            return int(r.read().split()[1])
+            words = r.read().split()
+        return int(words[1]), int(words[3])
 
     def stop(self):
         if self.proc.poll() is None:
@@ -142,8 +155,8 @@ def setup(fed, httpd, args):
     fed.init_all()  # the lan profile
     for a in fed.agents:
         a.spawn(conf)
-    for a in fed.agents:
-        a.wait_ready()
+    for a in fed.agents:  # 11 agents starting at once take their time
+        a.wait_ready(timeout=60)
     fed.admit_star()
     ids = {a.id for a in fed.agents}
     wait_until(lambda: all(set(a.states()) == ids and
@@ -156,7 +169,8 @@ def setup(fed, httpd, args):
     for i, o in enumerate(owners):
         for j in range(args.services):
             name = "s%02d" % j
-            url = "http://127.0.0.1:%d/owner%d/%s" % (httpd.port, i, name)
+            port = httpd.ports[(i * args.services + j) % len(httpd.ports)]
+            url = "http://127.0.0.1:%d/owner%d/%s" % (port, i, name)
             calls.append((o.kith, ("service", "add", name, "--url", url, "--interval", "1s",
                                    "--timeout", "1s")))
     parallel(args.jobs, calls)
@@ -170,18 +184,20 @@ def setup(fed, httpd, args):
 
 
 def sample(observer, httpd, owners):
+    requests, connections = httpd.stats()
     return {
         "t": time.monotonic(),
         "checks": checks_of(observer),
         "cpu": cpu_seconds(observer.proc.pid),
         "httpd_cpu": cpu_seconds(httpd.proc.pid),
         "owners_cpu": sum(cpu_seconds(o.proc.pid) for o in owners),
-        "httpd_requests": httpd.requests(),
+        "httpd_requests": requests,
+        "httpd_connections": connections,
+        "machine": machine_ticks(),
     }
 
 
 def measure(observer, httpd, owners, window):
-    load = os.getloadavg()[0]
     a = sample(observer, httpd, owners)
     time.sleep(window)
     b = sample(observer, httpd, owners)
@@ -202,16 +218,28 @@ def measure(observer, httpd, owners, window):
         "last_minute": cb["last_minute"],
         # The /_stats request of the first sample falls in the window.
         "httpd_requests_per_s": (b["httpd_requests"] - a["httpd_requests"] - 1) / dt,
+        # New connections per second: how often checks could not reuse one.
+        "httpd_connections_per_s": (b["httpd_connections"] - a["httpd_connections"] - 1) / dt,
         "httpd_cpu_pct": 100 * (b["httpd_cpu"] - a["httpd_cpu"]) / dt,
         "owners_cpu_pct": 100 * (b["owners_cpu"] - a["owners_cpu"]) / dt,
-        "loadavg_1m": load,
+        # The whole machine, every process and core: how busy it was with
+        # other work too (other benchmarks may share it).
+        "machine_busy_pct": 100 * (b["machine"][0] - a["machine"][0]) /
+        max(1, b["machine"][1] - a["machine"][1]),
+        "cores": os.cpu_count(),
     }
 
 
 def trial(k, args):
-    fed = Federation(args.owners + 1, prefix="c")
+    # bench_httpd first: the agents' ports are then chosen among those it
+    # left free.
+    httpd = Httpd(args.ports)
+    try:
+        fed = Federation(args.owners + 1, prefix="c")
+    except OSError:
+        httpd.stop()
+        raise
     fed.agents = [BenchAgent(fed.root, a.name, a.port) for a in fed.agents]
-    httpd = Httpd()
     try:
         observer = setup(fed, httpd, args)  # c0
         if args.pid_file:
@@ -224,10 +252,10 @@ def trial(k, args):
             raise Failed("the observer's kithd exited:\n" + observer.tail_log(20))
         progress("trial %d: %.0f checks/s (%d up, %d degraded, %d down, %d deferred), "
                  "CPU %.1f%%, RSS %.1f MiB (peak %.1f); bench_httpd %.0f requests/s, "
-                 "CPU %.1f%%; owners CPU %.1f%%; load %.2f" %
+                 "%.0f new connections/s, CPU %.1f%%; owners CPU %.1f%%; machine %.0f%% busy" %
                  (k + 1, r["checks_per_s"], r["up"], r["degraded"], r["down"], r["deferred"],
                   r["cpu_pct"], r["rss_mib"], r["rss_peak_mib"], r["httpd_requests_per_s"],
-                  r["httpd_cpu_pct"], r["owners_cpu_pct"], r["loadavg_1m"]))
+                  r["httpd_connections_per_s"], r["httpd_cpu_pct"], r["owners_cpu_pct"], r["machine_busy_pct"]))
         return r
     finally:
         fed.close()
@@ -237,8 +265,8 @@ def trial(k, args):
 def report(trials, args):
     med = {key: statistics.median(t[key] for t in trials) for key in trials[0]}
     n = args.owners * args.services
-    print("\n%d services (%d owners x %d), interval 1 s, %d trial(s) of %g s, medians:\n" %
-          (n, args.owners, args.services, len(trials), args.window))
+    print("\n%d services (%d owners x %d) on %d port(s), interval 1 s, %d trial(s) of %g s, "
+          "medians:\n" % (n, args.owners, args.services, args.ports, len(trials), args.window))
     print("| measure | median | trials | goal | ratio |\n| --- | ---: | --- | ---: | ---: |")
     rows = [("checks/s", "checks_per_s", "%.0f", "%d" % GOAL_CHECKS_PER_S,
              med["checks_per_s"] / GOAL_CHECKS_PER_S),
@@ -247,21 +275,26 @@ def report(trials, args):
             ("observer RSS, MiB", "rss_mib", "%.1f", "", None),
             ("observer peak RSS, MiB", "rss_peak_mib", "%.1f", "", None),
             ("bench_httpd requests/s", "httpd_requests_per_s", "%.0f", "", None),
+            ("bench_httpd new connections/s", "httpd_connections_per_s", "%.0f", "", None),
             ("bench_httpd CPU, % of one core", "httpd_cpu_pct", "%.1f", "", None),
-            ("owners' CPU together, % of one core", "owners_cpu_pct", "%.1f", "", None)]
+            ("owners' CPU together, % of one core", "owners_cpu_pct", "%.1f", "", None),
+            ("machine busy, %% of all %d cores" % os.cpu_count(), "machine_busy_pct", "%.0f", "",
+             None)]
     for label, key, fmt, goal, ratio in rows:
         print("| %s | %s | %s | %s | %s |" % (
             label, fmt % med[key], " ".join(fmt % t[key] for t in trials), goal,
             "%.2f" % ratio if ratio is not None else ""))
     print("\nCPU per 1000 checks/s: %.1f%% of one core" %
           (1000 * med["cpu_pct"] / med["checks_per_s"] if med["checks_per_s"] else 0))
-    return med
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--owners", type=int, default=10)
     ap.add_argument("--services", type=int, default=100, help="per owner (at most 100)")
+    ap.add_argument("--ports", type=int, default=1,
+                    help="bench_httpd ports the services are spread over (1: one port, a path "
+                    "per service; OWNERS*SERVICES: a port per service)")
     ap.add_argument("--trials", type=int, default=3)
     ap.add_argument("--warmup", type=float, default=20, help="seconds after all are watched")
     ap.add_argument("--window", type=float, default=30, help="measurement window, seconds")
@@ -276,7 +309,7 @@ def main():
                     help="2 owners x 20 services, one short trial: checks that it works")
     args = ap.parse_args()
     if args.smoke:
-        args.owners, args.services, args.trials = 2, 20, 1
+        args.owners, args.services, args.trials, args.ports = 2, 20, 1, 2
         args.warmup, args.window, args.form_timeout = 3, 5, 40
     if args.build:
         global HTTPD
@@ -292,11 +325,11 @@ def main():
     except (Failed, Interrupted, subprocess.SubprocessError, OSError, KeyError) as e:
         print("checks benchmark failed: %s" % e, file=sys.stderr)
         return 1
-    med = report(trials, args)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"trials": trials, "median": med, "owners": args.owners,
-                       "services": args.services, "window_s": args.window}, f, indent=1)
+            json.dump({"trials": trials, "owners": args.owners, "services": args.services,
+                       "ports": args.ports, "window_s": args.window}, f, indent=1)
+    report(trials, args)
     if any(t["up"] + t["degraded"] + t["down"] == 0 for t in trials):
         print("checks benchmark failed: a window saw no check complete", file=sys.stderr)
         return 1

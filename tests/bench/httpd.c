@@ -269,10 +269,9 @@ static size_t answer_all(struct server *s, struct conn *c)
 static int drain(struct server *s, struct conn *c)
 {
 	for (;;) {
-		size_t taken = answer_all(s, c);
 		if (flush(s, c) < 0)
 			return -1;
-		if (c->want_out || !taken || !c->in_len)
+		if (c->want_out || !answer_all(s, c))
 			return 0;
 	}
 }
@@ -284,8 +283,14 @@ static int on_readable(struct server *s, struct conn *c)
 	for (;;) {
 		ssize_t n;
 		answer_all(s, c);
-		if (c->closing || c->out_len > sizeof(c->out) / 2)
-			return flush(s, c); /* read more once the answers are out */
+		if (c->closing || c->out_len > sizeof(c->out) / 2) {
+			/* Read more once the answers are out. */
+			if (flush(s, c) < 0)
+				return -1;
+			if (c->want_out)
+				return 0;
+			continue;
+		}
 		if (c->in_len == sizeof(c->in)) {
 			refuse(c, "HTTP/1.1 431 Request Header Fields Too Large\r\n"
 			          "Content-Length: 0\r\nConnection: close\r\n\r\n");

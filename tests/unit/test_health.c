@@ -567,6 +567,9 @@ static void test_unwatch(struct loop *l, struct web *w)
 	is(got_count(&k, "stop"), 1, "\"stop\" reported once");
 	is(got_count(&k, "selfstop"), 1, "\"selfstop\" reported once");
 	is(got_count(&k, "hang"), 0, "the abandoned check never reported");
+	health_get_stats(h, &st);
+	ok(st.checks >= 3 && st.last_minute == st.checks,
+	   "last_minute counts every check of the last minute");
 
 	health_free(&h);
 	srv_stop(&ok_srv);
