@@ -236,7 +236,7 @@ static int cmd_admit(void *arg, const struct ctl_request *req, msgpack_packer *p
 		return rc;
 	if (!memcmp(peer, a->id->pk, PROTO_KEY_LEN))
 		return agent_fail(err, n, KITH_EVALUE, "that is this agent's own peer ID");
-	if (!trust_is_admitter(a->trust, a->id->pk, (uint64_t)time(NULL)))
+	if (!agent_may_admit(a))
 		return agent_fail(err, n, KITH_ENOGRANT,
 		                  "only the founder or a member holding admit may admit");
 	m = trust_get(a->trust, peer);

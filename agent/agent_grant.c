@@ -175,7 +175,7 @@ int agent_ctl_grant(void *arg, const struct ctl_request *req, msgpack_packer *pk
 	    (proto_duration_parse(expires, strlen(expires), &ttl_ms, &why) != 0 || ttl_ms < 1000))
 		rc = agent_fail(err, n, KITH_EVALUE, "--expires: %s", why ? why : "too short");
 	if (!rc && has_scope(g, PROTO_SCOPE_ADMIT) &&
-	    !trust_is_admitter(a->trust, a->id->pk, now_s()))
+	    !agent_may_admit(a))
 		rc = agent_fail(err, n, KITH_ENOGRANT,
 		                "only the founder or a member holding admit may grant admit");
 	if (!rc)
@@ -329,7 +329,7 @@ static int revoke_member(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], con
 	const struct trust_member *m = trust_get(a->trust, peer);
 	int rc;
 
-	if (!trust_is_admitter(a->trust, a->id->pk, now_s()))
+	if (!agent_may_admit(a))
 		return agent_fail(err, n, KITH_ENOGRANT,
 		                  "only the founder or a member holding admit may eject members");
 	if (!memcmp(peer, trust_founder(a->trust), PROTO_KEY_LEN))

@@ -119,6 +119,9 @@ int agent_member_current(struct agent *a, struct proto_member *m, uint64_t *expi
 /* Publishes m (its name and contacts) as our member record, with our
  * advertised endpoint and version filled in. */
 int agent_member_publish(struct agent *a, struct proto_member *m);
+/* May this agent admit, invite, eject and grant admit now (by the clock
+ * its trust records are issued with, trust_clock())? */
+bool agent_may_admit(struct agent *a);
 /* Publishes an admission of peer reachable at endpoint (may be ""). */
 int agent_admit(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const char *endpoint);
 /* The endpoint we advertise ("" when none can be derived). */

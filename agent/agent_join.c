@@ -100,7 +100,7 @@ int agent_ctl_invite(void *arg, const struct ctl_request *req, msgpack_packer *p
 		rc = agent_fail(err, n, KITH_ETOOBIG, "scope list too long");
 	if (!rc)
 		rc = parse_scope_list(scopes, t->scopes, &t->n_scopes, err, n);
-	if (!rc && !trust_is_admitter(a->trust, a->id->pk, now))
+	if (!rc && !agent_may_admit(a))
 		rc = agent_fail(err, n, KITH_ENOGRANT,
 		                "only the founder or a member holding admit may invite");
 	if (!rc && !endpoint[0])
@@ -463,7 +463,7 @@ static const char *spend_invitation(struct agent *a, const struct proto_join *j,
 	proto_join_proof(proof, inv->secret, joiner, a->id->pk);
 	if (sodium_memcmp(proof, j->proof, sizeof(proof)) != 0)
 		return "forged invitation: the proof does not match";
-	if (!trust_is_admitter(a->trust, a->id->pk, now_s()))
+	if (!agent_may_admit(a))
 		return "the issuer may no longer admit members";
 	rc = store_invite_use(a->store, j->invite_id, now_s(), inv);
 	if (rc == KITH_EEXPIRED)

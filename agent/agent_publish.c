@@ -35,6 +35,9 @@ static int publish(struct agent *a, uint8_t kind, const char *name, const uint8_
 	rec.kind = kind;
 	snprintf(rec.name, sizeof(rec.name), "%s", name);
 	rec.issued = (uint64_t)time(NULL);
+	if (kind == PROTO_KIND_ADMISSION || kind == PROTO_KIND_GRANT ||
+	    kind == PROTO_KIND_REVOCATION)
+		rec.issued = trust_clock(a->trust, rec.issued);
 	rec.expires = rec.issued + ttl;
 	rec.body = body;
 	rec.body_len = body_len;
@@ -127,6 +130,11 @@ int agent_member_publish(struct agent *a, struct proto_member *m)
 		    agent_publish(a, PROTO_KIND_MEMBER, "", body.data, body.len, AGENT_MEMBER_TTL);
 	mp_buf_free(&body);
 	return err;
+}
+
+bool agent_may_admit(struct agent *a)
+{
+	return trust_is_admitter(a->trust, a->id->pk, trust_clock(a->trust, (uint64_t)time(NULL)));
 }
 
 int agent_admit(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const char *endpoint)

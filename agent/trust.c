@@ -36,6 +36,7 @@ struct event {
 	uint8_t subject[PROTO_KEY_LEN];        /* admitted or ejected peer */
 	char endpoint[PROTO_ENDPOINT_MAX + 1]; /* admission */
 	char grant_id[PROTO_GRANT_ID_MAX + 1]; /* grant revocation */
+	bool applied;                          /* during a replay */
 };
 
 /* A grant with the record identity it came from. */
@@ -58,6 +59,7 @@ struct trust {
 	const struct trust_grant **admit_grants;
 	size_t n_admit_grants;
 	size_t n_members;
+	uint64_t latest; /* issue time of the newest trust record that counted */
 	bool dirty;
 	bool settling;
 	const struct trust_ops *ops;
@@ -417,6 +419,52 @@ static void rebuild(struct trust *t, const struct event **accepted, size_t n)
 			admit_through(t, accepted[i]);
 }
 
+/* Applies e if its author may act at its issue time; returns whether it
+ * did. accepted gathers the admissions applied so far (*n of them). */
+static bool apply_event(struct trust *t, const struct event *e, const struct event **accepted,
+                        size_t *n)
+{
+	struct trust_member *m;
+
+	if (e->type == EV_GRANT_REVOCATION || !in_now(t, e->author) ||
+	    !admitter_at(t, e->author, e->issued, 0))
+		return false;
+	if (e->issued > t->latest)
+		t->latest = e->issued;
+	if (e->type == EV_ADMISSION) {
+		admit_through(t, e);
+		accepted[(*n)++] = e;
+		return true;
+	}
+	m = keymap_get(&t->peers, e->subject);
+	if (m && !m->ejected && memcmp(e->subject, t->founder, PROTO_KEY_LEN) != 0) {
+		m->ejected = true;
+		rebuild(t, accepted, *n);
+	}
+	return true;
+}
+
+/* Applies events [from, to), all issued in the same second. Their order
+ * within it is not known (a newcomer may be admitted and admit another
+ * in that second), so each pass applies what has become possible, until a
+ * pass applies nothing. */
+static void replay_second(struct trust *t, size_t from, size_t to, const struct event **accepted,
+                          size_t *n)
+{
+	bool progress = true;
+
+	for (size_t i = from; i < to; i++)
+		t->events[i].applied = false;
+	while (progress) {
+		progress = false;
+		for (size_t i = from; i < to; i++) {
+			struct event *e = &t->events[i];
+			if (!e->applied && apply_event(t, e, accepted, n))
+				e->applied = progress = true;
+		}
+	}
+}
+
 /* Replays the events into the member flags. */
 static int replay(struct trust *t)
 {
@@ -451,23 +499,16 @@ static int replay(struct trust *t)
 	for (size_t i = 0; i < t->n_grants; i++)
 		if (scope_has(&t->grants[i].g, PROTO_SCOPE_ADMIT))
 			t->admit_grants[t->n_admit_grants++] = &t->grants[i].g;
-	for (size_t i = 0; i < t->n_events; i++) {
-		const struct event *e = &t->events[i];
-		struct trust_member *m;
-		if (e->type == EV_GRANT_REVOCATION || !in_now(t, e->author) ||
-		    !admitter_at(t, e->author, e->issued, 0))
-			continue;
-		if (e->type == EV_ADMISSION) {
-			admit_through(t, e);
-			accepted[n++] = e;
-			continue;
-		}
-		m = keymap_get(&t->peers, e->subject);
-		if (!m || m->ejected || !memcmp(e->subject, t->founder, PROTO_KEY_LEN))
-			continue;
-		m->ejected = true;
-		rebuild(t, accepted, n);
+	t->latest = 0;
+	for (size_t i = 0, end; i < t->n_events; i = end) {
+		for (end = i + 1;
+		     end < t->n_events && t->events[end].issued == t->events[i].issued;)
+			end++;
+		replay_second(t, i, end, accepted, &n);
 	}
+	for (size_t i = 0; i < t->n_grants; i++)
+		if (t->grants[i].g.issued > t->latest && in_now(t, t->grants[i].g.issuer))
+			t->latest = t->grants[i].g.issued;
 	free(accepted);
 	return 0;
 }
@@ -636,6 +677,14 @@ bool trust_is_admitter(struct trust *t, const uint8_t peer[PROTO_KEY_LEN], uint6
 {
 	settle(t);
 	return in_now(t, peer) && admitter_at(t, peer, now, 0);
+}
+
+uint64_t trust_clock(struct trust *t, uint64_t now)
+{
+	settle(t);
+	if (t->latest <= now)
+		return now;
+	return t->latest - now > TRUST_CLOCK_LEAD ? now + TRUST_CLOCK_LEAD : t->latest;
 }
 
 const struct trust_member *trust_by_curve(struct trust *t, const uint8_t curve[PROTO_KEY_LEN])

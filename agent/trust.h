@@ -66,6 +66,10 @@ struct trust_grant {
 
 struct trust;
 
+/* How far ahead of our clock trust_clock() may go, in seconds; well
+ * inside PROTO_CLOCK_SKEW. */
+#define TRUST_CLOCK_LEAD 60
+
 /* self, founder, ops and arg are borrowed. On success *out is owned by the
  * caller (trust_free()). */
 int trust_new(struct trust **out, const uint8_t self[PROTO_KEY_LEN],
@@ -86,6 +90,13 @@ const uint8_t *trust_founder(const struct trust *t);
 bool trust_is_member(struct trust *t, const uint8_t peer[PROTO_KEY_LEN]);
 /* May peer admit or invite others now? */
 bool trust_is_admitter(struct trust *t, const uint8_t peer[PROTO_KEY_LEN], uint64_t now);
+/* The issue time for a trust record we sign at now: never before the
+ * newest trust record that counted, so that a partner's clock running a
+ * little ahead of ours cannot put our admission before the grant or the
+ * admission it rests on. Leads now by at most TRUST_CLOCK_LEAD seconds, so
+ * a member with a clock far ahead cannot push our records out of the
+ * others' skew tolerance. */
+uint64_t trust_clock(struct trust *t, uint64_t now);
 /* The member whose CURVE key is curve, or NULL. */
 const struct trust_member *trust_by_curve(struct trust *t, const uint8_t curve[PROTO_KEY_LEN]);
 /* Any peer the records name (member, ejected, or not yet in), or NULL;

@@ -228,6 +228,47 @@ static void test_grant_chain(void)
 	trust_free(&t);
 }
 
+static int by_key_descending(const void *a, const void *b)
+{
+	return memcmp((*(struct proto_identity *const *)b)->pk,
+	              (*(struct proto_identity *const *)a)->pk, PROTO_KEY_LEN);
+}
+
+/* A chain of admissions all signed in one second, each admitter's key
+ * sorting before the key of the one that admitted it: the replay order
+ * within the second must not lose the chain. Then trust_clock(). */
+static void test_same_second(void)
+{
+	struct proto_identity *s[N_IDS];
+	struct trust *t = NULL;
+	size_t from = n_made;
+
+	memcpy(s, id, sizeof(s));
+	qsort(s, N_IDS, sizeof(s[0]), by_key_descending);
+	admission(s[0], s[1], 950);
+	grant(s[0], s[1], "same-1", "admit", 950, 1000);
+	admission(s[1], s[2], 950);
+	grant(s[1], s[2], "same-2", "admit", 950, 1000);
+	admission(s[2], s[3], 950);
+	admission(s[3], s[4], 950); /* s[3] holds no admit grant */
+	trust_new(&t, s[0]->pk, s[0]->pk, &ops, NULL);
+	feed_from(t, from);
+	ok(trust_is_member(t, s[1]->pk) && trust_is_member(t, s[2]->pk) &&
+	       trust_is_member(t, s[3]->pk),
+	   "a chain of admissions within one second is followed");
+	ok(!trust_is_member(t, s[4]->pk), "and still needs an admit grant at every link");
+
+	is(trust_clock(t, base + 3000), base + 3000, "trust clock: our own clock when ahead");
+	is(trust_clock(t, base + 940), base + 950,
+	   "trust clock: never before the newest trust record");
+	is(trust_clock(t, base + 850), base + 850 + TRUST_CLOCK_LEAD,
+	   "trust clock: at most TRUST_CLOCK_LEAD ahead of ours");
+	trust_free(&t);
+	/* The founder here is not A: keep these out of the later tests. */
+	while (n_made > from)
+		mp_buf_free(&made[--n_made]);
+}
+
 static void test_grants(void)
 {
 	struct trust *t = NULL;
@@ -319,6 +360,7 @@ int main(void)
 			return 1;
 	test_replay();
 	test_grant_chain();
+	test_same_second();
 	test_grants();
 	test_store_and_join();
 	for (size_t i = 0; i < n_made; i++)
