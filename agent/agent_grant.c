@@ -174,8 +174,7 @@ int agent_ctl_grant(void *arg, const struct ctl_request *req, msgpack_packer *pk
 	if (!rc && ctl_arg_text(req, "expires", expires, sizeof(expires)) == 0 &&
 	    (proto_duration_parse(expires, strlen(expires), &ttl_ms, &why) != 0 || ttl_ms < 1000))
 		rc = agent_fail(err, n, KITH_EVALUE, "--expires: %s", why ? why : "too short");
-	if (!rc && has_scope(g, PROTO_SCOPE_ADMIT) &&
-	    !agent_may_admit(a))
+	if (!rc && has_scope(g, PROTO_SCOPE_ADMIT) && !agent_may_admit(a))
 		rc = agent_fail(err, n, KITH_ENOGRANT,
 		                "only the founder or a member holding admit may grant admit");
 	if (!rc)
