@@ -344,7 +344,8 @@ static void send_to_contacts(struct agent *a, const uint8_t owner[PROTO_KEY_LEN]
 	if (n == 0)
 		log_info("alert for %s: no contact to tell (kith contact add)", m->owner_name);
 	for (size_t i = 0; i < n; i++)
-		if (alert_send(a->alert, contacts[i], m) == 0)
+		if (alert_send(a->alert, contacts[i], m,
+		               memcmp(owner, a->id->pk, PROTO_KEY_LEN) != 0) == 0)
 			a->mon->alerts_sent++;
 	free(contacts);
 }

@@ -58,6 +58,8 @@ struct job {
 	bool list_secret;        /* wipe the list before freeing it */
 	CURL *easy;
 	bool running;
+	struct web_guard guard; /* for another member's webhook or ntfy */
+	bool guarded;
 	uint32_t retries; /* retries already scheduled */
 	struct loop_timer timer;
 	char error[CURL_ERROR_SIZE];
@@ -501,6 +503,15 @@ static void job_done(void *arg, CURL *easy, CURLcode result)
 	long status = 0;
 
 	j->running = false;
+	if (result != CURLE_OK && j->guarded && j->guard.refused[0]) {
+		/* It would be refused again: no retry. */
+		snprintf(why, sizeof(why),
+		         "%s is a private address, not reached for another member "
+		         "([monitoring] refuse_private)",
+		         j->guard.refused);
+		job_give_up(j, why);
+		return;
+	}
 	if (result != CURLE_OK) {
 		snprintf(why, sizeof(why), "%s",
 		         j->error[0] ? j->error : curl_easy_strerror(result));
@@ -559,7 +570,7 @@ static int job_easy(struct job *j)
 }
 
 static int job_new(struct job **out, struct alert *a, enum alert_channel ch, const char *target,
-                   const struct clean_msg *m)
+                   const struct clean_msg *m, bool guarded)
 {
 	struct job *j = calloc(1, sizeof(*j));
 	int rc;
@@ -586,6 +597,11 @@ static int job_new(struct job **out, struct alert *a, enum alert_channel ch, con
 			break;
 		}
 	}
+	/* Mail and Matrix go to the servers of our own [alerts]; a webhook
+	 * or ntfy URL is the member's choice. */
+	j->guarded = guarded && (ch == ALERT_WEBHOOK || ch == ALERT_NTFY);
+	if (rc == 0 && j->guarded)
+		rc = web_guard_public(j->easy, &j->guard);
 	if (rc) {
 		job_free(j, false);
 		return rc;
@@ -621,7 +637,7 @@ static bool reachable(struct alert *a, enum alert_channel ch, const char *contac
 	return why == NULL;
 }
 
-int alert_send(struct alert *a, const char *contact, const struct alert_message *m)
+int alert_send(struct alert *a, const char *contact, const struct alert_message *m, bool for_other)
 {
 	struct clean_msg cm;
 	struct job *j = NULL;
@@ -639,7 +655,7 @@ int alert_send(struct alert *a, const char *contact, const struct alert_message 
 	rc = clean_msg_init(&cm, m);
 	if (rc)
 		return rc;
-	rc = job_new(&j, a, ch, target, &cm);
+	rc = job_new(&j, a, ch, target, &cm, for_other && a->conf->refuse_private);
 	clean_msg_free(&cm);
 	if (rc)
 		return rc;

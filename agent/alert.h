@@ -52,10 +52,13 @@ int alert_new(struct alert **out, struct loop *l, struct web *w, const struct co
 /* Abandons pending alerts (logging how many) and frees. */
 void alert_free(struct alert **a);
 
-/* Queues m for contact. Returns 0, KITH_EVALUE (a contact kith cannot
- * reach: scheme unknown, or matrix/mail not configured: the message says
- * which in the log) or -ENOMEM. */
-int alert_send(struct alert *a, const char *contact, const struct alert_message *m);
+/* Queues m for contact. for_other: the contact is another member's (we
+ * alert for it while it is down); with [monitoring] refuse_private its
+ * webhook or ntfy URL is then reached only at a public address, directly
+ * (web_guard_public()), and given up at once otherwise. Returns 0,
+ * KITH_EVALUE (a contact kith cannot reach: scheme unknown, or matrix/mail
+ * not configured: the message says which in the log) or -ENOMEM. */
+int alert_send(struct alert *a, const char *contact, const struct alert_message *m, bool for_other);
 void alert_get_stats(const struct alert *a, struct alert_stats *out);
 /* At most max alerts pending (1000 unless set; 0 reads as 1): beyond it the
  * oldest is dropped and logged. For tests and small machines. */

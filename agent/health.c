@@ -17,10 +17,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <sodium.h>
 
 #include "proto/error.h"
@@ -85,7 +81,7 @@ struct check {
 	uint64_t tls_expires;  /* last certificate expiry seen for target */
 	uint64_t cert_read_ms; /* when it was seen (loop clock), 0: never */
 	char errbuf[CURL_ERROR_SIZE];
-	char refused[INET6_ADDRSTRLEN]; /* a private address we did not reach */
+	struct web_guard guard; /* with refuse_private */
 };
 
 /* Checks completed in one second of the loop clock. */
@@ -324,85 +320,6 @@ cleanup:
 	return err;
 }
 
-/* Private addresses ------------------------------------------------------ */
-
-static bool ipv4_private(const uint8_t *a)
-{
-	return a[0] == 0 || a[0] == 10 || a[0] == 127 || (a[0] == 169 && a[1] == 254) ||
-	       (a[0] == 172 && (a[1] & 0xf0) == 16) || (a[0] == 192 && a[1] == 168) ||
-	       (a[0] == 100 && (a[1] & 0xc0) == 64) || a[0] >= 224;
-}
-
-/* sa: addrlen bytes of a socket address. */
-static bool address_private(const struct sockaddr_storage *sa)
-{
-	if (sa->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-		return ipv4_private((const uint8_t *)&in->sin_addr);
-	}
-	if (sa->ss_family == AF_INET6) {
-		const uint8_t *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-		static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-		static const uint8_t zero[15] = {0};
-		if (memcmp(a, mapped, 12) == 0)
-			return ipv4_private(a + 12);
-		return memcmp(a, zero, 15) == 0 /* :: and ::1 */ || a[0] == 0xff /* multicast */ ||
-		       (a[0] & 0xfe) == 0xfc /* unique local */ ||
-		       (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) /* link local */;
-	}
-	return true;
-}
-
-static void note_refused(struct check *c, const struct sockaddr_storage *sa)
-{
-	const void *a = sa->ss_family == AF_INET6
-	                    ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
-	                    : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
-
-	if (!inet_ntop(sa->ss_family, a, c->refused, sizeof(c->refused)))
-		snprintf(c->refused, sizeof(c->refused), "?");
-}
-
-/* CURLOPT_OPENSOCKETFUNCTION when private targets are refused: a peer's
- * URL must not make us probe our own host or network. */
-static curl_socket_t open_public_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
-{
-	struct sockaddr_storage sa = {0};
-
-	/* addr->addr is declared a struct sockaddr but holds addrlen bytes
-	 * (an IPv6 address is longer): copy them from the raw bytes. */
-	if (purpose != CURLSOCKTYPE_IPCXN || addr->addrlen > sizeof(sa))
-		return CURL_SOCKET_BAD;
-	memcpy(&sa, (const char *)addr + offsetof(struct curl_sockaddr, addr), addr->addrlen);
-	if (address_private(&sa)) {
-		note_refused(arg, &sa);
-		return CURL_SOCKET_BAD;
-	}
-	return socket(addr->family, addr->socktype, addr->protocol);
-}
-
-/* CURLOPT_PREREQFUNCTION when private targets are refused: a connection
- * taken from libcurl's cache was not opened through open_public_socket(). */
-static int before_request(void *arg, char *primary_ip, char *local_ip, int primary_port,
-                          int local_port)
-{
-	struct sockaddr_storage sa = {0};
-
-	(void)local_ip;
-	(void)primary_port;
-	(void)local_port;
-	if (inet_pton(AF_INET, primary_ip, &((struct sockaddr_in *)&sa)->sin_addr) == 1)
-		sa.ss_family = AF_INET;
-	else if (inet_pton(AF_INET6, primary_ip, &((struct sockaddr_in6 *)&sa)->sin6_addr) == 1)
-		sa.ss_family = AF_INET6;
-	else
-		return CURL_PREREQFUNC_ABORT;
-	if (!address_private(&sa))
-		return CURL_PREREQFUNC_OK;
-	note_refused(arg, &sa);
-	return CURL_PREREQFUNC_ABORT;
-}
-
 /* One check ------------------------------------------------------------ */
 
 /* Keeps the body's first bytes for the expect_body search; past
@@ -460,7 +377,7 @@ static int check_setup(struct check *c)
 	 * handle's caches. */
 	curl_easy_reset(e);
 	c->errbuf[0] = '\0';
-	c->refused[0] = '\0';
+	c->guard.refused[0] = '\0';
 	c->body_len = 0;
 	c->body_full = false;
 	if (curl_easy_setopt(e, CURLOPT_URL, c->target.url) ||
@@ -479,11 +396,10 @@ static int check_setup(struct check *c)
 	    curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L) ||
 	    curl_easy_setopt(e, CURLOPT_CERTINFO, c->target.tls ? 1L : 0L) ||
 	    (ca && curl_easy_setopt(e, CURLOPT_CAINFO, ca)) ||
-	    (c->h->refuse_private &&
-	     (curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_public_socket) ||
-	      curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, c) ||
-	      curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, before_request) ||
-	      curl_easy_setopt(e, CURLOPT_PREREQDATA, c))))
+	    /* The service as the network sees it, not through a proxy the
+	     * environment may name. */
+	    curl_easy_setopt(e, CURLOPT_PROXY, "") ||
+	    (c->h->refuse_private && web_guard_public(e, &c->guard) != 0))
 		return KITH_EVALUE;
 	/* A reused connection shows no certificate: once a day (and first)
 	 * the check makes a new one to read it. */
@@ -544,8 +460,8 @@ static bool answer_fails(struct check *c, CURLcode result, struct health_result 
 
 	if (result == CURLE_WRITE_ERROR && c->body_full)
 		result = CURLE_OK; /* we stopped reading */
-	if (result != CURLE_OK && c->refused[0]) {
-		set_error(r, "not checked: %s is a private address", c->refused);
+	if (result != CURLE_OK && c->guard.refused[0]) {
+		set_error(r, "not checked: %s is a private address", c->guard.refused);
 		return true;
 	}
 	if (result != CURLE_OK) {

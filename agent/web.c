@@ -7,7 +7,14 @@
  * outside of any libcurl callback, so that they may submit or cancel. */
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include <zmq.h>
 
@@ -337,4 +344,94 @@ void web_set_max_in_flight(struct web *w, unsigned long max)
 void web_get_stats(const struct web *w, struct web_stats *out)
 {
 	*out = w->stats;
+}
+
+/* The guard against private addresses ------------------------------------ */
+
+static bool ipv4_private(const uint8_t *a)
+{
+	return a[0] == 0 || a[0] == 10 || a[0] == 127 || (a[0] == 169 && a[1] == 254) ||
+	       (a[0] == 172 && (a[1] & 0xf0) == 16) || (a[0] == 192 && a[1] == 168) ||
+	       (a[0] == 100 && (a[1] & 0xc0) == 64) || a[0] >= 224;
+}
+
+/* sa: addrlen bytes of a socket address. */
+static bool address_private(const struct sockaddr_storage *sa)
+{
+	if (sa->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		return ipv4_private((const uint8_t *)&in->sin_addr);
+	}
+	if (sa->ss_family == AF_INET6) {
+		const uint8_t *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+		static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+		static const uint8_t zero[15] = {0};
+		if (memcmp(a, mapped, 12) == 0)
+			return ipv4_private(a + 12);
+		return memcmp(a, zero, 15) == 0 /* :: and ::1 */ || a[0] == 0xff /* multicast */ ||
+		       (a[0] & 0xfe) == 0xfc /* unique local */ ||
+		       (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) /* link local */;
+	}
+	return true;
+}
+
+static void note_refused(struct web_guard *g, const struct sockaddr_storage *sa)
+{
+	const void *a = sa->ss_family == AF_INET6
+	                    ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+	                    : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+
+	if (!inet_ntop(sa->ss_family, a, g->refused, sizeof(g->refused)))
+		snprintf(g->refused, sizeof(g->refused), "?");
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION of a guarded transfer. */
+static curl_socket_t open_public_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+	struct sockaddr_storage sa = {0};
+
+	/* addr->addr is declared a struct sockaddr but holds addrlen bytes
+	 * (an IPv6 address is longer): copy them from the raw bytes. */
+	if (purpose != CURLSOCKTYPE_IPCXN || addr->addrlen > sizeof(sa))
+		return CURL_SOCKET_BAD;
+	memcpy(&sa, (const char *)addr + offsetof(struct curl_sockaddr, addr), addr->addrlen);
+	if (address_private(&sa)) {
+		note_refused(arg, &sa);
+		return CURL_SOCKET_BAD;
+	}
+	return socket(addr->family, addr->socktype, addr->protocol);
+}
+
+/* CURLOPT_PREREQFUNCTION of a guarded transfer: a connection taken from
+ * libcurl's cache was not opened through open_public_socket(). */
+static int before_request(void *arg, char *primary_ip, char *local_ip, int primary_port,
+                          int local_port)
+{
+	struct sockaddr_storage sa = {0};
+
+	(void)local_ip;
+	(void)primary_port;
+	(void)local_port;
+	if (inet_pton(AF_INET, primary_ip, &((struct sockaddr_in *)&sa)->sin_addr) == 1)
+		sa.ss_family = AF_INET;
+	else if (inet_pton(AF_INET6, primary_ip, &((struct sockaddr_in6 *)&sa)->sin6_addr) == 1)
+		sa.ss_family = AF_INET6;
+	else
+		return CURL_PREREQFUNC_ABORT;
+	if (!address_private(&sa))
+		return CURL_PREREQFUNC_OK;
+	note_refused(arg, &sa);
+	return CURL_PREREQFUNC_ABORT;
+}
+
+int web_guard_public(CURL *easy, struct web_guard *g)
+{
+	g->refused[0] = '\0';
+	if (curl_easy_setopt(easy, CURLOPT_PROXY, "") != CURLE_OK ||
+	    curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_public_socket) != CURLE_OK ||
+	    curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, g) != CURLE_OK ||
+	    curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, before_request) != CURLE_OK ||
+	    curl_easy_setopt(easy, CURLOPT_PREREQDATA, g) != CURLE_OK)
+		return -EINVAL;
+	return 0;
 }

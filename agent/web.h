@@ -14,6 +14,8 @@
 
 #include <stddef.h>
 
+#include <netinet/in.h>
+
 #include <curl/curl.h>
 
 struct loop;
@@ -47,5 +49,17 @@ void web_cancel(struct web *w, CURL *easy);
  * web_submit() says -EBUSY. */
 void web_set_max_in_flight(struct web *w, unsigned long max);
 void web_get_stats(const struct web *w, struct web_stats *out);
+
+/* Keeps a transfer whose URL a peer chose off our own host and network:
+ * it connects directly (no proxy, whatever the environment says, since a
+ * proxy would connect for us out of the guard's sight) and only to public
+ * addresses, never to loopback, private (RFC 1918, CGNAT, unique local),
+ * link-local or multicast ones, also when libcurl reuses a connection. */
+struct web_guard {
+	char refused[INET6_ADDRSTRLEN]; /* the address refused, "" if none */
+};
+/* Guards easy with g (borrowed: it must outlive the transfer; refused is
+ * cleared here). Returns 0 or -EINVAL. */
+int web_guard_public(CURL *easy, struct web_guard *g);
 
 #endif

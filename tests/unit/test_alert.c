@@ -362,22 +362,23 @@ static void test_unconfigured(void)
 
 	alerts_conf(&c);
 	is(alert_new(&a, loop, web, &c), 0, "alert_new");
-	is(alert_send(a, "mailto:ops@example.org", &down), KITH_EVALUE,
+	is(alert_send(a, "mailto:ops@example.org", &down, false), KITH_EVALUE,
 	   "mail without smtp_url and smtp_from is refused");
 	snprintf(c.smtp_url, sizeof(c.smtp_url), "http://127.0.0.1:1");
 	snprintf(c.smtp_from, sizeof(c.smtp_from), "kith@example.org");
-	is(alert_send(a, "mailto:ops@example.org", &down), KITH_EVALUE,
+	is(alert_send(a, "mailto:ops@example.org", &down, false), KITH_EVALUE,
 	   "smtp_url of another scheme is refused");
 	snprintf(c.smtp_url, sizeof(c.smtp_url), "smtp://127.0.0.1:1");
 	snprintf(c.smtp_from, sizeof(c.smtp_from), "kith@example.org\nBcc: x@y");
-	is(alert_send(a, "mailto:ops@example.org", &down), KITH_EVALUE,
+	is(alert_send(a, "mailto:ops@example.org", &down, false), KITH_EVALUE,
 	   "a smtp_from that is not a plain address is refused");
-	is(alert_send(a, "matrix:!room:example.org", &down), KITH_EVALUE,
+	is(alert_send(a, "matrix:!room:example.org", &down, false), KITH_EVALUE,
 	   "matrix without homeserver and token is refused");
 	snprintf(c.matrix_homeserver, sizeof(c.matrix_homeserver), "https://m.example.org");
-	is(alert_send(a, "matrix:!room:example.org", &down), KITH_EVALUE,
+	is(alert_send(a, "matrix:!room:example.org", &down, false), KITH_EVALUE,
 	   "matrix without a token is refused");
-	is(alert_send(a, "gopher://example.org", &down), KITH_EVALUE, "unknown scheme is refused");
+	is(alert_send(a, "gopher://example.org", &down, false), KITH_EVALUE,
+	   "unknown scheme is refused");
 	alert_get_stats(a, &st);
 	ok(st.queued == 0 && st.pending == 0, "nothing was queued");
 	alert_free(&a);
@@ -427,8 +428,8 @@ static void test_mail(void)
 	snprintf(c.smtp_from, sizeof(c.smtp_from), "kith@example.org");
 	c.smtp_tls = CONF_TLS_TRY; /* the server offers no STARTTLS: plain */
 	alert_new(&a, loop, web, &c);
-	is(alert_send(a, "mailto:ops@example.org", &down), 0, "mail alert queued");
-	is(alert_send(a, "mailto:admin@example.net", &intl), 0, "second mail alert queued");
+	is(alert_send(a, "mailto:ops@example.org", &down, false), 0, "mail alert queued");
+	is(alert_send(a, "mailto:admin@example.net", &intl, false), 0, "second mail alert queued");
 	wait_settled(a, 2);
 	alert_get_stats(a, &st);
 	ok(st.sent == 2 && st.failed == 0 && st.retried == 0 && st.pending == 0,
@@ -489,7 +490,7 @@ static void test_mail_auth(void)
 	snprintf(c.smtp_password, sizeof(c.smtp_password), "s3cret-pw");
 	c.smtp_tls = CONF_TLS_NEVER;
 	alert_new(&a, loop, web, &c);
-	alert_send(a, "mailto:ops@example.org", &down);
+	alert_send(a, "mailto:ops@example.org", &down, false);
 	wait_settled(a, 1);
 	alert_get_stats(a, &st);
 	is(st.sent, 1, "mail sent with user and password");
@@ -501,7 +502,7 @@ static void test_mail_auth(void)
 	snprintf(c.smtp_password, sizeof(c.smtp_password), "wrong-pw-zz");
 	capture_begin();
 	alert_new(&a, loop, web, &c);
-	alert_send(a, "mailto:ops@example.org", &down);
+	alert_send(a, "mailto:ops@example.org", &down, false);
 	wait_settled(a, 1);
 	alert_get_stats(a, &st);
 	alert_free(&a);
@@ -536,7 +537,7 @@ static void test_starttls_required(void)
 	c.alert_retry_ms = 100;
 	alert_new(&a, loop, web, &c);
 	t0 = loop_clock_ms();
-	alert_send(a, "mailto:ops@example.org", &down);
+	alert_send(a, "mailto:ops@example.org", &down, false);
 	wait_settled(a, 1);
 	alert_get_stats(a, &st);
 	ok(st.failed == 1 && st.retried == 2 && st.sent == 0 && st.pending == 0,
@@ -571,7 +572,7 @@ static void test_webhook(const struct server *http)
 	alerts_conf(&c);
 	alert_new(&a, loop, web, &c);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook", http->port);
-	is(alert_send(a, url, &hostile), 0, "webhook queued");
+	is(alert_send(a, url, &hostile, false), 0, "webhook queued");
 	wait_settled(a, 1);
 	alert_get_stats(a, &st);
 	ok(st.sent == 1 && st.retried == 0, "webhook sent");
@@ -596,7 +597,7 @@ static void test_webhook(const struct server *http)
 
 	/* 500 first, then 200: one retry, one success, the same body twice. */
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook/flaky", http->port);
-	alert_send(a, url, &down);
+	alert_send(a, url, &down, false);
 	wait_settled(a, 2);
 	run_for(100);
 	alert_get_stats(a, &st);
@@ -611,12 +612,50 @@ static void test_webhook(const struct server *http)
 	free(r2);
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/broken", http->port);
-	alert_send(a, url, &down);
+	alert_send(a, url, &down, false);
 	wait_settled(a, 3);
 	run_for(100);
 	alert_get_stats(a, &st);
 	ok(st.failed == 1 && st.retried == 3 && st.pending == 0, "always 500: 2 retries, failed");
 	is(count_files(http, "req"), before + 6, "three attempts reached the server");
+	alert_free(&a);
+}
+
+/* Another member's webhook, with refuse_private: never a private address,
+ * never through a proxy; our own contacts may be private. */
+static void test_guard(const struct server *http)
+{
+	struct conf c;
+	struct alert *a = NULL;
+	struct alert_stats st;
+	char url[128];
+	int before = count_files(http, "req");
+
+	alerts_conf(&c);
+	c.refuse_private = 1;
+	alert_new(&a, loop, web, &c);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook", http->port);
+	/* Followed, this proxy (a documentation address) would swallow the
+	 * request and hold it until the timeout. */
+	setenv("http_proxy", "http://192.0.2.1:9", 1);
+	is(alert_send(a, url, &down, true), 0, "another member's webhook queued");
+	wait_settled(a, 1);
+	alert_get_stats(a, &st);
+	ok(st.failed == 1 && st.retried == 0 && st.sent == 0,
+	   "to 127.0.0.1 for another member: given up at once, no retry");
+	is(count_files(http, "req"), before, "the local server saw nothing");
+	unsetenv("http_proxy");
+	snprintf(url, sizeof(url), "ntfy:http://127.0.0.1:%d/topic", http->port);
+	alert_send(a, url, &down, true);
+	wait_settled(a, 2);
+	alert_get_stats(a, &st);
+	ok(st.failed == 2 && st.sent == 0, "another member's ntfy to 127.0.0.1: given up");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook", http->port);
+	alert_send(a, url, &down, false);
+	wait_settled(a, 3);
+	alert_get_stats(a, &st);
+	ok(st.sent == 1 && count_files(http, "req") == before + 1,
+	   "our own contact on 127.0.0.1 is reached");
 	alert_free(&a);
 }
 
@@ -636,7 +675,7 @@ static void test_matrix(const struct server *http)
 	snprintf(c.matrix_token, sizeof(c.matrix_token), "syt_secret_token_123");
 	capture_begin();
 	alert_new(&a, loop, web, &c);
-	is(alert_send(a, "matrix:!flaky:example.org", &down), 0, "matrix alert queued");
+	is(alert_send(a, "matrix:!flaky:example.org", &down, false), 0, "matrix alert queued");
 	wait_settled(a, 1);
 	run_for(100);
 	alert_get_stats(a, &st);
@@ -679,7 +718,7 @@ static void test_ntfy(const struct server *http)
 	alerts_conf(&c);
 	alert_new(&a, loop, web, &c);
 	snprintf(contact, sizeof(contact), "ntfy:http://127.0.0.1:%d/kith_alerts", http->port);
-	is(alert_send(a, contact, &m), 0, "ntfy alert queued");
+	is(alert_send(a, contact, &m, false), 0, "ntfy alert queued");
 	wait_settled(a, 1);
 	alert_get_stats(a, &st);
 	is(st.sent, 1, "ntfy sent");
@@ -712,7 +751,7 @@ static void test_busy(const struct server *http)
 	web_set_max_in_flight(web, 1);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/busy", http->port);
 	for (int i = 0; i < 3; i++)
-		alert_send(a, url, &down);
+		alert_send(a, url, &down, false);
 	wait_settled(a, 3);
 	alert_get_stats(a, &st);
 	ok(st.sent == 3 && st.retried == 0 && st.failed == 0,
@@ -751,7 +790,7 @@ static void test_bound(void)
 	alert_set_max_pending(a, 3);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", closed_port());
 	for (int i = 0; i < 5; i++)
-		queued += alert_send(a, url, &down) == 0;
+		queued += alert_send(a, url, &down, false) == 0;
 	alert_get_stats(a, &st);
 	ok(queued == 5 && st.pending == 3 && st.dropped == 2 && st.queued == 5,
 	   "beyond the limit the oldest pending alerts are dropped");
@@ -780,6 +819,7 @@ int main(void)
 	test_starttls_required();
 	if (ok(server_start(&http, "http", NULL, NULL) == 0, "HTTP server started")) {
 		test_webhook(&http);
+		test_guard(&http);
 		test_matrix(&http);
 		test_ntfy(&http);
 		test_busy(&http);
