@@ -146,6 +146,42 @@ void store_read_end(struct store *s)
 		mdb_txn_reset(s->rtxn);
 }
 
+int store_walk(struct store *s, MDB_dbi dbi, const MDB_val *from, size_t prefix_len,
+               store_visit_fn visit, void *arg)
+{
+	MDB_val k = from ? *from : (MDB_val){0, NULL}, v;
+	MDB_cursor *cur = NULL;
+	MDB_txn *txn;
+	int rc;
+
+	rc = store_read_begin(s, &txn);
+	if (rc < 0)
+		return rc;
+	rc = store_mdb_error(s, mdb_cursor_open(txn, dbi, &cur));
+	if (rc < 0)
+		goto out;
+	for (rc = mdb_cursor_get(cur, &k, &v, from ? MDB_SET_RANGE : MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (from && prefix_len) {
+			if (k.mv_size < prefix_len) {
+				rc = -EIO;
+				goto out;
+			}
+			if (memcmp(k.mv_data, from->mv_data, prefix_len) != 0)
+				break; /* past the prefix */
+		}
+		rc = visit(arg, txn, &k, &v);
+		if (rc != 0)
+			goto out;
+	}
+	rc = rc == MDB_NOTFOUND ? 0 : store_mdb_error(s, rc);
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	store_read_end(s);
+	return rc;
+}
+
 int store_write_begin(struct store *s, MDB_txn **txn)
 {
 	/* LMDB allows one transaction per thread: no writes from inside a

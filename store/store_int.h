@@ -48,6 +48,17 @@ int store_mdb_error(struct store *s, int rc);
 int store_read_begin(struct store *s, MDB_txn **txn);
 void store_read_end(struct store *s);
 
+/* A read walk's visitor: 0 goes on, anything else stops the walk and is
+ * its result. k and v are valid during the call only. */
+typedef int (*store_visit_fn)(void *arg, MDB_txn *txn, const MDB_val *k, const MDB_val *v);
+/* Visits the entries of dbi in key order, in one read snapshot: every one
+ * when from is NULL, else from key *from on, and while prefix_len is not 0
+ * only those whose key starts with the first prefix_len bytes of *from (a
+ * shorter key is damage: -EIO). Returns 0, the visitor's result or a store
+ * error. */
+int store_walk(struct store *s, MDB_dbi dbi, const MDB_val *from, size_t prefix_len,
+               store_visit_fn visit, void *arg);
+
 /* A write transaction; -EBUSY while a walk is running. Commit it with
  * store_write_commit() (which frees it either way) or mdb_txn_abort(). */
 int store_write_begin(struct store *s, MDB_txn **txn);

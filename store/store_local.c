@@ -256,35 +256,28 @@ int store_invite_use(struct store *s, const uint8_t id[STORE_INVITE_ID_LEN], uin
 	return rc;
 }
 
+struct invite_walk {
+	int (*fn)(void *arg, const struct store_invite *inv);
+	void *arg;
+	struct store_invite inv; /* holds a secret: wiped after the walk */
+};
+
+static int invites_visit(void *arg, MDB_txn *txn, const MDB_val *k, const MDB_val *v)
+{
+	struct invite_walk *w = arg;
+	int rc = invite_decode(&w->inv, k, v);
+
+	(void)txn;
+	return rc ? rc : w->fn(w->arg, &w->inv);
+}
+
 int store_invites_each(struct store *s, int (*fn)(void *arg, const struct store_invite *inv),
                        void *arg)
 {
-	struct store_invite inv;
-	MDB_cursor *cur = NULL;
-	MDB_val k, v;
-	MDB_txn *txn;
-	int rc;
+	struct invite_walk w = {.fn = fn, .arg = arg};
+	int rc = store_walk(s, s->invites, NULL, 0, invites_visit, &w);
 
-	rc = store_read_begin(s, &txn);
-	if (rc < 0)
-		return rc;
-	rc = store_mdb_error(s, mdb_cursor_open(txn, s->invites, &cur));
-	if (rc < 0)
-		goto out;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		rc = invite_decode(&inv, &k, &v);
-		if (rc == 0)
-			rc = fn(arg, &inv);
-		if (rc != 0)
-			goto out;
-	}
-	rc = rc == MDB_NOTFOUND ? 0 : store_mdb_error(s, rc);
-out:
-	if (cur)
-		mdb_cursor_close(cur);
-	store_read_end(s);
-	sodium_memzero(&inv, sizeof(inv));
+	sodium_memzero(&w.inv, sizeof(w.inv));
 	return rc;
 }
 

@@ -56,133 +56,93 @@ out:
 	return rc;
 }
 
+/* What a records walk hands each record to. */
+struct record_walk {
+	struct store *s;
+	store_record_fn fn;
+	void *arg;
+};
+
 /* Follows one byseq entry (key sk, value sv) to its record and hands the
- * record to fn. The two databases must agree on the seq. */
-static int since_visit(struct store *s, MDB_txn *txn, const MDB_val *sk, const MDB_val *sv,
-                       store_record_fn fn, void *arg)
+ * record to the walk's fn. The two databases must agree on the seq. */
+static int since_visit(void *arg, MDB_txn *txn, const MDB_val *sk, const MDB_val *sv)
 {
+	const struct record_walk *w = arg;
 	const uint8_t *kind_name = sv->mv_data;
 	uint8_t rkey[STORE_RECORD_KEY_MAX];
 	MDB_val rk, rv;
 	int rc;
 
-	if (sv->mv_size < 1 || sv->mv_size > 1 + PROTO_NAME_MAX)
+	if (sk->mv_size != STORE_SEQ_KEY_LEN || sv->mv_size < 1 || sv->mv_size > 1 + PROTO_NAME_MAX)
 		return -EIO;
 	memcpy(rkey, sk->mv_data, PROTO_KEY_LEN);
 	memcpy(rkey + PROTO_KEY_LEN, kind_name, sv->mv_size);
 	rk = (MDB_val){PROTO_KEY_LEN + sv->mv_size, rkey};
-	rc = mdb_get(txn, s->records, &rk, &rv);
+	rc = mdb_get(txn, w->s->records, &rk, &rv);
 	if (rc == MDB_NOTFOUND)
 		return -EIO; /* an index entry without its record */
 	if (rc != 0)
-		return store_mdb_error(s, rc);
+		return store_mdb_error(w->s, rc);
 	if (record_value_check(&rv) < 0 ||
 	    store_be64_get(rv.mv_data) !=
 	        store_be64_get((const uint8_t *)sk->mv_data + PROTO_KEY_LEN))
 		return -EIO;
-	return fn(arg, (const uint8_t *)rv.mv_data + STORE_VALUE_SEQ_LEN,
-	          rv.mv_size - STORE_VALUE_SEQ_LEN);
+	return w->fn(w->arg, (const uint8_t *)rv.mv_data + STORE_VALUE_SEQ_LEN,
+	             rv.mv_size - STORE_VALUE_SEQ_LEN);
 }
 
 int store_records_since(struct store *s, const uint8_t author[PROTO_KEY_LEN], uint64_t after,
                         store_record_fn fn, void *arg)
 {
+	struct record_walk w = {s, fn, arg};
 	uint8_t start[STORE_SEQ_KEY_LEN];
-	MDB_val k = {sizeof(start), start}, v;
-	MDB_cursor *cur = NULL;
-	MDB_txn *txn;
-	int rc;
+	MDB_val from = {sizeof(start), start};
 
 	if (after == UINT64_MAX)
 		return 0;
 	store_seq_key(start, author, after + 1);
-	rc = store_read_begin(s, &txn);
-	if (rc < 0)
-		return rc;
-	rc = store_mdb_error(s, mdb_cursor_open(txn, s->byseq, &cur));
-	if (rc < 0)
-		goto out;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != STORE_SEQ_KEY_LEN) {
-			rc = -EIO;
-			goto out;
-		}
-		if (memcmp(k.mv_data, author, PROTO_KEY_LEN) != 0)
-			break; /* past this author's entries */
-		rc = since_visit(s, txn, &k, &v, fn, arg);
-		if (rc != 0)
-			goto out;
-	}
-	rc = rc == MDB_NOTFOUND ? 0 : store_mdb_error(s, rc);
-out:
-	if (cur)
-		mdb_cursor_close(cur);
-	store_read_end(s);
-	return rc;
+	return store_walk(s, s->byseq, &from, PROTO_KEY_LEN, since_visit, &w);
+}
+
+static int records_visit(void *arg, MDB_txn *txn, const MDB_val *k, const MDB_val *v)
+{
+	const struct record_walk *w = arg;
+
+	(void)txn;
+	(void)k;
+	if (record_value_check(v) < 0)
+		return -EIO;
+	return w->fn(w->arg, (const uint8_t *)v->mv_data + STORE_VALUE_SEQ_LEN,
+	             v->mv_size - STORE_VALUE_SEQ_LEN);
 }
 
 int store_records_each(struct store *s, store_record_fn fn, void *arg)
 {
-	MDB_cursor *cur = NULL;
-	MDB_val k, v;
-	MDB_txn *txn;
-	int rc;
+	struct record_walk w = {s, fn, arg};
 
-	rc = store_read_begin(s, &txn);
-	if (rc < 0)
-		return rc;
-	rc = store_mdb_error(s, mdb_cursor_open(txn, s->records, &cur));
-	if (rc < 0)
-		goto out;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (record_value_check(&v) < 0) {
-			rc = -EIO;
-			goto out;
-		}
-		rc = fn(arg, (const uint8_t *)v.mv_data + STORE_VALUE_SEQ_LEN,
-		        v.mv_size - STORE_VALUE_SEQ_LEN);
-		if (rc != 0)
-			goto out;
-	}
-	rc = rc == MDB_NOTFOUND ? 0 : store_mdb_error(s, rc);
-out:
-	if (cur)
-		mdb_cursor_close(cur);
-	store_read_end(s);
-	return rc;
+	return store_walk(s, s->records, NULL, 0, records_visit, &w);
+}
+
+struct head_walk {
+	store_head_fn fn;
+	void *arg;
+};
+
+static int heads_visit(void *arg, MDB_txn *txn, const MDB_val *k, const MDB_val *v)
+{
+	const struct head_walk *w = arg;
+
+	(void)txn;
+	if (k->mv_size != PROTO_KEY_LEN || v->mv_size != 8)
+		return -EIO;
+	return w->fn(w->arg, k->mv_data, store_be64_get(v->mv_data));
 }
 
 int store_heads_each(struct store *s, store_head_fn fn, void *arg)
 {
-	MDB_cursor *cur = NULL;
-	MDB_val k, v;
-	MDB_txn *txn;
-	int rc;
+	struct head_walk w = {fn, arg};
 
-	rc = store_read_begin(s, &txn);
-	if (rc < 0)
-		return rc;
-	rc = store_mdb_error(s, mdb_cursor_open(txn, s->heads, &cur));
-	if (rc < 0)
-		goto out;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != PROTO_KEY_LEN || v.mv_size != 8) {
-			rc = -EIO;
-			goto out;
-		}
-		rc = fn(arg, k.mv_data, store_be64_get(v.mv_data));
-		if (rc != 0)
-			goto out;
-	}
-	rc = rc == MDB_NOTFOUND ? 0 : store_mdb_error(s, rc);
-out:
-	if (cur)
-		mdb_cursor_close(cur);
-	store_read_end(s);
-	return rc;
+	return store_walk(s, s->heads, NULL, 0, heads_visit, &w);
 }
 
 int store_head_get(struct store *s, const uint8_t author[PROTO_KEY_LEN], uint64_t *seq)
