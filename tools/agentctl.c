@@ -274,6 +274,22 @@ int agentctl_run(const char *data_dir, struct agentctl_request *r, bool json,
 	return CLI_OK;
 }
 
+int agentctl_query_main(int argc, char **argv, const char *cmd, const char *usage,
+                        void (*render)(const msgpack_object *data))
+{
+	bool json = false;
+	const struct cli_opt opts[] = {{"json", NULL, &json}, {NULL, NULL, NULL}};
+	struct agentctl_request r;
+	struct cli_args args;
+	char data_dir[4096];
+	int rc = cli_parse(argc, argv, usage, opts, 0, &args, data_dir, sizeof(data_dir));
+
+	if (rc != CLI_CONTINUE)
+		return rc;
+	agentctl_begin(&r, cmd, 0);
+	return agentctl_run(data_dir, &r, json, render);
+}
+
 void agentctl_print_json(const struct agentctl_reply *reply)
 {
 	if (reply->data)

@@ -51,6 +51,11 @@ void agentctl_print_json(const struct agentctl_reply *reply);
  * else through render (NULL: prints nothing). Returns the exit status. */
 int agentctl_run(const char *data_dir, struct agentctl_request *r, bool json,
                  void (*render)(const msgpack_object *data));
+/* The whole of a command that only asks (kith status, members, health):
+ * parses [--json] [--data DIR] with usage, sends cmd without arguments and
+ * prints the answer as agentctl_run() does. Returns the exit status. */
+int agentctl_query_main(int argc, char **argv, const char *cmd, const char *usage,
+                        void (*render)(const msgpack_object *data));
 
 /* Looks up key in a map object; NULL when absent or obj is no map. */
 const msgpack_object *agentctl_get(const msgpack_object *obj, const char *key);

@@ -62,19 +62,8 @@ static void print_status(const msgpack_object *d)
 
 int cmd_status_main(int argc, char **argv)
 {
-	bool json = false;
-	const struct cli_opt opts[] = {{"json", NULL, &json}, {NULL, NULL, NULL}};
-	struct agentctl_request r;
-	struct cli_args args;
-	char data_dir[4096];
-	int rc;
-
-	rc = cli_parse(argc, argv, "kith status [--json] [--data DIR]", opts, 0, &args, data_dir,
-	               sizeof(data_dir));
-	if (rc != CLI_CONTINUE)
-		return rc;
-	agentctl_begin(&r, "status", 0);
-	return agentctl_run(data_dir, &r, json, print_status);
+	return agentctl_query_main(argc, argv, "status", "kith status [--json] [--data DIR]",
+	                           print_status);
 }
 
 static void print_members(const msgpack_object *d)
@@ -106,19 +95,8 @@ static void print_members(const msgpack_object *d)
 
 int cmd_members_main(int argc, char **argv)
 {
-	bool json = false;
-	const struct cli_opt opts[] = {{"json", NULL, &json}, {NULL, NULL, NULL}};
-	struct agentctl_request r;
-	struct cli_args args;
-	char data_dir[4096];
-	int rc;
-
-	rc = cli_parse(argc, argv, "kith members [--json] [--data DIR]", opts, 0, &args, data_dir,
-	               sizeof(data_dir));
-	if (rc != CLI_CONTINUE)
-		return rc;
-	agentctl_begin(&r, "members", 0);
-	return agentctl_run(data_dir, &r, json, print_members);
+	return agentctl_query_main(argc, argv, "members", "kith members [--json] [--data DIR]",
+	                           print_members);
 }
 
 int cmd_admit_main(int argc, char **argv)

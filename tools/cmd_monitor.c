@@ -189,17 +189,6 @@ static void print_health(const msgpack_object *d)
 
 int cmd_health_main(int argc, char **argv)
 {
-	bool json = false;
-	const struct cli_opt opts[] = {{"json", NULL, &json}, {NULL, NULL, NULL}};
-	struct agentctl_request r;
-	struct cli_args args;
-	char data_dir[4096];
-	int rc;
-
-	rc = cli_parse(argc, argv, "kith health [--json] [--data DIR]", opts, 0, &args, data_dir,
-	               sizeof(data_dir));
-	if (rc != CLI_CONTINUE)
-		return rc;
-	agentctl_begin(&r, "health", 0);
-	return agentctl_run(data_dir, &r, json, print_health);
+	return agentctl_query_main(argc, argv, "health", "kith health [--json] [--data DIR]",
+	                           print_health);
 }
