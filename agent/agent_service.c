@@ -204,8 +204,9 @@ void agent_services_reseal(struct agent *a)
 /* ---- kith service add|rm|ls ---- */
 
 /* An optional duration argument in whole seconds within [lo, hi]. */
-static int arg_seconds(const struct ctl_request *req, const char *key, uint32_t lo, uint32_t hi,
-                       uint32_t *out, char *err, size_t n)
+/* The duration argument key, given on the command line as --option. */
+static int arg_seconds(const struct ctl_request *req, const char *key, const char *option,
+                       uint32_t lo, uint32_t hi, uint32_t *out, char *err, size_t n)
 {
 	char text[32];
 	const char *why = NULL;
@@ -215,10 +216,10 @@ static int arg_seconds(const struct ctl_request *req, const char *key, uint32_t 
 	if (rc == -ENOENT)
 		return 0;
 	if (rc || proto_duration_parse(text, strlen(text), &ms, &why) != 0)
-		return agent_fail(err, n, KITH_EVALUE, "--%s: %s", key, why ? why : "bad value");
+		return agent_fail(err, n, KITH_EVALUE, "--%s: %s", option, why ? why : "bad value");
 	if (ms / 1000 < lo || ms / 1000 > hi || ms % 1000)
 		return agent_fail(err, n, KITH_EVALUE, "--%s must be whole seconds from %us to %us",
-		                  key, lo, hi);
+		                  option, lo, hi);
 	*out = (uint32_t)(ms / 1000);
 	return 0;
 }
@@ -252,9 +253,10 @@ int agent_ctl_service_add(void *arg, const struct ctl_request *req, msgpack_pack
 	    KITH_ETOOBIG)
 		return agent_fail(err, n, KITH_ETOOBIG, "--expect-body is at most %d bytes",
 		                  PROTO_EXPECT_BODY_MAX);
-	if ((rc = arg_seconds(req, "interval", 1, 86400, &spec.interval_s, err, n)) ||
-	    (rc = arg_seconds(req, "timeout", 1, 300, &spec.timeout_s, err, n)) ||
-	    (rc = arg_seconds(req, "tls_warn", 0, 365 * 86400, &spec.tls_warn_s, err, n)))
+	if ((rc = arg_seconds(req, "interval", "interval", 1, 86400, &spec.interval_s, err, n)) ||
+	    (rc = arg_seconds(req, "timeout", "timeout", 1, 300, &spec.timeout_s, err, n)) ||
+	    (rc = arg_seconds(req, "tls_warn", "tls-expiry-warn", 0, 365 * 86400, &spec.tls_warn_s,
+	                      err, n)))
 		return rc;
 	if (spec.timeout_s > spec.interval_s)
 		return agent_fail(err, n, KITH_EVALUE, "--timeout must not exceed --interval");

@@ -56,40 +56,9 @@ static int read_arg(struct mp_reader *r, struct ctl_arg *a)
 	case MP_KIND_OTHER:
 		break;
 	}
-	return mp_fail(r, KITH_ETYPE);
-}
-
-int ctl_request_decode(struct ctl_request *out, const uint8_t *buf, size_t len)
-{
-	struct mp_reader r;
-	uint32_t n = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (len > CTL_REQUEST_MAX)
-		return KITH_ETOOBIG;
-	mp_reader_init(&r, buf, len);
-	mp_read_map(&r, &n, CTL_ARGS_MAX + 1);
-	for (uint32_t i = 0; i < n && !r.err; i++) {
-		struct ctl_arg *a = &out->args[out->n_args];
-		if (mp_read_text(&r, a->key, CTL_KEY_MAX))
-			break;
-		for (size_t j = 0; j < out->n_args; j++)
-			if (!strcmp(out->args[j].key, a->key))
-				mp_fail(&r, KITH_EDUPKEY);
-		if (!strcmp(a->key, "cmd")) {
-			if (out->cmd[0])
-				mp_fail(&r, KITH_EDUPKEY);
-			mp_read_text(&r, out->cmd, CTL_CMD_MAX);
-			continue;
-		}
-		if (out->n_args == CTL_ARGS_MAX)
-			mp_fail(&r, KITH_ETOOBIG);
-		else if (read_arg(&r, a) == 0)
-			out->n_args++;
-	}
-	if (mp_finish(&r))
-		return r.err;
-	return out->cmd[0] ? 0 : KITH_EMISSING;
+	/* mp_peek_kind() saw a byte, so r->p is inside the buffer; 0xc1 is
+	 * never msgpack, anything else is a type no argument has. */
+	return mp_fail(r, *r->p == 0xc1 ? KITH_EMALFORMED : KITH_ETYPE);
 }
 
 static const struct ctl_arg *find_arg(const struct ctl_request *r, const char *key)
@@ -98,6 +67,57 @@ static const struct ctl_arg *find_arg(const struct ctl_request *r, const char *k
 		if (!strcmp(r->args[i].key, key))
 			return &r->args[i];
 	return NULL;
+}
+
+/* Reads one key and its value into out. The key goes to a local buffer
+ * first: only once it is known to be a new argument, and out->args to have
+ * room for it, is a slot of out->args touched. */
+static int read_entry(struct mp_reader *r, struct ctl_request *out, bool *have_cmd)
+{
+	char key[CTL_KEY_MAX + 1];
+	struct ctl_arg *a;
+
+	if (mp_read_text(r, key, CTL_KEY_MAX))
+		return r->err;
+	if (!strcmp(key, "cmd")) {
+		if (*have_cmd)
+			return mp_fail(r, KITH_EDUPKEY);
+		*have_cmd = true;
+		if (mp_read_text(r, out->cmd, CTL_CMD_MAX))
+			return r->err;
+		return out->cmd[0] ? 0 : mp_fail(r, KITH_EVALUE);
+	}
+	if (find_arg(out, key))
+		return mp_fail(r, KITH_EDUPKEY);
+	if (out->n_args >= CTL_ARGS_MAX)
+		return mp_fail(r, KITH_ETOOBIG);
+	a = &out->args[out->n_args];
+	memcpy(a->key, key, sizeof(a->key));
+	if (read_arg(r, a))
+		return r->err;
+	out->n_args++;
+	return 0;
+}
+
+int ctl_request_decode(struct ctl_request *out, const uint8_t *buf, size_t len)
+{
+	struct mp_reader r;
+	uint32_t n = 0;
+	bool have_cmd = false;
+
+	memset(out, 0, sizeof(*out));
+	if (len > CTL_REQUEST_MAX)
+		return KITH_ETOOBIG;
+	mp_reader_init(&r, buf, len);
+	/* "cmd" and up to CTL_ARGS_MAX arguments; a bigger map is refused
+	 * here, and read_entry() refuses a 17th argument when "cmd" is
+	 * missing. */
+	mp_read_map(&r, &n, CTL_ARGS_MAX + 1);
+	for (uint32_t i = 0; i < n && !r.err; i++)
+		read_entry(&r, out, &have_cmd);
+	if (mp_finish(&r))
+		return r.err;
+	return have_cmd ? 0 : KITH_EMISSING;
 }
 
 int ctl_arg_text(const struct ctl_request *r, const char *key, char *out, size_t n)

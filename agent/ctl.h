@@ -50,7 +50,14 @@ struct ctl_request {
 	struct ctl_arg args[CTL_ARGS_MAX];
 };
 
-/* Decodes a request (buf borrowed). Returns 0 or a KITH_E* code. */
+/* Decodes a request (buf borrowed): a map of at most CTL_ARGS_MAX + 1
+ * entries, "cmd" (text, 1..CTL_CMD_MAX bytes) in any place, every other key
+ * a distinct text of at most CTL_KEY_MAX bytes whose value is text, a
+ * positive integer, a boolean or a binary. Returns 0 or a KITH_E* code:
+ * KITH_EMISSING without "cmd", KITH_EDUPKEY for a repeated key,
+ * KITH_ETOOBIG past a limit, KITH_ETYPE for any other value type,
+ * KITH_ETRAIL, KITH_ETRUNC, KITH_EMALFORMED, KITH_EVALUE (bad text). Never
+ * writes outside *out, whatever the bytes; on error *out is unspecified. */
 int ctl_request_decode(struct ctl_request *out, const uint8_t *buf, size_t len);
 
 /* Copies the text argument key into out (n bytes, NUL-terminated).

@@ -759,8 +759,13 @@ int trust_grant_check(struct trust *t, const uint8_t issuer[PROTO_KEY_LEN],
 					best = KITH_EEXPIRED;
 				continue;
 			}
+			/* backup: the largest quota, and of equal ones the
+			 * largest count of shards */
 			if (!*scope ||
-			    (s->type == PROTO_SCOPE_BACKUP && s->quota > (*scope)->quota)) {
+			    (s->type == PROTO_SCOPE_BACKUP &&
+			     (s->quota > (*scope)->quota ||
+			      (s->quota == (*scope)->quota &&
+			       proto_scope_backup_count(s) > proto_scope_backup_count(*scope))))) {
 				*out = g;
 				*scope = s;
 			}

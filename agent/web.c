@@ -18,6 +18,7 @@
 
 #include <zmq.h>
 
+#include "addr.h"
 #include "log.h"
 #include "loop.h"
 #include "web.h"
@@ -346,34 +347,9 @@ void web_get_stats(const struct web *w, struct web_stats *out)
 	*out = w->stats;
 }
 
-/* The guard against private addresses ------------------------------------ */
-
-static bool ipv4_private(const uint8_t *a)
-{
-	return a[0] == 0 || a[0] == 10 || a[0] == 127 || (a[0] == 169 && a[1] == 254) ||
-	       (a[0] == 172 && (a[1] & 0xf0) == 16) || (a[0] == 192 && a[1] == 168) ||
-	       (a[0] == 100 && (a[1] & 0xc0) == 64) || a[0] >= 224;
-}
-
-/* sa: addrlen bytes of a socket address. */
-static bool address_private(const struct sockaddr_storage *sa)
-{
-	if (sa->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-		return ipv4_private((const uint8_t *)&in->sin_addr);
-	}
-	if (sa->ss_family == AF_INET6) {
-		const uint8_t *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-		static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-		static const uint8_t zero[15] = {0};
-		if (memcmp(a, mapped, 12) == 0)
-			return ipv4_private(a + 12);
-		return memcmp(a, zero, 15) == 0 /* :: and ::1 */ || a[0] == 0xff /* multicast */ ||
-		       (a[0] & 0xfe) == 0xfc /* unique local */ ||
-		       (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) /* link local */;
-	}
-	return true;
-}
+/* The guard against private addresses ------------------------------------
+ * Which addresses are public is addr.c's decision (the IANA registries and
+ * the IPv6 forms that embed an IPv4 address). */
 
 static void note_refused(struct web_guard *g, const struct sockaddr_storage *sa)
 {
@@ -395,7 +371,7 @@ static curl_socket_t open_public_socket(void *arg, curlsocktype purpose, struct 
 	if (purpose != CURLSOCKTYPE_IPCXN || addr->addrlen > sizeof(sa))
 		return CURL_SOCKET_BAD;
 	memcpy(&sa, (const char *)addr + offsetof(struct curl_sockaddr, addr), addr->addrlen);
-	if (address_private(&sa)) {
+	if (!addr_is_public((const struct sockaddr *)&sa, addr->addrlen)) {
 		note_refused(arg, &sa);
 		return CURL_SOCKET_BAD;
 	}
@@ -418,7 +394,7 @@ static int before_request(void *arg, char *primary_ip, char *local_ip, int prima
 		sa.ss_family = AF_INET6;
 	else
 		return CURL_PREREQFUNC_ABORT;
-	if (!address_private(&sa))
+	if (addr_is_public((const struct sockaddr *)&sa, sizeof(sa)))
 		return CURL_PREREQFUNC_OK;
 	note_refused(arg, &sa);
 	return CURL_PREREQFUNC_ABORT;

@@ -541,22 +541,6 @@ static int grant_field(struct mp_reader *r, uint64_t key, void *body)
 	return FIELD_UNKNOWN;
 }
 
-/* A scope is valid when its canonical text parses back to the same scope:
- * that applies the parser's rules to structs built in memory. strncmp():
- * the zone of a struct built in memory may lack its NUL. */
-static int check_scope(const struct proto_scope *s, char text[PROTO_SCOPE_MAX + 1])
-{
-	struct proto_scope back;
-	if (proto_scope_format(s, text, PROTO_SCOPE_MAX + 1))
-		return KITH_EVALUE;
-	if (proto_scope_parse(&back, text, strlen(text), NULL))
-		return KITH_EVALUE;
-	if (back.type != s->type || back.quota != s->quota ||
-	    (s->type == PROTO_SCOPE_DNS && strncmp(back.zone, s->zone, sizeof(s->zone)) != 0))
-		return KITH_EVALUE;
-	return 0;
-}
-
 /* Two scopes of one type (two dns scopes for one zone) would leave the
  * grant's meaning to the reader's choice. */
 static bool same_scope_kind(const struct proto_scope *a, const struct proto_scope *b)
@@ -575,7 +559,7 @@ static int grant_check(const void *body)
 	if (g->n_scopes == 0)
 		return KITH_EVALUE;
 	for (uint32_t i = 0; i < g->n_scopes; i++) {
-		if (check_scope(&g->scopes[i], text))
+		if (proto_scope_check(&g->scopes[i], text))
 			return KITH_EVALUE;
 		for (uint32_t j = 0; j < i; j++)
 			if (same_scope_kind(&g->scopes[i], &g->scopes[j]))

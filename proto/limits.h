@@ -58,4 +58,25 @@
 /* Clock skew allowed when judging issued and expires, in seconds. */
 #define PROTO_CLOCK_SKEW 300
 
+/* The largest duration and size proto_duration_parse() and
+ * proto_size_parse() accept (proto/units.h), whoever wrote the text: the
+ * command line, kithd.conf, a control request or a peer's scope.
+ * - Durations: 10 years (3650d). The longest lifetimes kith knows are a
+ *   grant's (default 365d) and an invitation's (7d); a trust relation meant
+ *   to last longer is renewed, not granted for a century. In milliseconds
+ *   10 years is 3.2e11, so now + duration never comes near overflowing 64
+ *   bits in seconds or milliseconds, whatever the clock says.
+ * - Sizes: 1 PiB (1024T). No collective lends a partner more disk than
+ *   that (a large server holds about 0.1 PiB), and sums of quotas and
+ *   usage stay 2^14 times below 2^64 bytes. */
+#define PROTO_DURATION_MAX_MS (3650ULL * 86400 * 1000)
+#define PROTO_SIZE_MAX (1ULL << 50)
+
+/* The largest shard count a backup scope may give (backup:SIZE:COUNT,
+ * proto/scope.h): 2^28, what fills the largest quota (PROTO_SIZE_MAX) with
+ * the largest shards (PROTO_SHARD_MAX, 4 MiB). A holder keeps one file and
+ * one index entry per shard; more than that many is no longer a backup but
+ * a file system's worth of inodes. */
+#define PROTO_BACKUP_COUNT_MAX (1U << 28)
+
 #endif

@@ -1,4 +1,5 @@
 /* Grant scopes: text form parsing and canonical formatting (see scope.h). */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -9,8 +10,11 @@
 #include "scope.h"
 #include "units.h"
 
-#define EXPECTED "(expected monitor, admit, backup:SIZE or dns:ZONE)"
+#define EXPECTED "(expected monitor, admit, backup:SIZE[:COUNT] or dns:ZONE)"
 #define LABEL_MAX 63
+/* The message of parse_count() names the limit. */
+static_assert(PROTO_BACKUP_COUNT_MAX == 268435456, "backup count: at most 268435456");
+
 /* Input quoted in a message is cut to this many bytes. */
 #define QUOTE_MAX 40
 
@@ -77,6 +81,61 @@ static int parse_size(uint64_t *out, const char *s, size_t len, const char **why
 	return KITH_ESCOPE;
 }
 
+uint32_t proto_scope_backup_default_count(uint64_t quota)
+{
+	uint64_t n = quota / PROTO_BACKUP_SHARD_BYTES;
+
+	if (n < PROTO_BACKUP_COUNT_FLOOR)
+		return PROTO_BACKUP_COUNT_FLOOR;
+	return n > PROTO_BACKUP_COUNT_MAX ? PROTO_BACKUP_COUNT_MAX : (uint32_t)n;
+}
+
+uint32_t proto_scope_backup_count(const struct proto_scope *s)
+{
+	if (s->type != PROTO_SCOPE_BACKUP)
+		return 0;
+	return s->count ? s->count : proto_scope_backup_default_count(s->quota);
+}
+
+/* COUNT: 1*DIGIT, from 1 to PROTO_BACKUP_COUNT_MAX. Written by hand: strtoul()
+ * wants a NUL-terminated string, skips blanks and takes signs. */
+static int parse_count(uint32_t *out, const char *s, size_t len, const char **why)
+{
+	uint64_t v = 0;
+
+	if (len == 0)
+		return fail(why, "backup count is empty: write backup:SIZE or backup:SIZE:COUNT");
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return fail_quoting(why, "backup count ", s, len,
+			                    " must be a whole number (shards, no unit)");
+		/* Stop growing past the limit: no digit string overflows. */
+		if (v <= PROTO_BACKUP_COUNT_MAX)
+			v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v == 0 || v > PROTO_BACKUP_COUNT_MAX)
+		return fail_quoting(why, "backup count ", s, len,
+		                    " must be from 1 to 268435456 shards");
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* SIZE[:COUNT] after "backup:". A COUNT equal to the default is stored as
+ * 0, as if absent: see struct proto_scope. */
+static int parse_backup(struct proto_scope *out, const char *s, size_t len, const char **why)
+{
+	const char *colon = memchr(s, ':', len);
+	size_t size_len = colon ? (size_t)(colon - s) : len;
+	int rc = parse_size(&out->quota, s, size_len, why);
+
+	if (rc || !colon)
+		return rc;
+	rc = parse_count(&out->count, colon + 1, len - size_len - 1, why);
+	if (!rc && out->count == proto_scope_backup_default_count(out->quota))
+		out->count = 0;
+	return rc;
+}
+
 static bool zone_char_ok(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
@@ -139,7 +198,7 @@ int proto_scope_parse(struct proto_scope *out, const char *text, size_t len, con
 	}
 	if (has_prefix(text, len, "backup:")) {
 		out->type = PROTO_SCOPE_BACKUP;
-		return parse_size(&out->quota, text + 7, len - 7, why);
+		return parse_backup(out, text + 7, len - 7, why);
 	}
 	if (has_prefix(text, len, "dns:")) {
 		out->type = PROTO_SCOPE_DNS;
@@ -156,6 +215,22 @@ int proto_scope_parse(struct proto_scope *out, const char *text, size_t len, con
 	return fail_quoting(why, "unknown scope ", text, len, " " EXPECTED);
 }
 
+static int format_backup(const struct proto_scope *s, char *buf, size_t n)
+{
+	char size[32];
+	int len;
+
+	if (s->quota == 0 || s->quota > PROTO_SIZE_MAX || s->count > PROTO_BACKUP_COUNT_MAX)
+		return KITH_EVALUE;
+	if (proto_size_format(s->quota, size, sizeof(size)) != 0)
+		return KITH_EVALUE; /* cannot happen: 1024T fits */
+	if (s->count && s->count != proto_scope_backup_default_count(s->quota))
+		len = snprintf(buf, n, "backup:%s:%" PRIu32, size, s->count);
+	else
+		len = snprintf(buf, n, "backup:%s", size);
+	return len < 0 || (size_t)len >= n ? KITH_ETOOBIG : 0;
+}
+
 int proto_scope_format(const struct proto_scope *s, char *buf, size_t n)
 {
 	int len;
@@ -167,13 +242,7 @@ int proto_scope_format(const struct proto_scope *s, char *buf, size_t n)
 		len = snprintf(buf, n, "admit");
 		break;
 	case PROTO_SCOPE_BACKUP:
-		if (s->quota == 0)
-			return KITH_EVALUE;
-		len = snprintf(buf, n, "backup:");
-		if (len > 0 && (size_t)len < n &&
-		    proto_size_format(s->quota, buf + len, n - (size_t)len) != 0)
-			return KITH_ETOOBIG;
-		break;
+		return format_backup(s, buf, n);
 	case PROTO_SCOPE_DNS:
 		len = snprintf(buf, n, "dns:%.*s", PROTO_ZONE_MAX, s->zone);
 		break;
@@ -182,5 +251,22 @@ int proto_scope_format(const struct proto_scope *s, char *buf, size_t n)
 	}
 	if (len < 0 || (size_t)len >= n)
 		return KITH_ETOOBIG;
+	return 0;
+}
+
+int proto_scope_check(const struct proto_scope *s, char text[PROTO_SCOPE_MAX + 1])
+{
+	char own[PROTO_SCOPE_MAX + 1];
+	struct proto_scope back;
+
+	text = text ? text : own;
+	if (proto_scope_format(s, text, PROTO_SCOPE_MAX + 1) ||
+	    proto_scope_parse(&back, text, strlen(text), NULL))
+		return KITH_EVALUE;
+	/* strncmp(): the zone of a struct built in memory may lack its NUL. */
+	if (back.type != s->type || back.quota != s->quota ||
+	    proto_scope_backup_count(&back) != proto_scope_backup_count(s) ||
+	    (s->type == PROTO_SCOPE_DNS && strncmp(back.zone, s->zone, sizeof(s->zone)) != 0))
+		return KITH_EVALUE;
 	return 0;
 }

@@ -3,9 +3,14 @@
  * Text forms, as on the command line and inside grant records:
  *   monitor        may check the issuer's services and read their details
  *   admit          may invite others into the network
- *   backup:SIZE    may store up to SIZE of the issuer's shards; SIZE is a
- *                  positive integer with an optional K, M, G or T suffix
- *                  (powers of 1024), e.g. backup:50G
+ *   backup:SIZE[:COUNT]
+ *                  may store up to SIZE bytes in up to COUNT of its shards
+ *                  with the issuer; SIZE is a positive integer with an
+ *                  optional K, M, G or T suffix (powers of 1024), at most
+ *                  1024T; COUNT a positive integer, at most
+ *                  PROTO_BACKUP_COUNT_MAX, by default SIZE / 64K but at
+ *                  least 1000 (proto_scope_backup_count()), e.g. backup:50G
+ *                  or backup:50G:2000
  *   dns:ZONE       may change records of ZONE (a DNS name) during failover */
 #ifndef KITH_PROTO_SCOPE_H
 #define KITH_PROTO_SCOPE_H
@@ -24,9 +29,26 @@ enum proto_scope_type {
 
 #define PROTO_ZONE_MAX 253
 
+/* The default shard count of a backup scope: one shard per
+ * PROTO_BACKUP_SHARD_BYTES of its quota, at least PROTO_BACKUP_COUNT_FLOOR
+ * and at most PROTO_BACKUP_COUNT_MAX (proto/limits.h). Why these numbers:
+ * a holder pays a file and an index entry (about 1 KiB of disk and
+ * metadata) per shard whatever its size, so a partner that may send
+ * 1-byte shards could use a thousand times its quota; at 64 KiB per shard
+ * that overhead stays under 2% of the quota, while real shards (pieces of
+ * erasure-coded packs, around 1 to 4 MiB) leave 16 to 64 times that room.
+ * The floor lets a small quota (backup:10M) still hold a thousand small
+ * shards. Changing these changes what existing grants mean. */
+#define PROTO_BACKUP_SHARD_BYTES 65536
+#define PROTO_BACKUP_COUNT_FLOOR 1000
+
 struct proto_scope {
 	enum proto_scope_type type;
-	uint64_t quota;                /* bytes, for PROTO_SCOPE_BACKUP */
+	uint64_t quota; /* bytes, for PROTO_SCOPE_BACKUP */
+	/* Shards, for PROTO_SCOPE_BACKUP: 0 when the text gave no COUNT or
+	 * gave the default (the parser stores 0 then, so that a scope has one
+	 * form in memory as in text); read it with proto_scope_backup_count(). */
+	uint32_t count;
 	char zone[PROTO_ZONE_MAX + 1]; /* lower case, no final dot, for PROTO_SCOPE_DNS */
 };
 
@@ -38,9 +60,22 @@ struct proto_scope {
  * before parsing again. */
 int proto_scope_parse(struct proto_scope *out, const char *text, size_t len, const char **why);
 /* Writes the canonical text form into buf (NUL-terminated): backup sizes
- * use the largest of K, M, G, T that divides them exactly. Returns 0,
- * KITH_ETOOBIG when n is too small, or KITH_EVALUE for an unknown type or
- * a zero quota. */
+ * use the largest of K, M, G, T that divides them exactly, and COUNT only
+ * when it is not the default. Returns 0, KITH_ETOOBIG when n is too small,
+ * or KITH_EVALUE for an unknown type, a quota of 0 or over PROTO_SIZE_MAX,
+ * or a count over PROTO_BACKUP_COUNT_MAX. */
 int proto_scope_format(const struct proto_scope *s, char *buf, size_t n);
+
+/* The most shards a backup scope lets its holder keep: s->count, or when
+ * that is 0 the default for s->quota (see PROTO_BACKUP_SHARD_BYTES). 0 for
+ * a scope of another type. */
+uint32_t proto_scope_backup_count(const struct proto_scope *s);
+/* Is s (built in memory, or decoded) what the parser makes of its own
+ * canonical text? That applies the parser's rules to every scope a record
+ * or token carries. The text is written into text when it is not NULL.
+ * Returns 0 or KITH_EVALUE. */
+int proto_scope_check(const struct proto_scope *s, char text[PROTO_SCOPE_MAX + 1]);
+/* The default count for a quota of quota bytes. */
+uint32_t proto_scope_backup_default_count(uint64_t quota);
 
 #endif

@@ -93,22 +93,6 @@ void proto_join_proof(uint8_t proof[PROTO_JOIN_PROOF_LEN],
 
 /* ---- value rules ---- */
 
-/* A scope is valid when its canonical text parses back to the same scope
- * (the grant codec's rule: body.c). strncmp(): the zone of a struct built
- * in memory may lack its NUL. */
-static int check_scope(const struct proto_scope *s)
-{
-	char text[PROTO_SCOPE_MAX + 1];
-	struct proto_scope back;
-	if (proto_scope_format(s, text, sizeof(text)) ||
-	    proto_scope_parse(&back, text, strlen(text), NULL))
-		return KITH_EVALUE;
-	if (back.type != s->type || back.quota != s->quota ||
-	    (s->type == PROTO_SCOPE_DNS && strncmp(back.zone, s->zone, sizeof(s->zone)) != 0))
-		return KITH_EVALUE;
-	return 0;
-}
-
 /* The issuer will grant these scopes: two of one kind (two dns scopes for
  * one zone) would make a grant the grant codec refuses. */
 static bool same_scope_kind(const struct proto_scope *a, const struct proto_scope *b)
@@ -132,7 +116,7 @@ static int token_check(const struct proto_token *t)
 			return KITH_EVALUE;
 	}
 	for (uint32_t i = 0; i < t->n_scopes; i++) {
-		if (check_scope(&t->scopes[i]))
+		if (proto_scope_check(&t->scopes[i], NULL))
 			return KITH_EVALUE;
 		for (uint32_t j = 0; j < i; j++)
 			if (same_scope_kind(&t->scopes[i], &t->scopes[j]))

@@ -1,3 +1,4 @@
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,21 +29,24 @@ static const struct unit sizes[] = {
 
 #define N_UNITS(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Reads the leading decimal digits of text[0..len) into *value. Returns the
- * number of digits, 0 when there is none, or -1 on overflow. */
-static int read_digits(const char *text, size_t len, uint64_t *value)
+/* The messages below name the limits. */
+static_assert(PROTO_DURATION_MAX_MS == 3650ULL * 86400000, "durations: at most 3650d");
+static_assert(PROTO_SIZE_MAX == 1024ULL << 40, "sizes: at most 1024T");
+
+/* Reads the leading decimal digits of text[0..len) into *value; a number
+ * past 64 bits reads as UINT64_MAX, which every limit refuses. Returns how
+ * many digits there were. */
+static size_t read_digits(const char *text, size_t len, uint64_t *value)
 {
 	uint64_t v = 0;
 	size_t i = 0;
 
 	for (; i < len && text[i] >= '0' && text[i] <= '9'; i++) {
 		unsigned d = (unsigned)(text[i] - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return -1;
-		v = v * 10 + d;
+		v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
 	}
 	*value = v;
-	return (int)i;
+	return i;
 }
 
 static int fail(const char **why, const char *text)
@@ -52,25 +56,24 @@ static int fail(const char **why, const char *text)
 	return KITH_EVALUE;
 }
 
-/* number then one of units; the unit "" is allowed only if it is listed. */
+/* number then one of units; the unit "" is allowed only if it is listed.
+ * The result is at most max, which no unit's factor can push past 64 bits:
+ * value <= max / factor is checked before multiplying. */
 static int parse(const char *text, size_t len, const struct unit *units, size_t n_units,
-                 uint64_t *out, const char **why, const char *unit_help)
+                 uint64_t max, uint64_t *out, const char **why, const char *unit_help,
+                 const char *too_large)
 {
 	uint64_t value;
-	int digits = read_digits(text, len, &value);
-	const char *suffix = text + (digits > 0 ? digits : 0);
-	size_t suffix_len = len - (size_t)(digits > 0 ? digits : 0);
+	size_t digits = read_digits(text, len, &value);
 
-	if (digits < 0)
-		return fail(why, "number too large");
 	if (digits == 0)
 		return fail(why, "must start with a number");
 	for (size_t i = 0; i < n_units; i++) {
-		if (strlen(units[i].suffix) != suffix_len ||
-		    memcmp(units[i].suffix, suffix, suffix_len) != 0)
+		if (strlen(units[i].suffix) != len - digits ||
+		    memcmp(units[i].suffix, text + digits, len - digits) != 0)
 			continue;
-		if (value > UINT64_MAX / units[i].factor)
-			return fail(why, "number too large");
+		if (value > max / units[i].factor)
+			return fail(why, too_large);
 		*out = value * units[i].factor;
 		return 0;
 	}
@@ -79,14 +82,15 @@ static int parse(const char *text, size_t len, const struct unit *units, size_t 
 
 int proto_duration_parse(const char *text, size_t len, uint64_t *ms, const char **why)
 {
-	return parse(text, len, durations, N_UNITS(durations), ms, why,
-	             "needs a unit: ms, s, m, h or d");
+	return parse(text, len, durations, N_UNITS(durations), PROTO_DURATION_MAX_MS, ms, why,
+	             "needs a unit: ms, s, m, h or d", "too long: at most 3650d (10 years)");
 }
 
 int proto_size_parse(const char *text, size_t len, uint64_t *bytes, const char **why)
 {
-	int err = parse(text, len, sizes, N_UNITS(sizes), bytes, why,
-	                "unit must be K, M, G or T (powers of 1024)");
+	int err =
+	    parse(text, len, sizes, N_UNITS(sizes), PROTO_SIZE_MAX, bytes, why,
+	          "unit must be K, M, G or T (powers of 1024)", "too large: at most 1024T (1 PiB)");
 
 	if (!err && *bytes == 0)
 		return fail(why, "must not be zero");

@@ -3,12 +3,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "proto/error.h"
 #include "proto/identity.h"
 #include "proto/peerid.h"
+#include "proto/units.h"
 #include "agent/conf.h"
 #include "store/store.h"
 #include "cli.h"
@@ -66,6 +68,74 @@ int cli_open_store(struct store **s, const char *data_dir)
 	if (err)
 		return cli_fail("cannot open the store in %s: %s", data_dir, proto_strerror(err));
 	return CLI_OK;
+}
+
+/* The name to show for path: standard input is not a file called "-". */
+static const char *shown(const char *path)
+{
+	return strcmp(path, "-") ? path : "standard input";
+}
+
+int cli_read_file(const char *path, size_t max, uint8_t **data, size_t *len)
+{
+	bool is_stdin = !strcmp(path, "-");
+	FILE *f = is_stdin ? stdin : fopen(path, "rb");
+	uint8_t *buf = NULL;
+	struct stat st;
+	size_t n = 0;
+	int rc = CLI_FAIL, err = 0;
+
+	if (!f)
+		return cli_fail("cannot open %s: %s", path, strerror(errno));
+	/* A directory opens, then fails to read with EISDIR on Linux; say so
+	 * before reading rather than rely on it. */
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		cli_fail("cannot read %s: %s", shown(path), strerror(EISDIR));
+		goto cleanup;
+	}
+	buf = malloc(max + 1);
+	if (!buf) {
+		cli_fail("cannot read %s: %s", shown(path), strerror(ENOMEM));
+		goto cleanup;
+	}
+	/* fread() stops at the end of the file, at an error or after max + 1
+	 * bytes (too many); an error is told apart from the end by ferror(),
+	 * and a short read never passes for a whole file. */
+	errno = 0;
+	n = fread(buf, 1, max + 1, f);
+	err = errno;
+	if (ferror(f)) {
+		cli_fail("cannot read %s: %s", shown(path), strerror(err ? err : EIO));
+		goto cleanup;
+	}
+	if (n > max) {
+		cli_fail("%s is larger than %zu bytes", shown(path), max);
+		goto cleanup;
+	}
+	*data = buf;
+	*len = n;
+	buf = NULL;
+	rc = CLI_OK;
+cleanup:
+	free(buf);
+	if (!is_stdin)
+		fclose(f);
+	return rc;
+}
+
+int cli_check_duration(const char *cmd, const char *opt, const char *text, uint64_t min_ms)
+{
+	const char *why = NULL;
+	char min[32];
+	uint64_t ms;
+
+	if (proto_duration_parse(text, strlen(text), &ms, &why) != 0)
+		return cli_usage(cmd, "--%s: %s", opt, why);
+	if (ms < min_ms) {
+		proto_duration_format(min_ms, min, sizeof(min));
+		return cli_usage(cmd, "--%s must be at least %s", opt, min);
+	}
+	return CLI_CONTINUE;
 }
 
 uint64_t cli_now(void)

@@ -65,6 +65,19 @@ int cli_open_identity(struct proto_identity **id, const char *data_dir);
 /* Opens the store of data_dir, printing why on failure (CLI_FAIL). */
 int cli_open_store(struct store **s, const char *data_dir);
 
+/* Reads all of path ("-": standard input) when it holds at most max
+ * bytes. On success returns CLI_OK with *data (owned by the caller: free()
+ * it; never NULL, even for an empty file) and *len. Otherwise prints one
+ * line naming the file and why ("kith: cannot read x: Is a directory",
+ * "kith: x is larger than N bytes") and returns CLI_FAIL with nothing
+ * allocated: a command never sends part of a file it could not read. */
+int cli_read_file(const char *path, size_t max, uint8_t **data, size_t *len);
+
+/* Checks a duration option of cmd (e.g. --expires) locally, as kithd will
+ * (proto_duration_parse(), at least min_ms), so that a mistake is caught
+ * with no agent running. Returns CLI_CONTINUE, or CLI_USAGE after a line. */
+int cli_check_duration(const char *cmd, const char *opt, const char *text, uint64_t min_ms);
+
 /* Current time in Unix seconds. */
 uint64_t cli_now(void);
 

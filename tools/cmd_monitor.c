@@ -75,6 +75,13 @@ int cmd_service_main(int argc, char **argv)
 	} else {
 		if (!url)
 			return cli_usage("service", "add needs --url URL");
+		if ((interval && (rc = cli_check_duration("service", "interval", interval, 1000)) !=
+		                     CLI_CONTINUE) ||
+		    (timeout && (rc = cli_check_duration("service", "timeout", timeout, 1000)) !=
+		                    CLI_CONTINUE) ||
+		    (warn && (rc = cli_check_duration("service", "tls-expiry-warn", warn, 0)) !=
+		                 CLI_CONTINUE))
+			return rc;
 		if (status) {
 			code = strtoul(status, &end, 10);
 			if (*end || code < 100 || code > 599)

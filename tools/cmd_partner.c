@@ -29,28 +29,6 @@ static void print_usage_line(const msgpack_object *d)
 	printf("%s of %s used\n", used, quota);
 }
 
-/* Reads FILE (or stdin) of at most PROTO_SHARD_MAX bytes. */
-static int read_shard(const char *path, uint8_t **data, size_t *len)
-{
-	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-	size_t n;
-
-	if (!f)
-		return cli_fail("cannot open %s: %s", path, strerror(errno));
-	*data = malloc(PROTO_SHARD_MAX + 1);
-	n = *data ? fread(*data, 1, PROTO_SHARD_MAX + 1, f) : 0;
-	if (f != stdin)
-		fclose(f);
-	if (!*data)
-		return cli_fail("out of memory");
-	if (n > PROTO_SHARD_MAX) {
-		free(*data);
-		return cli_fail("%s is larger than a shard (%d bytes)", path, PROTO_SHARD_MAX);
-	}
-	*len = n;
-	return CLI_OK;
-}
-
 static int write_shard(const msgpack_object *d, const char *out)
 {
 	const msgpack_object *data = agentctl_get(d, "data");
@@ -67,12 +45,18 @@ static int write_shard(const msgpack_object *d, const char *out)
 	}
 	if (fwrite(data->via.bin.ptr, 1, data->via.bin.size, f) != data->via.bin.size ||
 	    fflush(f) != 0) {
-		if (f != stdout)
+		int err = errno;
+		if (f != stdout) {
 			fclose(f);
-		return cli_fail("cannot write the shard: %s", strerror(errno));
+			unlink(out); /* ours (created with "x"): leave no partial shard */
+		}
+		return cli_fail("cannot write the shard: %s", strerror(err));
 	}
-	if (f != stdout && fclose(f) != 0)
-		return cli_fail("cannot write %s: %s", out, strerror(errno));
+	if (f != stdout && fclose(f) != 0) {
+		int err = errno;
+		unlink(out);
+		return cli_fail("cannot write %s: %s", out, strerror(err));
+	}
 	return CLI_OK;
 }
 
@@ -135,7 +119,9 @@ int cmd_shard_main(int argc, char **argv)
 		                 want == 4 ? " FILE" : "");
 	if ((rc = cli_check_peer("shard", args.pos[1])) != CLI_CONTINUE)
 		return rc;
-	if (want == 4 && (rc = read_shard(args.pos[3], &data, &len)) != CLI_OK)
+	/* Read whole before anything is sent: a shard cut short by a read
+	 * error would replace a good one at the partner. */
+	if (want == 4 && (rc = cli_read_file(args.pos[3], PROTO_SHARD_MAX, &data, &len)) != CLI_OK)
 		return rc;
 	agentctl_begin(&r, "shard", want == 4 ? 4 : 3);
 	agentctl_arg_text(&r, "action", args.pos[0]);

@@ -125,12 +125,18 @@ static int write_out(const char *path, const uint8_t *buf, size_t len)
 		                "use --out FILE or a redirection");
 	}
 	if (fwrite(buf, 1, len, f) != len || fflush(f) != 0) {
-		if (f != stdout)
+		int err = errno;
+		if (f != stdout) {
 			fclose(f);
-		return cli_fail("cannot write the record: %s", strerror(errno));
+			unlink(path); /* ours (created with "x"): leave no partial record */
+		}
+		return cli_fail("cannot write the record: %s", strerror(err));
 	}
-	if (f != stdout && fclose(f) != 0)
-		return cli_fail("cannot write %s: %s", path, strerror(errno));
+	if (f != stdout && fclose(f) != 0) {
+		int err = errno;
+		unlink(path);
+		return cli_fail("cannot write %s: %s", path, strerror(err));
+	}
 	return CLI_OK;
 }
 
@@ -166,45 +172,30 @@ static int record_export(const char *data_dir, struct list_ctx *ctx, const char 
 	return rc;
 }
 
-/* Reads at most max bytes of path ("-": stdin) into buf; *len = bytes read.
- * A file longer than max reads as max + 1 bytes so the decoder refuses it. */
-static int read_in(const char *path, uint8_t *buf, size_t max, size_t *len)
-{
-	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-
-	if (!f)
-		return cli_fail("cannot open %s: %s", path, strerror(errno));
-	*len = fread(buf, 1, max + 1, f);
-	if (ferror(f)) {
-		if (f != stdin)
-			fclose(f);
-		return cli_fail("cannot read %s: %s", path, strerror(errno));
-	}
-	if (f != stdin)
-		fclose(f);
-	return CLI_OK;
-}
-
 static int record_import(const char *data_dir, const char *path)
 {
-	static uint8_t buf[PROTO_RECORD_MAX + 1];
 	enum store_put_result result;
 	struct proto_record rec;
 	struct store *s = NULL;
 	char author[PROTO_PEERID_SHORT_LEN + 1];
+	uint8_t *buf = NULL;
 	size_t len = 0;
 	int rc, err;
 
-	rc = read_in(path, buf, PROTO_RECORD_MAX, &len);
+	rc = cli_read_file(path, PROTO_RECORD_MAX, &buf, &len);
 	if (rc != CLI_OK)
 		return rc;
 	rc = cli_open_store(&s, data_dir);
-	if (rc != CLI_OK)
+	if (rc != CLI_OK) {
+		free(buf);
 		return rc;
+	}
 	err = store_record_put(s, buf, len, cli_now(), &result);
 	store_close(&s);
-	if (err)
+	if (err) {
+		free(buf);
 		return cli_fail("%s refused: %s", path, proto_strerror(err));
+	}
 	proto_record_decode(&rec, buf, len); /* verified by the put */
 	proto_peerid_short(author, rec.author);
 	if (result == STORE_PUT_STALE)
@@ -215,6 +206,7 @@ static int record_import(const char *data_dir, const char *path)
 		printf("stored %s's %s record, seq %llu\n", author,
 		       proto_kind_name(rec.kind) ? proto_kind_name(rec.kind) : "unknown",
 		       (unsigned long long)rec.seq);
+	free(buf);
 	return CLI_OK;
 }
 

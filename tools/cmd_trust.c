@@ -18,37 +18,9 @@
 #include "cli.h"
 #include "show.h"
 
-/* Checks a peer ID argument locally, so a typo is caught with no agent. */
-/* Reads a whole file (or stdin for "-") of at most max bytes. */
-static int read_file(const char *path, size_t max, uint8_t **data, size_t *len)
-{
-	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-	uint8_t *buf;
-	size_t n;
-
-	if (!f)
-		return cli_fail("cannot open %s: %s", path, strerror(errno));
-	buf = malloc(max + 1);
-	if (!buf) {
-		if (f != stdin)
-			fclose(f);
-		return cli_fail("out of memory");
-	}
-	n = fread(buf, 1, max + 1, f);
-	if (ferror(f) || n > max) {
-		int rc = ferror(f) ? cli_fail("cannot read %s: %s", path, strerror(errno))
-		                   : cli_fail("%s is larger than %zu bytes", path, max);
-		if (f != stdin)
-			fclose(f);
-		free(buf);
-		return rc;
-	}
-	if (f != stdin)
-		fclose(f);
-	*data = buf;
-	*len = n;
-	return CLI_OK;
-}
+/* The credential of a dns grant: sealed, it must fit PROTO_SEALED_MAX
+ * (4096) with crypto_box_seal's 48 bytes. */
+#define GRANT_SECRET_MAX 4000
 
 /* ---- kith invite ---- */
 
@@ -74,6 +46,9 @@ int cmd_invite_main(int argc, char **argv)
 	               "[--data DIR]",
 	               opts, 0, &args, data_dir, sizeof(data_dir));
 	if (rc != CLI_CONTINUE)
+		return rc;
+	if (expires &&
+	    (rc = cli_check_duration("invite", "expires", expires, 1000)) != CLI_CONTINUE)
 		return rc;
 	if (uses) {
 		n_uses = strtoul(uses, &end, 10);
@@ -186,6 +161,10 @@ int cmd_grant_main(int argc, char **argv)
 	rc = cli_check_peer("grant", args.pos[0]);
 	if (rc != CLI_CONTINUE)
 		return rc;
+	/* Checked first: 16 scopes of at most 300 bytes (the parser's limit)
+	 * and their commas are what scopes[] holds; more would run past it. */
+	if (args.n - 1 > PROTO_SCOPES_MAX)
+		return cli_usage("grant", "at most %d scopes in one grant", PROTO_SCOPES_MAX);
 	for (int i = 1; i < args.n; i++) {
 		struct proto_scope s;
 		const char *why = NULL;
@@ -194,10 +173,17 @@ int cmd_grant_main(int argc, char **argv)
 		used += (size_t)snprintf(scopes + used, sizeof(scopes) - used, "%s%s",
 		                         i > 1 ? "," : "", args.pos[i]);
 	}
+	if (expires && (rc = cli_check_duration("grant", "expires", expires, 1000)) != CLI_CONTINUE)
+		return rc;
 	if (secret_file) {
-		rc = read_file(secret_file, 4000, &secret, &secret_len);
+		rc = cli_read_file(secret_file, GRANT_SECRET_MAX, &secret, &secret_len);
 		if (rc != CLI_OK)
 			return rc;
+		if (secret_len == 0) {
+			free(secret);
+			return cli_fail("%s is empty: no credential to seal",
+			                strcmp(secret_file, "-") ? secret_file : "standard input");
+		}
 	}
 	agentctl_begin(&r, "grant", 2 + (expires != NULL) + (secret != NULL));
 	agentctl_arg_text(&r, "peer", args.pos[0]);

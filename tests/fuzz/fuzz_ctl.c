@@ -1,5 +1,7 @@
 /* Fuzz target: control socket requests. Whatever the bytes, decoding ends
- * in 0 or an error; an accepted request has a command and bounded args. */
+ * in 0 or an error, and writes nothing past the request struct (a canary
+ * catches it in builds without AddressSanitizer, such as ctest's replay);
+ * an accepted request has a command and bounded, distinct args. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,18 +12,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct ctl_request req;
+	struct {
+		struct ctl_request req;
+		uint8_t canary[sizeof(struct ctl_arg)];
+	} g;
+	struct ctl_request *req = &g.req;
 	char text[64];
 	uint64_t v;
+	int rc;
 
-	if (ctl_request_decode(&req, data, size) != 0)
+	memset(g.canary, 0x5a, sizeof(g.canary));
+	rc = ctl_request_decode(req, data, size);
+	for (size_t i = 0; i < sizeof(g.canary); i++)
+		if (g.canary[i] != 0x5a)
+			abort();
+	if (rc != 0)
 		return 0;
-	if (!req.cmd[0] || req.n_args > CTL_ARGS_MAX)
+	if (!req->cmd[0] || req->n_args > CTL_ARGS_MAX)
 		abort();
-	for (size_t i = 0; i < req.n_args; i++) {
-		ctl_arg_text(&req, req.args[i].key, text, sizeof(text));
-		ctl_arg_uint(&req, req.args[i].key, &v);
-		ctl_arg_flag(&req, req.args[i].key);
+	for (size_t i = 0; i < req->n_args; i++) {
+		if (!strcmp(req->args[i].key, "cmd"))
+			abort();
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(req->args[i].key, req->args[j].key))
+				abort();
+		ctl_arg_text(req, req->args[i].key, text, sizeof(text));
+		ctl_arg_uint(req, req->args[i].key, &v);
+		ctl_arg_flag(req, req->args[i].key);
 	}
 	return 0;
 }

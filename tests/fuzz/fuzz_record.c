@@ -12,17 +12,22 @@ static void decode_body(const struct proto_record *rec)
 {
 	static union {
 		struct proto_member member;
-		struct proto_service service;
+		struct proto_service_record service;
 		struct proto_observation observation;
 		struct proto_grant grant;
 		struct proto_revocation revocation;
+		struct proto_admission admission;
 	} u;
 	switch (rec->kind) {
 	case PROTO_KIND_MEMBER:
 		proto_member_decode(&u.member, rec->body, rec->body_len);
 		break;
 	case PROTO_KIND_SERVICE:
-		proto_service_decode(&u.service, rec->body, rec->body_len);
+		/* A service record's body is the sealed form (body.h). */
+		proto_service_record_decode(&u.service, rec->body, rec->body_len);
+		break;
+	case PROTO_KIND_ADMISSION:
+		proto_admission_decode(&u.admission, rec->body, rec->body_len);
 		break;
 	case PROTO_KIND_OBSERVATION:
 		proto_observation_decode(&u.observation, rec->body, rec->body_len);

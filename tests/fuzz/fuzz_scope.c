@@ -1,5 +1,6 @@
 /* Fuzz target: scope text. An accepted scope must format, and its
- * canonical form must parse back to the same scope and format the same. */
+ * canonical form must parse back to the same scope and format the same;
+ * a backup scope's quota and count stay within their limits. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    proto_scope_parse(&back, text, strlen(text), NULL) ||
 	    proto_scope_format(&back, again, sizeof(again)) || strcmp(text, again) != 0)
 		abort();
-	if (back.type != s.type || back.quota != s.quota || strcmp(back.zone, s.zone) != 0)
+	if (back.type != s.type || back.quota != s.quota || back.count != s.count ||
+	    strcmp(back.zone, s.zone) != 0)
+		abort();
+	/* The parser's bounds: a quota of 1 to 1024T, a count within its
+	 * limit and never the default written out. */
+	if (s.type == PROTO_SCOPE_BACKUP &&
+	    (s.quota == 0 || s.quota > PROTO_SIZE_MAX || s.count > PROTO_BACKUP_COUNT_MAX ||
+	     (s.count && s.count == proto_scope_backup_default_count(s.quota)) ||
+	     proto_scope_backup_count(&s) == 0))
 		abort();
 	return 0;
 }

@@ -2,7 +2,14 @@
  * target into OUTDIR/<target>/ (records signed with a freshly generated
  * identity). ctest runs it as the fuzz_seeds fixture before the replay
  * tests; tools/fuzz runs it before fuzzing. A normal program, never linked
- * with libFuzzer. */
+ * with libFuzzer.
+ *
+ * The seeds reach every field of what each target decodes: every optional
+ * key with a value off its default, an unknown key holding nested values
+ * (the skip path), every scope form, every control command with its
+ * arguments and requests of 15, 16 and 17 entries. A mutation away from a
+ * limit is then a mutation the fuzzer can make; the libFuzzer dictionaries
+ * beside (dict/) give it the tokens. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +70,42 @@ static void put_buf(const char *target, const char *name, struct mp_buf *b, int 
 	mp_buf_free(b);
 }
 
+/* Writes in[0..len), a map at offset at (0 for a body, 2 for a message
+ * [type, map]), with one more entry: key 60 holding [{1: "x", 2: [nil,
+ * -1, 1.5]}, bin], which decoders skip as an unknown key. */
+static void put_unknown_key(const char *target, const char *name, const uint8_t *in, size_t len,
+                            size_t at)
+{
+	struct mp_buf b = {0};
+	msgpack_packer pk;
+	uint32_t n;
+	size_t head;
+
+	if (len <= at || (in[at] & 0xf0) != 0x80 || in[at] == 0x8f) {
+		fprintf(stderr, "fuzz_seeds: %s/%s: not a small map at %zu\n", target, name, at);
+		failed = 1;
+		return;
+	}
+	n = in[at] & 0x0f;
+	head = at + 1;
+	mp_buf_packer(&b, &pk);
+	pk.callback(pk.data, (const char *)in, at);
+	msgpack_pack_map(&pk, n + 1);
+	pk.callback(pk.data, (const char *)in + head, len - head);
+	msgpack_pack_uint8(&pk, 60);
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_map(&pk, 2);
+	msgpack_pack_uint8(&pk, 1);
+	mp_pack_cstr(&pk, "x");
+	msgpack_pack_uint8(&pk, 2);
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_nil(&pk);
+	msgpack_pack_int8(&pk, -1);
+	msgpack_pack_double(&pk, 1.5);
+	mp_pack_bin(&pk, (const uint8_t *)"\x01\x02", 2);
+	put_buf(target, name, &b, b.err);
+}
+
 /* Signs body[0..len) as a record of kind and name; writes it as a record
  * seed. */
 static void put_record(const char *seed, uint8_t kind, const char *name, const uint8_t *body,
@@ -96,13 +139,16 @@ static void member_seeds(void)
 	strcpy(m.contacts[0], "mailto:admin@example.org");
 	strcpy(m.version, "kith 0.1.0");
 	rc = proto_member_encode(&b, &m);
-	if (!rc)
+	if (!rc) {
 		put_record("member", PROTO_KIND_MEMBER, "", b.data, b.len);
+		put_unknown_key("member", "unknown-key", b.data, b.len, 0);
+	}
 	put_buf("member", "full", &b, rc);
 }
 
 static void service_seeds(void)
 {
+	int rc;
 	struct proto_service s = {0};
 	struct mp_buf b = {0};
 	proto_service_defaults(&s);
@@ -113,7 +159,14 @@ static void service_seeds(void)
 	s.interval_s = 60;
 	s.timeout_s = 5;
 	s.tls_warn_s = 0;
-	put_buf("service", "full", &b, proto_service_encode(&b, &s));
+	rc = proto_service_encode(&b, &s);
+	if (!rc)
+		put_unknown_key("service", "unknown-key", b.data, b.len, 0);
+	put_buf("service", "full", &b, rc);
+	s.tls_warn_s = PROTO_TLS_WARN_MAX;
+	s.interval_s = 86400;
+	s.timeout_s = 300;
+	put_buf("service", "limits", &b, proto_service_encode(&b, &s));
 }
 
 static void service_record_seeds(void)
@@ -130,8 +183,10 @@ static void service_record_seeds(void)
 	r.boxes[0].box = r.boxes[1].box = box;
 	r.boxes[0].len = r.boxes[1].len = sizeof(box);
 	rc = proto_service_record_encode(&b, &r);
-	if (!rc)
+	if (!rc) {
 		put_record("service_record", PROTO_KIND_SERVICE, "cloud", b.data, b.len);
+		put_unknown_key("service_record", "unknown-key", b.data, b.len, 0);
+	}
 	put_buf("service_record", "two-readers", &b, rc);
 }
 
@@ -150,8 +205,10 @@ static void observation_seeds(void)
 	strcpy(o.error, "HTTP 502");
 	o.tls_expires = ISSUED + 90 * 86400;
 	rc = proto_observation_encode(&b, &o);
-	if (!rc)
+	if (!rc) {
 		put_record("observation", PROTO_KIND_OBSERVATION, "00/cloud", b.data, b.len);
+		put_unknown_key("observation", "unknown-key", b.data, b.len, 0);
+	}
 	put_buf("observation", "full", &b, rc);
 }
 
@@ -174,9 +231,19 @@ static void grant_seeds(void)
 	g.sealed_len = 80;
 	memset(g.sealed, 0x5a, g.sealed_len);
 	rc = proto_grant_encode(&b, &g);
-	if (!rc)
+	if (!rc) {
 		put_record("grant", PROTO_KIND_GRANT, "g-1", b.data, b.len);
+		put_unknown_key("grant", "unknown-key", b.data, b.len, 0);
+	}
 	put_buf("grant", "full", &b, rc);
+	/* A backup scope with a shard count, and the largest quota. */
+	g.n_scopes = 1;
+	g.scopes[0] =
+	    (struct proto_scope){.type = PROTO_SCOPE_BACKUP, .quota = 50ULL << 30, .count = 2000};
+	g.sealed_len = 0;
+	put_buf("grant", "backup-count", &b, proto_grant_encode(&b, &g));
+	g.scopes[0] = (struct proto_scope){.type = PROTO_SCOPE_BACKUP, .quota = PROTO_SIZE_MAX};
+	put_buf("grant", "backup-max", &b, proto_grant_encode(&b, &g));
 }
 
 static void revocation_seeds(void)
@@ -192,8 +259,10 @@ static void revocation_seeds(void)
 	memcpy(v.member, id->pk, PROTO_KEY_LEN);
 	strcpy(v.reason, "left the network");
 	rc = proto_revocation_encode(&b, &v);
-	if (!rc)
+	if (!rc) {
 		put_record("revocation", PROTO_KIND_REVOCATION, "member", b.data, b.len);
+		put_unknown_key("revocation", "unknown-key", b.data, b.len, 0);
+	}
 	put_buf("revocation", "member", &b, rc);
 }
 
@@ -206,8 +275,10 @@ static void admission_seeds(void)
 	put_buf("admission", "bare", &b, proto_admission_encode(&b, &v));
 	strcpy(v.endpoint, "tcp://partner.example:7707");
 	rc = proto_admission_encode(&b, &v);
-	if (!rc)
+	if (!rc) {
 		put_record("admission", PROTO_KIND_ADMISSION, "subject", b.data, b.len);
+		put_unknown_key("admission", "unknown-key", b.data, b.len, 0);
+	}
 	put_buf("admission", "endpoint", &b, rc);
 }
 
@@ -245,8 +316,15 @@ static void probe_seeds(void)
 	}
 	for (size_t i = 0; i < sizeof(types); i++) {
 		p.has_target = types[i] == PROTO_MSG_PING || types[i] == PROTO_MSG_PING_REQ;
-		put_buf("probe", names[i], &b, proto_probe_encode(&b, types[i], &p));
+		int rc = proto_probe_encode(&b, types[i], &p);
+		if (!rc && i == 0)
+			put_unknown_key("probe", "ping-unknown-key", b.data, b.len, 2);
+		put_buf("probe", names[i], &b, rc);
 	}
+	/* GOSSIP without seq: the key is optional there. */
+	p.seq = 0;
+	p.has_target = false;
+	put_buf("probe", "gossip-no-seq", &b, proto_probe_encode(&b, PROTO_MSG_GOSSIP, &p));
 }
 
 static void sync_seeds(void)
@@ -259,6 +337,10 @@ static void sync_seeds(void)
 		h[i].seq = i ? 1000 * i : 1;
 	}
 	put_buf("sync", "reply", &b, proto_sync_encode(&b, true, h, 3));
+	int rc = proto_sync_encode(&b, false, h, 2);
+	if (!rc)
+		put_unknown_key("sync", "unknown-key", b.data, b.len, 2);
+	put_buf("sync", "no-reply", &b, rc);
 }
 
 /* Records signed by id in two blocks, as a receiver would apply them. */
@@ -284,15 +366,56 @@ static void records_seeds(void)
 	memcpy(blocks[0].author, id->pk, PROTO_KEY_LEN);
 	memcpy(blocks[1].author, id->pk, PROTO_KEY_LEN);
 	if (!failed) {
+		struct proto_block empty_first[2] = {{.after = 7, .first = 0, .n_records = 0},
+		                                     {.after = 0, .first = 0, .n_records = 3}};
+		int rc;
+		memcpy(empty_first[0].author, id->pk, PROTO_KEY_LEN);
+		memcpy(empty_first[1].author, id->pk, PROTO_KEY_LEN);
+		empty_first[0].author[0] ^= 1;
 		put_buf("records", "one-block", &b, proto_records_encode(&b, blocks, 1, refs));
-		put_buf("records", "two-blocks", &b, proto_records_encode(&b, blocks, 2, refs));
+		rc = proto_records_encode(&b, blocks, 2, refs);
+		if (!rc)
+			put_unknown_key("records", "unknown-key", b.data, b.len, 2);
+		put_buf("records", "two-blocks", &b, rc);
+		put_buf("records", "empty-block", &b,
+		        proto_records_encode(&b, empty_first, 2, refs));
 	}
 	for (size_t i = 0; i < 3; i++)
 		mp_buf_free(&rec[i]);
 }
 
+/* The payload inside a token text: base32 after the prefix, without the
+ * 4-byte checksum. fuzz_token wraps each input into a text with a good
+ * checksum, so these reach the payload decoder directly. */
+static void put_token_payload(const char *name, const char *text)
+{
+	static uint8_t bytes[PROTO_TOKEN_TEXT_MAX];
+	const char *c = text + strlen(PROTO_TOKEN_PREFIX);
+	unsigned acc = 0, bits = 0;
+	size_t n = 0;
+
+	for (; *c; c++) {
+		const char *at = strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", *c);
+		if (!at) {
+			failed = 1;
+			return;
+		}
+		acc = (acc << 5 | (unsigned)(at - "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")) & 0xfff;
+		bits += 5;
+		if (bits >= 8) {
+			bits -= 8;
+			bytes[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	if (n < 4) {
+		failed = 1;
+		return;
+	}
+	put("token", name, bytes, n - 4);
+}
+
 /* Invitations: a full one, a bare one, and the full one wrapped in lower
- * case as a mail client leaves it. */
+ * case as a mail client leaves it; and their payloads. */
 static void token_seeds(void)
 {
 	static struct proto_token t;
@@ -304,10 +427,12 @@ static void token_seeds(void)
 	strcpy(t.endpoints[0], "tcp://a.example:7707");
 	memset(t.secret, 0x5e, PROTO_TOKEN_SECRET_LEN);
 	t.expires = ISSUED + 86400;
-	if (proto_token_format(&t, text, sizeof(text)) == 0)
+	if (proto_token_format(&t, text, sizeof(text)) == 0) {
 		put("token", "bare", text, strlen(text));
-	else
+		put_token_payload("payload-bare", text);
+	} else {
 		failed = 1;
+	}
 	t.n_endpoints = 2;
 	strcpy(t.endpoints[1], "tcp://[2001:db8::7]:7707");
 	t.n_scopes = 4;
@@ -315,6 +440,7 @@ static void token_seeds(void)
 	t.scopes[1].type = PROTO_SCOPE_ADMIT;
 	t.scopes[2].type = PROTO_SCOPE_BACKUP;
 	t.scopes[2].quota = 50ULL << 30;
+	t.scopes[2].count = 2000;
 	t.scopes[3].type = PROTO_SCOPE_DNS;
 	strcpy(t.scopes[3].zone, "example.org");
 	if (proto_token_format(&t, text, sizeof(text))) {
@@ -322,6 +448,7 @@ static void token_seeds(void)
 		return;
 	}
 	put("token", "full", text, strlen(text));
+	put_token_payload("payload-full", text);
 	for (size_t i = 0; text[i]; i++) {
 		if (i && i % 60 == 0)
 			wrapped[o++] = '\n';
@@ -339,6 +466,7 @@ static void join_seeds(void)
 	struct proto_recref refs[2];
 	struct proto_join j = {0};
 	struct proto_join_reply r = {0};
+	int rc;
 	for (size_t i = 0; i < 2; i++) {
 		struct proto_record in = {
 		    .kind = PROTO_KIND_MEMBER,
@@ -358,10 +486,16 @@ static void join_seeds(void)
 	j.has_invite = true;
 	memset(j.invite_id, 0x1d, PROTO_INVITE_ID_LEN);
 	memset(j.proof, 0x9f, PROTO_PROOF_LEN);
-	put_buf("join", "invited", &b, proto_join_encode(&b, &j));
+	rc = proto_join_encode(&b, &j);
+	if (!rc)
+		put_unknown_key("join", "invited-unknown-key", b.data, b.len, 2);
+	put_buf("join", "invited", &b, rc);
 	r.status = PROTO_JOIN_OK;
 	memcpy(r.founder, id->pk, PROTO_KEY_LEN);
-	put_buf("join", "welcome", &b, proto_join_reply_encode(&b, &r, refs, 2));
+	rc = proto_join_reply_encode(&b, &r, refs, 2);
+	if (!rc)
+		put_unknown_key("join", "welcome-unknown-key", b.data, b.len, 2);
+	put_buf("join", "welcome", &b, rc);
 	r.status = PROTO_JOIN_REFUSED;
 	strcpy(r.reason, "invitation expired");
 	put_buf("join", "refused", &b, proto_join_reply_encode(&b, &r, NULL, 0));
@@ -381,10 +515,16 @@ static void request_seeds(void)
 	    .id = 1, .op = PROTO_OP_SHARD_PUT, .args = args, .args_len = sizeof(args)};
 	struct proto_response a = {.id = 1, .result = result, .result_len = sizeof(result)};
 	struct mp_buf b = {0};
-	put_buf("request", "shard-put", &b, proto_request_encode(&b, &q));
+	int rc = proto_request_encode(&b, &q);
+	if (!rc)
+		put_unknown_key("request", "shard-put-unknown-key", b.data, b.len, 2);
+	put_buf("request", "shard-put", &b, rc);
 	q = (struct proto_request){.id = 4000000000u, .op = PROTO_OP_SERVICES_GET};
 	put_buf("request", "services-get", &b, proto_request_encode(&b, &q));
-	put_buf("request", "usage", &b, proto_response_encode(&b, &a));
+	rc = proto_response_encode(&b, &a);
+	if (!rc)
+		put_unknown_key("request", "usage-unknown-key", b.data, b.len, 2);
+	put_buf("request", "usage", &b, rc);
 	a = (struct proto_response){
 	    .id = 2, .status = PROTO_RESPONSE_REFUSED, .reason = "no grant of backup"};
 	put_buf("request", "refused", &b, proto_response_encode(&b, &a));
@@ -397,11 +537,21 @@ static void ops_seeds(void)
 	struct proto_shard s = {.data = data, .len = sizeof(data), .has_data = true};
 	struct proto_usage u = {1024, 50ULL << 30};
 	struct mp_buf b = {0};
+	int rc;
 	strcpy(s.name, "2024-06-01/seg-0007.k3");
-	put_buf("ops", "shard-put", &b, proto_shard_encode(&b, &s));
+	rc = proto_shard_encode(&b, &s);
+	if (!rc)
+		put_unknown_key("ops", "shard-put-unknown-key", b.data, b.len, 0);
+	put_buf("ops", "shard-put", &b, rc);
 	s.has_data = false;
 	put_buf("ops", "shard-get", &b, proto_shard_encode(&b, &s));
-	put_buf("ops", "usage", &b, proto_usage_encode(&b, &u));
+	rc = proto_usage_encode(&b, &u);
+	if (!rc)
+		put_unknown_key("ops", "usage-unknown-key", b.data, b.len, 0);
+	put_buf("ops", "usage", &b, rc);
+	s.has_data = true;
+	s.len = 0;
+	put_buf("ops", "shard-empty", &b, proto_shard_encode(&b, &s));
 	for (int i = 0; i < 2; i++) {
 		proto_service_defaults(&e[i].spec);
 		snprintf(e[i].name, sizeof(e[i].name), "svc-%d", i);
@@ -409,15 +559,24 @@ static void ops_seeds(void)
 	}
 	e[1].spec.expect_status = 204;
 	strcpy(e[1].spec.expect_body, "ok");
-	put_buf("ops", "services", &b, proto_services_encode(&b, e, 2));
+	rc = proto_services_encode(&b, e, 2);
+	if (!rc)
+		put_unknown_key("ops", "services-unknown-key", b.data, b.len, 0);
+	put_buf("ops", "services", &b, rc);
 	put_buf("ops", "no-services", &b, proto_services_encode(&b, NULL, 0));
 }
 
 static void scope_seeds(void)
 {
-	static const char *const scopes[] = {"monitor",         "admit",
-	                                     "backup:50G",      "backup:1536",
-	                                     "dns:example.org", "dns:Sub.Example.ORG."};
+	static const char *const scopes[] = {
+	    "monitor",         "admit",
+	    "backup:50G",      "backup:1536",
+	    "backup:50G:2000", "backup:1024T",
+	    "backup:1024T:1",  "backup:10m:999",
+	    "backup:3k:1000",  "backup:7t:268435456",
+	    "dns:example.org", "dns:Sub.Example.ORG.",
+	    "dns:a-1.b2.c",
+	};
 	char name[16];
 	for (size_t i = 0; i < sizeof(scopes) / sizeof(scopes[0]); i++) {
 		snprintf(name, sizeof(name), "scope-%zu", i);
@@ -434,6 +593,10 @@ static void peerid_seeds(void)
 		if (*c >= 'A' && *c <= 'Z')
 			*c = (char)(*c - 'A' + 'a');
 	put("peerid", "lower", text, strlen(text));
+	for (char *c = text; *c; c++)
+		if (*c == '-')
+			*c = ' ';
+	put("peerid", "spaced", text, strlen(text));
 }
 
 static void conf_seeds(void)
@@ -444,6 +607,23 @@ static void conf_seeds(void)
 	    "[membership]\nprobe_interval = 2s\nprobe_timeout = 500ms\nindirect_checks = 3\n"
 	    "[gossip]\nsync_budget = 256K\n[limits]\nban_time = 5m\n",
 	    "; comment\n[agent]\nprofile = wan\n",
+	    /* every key of the schema (agent/conf.c) */
+	    "[agent]\nlisten = tcp://0.0.0.0:7707\nadvertise = tcp://[2001:db8::1]:7707\n"
+	    "profile = wan\nlog_level = warn\n"
+	    "[membership]\nprobe_interval = 5s\nprobe_timeout = 3s\nindirect_checks = 16\n"
+	    "suspicion_mult = 6\nsuspicion_max_mult = 100\ngossip_interval = 500ms\n"
+	    "gossip_nodes = 64\nretransmit_mult = 4\ndead_forget = 30d\n"
+	    "[gossip]\nsync_interval = 1h\nsync_budget = 64M\npush_fanout = auto\n"
+	    "[limits]\nmax_message = 16M\nbad_messages = 100000\nban_time = 1d\n"
+	    "guest_rate = 10000\n"
+	    "[monitoring]\nquorum = 64\ndown_after = 100\nrecovery = 5m\nheartbeat = 300s\n"
+	    "member_dead_alert = 10m\nmax_checks = 256\nrefuse_private = 1\n"
+	    "[alerts]\nsmtp_url = smtps://mail.example.org:465\nsmtp_user = kith\n"
+	    "smtp_password = secret\nsmtp_from = kith@example.org\nsmtp_tls = always\n"
+	    "matrix_homeserver = https://matrix.example.org\nmatrix_token = syt_x\n"
+	    "retries = 100\nretry_interval = 30s\n",
+	    "[agent]\nprofile = lan\nlog_level = error\n[alerts]\nsmtp_tls = never\n"
+	    "[gossip]\npush_fanout = 0\n",
 	};
 	char name[32];
 
@@ -453,22 +633,169 @@ static void conf_seeds(void)
 	}
 }
 
-static void ctl_seeds(void)
+/* Control requests (agent/ctl.h). Every key the agent reads (grep
+ * ctl_arg_ in agent/), with a value of its type. */
+static const char *const ctl_keys[] = {
+    "action",  "all",      "data",   "endpoint", "expect_body", "expect_status",
+    "expires", "interval", "json",   "member",   "name",        "peer",
+    "reason",  "scopes",   "secret", "target",   "timeout",     "tls_warn",
+    "token",   "uri",      "url",    "uses",     "zone",
+};
+#define CTL_PEER "AAAQEAY-EAUDAOC-CAJBIFQ-YDIOB4V-IBCEQTC-QKRMFYY-YDENBWH-A5DYPQI"
+
+/* Packs key with a value of the type the agent expects for it. */
+static void ctl_value(msgpack_packer *pk, const char *key)
+{
+	mp_pack_cstr(pk, key);
+	if (!strcmp(key, "all") || !strcmp(key, "json") || !strcmp(key, "member"))
+		msgpack_pack_true(pk);
+	else if (!strcmp(key, "uses") || !strcmp(key, "expect_status"))
+		msgpack_pack_uint64(pk, !strcmp(key, "uses") ? 1000 : 204);
+	else if (!strcmp(key, "data") || !strcmp(key, "secret"))
+		mp_pack_bin(pk, (const uint8_t *)"\x00\x01\x02\x03", 4);
+	else if (!strcmp(key, "peer") || !strcmp(key, "target"))
+		mp_pack_cstr(pk, CTL_PEER);
+	else if (!strcmp(key, "expires") || !strcmp(key, "interval") || !strcmp(key, "timeout") ||
+	         !strcmp(key, "tls_warn"))
+		mp_pack_cstr(pk, "30s");
+	else if (!strcmp(key, "scopes"))
+		mp_pack_cstr(pk, "monitor,backup:50G:2000,dns:example.org");
+	else if (!strcmp(key, "url") || !strcmp(key, "endpoint") || !strcmp(key, "uri"))
+		mp_pack_cstr(pk, "https://cloud.example.org/");
+	else
+		mp_pack_cstr(pk, "x");
+}
+
+/* One request: cmd and the keys listed, NULL-terminated. */
+static void ctl_request(const char *seed, const char *cmd, const char *const *keys)
 {
 	struct mp_buf b = {0};
 	msgpack_packer pk;
+	uint32_t n = 0;
 
+	while (keys[n])
+		n++;
 	mp_buf_packer(&b, &pk);
-	msgpack_pack_map(&pk, 4);
+	msgpack_pack_map(&pk, n + 1);
 	mp_pack_cstr(&pk, "cmd");
-	mp_pack_cstr(&pk, "admit");
-	mp_pack_cstr(&pk, "peer");
-	mp_pack_cstr(&pk, "AAAQEAY-EAUDAOC-CAJBIFQ-YDIOB4V-IBCEQTC-QKRMFYY-YDENBWH-A5DYPQI");
-	mp_pack_cstr(&pk, "json");
-	msgpack_pack_true(&pk);
-	mp_pack_cstr(&pk, "count");
-	msgpack_pack_uint64(&pk, 7);
-	put_buf("ctl", "admit", &b, b.err);
+	mp_pack_cstr(&pk, cmd);
+	for (uint32_t i = 0; i < n; i++)
+		ctl_value(&pk, keys[i]);
+	put_buf("ctl", seed, &b, b.err);
+}
+
+/* A map of n_entries: n_entries - 1 arguments and cmd at place cmd_at
+ * (so with 17 entries the decoder's limit is met exactly), values of
+ * every type and size class: fixstr, str8, str16, positive fixint, uint8
+ * to uint64, true, false, bin8, bin16. */
+static void ctl_wide(const char *seed, uint32_t n_entries, uint32_t cmd_at)
+{
+	static uint8_t blob[70000];
+	static char text[300];
+	struct mp_buf b = {0};
+	msgpack_packer pk;
+
+	memset(text, 'a', sizeof(text) - 1);
+	mp_buf_packer(&b, &pk);
+	msgpack_pack_map(&pk, n_entries);
+	for (uint32_t i = 0, arg = 0; i < n_entries; i++) {
+		if (i == cmd_at) {
+			mp_pack_cstr(&pk, "cmd");
+			mp_pack_cstr(&pk, "service.add");
+			continue;
+		}
+		mp_pack_cstr(&pk, ctl_keys[arg % (sizeof(ctl_keys) / sizeof(ctl_keys[0]))]);
+		switch (arg++ % 10) {
+		case 0:
+			mp_pack_cstr(&pk, "short");
+			break;
+		case 1:
+			mp_pack_str(&pk, text, 40); /* str8 */
+			break;
+		case 2:
+			mp_pack_str(&pk, text, sizeof(text) - 1); /* str16 */
+			break;
+		case 3:
+			msgpack_pack_uint64(&pk, 7);
+			break;
+		case 4:
+			msgpack_pack_uint64(&pk, 200);
+			break;
+		case 5:
+			msgpack_pack_uint64(&pk, 70000);
+			break;
+		case 6:
+			msgpack_pack_uint64(&pk, 1ULL << 40);
+			break;
+		case 7:
+			msgpack_pack_false(&pk);
+			break;
+		case 8:
+			mp_pack_bin(&pk, blob, 16);
+			break;
+		default:
+			mp_pack_bin(&pk, blob, 300); /* bin16 */
+			break;
+		}
+	}
+	put_buf("ctl", seed, &b, b.err);
+}
+
+static void ctl_seeds(void)
+{
+	static const char *const none[] = {NULL};
+	static const char *const peer[] = {"peer", NULL};
+	static const char *const invite[] = {"uses", "scopes", "expires", "json", NULL};
+	static const char *const join_token[] = {"token", NULL};
+	static const char *const join_peer[] = {"peer", "endpoint", NULL};
+	static const char *const grant[] = {"peer", "scopes", "expires", "secret", NULL};
+	static const char *const grants[] = {"all", NULL};
+	static const char *const revoke[] = {"target", "member", "reason", NULL};
+	static const char *const dns[] = {"peer", "zone", NULL};
+	static const char *const shard[] = {"action", "peer", "name", "data", NULL};
+	static const char *const service_add[] = {
+	    "name", "url", "expect_status", "expect_body", "interval", "timeout", "tls_warn", NULL};
+	static const char *const name[] = {"name", NULL};
+	static const char *const contact[] = {"action", "uri", NULL};
+	struct mp_buf b = {0};
+	msgpack_packer pk;
+
+	ctl_request("status", "status", none);
+	ctl_request("members", "members", none);
+	ctl_request("admit", "admit", peer);
+	ctl_request("invite", "invite", invite);
+	ctl_request("join-token", "join", join_token);
+	ctl_request("join-peer", "join", join_peer);
+	ctl_request("grant", "grant", grant);
+	ctl_request("grants", "grants", grants);
+	ctl_request("revoke", "revoke", revoke);
+	ctl_request("dns-check", "dns.check", dns);
+	ctl_request("shard", "shard", shard);
+	ctl_request("shard-drop", "shard.drop", peer);
+	ctl_request("services", "services", peer);
+	ctl_request("service-add", "service.add", service_add);
+	ctl_request("service-rm", "service.rm", name);
+	ctl_request("service-ls", "service.ls", none);
+	ctl_request("health", "health", none);
+	ctl_request("contact", "contact", contact);
+	/* Maps of 15, 16 and 17 entries, cmd first, in the middle and last:
+	 * 17 is the most the decoder takes (cmd and 16 arguments). */
+	ctl_wide("wide-15", 15, 0);
+	ctl_wide("wide-16", 16, 8);
+	ctl_wide("wide-17-cmd-first", 17, 0);
+	ctl_wide("wide-17-cmd-middle", 17, 8);
+	ctl_wide("wide-17-cmd-last", 17, 16);
+	/* bin32: a shard argument over 64 KiB. */
+	mp_buf_packer(&b, &pk);
+	msgpack_pack_map(&pk, 2);
+	mp_pack_cstr(&pk, "cmd");
+	mp_pack_cstr(&pk, "shard");
+	mp_pack_cstr(&pk, "data");
+	{
+		static uint8_t big[70000];
+		mp_pack_bin(&pk, big, sizeof(big));
+	}
+	put_buf("ctl", "bin32", &b, b.err);
 }
 
 int main(int argc, char **argv)

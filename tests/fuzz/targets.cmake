@@ -2,6 +2,8 @@
 # tests/CMakeLists.txt): libFuzzer binaries with KITH_FUZZ, otherwise
 # programs that replay corpus/<name> under ctest. fuzz_seeds writes that
 # seed corpus; it has its own main() and is never linked with libFuzzer.
+# Each target has a libFuzzer dictionary, dict/<name>.dict, that tools/fuzz
+# passes with -dict=; fuzz_dicts checks they exist and parse.
 kith_fuzz_target(record kith_proto)
 kith_fuzz_target(member kith_proto)
 kith_fuzz_target(service kith_proto)
@@ -27,3 +29,8 @@ target_link_libraries(fuzz_seeds PRIVATE kith_proto)
 add_test(NAME fuzz_seeds COMMAND fuzz_seeds ${CMAKE_CURRENT_BINARY_DIR}/corpus)
 set_tests_properties(fuzz_seeds PROPERTIES FIXTURES_SETUP fuzz_seeds TIMEOUT 60
 	ENVIRONMENT "UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1")
+
+get_property(kith_fuzz_names GLOBAL PROPERTY KITH_FUZZ_TARGETS)
+add_test(NAME fuzz_dicts COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/check_dicts.sh
+	${CMAKE_CURRENT_SOURCE_DIR}/fuzz/dict ${kith_fuzz_names})
+set_tests_properties(fuzz_dicts PROPERTIES TIMEOUT 30)

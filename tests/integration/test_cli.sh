@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The offline commands of kith, as an admin uses them: init, id, records,
-# record export/import, and one clear stderr line for every mistake.
+# record export/import, and one clear stderr line for every mistake; and
+# what every command checks before it asks kithd: files read whole or not
+# sent at all, durations, scopes.
 # usage: test_cli.sh PATH_TO_KITH
 set -uo pipefail
 kith=$1
@@ -50,6 +52,7 @@ fails_with 1 "readable by group or others" "id with an open key file" -- "$kith"
 chmod 600 "$a/identity.key"
 
 check "export own member record" sh -c "'$kith' record export --data '$a' > '$work/a.rec'"
+fails_with 1 "cannot write the record: No space left on device" "export to a full device" -- sh -c "exec '$kith' record export --data '$a' >/dev/full"
 out=$("$kith" record import "$work/a.rec" --data "$b")
 check "import stores it" grep -q "stored .* member record, seq 1" <<<"$out"
 out=$("$kith" record import - --data "$b" <"$work/a.rec")
@@ -65,7 +68,9 @@ fails_with 1 "bad signature" "tampered record refused" -- "$kith" record import 
 head -c 40 "$work/a.rec" >"$work/short.rec"
 fails_with 1 "truncated input" "truncated record refused" -- "$kith" record import "$work/short.rec" --data "$b"
 head -c 70000 /dev/zero >"$work/big.rec"
-fails_with 1 "over its limit" "oversize record refused" -- "$kith" record import "$work/big.rec" --data "$b"
+fails_with 1 "big.rec is larger than 65536 bytes" "oversize record refused" -- "$kith" record import "$work/big.rec" --data "$b"
+fails_with 1 "cannot read $work: Is a directory" "record import of a directory" -- "$kith" record import "$work" --data "$b"
+fails_with 1 "cannot open $work/none.rec: No such file" "record import of a missing file" -- "$kith" record import "$work/none.rec" --data "$b"
 { cat "$work/a.rec"; printf '\x00'; } >"$work/trail.rec"
 fails_with 1 "trailing bytes" "record with trailing bytes refused" -- "$kith" record import "$work/trail.rec" --data "$b"
 typo=Z; [ "${id_a:20:1}" = Z ] && typo=Y
@@ -78,6 +83,56 @@ rm -f "$a/kithd.sock"
 fails_with 2 "check character" "admit with a mistyped ID, agent or not" -- "$kith" admit "${id_a:0:20}$typo${id_a:21}" --data "$a"
 check "init wrote a lan configuration" sh -c "'$kith' init --name C --data '$work/c' --listen tcp://127.0.0.1:7001 --profile lan >/dev/null && grep -q '^profile = lan' '$work/c/kithd.conf' && grep -q '^listen = tcp://127.0.0.1:7001' '$work/c/kithd.conf'"
 fails_with 2 "--listen must look like tcp://HOST:PORT" "init with a bad listen" -- "$kith" init --name D --data "$work/d" --listen 127.0.0.1:7001
+
+# Files that cannot be read whole are never sent: the command fails on the
+# read, naming the file and why, before it talks to kithd. A listener on
+# the control socket path counts connections to prove nothing was tried.
+# /proc/self/mem, opened by kith itself, fails to read at offset 0 (EIO),
+# even for root.
+sock_log=$work/sock.log
+python3 - "$a/kithd.sock" "$sock_log" <<'PY' &
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(8)
+open(sys.argv[2], "w").close()
+while True:
+    c, _ = s.accept()
+    with open(sys.argv[2], "a") as f: f.write("connection\n")
+    c.close()
+PY
+listener=$!
+for _ in $(seq 50); do [ -e "$sock_log" ] && break; sleep 0.1; done
+mkdir -p "$work/shard-dir"
+printf 'shard' >"$work/shard.bin"
+head -c $((4 * 1024 * 1024 + 1)) /dev/zero >"$work/big.shard"
+: >"$work/empty.key"
+fails_with 1 "cannot read $work/shard-dir: Is a directory" "shard put of a directory" -- "$kith" shard put "$id_a" s1 "$work/shard-dir" --data "$a"
+fails_with 1 "cannot read /proc/self/mem: Input/output error" "shard put of a file that fails to read" -- "$kith" shard put "$id_a" s1 /proc/self/mem --data "$a"
+fails_with 1 "cannot read standard input: Is a directory" "shard put of stdin that cannot be read" -- sh -c "exec '$kith' shard put '$id_a' s1 - --data '$a' <'$work/shard-dir'"
+fails_with 1 "cannot open $work/none.shard: No such file" "shard put of a missing file" -- "$kith" shard put "$id_a" s1 "$work/none.shard" --data "$a"
+fails_with 1 "big.shard is larger than 4194304 bytes" "shard put of more than 4 MiB" -- "$kith" shard put "$id_a" s1 "$work/big.shard" --data "$a"
+fails_with 1 "cannot read $work/shard-dir: Is a directory" "grant --secret-file of a directory" -- "$kith" grant "$id_a" dns:example.org --secret-file "$work/shard-dir" --data "$a"
+fails_with 1 "cannot read /proc/self/mem: Input/output error" "grant --secret-file that fails to read" -- "$kith" grant "$id_a" dns:example.org --secret-file /proc/self/mem --data "$a"
+fails_with 1 "empty.key is empty" "grant --secret-file of an empty file" -- "$kith" grant "$id_a" dns:example.org --secret-file "$work/empty.key" --data "$a"
+check "nothing reached the control socket" test ! -s "$sock_log"
+timeout 2 "$kith" status --data "$a" >/dev/null 2>&1
+check "the listener sees a command that does connect" test -s "$sock_log"
+kill "$listener" 2>/dev/null; wait "$listener" 2>/dev/null
+rm -f "$a/kithd.sock"
+
+# Durations and scopes are checked before kithd is asked, with the same
+# bounds: at most 3650d, sizes at most 1024T, counts at most 2^28.
+fails_with 2 "--expires: too long: at most 3650d" "grant --expires 99999999999d" -- "$kith" grant "$id_a" monitor --expires 99999999999d --data "$a"
+fails_with 2 "--expires: too long: at most 3650d" "grant --expires 3651d" -- "$kith" grant "$id_a" monitor --expires 3651d --data "$a"
+fails_with 2 "--expires: too long: at most 3650d" "invite --expires 87601h" -- "$kith" invite --expires 87601h --data "$a"
+fails_with 1 "kithd is not running" "grant --expires 3650d passes the local check" -- "$kith" grant "$id_a" monitor --expires 3650d --data "$a"
+fails_with 2 "--expires must be at least 1s" "grant --expires 500ms" -- "$kith" grant "$id_a" monitor --expires 500ms --data "$a"
+fails_with 2 "--interval: needs a unit" "service add --interval 5x" -- "$kith" service add web --url https://cloud.example.org/ --interval 5x --data "$a"
+fails_with 2 "at most 1024T" "backup over 1024T" -- "$kith" grant "$id_a" backup:1025T --data "$a"
+fails_with 2 "must be from 1 to 268435456" "backup count 0" -- "$kith" grant "$id_a" backup:50G:0 --data "$a"
+fails_with 1 "kithd is not running" "backup:50G:2000 passes the local check" -- "$kith" grant "$id_a" backup:50G:2000 --data "$a"
+scopes=(); for i in $(seq 17); do scopes+=("dns:z$i.example.org"); done
+fails_with 2 "at most 16 scopes" "grant of 17 scopes" -- "$kith" grant "$id_a" "${scopes[@]}" --data "$a"
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -32,9 +32,63 @@ static void kv(const char *key, const char *value)
 	mp_pack_cstr(&pk, value);
 }
 
+/* The request is decoded into a struct followed by a canary, so that a
+ * write past its end fails the test in the plain build too, where no
+ * sanitizer watches the stack. */
+static struct {
+	struct ctl_request r;
+	uint8_t canary[2 * sizeof(struct ctl_arg)];
+} guarded;
+static int overruns;
+
+static int decode_bytes(struct ctl_request *r, const uint8_t *data, size_t len)
+{
+	int rc;
+
+	memset(guarded.canary, 0xa5, sizeof(guarded.canary));
+	rc = ctl_request_decode(&guarded.r, data, len);
+	for (size_t i = 0; i < sizeof(guarded.canary); i++)
+		if (guarded.canary[i] != 0xa5) {
+			overruns++;
+			break;
+		}
+	*r = guarded.r;
+	return rc;
+}
+
 static int decode(struct ctl_request *r)
 {
-	return ctl_request_decode(r, buf.data, buf.len);
+	return decode_bytes(r, buf.data, buf.len);
+}
+
+/* A map of n_args arguments "k0".."k<n-1>" (alternating value types) with
+ * "cmd" placed before argument cmd_at (cmd_at < 0: no cmd). */
+static void request_with(int n_args, int cmd_at)
+{
+	start((uint32_t)n_args + (cmd_at >= 0));
+	for (int i = 0; i <= n_args; i++) {
+		char key[8];
+		if (i == cmd_at)
+			kv("cmd", "a");
+		if (i == n_args)
+			break;
+		snprintf(key, sizeof(key), "k%d", i);
+		mp_pack_cstr(&pk, key);
+		switch (i % 4) {
+		case 0:
+			mp_pack_cstr(&pk, "v");
+			break;
+		case 1:
+			msgpack_pack_uint64(&pk, (uint64_t)i << 40);
+			break;
+		case 2:
+			msgpack_pack_true(&pk);
+			break;
+		default:
+			mp_pack_bin(&pk, (const uint8_t *)"\x00\x01", 2);
+			break;
+		}
+	}
 }
 
 static void test_decode(void)
@@ -78,14 +132,6 @@ static void test_decode(void)
 	mp_pack_cstr(&pk, "list");
 	msgpack_pack_array(&pk, 0);
 	is(decode(&r), KITH_ETYPE, "an array argument");
-	start(CTL_ARGS_MAX + 2);
-	kv("cmd", "a");
-	for (int i = 0; i <= CTL_ARGS_MAX; i++) {
-		char key[8];
-		snprintf(key, sizeof(key), "k%d", i);
-		kv(key, "v");
-	}
-	is(decode(&r), KITH_ETOOBIG, "too many arguments");
 	start(1);
 	kv("cmd", "a");
 	msgpack_pack_nil(&pk);
@@ -93,7 +139,242 @@ static void test_decode(void)
 	start(1);
 	kv("cmd", "a-command-name-much-longer-than-allowed");
 	ok(decode(&r) != 0, "over-long command name");
-	is(ctl_request_decode(&r, (const uint8_t *)"\xc1", 1), KITH_EMALFORMED, "not msgpack");
+	is(decode_bytes(&r, (const uint8_t *)"\xc1", 1), KITH_EMALFORMED, "not msgpack");
+	mp_buf_free(&buf);
+}
+
+/* The argument count at and around CTL_ARGS_MAX, with "cmd" in every
+ * place: the 17-entry map without "cmd" once wrote one argument past the
+ * array. */
+static void test_arg_count(void)
+{
+	struct ctl_request r;
+	uint64_t v = 0;
+	char text[8];
+
+	request_with(CTL_ARGS_MAX, 0);
+	is(decode(&r), 0, "16 arguments after cmd");
+	is(r.n_args, CTL_ARGS_MAX, "all 16 kept");
+	ok(ctl_arg_uint(&r, "k13", &v) == 0 && v == (uint64_t)13 << 40, "the last uint is right");
+	ok(ctl_arg_text(&r, "k0", text, sizeof(text)) == 0 && !strcmp(text, "v"), "text");
+	ok(ctl_arg_flag(&r, "k14") && !ctl_arg_flag(&r, "k15"), "flag, and bin is no flag");
+	request_with(CTL_ARGS_MAX, CTL_ARGS_MAX / 2);
+	is(decode(&r), 0, "16 arguments, cmd in the middle");
+	ok(!strcmp(r.cmd, "a") && r.n_args == CTL_ARGS_MAX, "cmd read in the middle");
+	request_with(CTL_ARGS_MAX, CTL_ARGS_MAX);
+	is(decode(&r), 0, "16 arguments, cmd last");
+	ok(!strcmp(r.cmd, "a") && r.n_args == CTL_ARGS_MAX, "cmd read last");
+	request_with(CTL_ARGS_MAX - 1, -1);
+	is(decode(&r), KITH_EMISSING, "15 arguments, no cmd");
+	request_with(CTL_ARGS_MAX, -1);
+	is(decode(&r), KITH_EMISSING, "16 arguments, no cmd");
+	request_with(CTL_ARGS_MAX + 1, -1);
+	is(decode(&r), KITH_ETOOBIG, "17 arguments, no cmd: refused at the 17th");
+	request_with(CTL_ARGS_MAX + 1, 0);
+	is(decode(&r), KITH_ETOOBIG, "cmd first and 17 arguments: the map is too big");
+	request_with(CTL_ARGS_MAX + 1, CTL_ARGS_MAX / 2);
+	is(decode(&r), KITH_ETOOBIG, "cmd in the middle of 17 arguments");
+	request_with(CTL_ARGS_MAX + 1, CTL_ARGS_MAX + 1);
+	is(decode(&r), KITH_ETOOBIG, "17 arguments and cmd last");
+	request_with(CTL_ARGS_MAX - 1, 3);
+	is(decode(&r), 0, "15 arguments and cmd");
+	/* A second cmd in place of the 17th entry. */
+	start(CTL_ARGS_MAX + 1);
+	kv("cmd", "a");
+	for (int i = 0; i < CTL_ARGS_MAX - 1; i++) {
+		char key[8];
+		snprintf(key, sizeof(key), "k%d", i);
+		kv(key, "v");
+	}
+	kv("cmd", "b");
+	is(decode(&r), KITH_EDUPKEY, "cmd first and last");
+	start(3);
+	kv("x", "1");
+	kv("cmd", "a");
+	kv("cmd", "a");
+	is(decode(&r), KITH_EDUPKEY, "cmd twice in the middle");
+	start(1);
+	kv("cmd", "");
+	is(decode(&r), KITH_EVALUE, "empty cmd");
+	start(2);
+	kv("cmd", "");
+	kv("cmd", "a");
+	is(decode(&r), KITH_EVALUE, "empty cmd, then another");
+	start(0);
+	is(decode(&r), KITH_EMISSING, "empty map");
+	ok(overruns == 0, "no decode wrote past the request struct");
+	mp_buf_free(&buf);
+}
+
+/* Wrong types, nesting, truncation, sizes: each refused with its code. */
+static void test_malformed(void)
+{
+	static const struct {
+		const char *bytes;
+		size_t len;
+		int want;
+		const char *what;
+	} cases[] = {
+#define B(s) s, sizeof(s) - 1
+	    {B(""), KITH_ETRUNC, "empty input"},
+	    {B("\x91\xa3"
+	       "cmd"),
+	     KITH_ETYPE, "an array, not a map"},
+	    {B("\xa3"
+	       "cmd"),
+	     KITH_ETYPE, "a string, not a map"},
+	    {B("\xc0"), KITH_ETYPE, "nil"},
+	    {B("\x81\x01\xa1"
+	       "a"),
+	     KITH_ETYPE, "integer key"},
+	    {B("\x81\xc4\x03"
+	       "cmd\xa1"
+	       "a"),
+	     KITH_ETYPE, "binary key"},
+	    {B("\x81\xa3"
+	       "cmd\x01"),
+	     KITH_ETYPE, "cmd is a number"},
+	    {B("\x81\xa3"
+	       "cmd\xc4\x01"
+	       "a"),
+	     KITH_ETYPE, "cmd is binary"},
+	    {B("\x82\xa3"
+	       "cmd\xa1"
+	       "a\xa1x\xc0"),
+	     KITH_ETYPE, "nil argument"},
+	    {B("\x82\xa3"
+	       "cmd\xa1"
+	       "a\xa1x\xff"),
+	     KITH_ETYPE, "negative argument"},
+	    {B("\x82\xa3"
+	       "cmd\xa1"
+	       "a\xa1x\xd0\xff"),
+	     KITH_ETYPE, "negative int8 argument"},
+	    {B("\x82\xa3"
+	       "cmd\xa1"
+	       "a\xa1x\xca\0\0\0\0"),
+	     KITH_ETYPE, "float argument"},
+	    {B("\x82\xa3"
+	       "cmd\xa1"
+	       "a\xa1x\xd4\x01\x00"),
+	     KITH_ETYPE, "ext argument"},
+	    {B("\x82\xa3"
+	       "cmd\xa1"
+	       "a\xa1x\x80"),
+	     KITH_ETYPE, "map argument"},
+	    {B("\x82\xa3"
+	       "cmd\xa1"
+	       "a\xa1x\xc1"),
+	     KITH_EMALFORMED, "0xc1 argument"},
+	    {B("\x81\xa3"
+	       "cmd\xa2"
+	       "a\x01"),
+	     KITH_EVALUE, "control character in cmd"},
+	    {B("\x82\xa3"
+	       "cmd\xa1"
+	       "a\xa2\x01x\xc3"),
+	     KITH_EVALUE, "control character in a key"},
+	    {B("\x81\xa3"
+	       "cmd\xa2\xc3\x28"),
+	     KITH_EVALUE, "cmd not UTF-8"},
+	    {B("\x82\xa3"
+	       "cmd\xa1"
+	       "a\xa1x"),
+	     KITH_ETRUNC, "argument without value"},
+	    {B("\x82\xa3"
+	       "cmd\xa1"
+	       "a"),
+	     KITH_ETRUNC, "one entry short"},
+	    {B("\xde\x00\x02\xa3"
+	       "cmd\xa1"
+	       "a"),
+	     KITH_ETRUNC, "map16 one entry short"},
+	    {B("\xdf\xff\xff\xff\xff"), KITH_ETOOBIG, "map32 of 4 billion entries"},
+	    {B("\xde\x00\x12"), KITH_ETOOBIG, "map16 of 18 entries"},
+	    {B("\x81\xa3"
+	       "cmd\xdb\xff\xff\xff\xff"),
+	     KITH_ETOOBIG, "str32 of 4 GiB"},
+	    {B("\x82\xa3"
+	       "cmd\xa1"
+	       "a\xa1x\xc6\x7f\xff\xff\xff"),
+	     KITH_ETOOBIG, "bin32 of 2 GiB"},
+	    {B("\x82\xa3"
+	       "cmd\xa1"
+	       "a\xa1x\xc6\x00\x00\x00\x09"),
+	     KITH_ETRUNC, "bin cut short"},
+	    {B("\x81\xa3"
+	       "cmd\xa1"
+	       "a\x00"),
+	     KITH_ETRAIL, "trailing byte"},
+	};
+#undef B
+	struct ctl_request r;
+	uint8_t *big;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		is(decode_bytes(&r, (const uint8_t *)cases[i].bytes, cases[i].len), cases[i].want,
+		   cases[i].what);
+
+	/* A long key and a long cmd: one byte over is refused. */
+	start(1);
+	kv("cmd", "0123456789012345678901234567890"); /* 31 */
+	is(decode(&r), 0, "cmd of CTL_CMD_MAX bytes");
+	start(1);
+	kv("cmd", "01234567890123456789012345678901"); /* 32 */
+	is(decode(&r), KITH_ETOOBIG, "cmd of CTL_CMD_MAX + 1 bytes");
+	start(2);
+	kv("cmd", "a");
+	kv("0123456789012345678901234567890", "v");
+	is(decode(&r), 0, "key of CTL_KEY_MAX bytes");
+	start(2);
+	kv("cmd", "a");
+	kv("01234567890123456789012345678901", "v");
+	is(decode(&r), KITH_ETOOBIG, "key of CTL_KEY_MAX + 1 bytes");
+	start(17);
+	for (int i = 0; i < 16; i++)
+		kv("01234567890123456789012345678901", "v");
+	kv("cmd", "a");
+	is(decode(&r), KITH_ETOOBIG, "17 over-long keys");
+
+	/* Nesting: a value 10000 arrays deep is refused at the first one. */
+	start(2);
+	kv("cmd", "a");
+	mp_pack_cstr(&pk, "deep");
+	for (int i = 0; i < 10000; i++)
+		msgpack_pack_array(&pk, 1);
+	msgpack_pack_nil(&pk);
+	is(decode(&r), KITH_ETYPE, "deeply nested value");
+
+	/* Whole request sizes around CTL_REQUEST_MAX: a binary that fills it
+	 * exactly is read, one byte more is refused before parsing. */
+	big = calloc(1, CTL_REQUEST_MAX + 1);
+	if (big) {
+		size_t head = 1 + 4 + 2 + 2 + 5; /* map, "cmd", "a", "x", bin32 header */
+		size_t n = CTL_REQUEST_MAX - head;
+		memcpy(big,
+		       "\x82\xa3"
+		       "cmd\xa1"
+		       "a\xa1x\xc6",
+		       10);
+		big[10] = (uint8_t)(n >> 24);
+		big[11] = (uint8_t)(n >> 16);
+		big[12] = (uint8_t)(n >> 8);
+		big[13] = (uint8_t)n;
+		is(decode_bytes(&r, big, CTL_REQUEST_MAX), 0, "request of CTL_REQUEST_MAX bytes");
+		is(r.args[0].len, n, "its binary is whole");
+		is(decode_bytes(&r, big, CTL_REQUEST_MAX + 1), KITH_ETOOBIG,
+		   "request of CTL_REQUEST_MAX + 1 bytes");
+		free(big);
+	}
+
+	/* Every prefix of a valid request is refused. */
+	request_with(CTL_ARGS_MAX, CTL_ARGS_MAX / 2);
+	int prefixes_refused = 1;
+	for (size_t cut = 0; cut < buf.len; cut++)
+		if (decode_bytes(&r, buf.data, cut) == 0)
+			prefixes_refused = 0;
+	ok(prefixes_refused, "every truncation of a 17-entry request is refused");
+	ok(overruns == 0, "no decode wrote past the request struct");
 	mp_buf_free(&buf);
 }
 
@@ -193,6 +474,8 @@ static void test_socket(void)
 int main(void)
 {
 	test_decode();
+	test_arg_count();
+	test_malformed();
 	test_socket();
 	return tap_done();
 }

@@ -35,10 +35,11 @@ static void test_valid(void)
 	is(s.quota, 1, "one byte");
 	is(parse(&s, "backup:3k", NULL), 0, "lower-case suffix");
 	is(s.quota, 3072, "3k");
-	is(parse(&s, "backup:16777215T", NULL), 0, "largest T that fits");
-	ok(s.quota == 16777215ULL << 40, "16777215T value");
-	is(parse(&s, "backup:18446744073709551615", NULL), 0, "UINT64_MAX bytes");
-	ok(s.quota == UINT64_MAX, "UINT64_MAX value");
+	is(parse(&s, "backup:1024T", NULL), 0, "the largest quota, 1024T");
+	ok(s.quota == PROTO_SIZE_MAX, "1024T value");
+	is(parse(&s, "backup:1125899906842624", NULL), 0, "1 PiB in bytes");
+	ok(s.quota == PROTO_SIZE_MAX, "1 PiB value");
+	is(s.count, 0, "no count given");
 	is(parse(&s, "dns:Example.ORG.", NULL), 0, "dns with capitals and final dot");
 	is(s.type, PROTO_SCOPE_DNS, "dns type");
 	ok(strcmp(s.zone, "example.org") == 0, "zone lowered, final dot removed");
@@ -71,7 +72,7 @@ static void test_format(void)
 	ok(strcmp(canonical("backup:1536"), "backup:1536") == 0, "1536 stays in bytes");
 	ok(strcmp(canonical("backup:1536K"), "backup:1536K") == 0, "1536K stays in K");
 	ok(strcmp(canonical("backup:2048M"), "backup:2G") == 0, "2048M is 2G");
-	ok(strcmp(canonical("backup:1048576T"), "backup:1048576T") == 0, "no suffix past T");
+	ok(strcmp(canonical("backup:1024T"), "backup:1024T") == 0, "no suffix past T");
 	ok(strcmp(canonical("backup:50g"), "backup:50G") == 0, "suffix upper-cased");
 	ok(strcmp(canonical("monitor"), "monitor") == 0, "monitor formats");
 	ok(strcmp(canonical("admit"), "admit") == 0, "admit formats");
@@ -101,8 +102,8 @@ static void refused(const char *text, const char *part)
 
 static void test_invalid(void)
 {
-	refused("monitr",
-	        "unknown scope 'monitr' (expected monitor, admit, backup:SIZE or dns:ZONE)");
+	refused("monitr", "unknown scope 'monitr' (expected monitor, admit, backup:SIZE[:COUNT] or "
+	                  "dns:ZONE)");
 	refused("", "empty scope");
 	refused("Monitor", "unknown scope 'Monitor'");
 	refused("monitor:x", "monitor takes no argument");
@@ -119,6 +120,9 @@ static void test_invalid(void)
 	refused("backup:5.5G", "unit must be K, M, G or T");
 	refused("backup:18446744073709551616", "too large");
 	refused("backup:16777216T", "too large");
+	refused("backup:1025T", "at most 1024T");
+	refused("backup:1125899906842625", "at most 1024T");
+	refused("backup:18446744073709551615", "too large");
 	refused("backup:99999999999999999999999", "too large");
 	refused("dns", "dns needs a zone");
 	refused("dns:", "dns needs a zone");
@@ -146,10 +150,87 @@ static void test_invalid(void)
 	is(parse(&s, "monitr", NULL), KITH_ESCOPE, "why may be NULL");
 }
 
+/* backup:SIZE[:COUNT]: the default count, its canonical form, and bad
+ * counts. */
+static void test_count(void)
+{
+	struct proto_scope s;
+	char buf[PROTO_SCOPE_MAX + 1];
+
+	is(proto_scope_backup_default_count(1), PROTO_BACKUP_COUNT_FLOOR, "floor for 1 byte");
+	is(proto_scope_backup_default_count(10ULL << 20), 1000, "floor for 10M");
+	is(proto_scope_backup_default_count(1000ULL * 65536), 1000, "1000 shards of 64K");
+	is(proto_scope_backup_default_count(1001ULL * 65536), 1001, "past the floor");
+	is(proto_scope_backup_default_count(50ULL << 30), 819200, "50G: 819200 shards");
+	is(proto_scope_backup_default_count(16ULL << 40), PROTO_BACKUP_COUNT_MAX,
+	   "16T: 2^28 shards");
+	is(proto_scope_backup_default_count(PROTO_SIZE_MAX), PROTO_BACKUP_COUNT_MAX,
+	   "1024T: capped at 2^28");
+	is(proto_scope_backup_default_count(UINT64_MAX), PROTO_BACKUP_COUNT_MAX,
+	   "any quota: capped");
+
+	is(parse(&s, "backup:50G", NULL), 0, "old text without count");
+	ok(s.quota == 50ULL << 30 && s.count == 0, "count 0: the default");
+	is(proto_scope_backup_count(&s), 819200, "default count of 50G");
+	is(parse(&s, "backup:50G:2000", NULL), 0, "backup:50G:2000");
+	ok(s.quota == 50ULL << 30 && s.count == 2000, "count 2000");
+	is(proto_scope_backup_count(&s), 2000, "effective count 2000");
+	ok(strcmp(canonical("backup:50G:2000"), "backup:50G:2000") == 0, "count kept in text");
+	is(parse(&s, "backup:50G:819200", NULL), 0, "the default count written out");
+	is(s.count, 0, "stored as 0");
+	ok(strcmp(canonical("backup:50G:819200"), "backup:50G") == 0, "and left out of the text");
+	ok(strcmp(canonical("backup:51200M:819200"), "backup:50G") == 0, "same in other units");
+	ok(strcmp(canonical("backup:10M:1000"), "backup:10M") == 0, "the floor left out");
+	ok(strcmp(canonical("backup:10M:999"), "backup:10M:999") == 0, "under the floor kept");
+	ok(strcmp(canonical("backup:10M:1"), "backup:10M:1") == 0, "one shard");
+	ok(strcmp(canonical("backup:1:0001"), "backup:1:1") == 0, "leading zeros dropped");
+	ok(strcmp(canonical("backup:1024T:268435456"), "backup:1024T") == 0,
+	   "largest count is the default of the largest quota");
+	ok(strcmp(canonical("backup:1G:268435456"), "backup:1G:268435456") == 0,
+	   "largest count on a small quota");
+	ok(strcmp(canonical("backup:1536:5"), "backup:1536:5") == 0, "bytes and a count");
+	is(parse(&s, "backup:1024T:1", NULL), 0, "largest quota, one shard");
+	is(proto_scope_backup_count(&s), 1, "its count");
+
+	s = (struct proto_scope){.type = PROTO_SCOPE_MONITOR, .count = 5};
+	is(proto_scope_backup_count(&s), 0, "no count for monitor");
+	s = (struct proto_scope){.type = PROTO_SCOPE_BACKUP, .quota = 50ULL << 30, .count = 7};
+	is(proto_scope_format(&s, buf, sizeof(buf)), 0, "format a count");
+	ok(strcmp(buf, "backup:50G:7") == 0, "backup:50G:7");
+	is(proto_scope_format(&s, buf, 13), 0, "exactly enough room");
+	is(proto_scope_format(&s, buf, 12), KITH_ETOOBIG, "one byte short");
+	s.count = 819200;
+	is(proto_scope_format(&s, buf, sizeof(buf)), 0, "a default count set in memory");
+	ok(strcmp(buf, "backup:50G") == 0, "formats without it");
+	s.count = PROTO_BACKUP_COUNT_MAX + 1;
+	is(proto_scope_format(&s, buf, sizeof(buf)), KITH_EVALUE, "count over the limit");
+	s.count = 0;
+	s.quota = PROTO_SIZE_MAX + 1;
+	is(proto_scope_format(&s, buf, sizeof(buf)), KITH_EVALUE, "quota over the limit");
+
+	refused("backup:50G:", "backup count is empty");
+	refused("backup:50G:0", "must be from 1 to 268435456");
+	refused("backup:50G:000", "must be from 1 to 268435456");
+	refused("backup:50G:268435457", "must be from 1 to 268435456");
+	refused("backup:50G:99999999999999999999999999", "must be from 1 to 268435456");
+	refused("backup:50G:-1", "must be a whole number");
+	refused("backup:50G:+1", "must be a whole number");
+	refused("backup:50G: 1", "must be a whole number");
+	refused("backup:50G:1K", "must be a whole number");
+	refused("backup:50G:1:2", "must be a whole number");
+	refused("backup:50G:1.5", "must be a whole number");
+	refused("backup::100", "backup needs a size");
+	refused("backup:0:100", "must not be zero");
+	refused("backup:50X:100", "unit must be K, M, G or T");
+	is(proto_scope_parse(&s, "backup:5:12", 10, NULL), 0, "length-bounded count");
+	is(s.count, 1, "only the bytes given are read");
+}
+
 int main(void)
 {
 	test_valid();
 	test_format();
 	test_invalid();
+	test_count();
 	return tap_done();
 }

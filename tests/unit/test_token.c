@@ -191,7 +191,10 @@ static void test_sizes(void)
 	tok.scopes[0].type = PROTO_SCOPE_MONITOR;
 	tok.scopes[1].type = PROTO_SCOPE_ADMIT;
 	tok.scopes[2].type = PROTO_SCOPE_BACKUP;
-	tok.scopes[2].quota = UINT64_MAX;
+	/* the longest backup scope text: backup:1125899906842623:268435455 (the largest
+	 * count is the default of this quota, so left out) */
+	tok.scopes[2].quota = PROTO_SIZE_MAX - 1;
+	tok.scopes[2].count = PROTO_BACKUP_COUNT_MAX - 1;
 	for (int i = 3; i < PROTO_SCOPES_MAX; i++) {
 		tok.scopes[i].type = PROTO_SCOPE_DNS;
 		snprintf(tok.scopes[i].zone, sizeof(tok.scopes[i].zone), "zone-%d.example.org", i);
