@@ -75,11 +75,13 @@ static void trust_removed(void *arg, const uint8_t peer[PROTO_KEY_LEN])
 		return;
 	proto_peerid_short(who, peer);
 	member_remove(a->member, peer);
+	backlog_forget(a->backlog, peer);
 	/* ZAP only runs at the handshake: the live connections go now. An
 	 * ejected peer is refused from then on, joins included. */
 	if (m && m->ejected) {
 		log_info("%s was ejected from the network: dropping its connections", who);
 		net_ban(a->net, peer, UINT64_MAX);
+		agent_upkeep_drop(a, peer);
 	} else {
 		log_info("%s is no longer a member", who);
 		net_disconnect(a->net, peer);
@@ -123,6 +125,44 @@ static void on_probe(struct agent *a, const struct net_from *from, const uint8_t
 	member_on_message(a->member, from->peer, type, &msg);
 }
 
+/* A message whose work the backlog bounds (see backlog.h), now or in a
+ * later turn: its sender is checked again, it may have waited. */
+static void on_heavy(void *arg, const struct net_from *from, uint8_t type, const uint8_t *buf,
+                     size_t len)
+{
+	struct agent *a = arg;
+	int err;
+
+	if (!trust_is_member(a->trust, from->peer) || net_banned(a->net, from->peer))
+		return;
+	switch (type) {
+	case PROTO_MSG_REQUEST:
+		agent_on_request(a, from, buf, len);
+		return;
+	case PROTO_MSG_JOIN:
+		agent_on_join(a, from, buf, len);
+		return;
+	default: /* SYNC, RECORDS */
+		err = gossip_on_message(a->gossip, from->peer, type, buf, len);
+		if (err)
+			net_penalize(a->net, from, proto_strerror(err));
+	}
+}
+
+/* The backlog had no room for it: records come again by anti-entropy, a
+ * requester is told to try again. */
+static void refuse_heavy(struct agent *a, const struct net_from *from, uint8_t type,
+                         const uint8_t *buf, size_t len)
+{
+	char who[PROTO_PEERID_SHORT_LEN + 8] = "from ";
+
+	if (type == PROTO_MSG_REQUEST)
+		agent_request_busy(a, from, buf, len);
+	proto_peerid_short(who + 5, from->peer);
+	log_tally(LOG_LEVEL_INFO, "dropped", 1, "message", who,
+	          "busy: its last message still waits for the work it asks");
+}
+
 static void net_recv(void *arg, const struct net_from *from, const uint8_t *buf, size_t len)
 {
 	struct agent *a = arg;
@@ -134,7 +174,10 @@ static void net_recv(void *arg, const struct net_from *from, const uint8_t *buf,
 		net_penalize(a->net, from, proto_strerror(err));
 		return;
 	}
-	if (type == PROTO_MSG_JOIN) {
+	if (type == PROTO_MSG_JOIN && from->guest) {
+		/* A guest's one JOIN: whatever it sends next is dropped, and
+		 * its connection closed once the answer has left. */
+		net_guest_done(a->net, from);
 		agent_on_join(a, from, buf, len);
 		return;
 	}
@@ -142,8 +185,8 @@ static void net_recv(void *arg, const struct net_from *from, const uint8_t *buf,
 		/* A stranger may ask to join, and say nothing else. Most such
 		 * messages come from a new member whose admission has not
 		 * reached us yet: dropped and counted, not punished (which
-		 * would ban its address for everyone behind it). The guest
-		 * handshake rate bounds what a real stranger can send. */
+		 * would ban its address for everyone behind it). The guest's
+		 * budget (net_conn.c) bounds what a real stranger can send. */
 		a->guest_dropped++;
 		log_debug("dropping a message of type %u from a guest", type);
 		return;
@@ -159,7 +202,12 @@ static void net_recv(void *arg, const struct net_from *from, const uint8_t *buf,
 	}
 	switch (type) {
 	case PROTO_MSG_REQUEST:
-		agent_on_request(a, from, buf, len);
+	case PROTO_MSG_JOIN:
+	case PROTO_MSG_SYNC:
+	case PROTO_MSG_RECORDS:
+		err = backlog_submit(a->backlog, from, type, buf, len);
+		if (err)
+			refuse_heavy(a, from, type, buf, len);
 		return;
 	case PROTO_MSG_RESPONSE:
 		agent_on_response(a, from, buf, len);
@@ -174,12 +222,6 @@ static void net_recv(void *arg, const struct net_from *from, const uint8_t *buf,
 	case PROTO_MSG_NACK:
 	case PROTO_MSG_GOSSIP:
 		on_probe(a, from, buf, len);
-		return;
-	case PROTO_MSG_SYNC:
-	case PROTO_MSG_RECORDS:
-		err = gossip_on_message(a->gossip, from->peer, type, buf, len);
-		if (err)
-			net_penalize(a->net, from, proto_strerror(err));
 		return;
 	}
 	/* A newer agent may speak types we do not know: not an offence. */
@@ -249,15 +291,22 @@ static bool gossip_accept(void *arg, const uint8_t author[PROTO_KEY_LEN])
 static void gossip_stored(void *arg, const struct proto_record *rec)
 {
 	struct agent *a = arg;
-	char who[PROTO_PEERID_SHORT_LEN + 1];
+	char who[PROTO_PEERID_SHORT_LEN + 4];
 	int err = trust_on_record(a->trust, rec);
 
 	agent_monitor_on_record(a, rec);
 	if (err) {
-		proto_peerid_short(who, rec->author);
-		log_warnx("%s record of %s not understood: %s", proto_kind_name(rec->kind), who,
+		memcpy(who, "of ", 3);
+		proto_peerid_short(who + 3, rec->author);
+		log_tally(LOG_LEVEL_WARN, "did not understand", 1, "trust record", who,
 		          proto_strerror(err));
 	}
+}
+
+static const struct store_budget *gossip_budget(void *arg, const uint8_t author[PROTO_KEY_LEN],
+                                                uint8_t kind, const char **why)
+{
+	return agent_upkeep_budget(arg, author, kind, why);
 }
 
 static const struct gossip_ops gossip_ops = {
@@ -265,6 +314,7 @@ static const struct gossip_ops gossip_ops = {
     .pick = gossip_pick,
     .accept = gossip_accept,
     .stored = gossip_stored,
+    .budget = gossip_budget,
 };
 
 /* ---- life cycle ---- */
@@ -437,6 +487,8 @@ static int start_modules(struct agent *a, char *err, size_t n)
 	}
 	rc = member_new(&a->member, a->loop, a->id, &a->conf, a->incarnation, &member_ops, a);
 	if (!rc)
+		rc = backlog_new(&a->backlog, a->loop, on_heavy, a);
+	if (!rc)
 		rc = gossip_new(&a->gossip, a->loop, a->store, &a->conf, a->id->pk, &gossip_ops, a);
 	if (rc) {
 		snprintf(err, n, "cannot start: %s", proto_strerror(rc));
@@ -446,6 +498,11 @@ static int start_modules(struct agent *a, char *err, size_t n)
 	rc = agent_monitor_new(a);
 	if (rc) {
 		snprintf(err, n, "cannot start the monitoring: %s", proto_strerror(rc));
+		return rc;
+	}
+	rc = agent_upkeep_new(a);
+	if (rc) {
+		snprintf(err, n, "cannot start: %s", proto_strerror(rc));
 		return rc;
 	}
 	rc = ctl_new(&a->ctl, a->loop, a->zmq, a->data_dir, agent_ctl_commands,
@@ -491,7 +548,8 @@ int agent_new(struct agent **out, const char *data_dir, const char *config_path,
 		snprintf(err, n, "%s: %s", path, proto_strerror(rc));
 		goto fail;
 	}
-	rc = store_open(&a->store, data_dir, NULL);
+	rc = store_open(&a->store, data_dir,
+	                &(struct store_options){a->conf.map_size, a->conf.map_max});
 	if (rc) {
 		snprintf(err, n, "cannot open the store in %s: %s", data_dir, proto_strerror(rc));
 		goto fail;
@@ -548,10 +606,11 @@ void agent_free(struct agent **ap)
 		agent_join_cancel(a);
 		agent_calls_cancel(a);
 	}
-	agent_free_refusals(a);
+	agent_upkeep_free(a);
 	ctl_free(&a->ctl);
 	agent_monitor_free(a);
 	gossip_free(&a->gossip);
+	backlog_free(&a->backlog);
 	member_free(&a->member);
 	net_free(&a->net);
 	trust_free(&a->trust);

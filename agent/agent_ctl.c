@@ -64,6 +64,39 @@ static void pack_checks(struct agent *a, msgpack_packer *pk)
 	pack_kv_uint(pk, "deferred", hs.deferred);
 }
 
+/* What bounds the cost of peers to this agent, and what it spent: the
+ * store against its limit, inbound connections closed, heavy messages
+ * that waited, log lines held back. */
+static void pack_limits(struct agent *a, msgpack_packer *pk, const struct net_stats *ns,
+                        const struct gossip_stats *gs, const struct backlog_stats *bs)
+{
+	struct agent_upkeep_stats us;
+
+	agent_upkeep_get_stats(a, &us);
+	mp_pack_cstr(pk, "store");
+	msgpack_pack_map(pk, 6);
+	pack_kv_uint(pk, "used_bytes", us.store.used_bytes);
+	pack_kv_uint(pk, "map_bytes", us.store.map_bytes);
+	pack_kv_uint(pk, "limit_bytes", us.store.map_max);
+	mp_pack_cstr(pk, "near_full");
+	us.near_full ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+	pack_kv_uint(pk, "pruned", us.pruned);
+	pack_kv_uint(pk, "dropped_ejected", us.dropped);
+	mp_pack_cstr(pk, "connections");
+	msgpack_pack_map(pk, 4);
+	pack_kv_uint(pk, "inbound", ns->conns);
+	pack_kv_uint(pk, "closed_silent", ns->cut_silent);
+	pack_kv_uint(pk, "closed_guest", ns->cut_guest);
+	pack_kv_uint(pk, "closed_routing_id", ns->cut_routing_id);
+	mp_pack_cstr(pk, "work");
+	msgpack_pack_map(pk, 5);
+	pack_kv_uint(pk, "handled", bs->handled);
+	pack_kv_uint(pk, "deferred", bs->deferred);
+	pack_kv_uint(pk, "waiting", bs->waiting);
+	pack_kv_uint(pk, "records_messages_cut_short", gs->cut_short);
+	pack_kv_uint(pk, "log_lines_held", log_tally_held());
+}
+
 static int cmd_status(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
                       size_t n)
 {
@@ -74,6 +107,7 @@ static int cmd_status(void *arg, const struct ctl_request *req, msgpack_packer *
 	struct net_stats ns;
 	struct gossip_stats gs;
 	struct member_stats ms;
+	struct backlog_stats bs;
 	uint64_t records = 0;
 
 	(void)req;
@@ -84,9 +118,10 @@ static int cmd_status(void *arg, const struct ctl_request *req, msgpack_packer *
 	net_get_stats(a->net, &ns);
 	gossip_get_stats(a->gossip, &gs);
 	member_get_stats(a->member, &ms);
+	backlog_get_stats(a->backlog, &bs);
 	store_record_count(a->store, &records);
 
-	msgpack_pack_map(pk, 13);
+	msgpack_pack_map(pk, 16);
 	pack_kv_str(pk, "id", id);
 	pack_kv_str(pk, "name", self ? self->name : "");
 	pack_kv_str(pk, "version", KITH_VERSION);
@@ -107,7 +142,9 @@ static int cmd_status(void *arg, const struct ctl_request *req, msgpack_packer *
 	pack_kv_uint(pk, "records_stored", gs.records_stored);
 	pack_kv_uint(pk, "records_stale", gs.stale);
 	mp_pack_cstr(pk, "rejected");
-	msgpack_pack_map(pk, 10);
+	msgpack_pack_map(pk, 12);
+	pack_kv_uint(pk, "records_over_budget", gs.rej_budget);
+	pack_kv_uint(pk, "messages_busy", bs.refused);
 	pack_kv_uint(pk, "malformed_messages", ns.malformed);
 	pack_kv_uint(pk, "requests_refused", a->refused_requests);
 	pack_kv_uint(pk, "joins_refused", a->refused_joins);
@@ -119,6 +156,7 @@ static int cmd_status(void *arg, const struct ctl_request *req, msgpack_packer *
 	pack_kv_uint(pk, "records_invalid", gs.rej_invalid);
 	pack_kv_uint(pk, "membership_updates", ms.bad_updates);
 	pack_checks(a, pk);
+	pack_limits(a, pk, &ns, &gs, &bs);
 	return 0;
 }
 

@@ -26,43 +26,18 @@ static uint64_t now_s(void)
 /* ---- refusals ---- */
 
 /* The last refusal logged for a peer. */
-struct agent_refusal {
-	char what[64];
-};
-
-void agent_free_refusals(struct agent *a)
+void agent_log_refusal(const struct net_from *from, const char *unit, const char *why)
 {
-	const uint8_t *key;
-	void *value;
+	char who[NET_ADDR_MAX + 24];
 
-	for (size_t pos = 0; keymap_next(&a->refusals, &pos, &key, &value);)
-		free(value);
-	keymap_free(&a->refusals);
-}
-
-void agent_log_refusal(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const char *what,
-                       const char *why)
-{
-	struct agent_refusal *r = keymap_get(&a->refusals, peer);
-	char line[sizeof(r->what)], who[PROTO_PEERID_SHORT_LEN + 1];
-
-	snprintf(line, sizeof(line), "%s: %s", what, why);
-	if (r && !strcmp(r->what, line))
-		return; /* said once already */
-	/* Guests' keys are cheap to make: the log forgets everything rather
-	 * than grow without bound. */
-	if (!r && a->refusals.count >= AGENT_REFUSALS_MAX)
-		agent_free_refusals(a);
-	if (!r) {
-		r = calloc(1, sizeof(*r));
-		if (!r || keymap_put(&a->refusals, peer, r) != 0) {
-			free(r);
-			return;
-		}
+	/* Guests' keys are free: their lines go by address. */
+	if (from->guest) {
+		snprintf(who, sizeof(who), "to a guest at %s", from->addr[0] ? from->addr : "?");
+	} else {
+		memcpy(who, "to ", 3);
+		proto_peerid_short(who + 3, from->peer);
 	}
-	snprintf(r->what, sizeof(r->what), "%s", line);
-	proto_peerid_short(who, peer);
-	log_warnx("refused %s to %s: %s", what, who, why);
+	log_tally(LOG_LEVEL_WARN, "refused", 1, unit, who, why);
 }
 
 const char *agent_grant_refusal(int code, const char *scope_name)
@@ -153,8 +128,9 @@ int agent_ctl_grant(void *arg, const struct ctl_request *req, msgpack_packer *pk
 	struct agent *a = arg;
 	struct proto_grant *g = calloc(1, sizeof(*g));
 	struct mp_buf body = {0};
-	char scopes[1024] = "", id[20], subject[PROTO_PEERID_TEXT_LEN + 1], expires[32];
-	const char *why;
+	char scopes[PROTO_SCOPES_MAX * (PROTO_SCOPE_MAX + 1)] = "", id[20];
+	char subject[PROTO_PEERID_TEXT_LEN + 1], expires[32];
+	const char *why = NULL;
 	uint64_t ttl_ms = (uint64_t)AGENT_GRANT_TTL * 1000;
 	uint8_t rnd[8];
 	int rc;
@@ -167,8 +143,11 @@ int agent_ctl_grant(void *arg, const struct ctl_request *req, msgpack_packer *pk
 		                "that peer is not a member of the network (see kith members)");
 	if (!rc && !memcmp(g->subject, a->id->pk, PROTO_KEY_LEN))
 		rc = agent_fail(err, n, KITH_EVALUE, "a grant to this agent itself means nothing");
-	if (!rc && ctl_arg_text(req, "scopes", scopes, sizeof(scopes)) != 0)
-		rc = agent_fail(err, n, KITH_EMISSING, "give at least one scope");
+	if (!rc && (rc = ctl_arg_text(req, "scopes", scopes, sizeof(scopes))) != 0)
+		rc = rc == KITH_ETOOBIG
+		         ? agent_fail(err, n, rc, "more than %d scopes, or too long",
+		                      PROTO_SCOPES_MAX)
+		         : agent_fail(err, n, KITH_EMISSING, "give at least one scope");
 	if (!rc)
 		rc = parse_scopes(g, scopes, err, n);
 	if (!rc && ctl_arg_text(req, "expires", expires, sizeof(expires)) == 0 &&

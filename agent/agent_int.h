@@ -7,7 +7,9 @@
 #include <stdint.h>
 
 #include "proto/limits.h"
+#include "store/store.h"
 #include "agent.h"
+#include "backlog.h"
 #include "conf.h"
 #include "ctl.h"
 #include "gossip.h"
@@ -19,6 +21,7 @@
 
 struct proto_identity;
 struct store;
+struct store_budget;
 
 /* How long our own member and admission records live; they are re-signed
  * when half of that has passed. */
@@ -30,8 +33,6 @@ struct store;
 /* Defaults of kith invite and kith grant. */
 #define AGENT_INVITE_TTL (7 * 24 * 3600)
 #define AGENT_GRANT_TTL (365 * 24 * 3600)
-/* Peers whose last refusal is remembered, so it is logged once. */
-#define AGENT_REFUSALS_MAX 4096
 
 struct ctl_pending;
 struct proto_response;
@@ -70,6 +71,7 @@ struct agent {
 	struct net *net;
 	struct member *member;
 	struct gossip *gossip;
+	struct backlog *backlog; /* peers' heavy messages, within a budget per turn */
 	struct ctl *ctl;
 	uint64_t incarnation;
 	uint64_t started_ms;
@@ -82,25 +84,23 @@ struct agent {
 	struct agent_call *calls; /* requests awaiting a response */
 	uint32_t next_call_id;
 	struct loop_timer calls_timer; /* expires calls past their deadline */
-	struct keymap refusals;        /* peer -> last refusal logged (struct agent_refusal) */
 	uint64_t refused_requests;     /* requests refused for want of a grant */
 	uint64_t refused_joins;        /* join attempts refused */
 	struct web *web;               /* libcurl in the loop: checks and alerts */
 	struct health *health;         /* the checks we run for partners */
 	struct alert *alert;           /* alerts to contacts */
 	struct agent_monitor *mon;     /* services, observations, verdicts */
+	struct agent_upkeep *upkeep;   /* budgets, pruning, a store near full */
 };
 
 /* Sends buf to a member at its known endpoint. Returns 0 or -EHOSTUNREACH
  * (no endpoint known) or net_send()'s error. */
 int agent_send(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const uint8_t *buf, size_t len);
-/* Sets up the join and request state; agent_free_refusals() frees the
- * refusal log. */
+/* Sets up the request state. */
 void agent_init_calls(struct agent *a);
-void agent_free_refusals(struct agent *a);
-/* Logs a refusal of peer once per reason, not once per request. */
-void agent_log_refusal(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const char *what,
-                       const char *why);
+/* Logs a refusal of what from sent (a unit: "request", "join request"),
+ * one line per cause per LOG_TALLY_MS. */
+void agent_log_refusal(const struct net_from *from, const char *unit, const char *why);
 /* Fills err with "PEER refused: why" style text for a grant check code. */
 const char *agent_grant_refusal(int code, const char *scope_name);
 
@@ -153,6 +153,9 @@ int agent_ctl_dns_check(void *arg, const struct ctl_request *req, msgpack_packer
 void agent_on_request(struct agent *a, const struct net_from *from, const uint8_t *buf, size_t len);
 void agent_on_response(struct agent *a, const struct net_from *from, const uint8_t *buf,
                        size_t len);
+/* Answers a request we have no time for: try again. */
+void agent_request_busy(struct agent *a, const struct net_from *from, const uint8_t *buf,
+                        size_t len);
 int agent_ctl_shard(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
                     size_t n);
 int agent_ctl_shard_drop(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
@@ -184,6 +187,28 @@ size_t agent_contacts(struct agent *a, const uint8_t peer[PROTO_KEY_LEN],
                       char (*out)[PROTO_CONTACT_MAX + 1], size_t max);
 int agent_ctl_health(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
                      size_t n);
+
+/* agent_upkeep.c: the store's upkeep (budgets, pruning, near full). */
+struct agent_upkeep;
+struct agent_upkeep_stats {
+	uint64_t pruned;  /* expired records removed */
+	uint64_t dropped; /* records of ejected members removed */
+	bool near_full;
+	struct store_stats store; /* as of the last check (every 2 s) */
+};
+/* Schedules the drop of every ejected member's records and starts the
+ * timer; needs trust, the store and the alerts. */
+int agent_upkeep_new(struct agent *a);
+void agent_upkeep_free(struct agent *a);
+/* The budget a record of author of kind gets in our store (NULL: none,
+ * our own); *why says what a refusal under it means. Valid until the
+ * next call. */
+const struct store_budget *agent_upkeep_budget(struct agent *a, const uint8_t author[PROTO_KEY_LEN],
+                                               uint8_t kind, const char **why);
+bool agent_upkeep_near_full(const struct agent *a);
+/* Removes author's records (but its trust records) in slices: ejected. */
+void agent_upkeep_drop(struct agent *a, const uint8_t author[PROTO_KEY_LEN]);
+void agent_upkeep_get_stats(const struct agent *a, struct agent_upkeep_stats *out);
 
 /* agent_service.c: our own services and contacts. */
 int agent_ctl_service_add(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,

@@ -86,7 +86,8 @@ int agent_ctl_invite(void *arg, const struct ctl_request *req, msgpack_packer *p
 	struct agent *a = arg;
 	struct proto_token *t = calloc(1, sizeof(*t));
 	struct store_invite inv = {0};
-	char scopes[1024] = "", token[PROTO_TOKEN_TEXT_MAX + 1], idhex[2 * STORE_INVITE_ID_LEN + 1];
+	char scopes[PROTO_SCOPES_MAX * (PROTO_SCOPE_MAX + 1)] = "";
+	char token[PROTO_TOKEN_TEXT_MAX + 1], idhex[2 * STORE_INVITE_ID_LEN + 1];
 	uint64_t ttl = AGENT_INVITE_TTL, uses = 1, now = now_s();
 	const char *endpoint = agent_advertised(a);
 	int rc;
@@ -166,6 +167,10 @@ static void join_finish(struct agent *a, int rc, const char *err, const struct m
 
 	loop_timer_stop(a->loop, &a->join.timeout);
 	a->join.pending = NULL;
+	/* The issuer takes one JOIN per connection: the next join, or the
+	 * member we now are, dials afresh. */
+	if (p)
+		net_disconnect(a->net, a->join.issuer);
 	if (p)
 		ctl_finish(a->ctl, p, rc, err, data);
 }
@@ -379,8 +384,11 @@ void agent_on_join_reply(struct agent *a, const struct net_from *from, const uin
 /* ---- JOIN (the issuer's side) ---- */
 
 /* What a JOIN_REPLY carries: every admission, grant, revocation and member
- * record we hold, as long as they fit in one message. */
+ * record we hold, as long as they fit in one message. They are read by
+ * author and kind (ranges of the records database), so the cost of a JOIN
+ * does not grow with the observations and services the store holds. */
 struct gather {
+	struct store *store;
 	struct mp_buf *bufs;
 	struct proto_recref *recs;
 	size_t n, bytes, max_bytes;
@@ -389,13 +397,7 @@ struct gather {
 static int gather_one(void *arg, const uint8_t *buf, size_t len)
 {
 	struct gather *g = arg;
-	struct proto_record rec;
 
-	if (proto_record_decode(&rec, buf, len) != 0)
-		return 0;
-	if (rec.kind != PROTO_KIND_ADMISSION && rec.kind != PROTO_KIND_GRANT &&
-	    rec.kind != PROTO_KIND_REVOCATION && rec.kind != PROTO_KIND_MEMBER)
-		return 0;
 	if (g->n == PROTO_MSG_RECORDS_MAX || g->bytes + len + 16 > g->max_bytes)
 		return 0; /* the rest comes by gossip */
 	/* buf is valid during the walk only: keep a copy. */
@@ -409,6 +411,21 @@ static int gather_one(void *arg, const uint8_t *buf, size_t len)
 	g->n++;
 	g->bytes += len + 16;
 	return 0;
+}
+
+static int gather_author(void *arg, const uint8_t author[PROTO_KEY_LEN], uint64_t records,
+                         uint64_t bytes)
+{
+	static const uint8_t kinds[] = {PROTO_KIND_MEMBER, PROTO_KIND_ADMISSION, PROTO_KIND_GRANT,
+	                                PROTO_KIND_REVOCATION};
+	struct gather *g = arg;
+	int rc = 0;
+
+	(void)records;
+	(void)bytes;
+	for (size_t i = 0; i < sizeof(kinds) && !rc; i++)
+		rc = store_records_of_kind(g->store, author, kinds[i], gather_one, g);
+	return rc;
 }
 
 static void send_join_reply(struct agent *a, const struct net_from *to,
@@ -425,14 +442,16 @@ static void send_join_reply(struct agent *a, const struct net_from *to,
 		g.bufs = calloc(PROTO_MSG_RECORDS_MAX, sizeof(*g.bufs));
 		g.recs = calloc(PROTO_MSG_RECORDS_MAX, sizeof(*g.recs));
 		g.max_bytes = a->conf.max_message - 4096;
-		rc = g.bufs && g.recs ? store_records_each(a->store, gather_one, &g) : -ENOMEM;
+		g.store = a->store;
+		rc = g.bufs && g.recs ? store_authors_each(a->store, gather_author, &g) : -ENOMEM;
 	}
 	if (!rc)
 		rc = proto_join_reply_encode(&out, &reply, g.recs, g.n);
 	if (!rc)
 		rc = net_reply(a->net, to, out.data, out.len);
 	if (rc)
-		log_warnx("cannot answer a join request: %s", proto_strerror(rc));
+		log_tally(LOG_LEVEL_WARN, "could not answer", 1, "join request",
+		          "(the joiner left?)", proto_strerror(rc));
 	for (size_t i = 0; i < g.n; i++)
 		mp_buf_free(&g.bufs[i]);
 	free(g.bufs);
@@ -440,11 +459,11 @@ static void send_join_reply(struct agent *a, const struct net_from *to,
 	mp_buf_free(&out);
 }
 
-static void refuse(struct agent *a, const struct net_from *from, const uint8_t *who,
-                   enum proto_join_status status, const char *reason)
+static void refuse(struct agent *a, const struct net_from *from, enum proto_join_status status,
+                   const char *reason)
 {
 	a->refused_joins++;
-	agent_log_refusal(a, who ? who : from->peer, "join", reason);
+	agent_log_refusal(from, "join request", reason);
 	send_join_reply(a, from, status, reason);
 }
 
@@ -563,12 +582,12 @@ void agent_on_join(struct agent *a, const struct net_from *from, const uint8_t *
 	rc = proto_record_open(&rec, j.member_record, j.member_record_len, now_s());
 	if (rc || rec.kind != PROTO_KIND_MEMBER ||
 	    proto_member_decode(&m, rec.body, rec.body_len) != 0) {
-		refuse(a, from, NULL, PROTO_JOIN_REFUSED, "invalid member record");
+		refuse(a, from, PROTO_JOIN_REFUSED, "invalid member record");
 		return;
 	}
 	why = decide(a, from, &j, &rec, &m, &status);
 	if (why) {
-		refuse(a, from, rec.author, status, why);
+		refuse(a, from, status, why);
 		return;
 	}
 	/* The joiner's own record travels with the others. */

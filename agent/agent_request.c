@@ -56,12 +56,14 @@ static const struct proto_scope *granted(struct agent *a, const struct net_from 
 	struct proto_scope want = {.type = type};
 	const struct trust_grant *g;
 	const struct proto_scope *scope;
+	char why[PROTO_OP_MAX + 160];
 	int rc = trust_grant_check(a->trust, a->id->pk, from->peer, &want, now_s(), &g, &scope);
 
 	if (rc == 0)
 		return scope;
 	a->refused_requests++;
-	agent_log_refusal(a, from->peer, req->op, agent_grant_refusal(rc, name));
+	snprintf(why, sizeof(why), "%s: %s", req->op, agent_grant_refusal(rc, name));
+	agent_log_refusal(from, "request", why);
 	respond(a, from, req->id, PROTO_RESPONSE_REFUSED, agent_grant_refusal(rc, name), NULL);
 	return NULL;
 }
@@ -99,9 +101,10 @@ static void serve_shard(struct agent *a, const struct net_from *from,
 		return;
 	}
 	if (!strcmp(req->op, PROTO_OP_SHARD_PUT)) {
-		rc = s.has_data ? store_shard_put(a->store, from->peer, s.name, s.data, s.len,
-		                                  scope->quota, &used)
-		                : KITH_EMISSING;
+		rc = s.has_data
+		         ? store_shard_put(a->store, from->peer, s.name, s.data, s.len,
+		                           scope->quota, proto_scope_backup_count(scope), &used)
+		         : KITH_EMISSING;
 	} else if (!strcmp(req->op, PROTO_OP_SHARD_DEL)) {
 		rc = store_shard_del(a->store, from->peer, s.name, &used);
 	} else {
@@ -116,7 +119,11 @@ static void serve_shard(struct agent *a, const struct net_from *from,
 		if (!rc)
 			respond(a, from, req->id, PROTO_RESPONSE_OK, NULL, &out);
 	}
-	if (rc == KITH_EQUOTA) {
+	if (rc == KITH_ETOOMANY) {
+		snprintf(msg, sizeof(msg), "over your backup grant's %llu shards",
+		         (unsigned long long)proto_scope_backup_count(scope));
+		respond(a, from, req->id, PROTO_RESPONSE_QUOTA, msg, NULL);
+	} else if (rc == KITH_EQUOTA) {
 		store_shard_usage(a->store, from->peer, &used, &count);
 		proto_size_format(used ? used : 1, have, sizeof(have));
 		proto_size_format(scope->quota, quota, sizeof(quota));
@@ -197,6 +204,15 @@ void agent_on_request(struct agent *a, const struct net_from *from, const uint8_
 		respond(a, from, req.id, PROTO_RESPONSE_UNKNOWN, "unknown request", NULL);
 }
 
+void agent_request_busy(struct agent *a, const struct net_from *from, const uint8_t *buf,
+                        size_t len)
+{
+	struct proto_request req;
+
+	if (proto_request_decode(&req, buf, len) == 0)
+		respond(a, from, req.id, PROTO_RESPONSE_ERROR, "busy: try again in a moment", NULL);
+}
+
 /* ---- making requests for kith ---- */
 
 static void call_finish(struct agent *a, struct agent_call *c, int rc, const char *err,
@@ -233,7 +249,6 @@ static void calls_tick(struct loop *l, void *arg)
 
 void agent_init_calls(struct agent *a)
 {
-	keymap_init(&a->refusals);
 	loop_timer_init(&a->calls_timer, calls_tick, a);
 }
 

@@ -40,6 +40,7 @@ struct key {
 #define S(x) ((uint64_t)(x)*1000)
 #define KIB(x) ((uint64_t)(x) << 10)
 #define MIB(x) ((uint64_t)(x) << 20)
+#define GIB(x) ((uint64_t)(x) << 30)
 
 static const struct key schema[] = {
     {"agent", "listen", TYPE_ENDPOINT, FIELD(listen), 0, 0, 0, 0},
@@ -67,6 +68,10 @@ static const struct key schema[] = {
     {"limits", "bad_messages", TYPE_COUNT, FIELD(bad_messages), 1, 100000, 20, 20},
     {"limits", "ban_time", TYPE_DURATION, FIELD(ban_ms), S(1), S(86400), S(300), S(60)},
     {"limits", "guest_rate", TYPE_COUNT, FIELD(guest_rate), 1, 10000, 10, 60},
+    {"limits", "author_records", TYPE_COUNT, FIELD(author_records), 100, 10000000, 20000, 20000},
+    {"limits", "author_bytes", TYPE_SIZE, FIELD(author_bytes), KIB(256), GIB(64), MIB(32), MIB(32)},
+    {"store", "map_size", TYPE_SIZE, FIELD(map_size), MIB(1), GIB(1024), MIB(256), MIB(256)},
+    {"store", "map_max", TYPE_SIZE, FIELD(map_max), MIB(16), GIB(1024), GIB(8), GIB(8)},
     {"monitoring", "quorum", TYPE_COUNT, FIELD(quorum), 1, 64, 2, 2},
     {"monitoring", "down_after", TYPE_COUNT, FIELD(down_after), 1, 100, 2, 2},
     {"monitoring", "recovery", TYPE_DURATION, FIELD(recovery_ms), S(1), S(86400), S(300), S(10)},
@@ -346,6 +351,10 @@ static int finish(struct parse_state *st, int line, struct conf *c, const char *
 			apply_default(&st->conf, &schema[i], st->conf.profile);
 	if (st->conf.probe_timeout_ms >= st->conf.probe_interval_ms) {
 		snprintf(err, n, "%s: probe_timeout must be shorter than probe_interval", name);
+		return KITH_EVALUE;
+	}
+	if (st->conf.map_max < st->conf.map_size) {
+		snprintf(err, n, "%s: map_max must be at least map_size", name);
 		return KITH_EVALUE;
 	}
 	*c = st->conf;

@@ -55,10 +55,15 @@ struct conf {
 	uint64_t sync_budget; /* bytes of records sent per exchange */
 	uint32_t push_fanout; /* CONF_AUTO: ln(N + 1) + 2; 0: no push */
 	/* [limits] */
-	uint64_t max_message;  /* bytes; larger frames are refused by ZeroMQ */
-	uint32_t bad_messages; /* malformed messages from a peer before it is cut off */
-	uint64_t ban_ms;       /* how long it stays cut off */
-	uint32_t guest_rate;   /* join attempts accepted per minute from guests */
+	uint64_t max_message;    /* bytes; larger frames are refused by ZeroMQ */
+	uint32_t bad_messages;   /* malformed messages from a peer before it is cut off */
+	uint64_t ban_ms;         /* how long it stays cut off */
+	uint32_t guest_rate;     /* join attempts accepted per minute from guests */
+	uint32_t author_records; /* records of one author kept (twice for trust records) */
+	uint64_t author_bytes;   /* and their bytes */
+	/* [store] */
+	uint64_t map_size; /* LMDB map at the start; it grows... */
+	uint64_t map_max;  /* ...up to this */
 	/* [monitoring] */
 	uint32_t quorum;         /* distinct fresh observers a verdict needs */
 	uint32_t down_after;     /* consecutive evaluations saying down before down */

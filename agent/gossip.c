@@ -54,23 +54,20 @@ size_t gossip_fanout(const struct gossip *g, size_t live)
 	return n > GOSSIP_FANOUT_MAX ? GOSSIP_FANOUT_MAX : n;
 }
 
-void gossip_log_refused(struct gossip *g, enum log_level level, const uint8_t from[PROTO_KEY_LEN],
-                        const uint8_t author[PROTO_KEY_LEN], uint64_t seq, const char *why)
+void gossip_log_refused(enum log_level level, const uint8_t from[PROTO_KEY_LEN],
+                        const uint8_t author[PROTO_KEY_LEN], const char *why)
 {
-	char f[PROTO_PEERID_SHORT_LEN + 1], a[PROTO_PEERID_SHORT_LEN + 1];
-	uint64_t dropped = g->refuse_log.suppressed;
+	char who[2 * PROTO_PEERID_SHORT_LEN + 16];
 
-	if (!log_allow(&g->refuse_log, loop_now_ms(g->loop)))
-		return;
-	g->refuse_log.suppressed = 0;
-	proto_peerid_short(f, from);
-	proto_peerid_short(a, author);
-	if (dropped)
-		log_warnx("gossip: %" PRIu64 " refused records not logged", dropped);
-	if (level == LOG_LEVEL_INFO)
-		log_info("gossip: refused record %s/%" PRIu64 " from %s: %s", a, seq, f, why);
-	else
-		log_warnx("gossip: refused record %s/%" PRIu64 " from %s: %s", a, seq, f, why);
+	/* By author and sender: a flood is one line per 10 s, with its count. */
+	memcpy(who, "of ", 3);
+	proto_peerid_short(who + 3, author);
+	if (memcmp(from, author, PROTO_KEY_LEN) != 0) {
+		size_t at = strlen(who);
+		memcpy(who + at, " from ", 6);
+		proto_peerid_short(who + at + 6, from);
+	}
+	log_tally(level, "gossip: refused", 1, "record", who, why);
 }
 
 /* A record that no message of max_message bytes can hold. */
@@ -450,8 +447,7 @@ int gossip_new(struct gossip **out, struct loop *l, struct store *s, const struc
 	g->arg = arg;
 	memcpy(g->self, self, PROTO_KEY_LEN);
 	loop_timer_init(&g->timer, on_timer, g);
-	g->refuse_log = (struct log_limit){.burst = LOG_BURST, .interval_ms = LOG_INTERVAL_MS};
-	g->size_log = g->refuse_log;
+	g->size_log = (struct log_limit){.burst = LOG_BURST, .interval_ms = LOG_INTERVAL_MS};
 
 	/* Scratch sized for the largest message the wire allows: about 1.4 MB,
 	 * allocated once rather than per message. */
@@ -463,9 +459,10 @@ int gossip_new(struct gossip **out, struct loop *l, struct store *s, const struc
 	g->in_recs = calloc(PROTO_MSG_RECORDS_MAX, sizeof(*g->in_recs));
 	g->items = calloc(PROTO_MSG_RECORDS_MAX, sizeof(*g->items));
 	g->item_block = calloc(PROTO_MSG_RECORDS_MAX, sizeof(*g->item_block));
+	g->item_why = calloc(PROTO_MSG_RECORDS_MAX, sizeof(*g->item_why));
 	g->out_recs = calloc(PROTO_MSG_RECORDS_MAX, sizeof(*g->out_recs));
 	if (!g->peer_heads || !g->in_blocks || !g->in_state || !g->in_sorted || !g->out_blocks ||
-	    !g->in_recs || !g->items || !g->item_block || !g->out_recs) {
+	    !g->in_recs || !g->items || !g->item_block || !g->item_why || !g->out_recs) {
 		gossip_free(&g);
 		return -ENOMEM;
 	}
@@ -492,6 +489,7 @@ void gossip_free(struct gossip **gp)
 	free(g->in_recs);
 	free(g->items);
 	free(g->item_block);
+	free(g->item_why);
 	free(g->out_recs);
 	free(g);
 	*gp = NULL;

@@ -43,6 +43,7 @@
 struct conf;
 struct loop;
 struct store;
+struct store_budget;
 
 /* The callbacks run inside gossip calls. send must not call back into
  * this module (queue the message); stored may call gossip_publish() and
@@ -58,6 +59,11 @@ struct gossip_ops {
 	/* rec (borrowed) was stored, new or replacing an older one: one from
 	 * a peer, or one of gossip_publish(). */
 	void (*stored)(void *arg, const struct proto_record *rec);
+	/* The budget a record of author of kind from a peer gets in the store
+	 * (NULL: none; see store_item), and in *why what a refusal under it
+	 * means, for the log. May be NULL: no budgets. */
+	const struct store_budget *(*budget)(void *arg, const uint8_t author[PROTO_KEY_LEN],
+	                                     uint8_t kind, const char **why);
 };
 
 struct gossip_stats {
@@ -68,7 +74,9 @@ struct gossip_stats {
 	uint64_t rej_nonmember;  /* author not a member */
 	uint64_t rej_signature;  /* bad signature */
 	uint64_t rej_invalid;    /* malformed, expired, from the future, conflicting */
+	uint64_t rej_budget; /* over the author's budget (or the store near full): passed over */
 	uint64_t blocks_skipped; /* blocks following a seq we do not hold yet */
+	uint64_t cut_short;      /* messages with more to check than one message may ask */
 };
 
 struct gossip;

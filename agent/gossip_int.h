@@ -27,6 +27,10 @@
  * blocks whose author was not a member, in case an admission stored by an
  * earlier pass made it one. */
 #define GOSSIP_PASSES 4
+/* Signatures checked per RECORDS message (~50 us each): what a message
+ * holds past that is left for the next exchange, so that one message of
+ * max_message bytes never holds the loop for long. */
+#define GOSSIP_VERIFY_MAX 1024
 
 /* A RECORDS message being built, within a size budget. Records are
  * borrowed (copy false) or copied into arena (copy true: store walks lend
@@ -80,8 +84,7 @@ struct gossip {
 	uint8_t self[PROTO_KEY_LEN];
 	struct loop_timer timer;
 	struct gossip_stats stats;
-	struct log_limit refuse_log; /* records refused from peers */
-	struct log_limit size_log;   /* records too big to send */
+	struct log_limit size_log; /* records too big to send */
 
 	size_t digest_rotor; /* first author of the next digest when it must be cut */
 	size_t reply_rotor;  /* first author served by the next reply */
@@ -99,7 +102,8 @@ struct gossip {
 	struct gossip_in_block *in_state;
 	struct gossip_author_ref *in_sorted;
 	struct store_item *items;
-	uint32_t *item_block; /* the in_blocks index of each item */
+	uint32_t *item_block;  /* the in_blocks index of each item */
+	const char **item_why; /* what a budget refusal of each item means */
 
 	/* The message being built: a reply, or relays. */
 	struct proto_block *out_blocks;
@@ -134,10 +138,10 @@ void gossip_out_close(struct gossip_out *o);
 void gossip_out_send(struct gossip *g, struct gossip_out *o, const uint8_t (*peers)[PROTO_KEY_LEN],
                      size_t n);
 
-/* Logs at level (warn or info), rate-limited, a record of author (seq 0
- * when unknown) refused from peer from; why is borrowed. */
-void gossip_log_refused(struct gossip *g, enum log_level level, const uint8_t from[PROTO_KEY_LEN],
-                        const uint8_t author[PROTO_KEY_LEN], uint64_t seq, const char *why);
+/* Logs at level (warn or info), one line per cause per LOG_TALLY_MS, a
+ * record of author refused from peer from; why is borrowed. */
+void gossip_log_refused(enum log_level level, const uint8_t from[PROTO_KEY_LEN],
+                        const uint8_t author[PROTO_KEY_LEN], const char *why);
 
 /* Applies a RECORDS message from peer from (gossip_recv.c). */
 int gossip_on_records(struct gossip *g, const uint8_t from[PROTO_KEY_LEN], const uint8_t *buf,

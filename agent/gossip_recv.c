@@ -42,6 +42,8 @@ struct recv {
 	size_t relay_block;  /* in_blocks index of the open relay block, SIZE_MAX if none */
 	size_t relay_broken; /* a block whose relay stopped at an unsendable record */
 	uint64_t relay_seq;  /* what the next relayed record of relay_block follows */
+	size_t verified;     /* signatures checked for this message */
+	bool cut_short;      /* the budget ran out: what is left comes again */
 };
 
 static int author_ref_cmp(const void *a, const void *b)
@@ -155,6 +157,13 @@ static void batch_result(struct gossip *g, struct recv *r, size_t i)
 
 	if (proto_record_decode(&rec, it->buf, it->len) < 0)
 		return; /* cannot be: it was decoded before it was queued */
+	if (it->err == KITH_EQUOTA) {
+		/* Over its author's budget: passed over, as an expired one. */
+		g->stats.rej_budget++;
+		gossip_log_refused(LOG_LEVEL_WARN, r->from, g->in_blocks[bi].author,
+		                   g->item_why[i] ? g->item_why[i] : proto_strerror(it->err));
+		return;
+	}
 	if (it->err < 0) {
 		/* Passed our checks, refused by the store: an author that
 		 * signed two records with one seq (-EEXIST), or a record that
@@ -163,7 +172,7 @@ static void batch_result(struct gossip *g, struct recv *r, size_t i)
 			g->stats.rej_signature++;
 		else
 			g->stats.rej_invalid++;
-		gossip_log_refused(g, LOG_LEVEL_WARN, r->from, g->in_blocks[bi].author, rec.seq,
+		gossip_log_refused(LOG_LEVEL_WARN, r->from, g->in_blocks[bi].author,
 		                   it->err == -EEXIST ? "another record has its seq"
 		                                      : proto_strerror(it->err));
 		return;
@@ -190,7 +199,8 @@ static int flush(struct gossip *g, struct recv *r)
 		return 0;
 	rc = store_records_put_verified(g->store, g->items, n, r->now);
 	if (rc < 0) {
-		log_warnx("gossip: storing %zu records: %s", n, proto_strerror(rc));
+		log_tally(LOG_LEVEL_WARN, "gossip: could not store", n, "record", "of a batch",
+		          proto_strerror(rc));
 		return rc;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -211,12 +221,12 @@ static bool take_record(struct gossip *g, struct recv *r, size_t bi, const struc
 
 	if (rc < 0) {
 		g->stats.rej_invalid++;
-		gossip_log_refused(g, LOG_LEVEL_WARN, r->from, b->author, 0, proto_strerror(rc));
+		gossip_log_refused(LOG_LEVEL_WARN, r->from, b->author, proto_strerror(rc));
 		return false;
 	}
 	if (proto_block_check(b, &rec, prev) < 0) {
 		g->stats.rej_invalid++;
-		gossip_log_refused(g, LOG_LEVEL_WARN, r->from, b->author, rec.seq,
+		gossip_log_refused(LOG_LEVEL_WARN, r->from, b->author,
 		                   "another author's, or out of seq order in its block");
 		return false;
 	}
@@ -224,24 +234,32 @@ static bool take_record(struct gossip *g, struct recv *r, size_t bi, const struc
 		g->stats.stale++; /* held, or superseded by what we hold */
 		return true;
 	}
+	/* A message's work is bounded: the rest of it waits for the next
+	 * exchange, which our heads digest will ask for. */
+	if (r->verified == GOSSIP_VERIFY_MAX) {
+		r->cut_short = true;
+		return false;
+	}
+	r->verified++;
 	rc = proto_record_verify(&rec);
 	if (rc < 0) {
 		g->stats.rej_signature++;
-		gossip_log_refused(g, LOG_LEVEL_WARN, r->from, b->author, rec.seq,
-		                   proto_strerror(rc));
+		gossip_log_refused(LOG_LEVEL_WARN, r->from, b->author, proto_strerror(rc));
 		return false;
 	}
 	rc = proto_record_check_time(&rec, r->now);
 	if (rc < 0) {
 		g->stats.rej_invalid++;
-		gossip_log_refused(g, LOG_LEVEL_WARN, r->from, b->author, rec.seq,
-		                   proto_strerror(rc));
+		gossip_log_refused(LOG_LEVEL_WARN, r->from, b->author, proto_strerror(rc));
 		/* An expired record is genuine (signed) and would never be
 		 * stored: going past it misses nothing. One from the future
 		 * will be good later: the block waits for it. */
 		return rc == KITH_EEXPIRED;
 	}
 	g->items[r->n_items] = (struct store_item){.buf = ref->buf, .len = ref->len};
+	if (g->ops->budget)
+		g->items[r->n_items].budget =
+		    g->ops->budget(g->arg, rec.author, rec.kind, &g->item_why[r->n_items]);
 	g->item_block[r->n_items] = (uint32_t)bi;
 	r->n_items++;
 	return true;
@@ -286,8 +304,7 @@ static void refuse_nonmembers(struct gossip *g, struct recv *r)
 		if (g->in_state[i].state != GOSSIP_BLOCK_NONMEMBER || b->n_records == 0)
 			continue;
 		g->stats.rej_nonmember += b->n_records;
-		gossip_log_refused(g, LOG_LEVEL_INFO, r->from, b->author, b->after + 1,
-		                   "author is not a member");
+		gossip_log_refused(LOG_LEVEL_INFO, r->from, b->author, "author is not a member");
 	}
 }
 
@@ -297,7 +314,7 @@ static int apply_pass(struct gossip *g, struct recv *r, uint8_t want)
 	int rc = 0;
 
 	r->stored = 0;
-	for (size_t i = 0; i < r->n_blocks && rc == 0; i++) {
+	for (size_t i = 0; i < r->n_blocks && rc == 0 && !r->cut_short; i++) {
 		if (g->in_state[i].state != want)
 			continue;
 		if (g->in_state[i].repeat)
@@ -349,6 +366,8 @@ int gossip_on_records(struct gossip *g, const uint8_t from[PROTO_KEY_LEN], const
 	}
 	refuse_nonmembers(g, &r);
 	relay_send(g, &r);
+	if (r.cut_short)
+		g->stats.cut_short++;
 	/* A store failure is ours, not the sender's: it is logged, and the
 	 * records not stored will come again. */
 	return 0;

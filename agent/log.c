@@ -73,6 +73,16 @@ __attribute__((format(printf, 3, 0))) static void vlog(enum log_level level, int
 	}
 }
 
+__attribute__((format(printf, 2, 3))) static void vlog_line(enum log_level level, const char *fmt,
+                                                            ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(level, 0, fmt, ap);
+	va_end(ap);
+}
+
 #define LOG_BODY(level, errnum)                                                                    \
 	do {                                                                                       \
 		va_list ap;                                                                        \
@@ -139,4 +149,115 @@ bool log_allow(struct log_limit *limit, uint64_t now_ms)
 	}
 	limit->tokens--;
 	return true;
+}
+
+/* ---- tallies ---- */
+
+struct tally {
+	uint64_t hash; /* of the cause; 0: free */
+	uint64_t since_ms;
+	uint64_t held; /* occurrences since the last line */
+	enum log_level level;
+	const char *verb, *unit;
+	char subject[64];
+	char why[160];
+};
+
+static struct tally tallies[LOG_TALLY_CAUSES];
+static uint64_t tally_held_total;
+static uint32_t tally_ms = LOG_TALLY_MS;
+
+void log_tally_set_interval(uint32_t ms)
+{
+	tally_ms = ms;
+}
+
+static uint64_t clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* FNV-1a over the parts of a cause, never 0. */
+static uint64_t hash_text(uint64_t h, const char *text)
+{
+	for (const unsigned char *c = (const unsigned char *)text; *c; c++)
+		h = (h ^ *c) * 0x100000001b3ULL;
+	return (h ^ 0xff) * 0x100000001b3ULL;
+}
+
+static void tally_line(const struct tally *t, uint64_t count, bool summary)
+{
+	const char *plural = count == 1 ? "" : "s";
+
+	if (summary)
+		vlog_line(t->level, "%s %llu %s%s %s in the last %llu s: %s", t->verb,
+		          (unsigned long long)count, t->unit, plural, t->subject,
+		          (unsigned long long)((clock_ms() - t->since_ms + 999) / 1000), t->why);
+	else
+		vlog_line(t->level, "%s %llu %s%s %s: %s", t->verb, (unsigned long long)count,
+		          t->unit, plural, t->subject, t->why);
+}
+
+/* Logs what t held back, and frees it. */
+static void tally_end(struct tally *t)
+{
+	if (t->held)
+		tally_line(t, t->held, true);
+	t->hash = 0;
+	t->held = 0;
+}
+
+void log_tally(enum log_level level, const char *verb, uint64_t count, const char *unit,
+               const char *subject, const char *why)
+{
+	uint64_t h =
+	    hash_text(hash_text(hash_text(hash_text(0xcbf29ce484222325ULL, verb), unit), subject),
+	              why) |
+	    1;
+	uint64_t now = clock_ms();
+	struct tally *t = NULL, *oldest = NULL;
+
+	if (level > log_level)
+		return;
+	for (size_t i = 0; i < 8; i++) {
+		struct tally *c = &tallies[(h + i) % LOG_TALLY_CAUSES];
+		if (c->hash == h) {
+			t = c;
+			break;
+		}
+		if (!oldest || c->hash == 0 || (oldest->hash && c->since_ms < oldest->since_ms))
+			oldest = c;
+	}
+	if (t && now - t->since_ms < tally_ms) {
+		t->held += count;
+		tally_held_total += count;
+		return;
+	}
+	if (!t) {
+		t = oldest;
+		tally_end(t);
+	} else {
+		tally_end(t);
+	}
+	*t = (struct tally){.hash = h, .since_ms = now, .level = level, .verb = verb, .unit = unit};
+	snprintf(t->subject, sizeof(t->subject), "%s", subject);
+	snprintf(t->why, sizeof(t->why), "%s", why);
+	tally_line(t, count, false);
+}
+
+void log_tally_flush(void)
+{
+	uint64_t now = clock_ms();
+
+	for (size_t i = 0; i < LOG_TALLY_CAUSES; i++)
+		if (tallies[i].hash && now - tallies[i].since_ms >= tally_ms)
+			tally_end(&tallies[i]);
+}
+
+uint64_t log_tally_held(void)
+{
+	return tally_held_total;
 }

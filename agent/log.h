@@ -48,4 +48,25 @@ struct log_limit {
 /* True when a line may be logged now (now_ms: a monotonic clock). */
 bool log_allow(struct log_limit *limit, uint64_t now_ms);
 
+/* Lines a peer can cause, one per cause per LOG_TALLY_MS. A cause is a
+ * line without its count: "refused" "record" "from ABCDEFG" "over its
+ * quota". Its first occurrence is logged at once ("refused 1 record from
+ * ABCDEFG: over its quota"); those that follow within the interval are
+ * counted and logged as one line when it ends ("refused 10353 records
+ * from ABCDEFG in the last 10 s: over its quota"), by the next occurrence
+ * or by log_tally_flush(), which the agent calls every second. verb and
+ * unit are static strings (unit gets an "s" when the count is not 1);
+ * subject and why are copied, cut at 63 and 159 bytes. At most
+ * LOG_TALLY_CAUSES causes are held back at once; the oldest is flushed
+ * to make room. */
+#define LOG_TALLY_MS 10000
+#define LOG_TALLY_CAUSES 256
+void log_tally(enum log_level level, const char *verb, uint64_t count, const char *unit,
+               const char *subject, const char *why);
+void log_tally_flush(void);
+/* Lines held back so far (not logged, counted in a later line). */
+uint64_t log_tally_held(void);
+/* The interval, LOG_TALLY_MS unless a test sets another. */
+void log_tally_set_interval(uint32_t ms);
+
 #endif

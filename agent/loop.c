@@ -25,6 +25,7 @@ struct loop {
 	struct loop_timer **heap;
 	size_t n_timers, cap_timers;
 	uint64_t now_ms;
+	uint64_t turn; /* loop_once() calls so far */
 	bool stopping;
 };
 
@@ -212,6 +213,11 @@ uint64_t loop_now_ms(const struct loop *l)
 	return l->now_ms;
 }
 
+uint64_t loop_turn(const struct loop *l)
+{
+	return l->turn;
+}
+
 uint64_t loop_update_now(struct loop *l)
 {
 	l->now_ms = loop_clock_ms();
@@ -258,6 +264,7 @@ int loop_once(struct loop *l, uint64_t max_wait_ms)
 	}
 	rc = zmq_poll(l->items, (int)n, (long)wait);
 	loop_update_now(l);
+	l->turn++;
 	if (rc < 0) {
 		if (errno == EINTR)
 			return 0;

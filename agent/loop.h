@@ -49,6 +49,9 @@ bool loop_timer_active(const struct loop_timer *t);
 
 /* Milliseconds of a monotonic clock, read once per turn of the loop. */
 uint64_t loop_now_ms(const struct loop *l);
+/* Counts the turns of the loop (one poll and what it dispatched): for
+ * budgets of work per turn. */
+uint64_t loop_turn(const struct loop *l);
 /* Re-reads the clock (for handlers that worked long). */
 uint64_t loop_update_now(struct loop *l);
 

@@ -167,13 +167,12 @@ size_t member_sample(struct member *m, struct member_node **out, size_t n,
 
 static void count_bad(struct member *m, const struct proto_update *u, const char *why)
 {
-	char who[PROTO_PEERID_SHORT_LEN + 1];
+	char who[PROTO_PEERID_SHORT_LEN + 8];
 
 	m->stats.bad_updates++;
-	if (log_allow(&m->bad_log, loop_now_ms(m->loop))) {
-		proto_peerid_short(who, u->peer);
-		log_warnx("ignoring a membership update about %s: %s", who, why);
-	}
+	memcpy(who, "about ", 6);
+	proto_peerid_short(who + 6, u->peer);
+	log_tally(LOG_LEVEL_WARN, "ignored", 1, "membership update", who, why);
 }
 
 static bool signature_ok(struct member *m, const struct proto_update *u)
@@ -342,7 +341,6 @@ int member_new(struct member **out, struct loop *l, const struct proto_identity 
 	m->conf = c;
 	m->ops = ops;
 	m->arg = arg;
-	m->bad_log = (struct log_limit){.burst = 5, .interval_ms = 60000};
 	keymap_init(&m->map);
 	member_probe_init(m);
 	m->self = node_new(m, id->pk, incarnation, true);

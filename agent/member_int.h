@@ -107,7 +107,6 @@ struct member {
 	uint32_t health;
 	struct member_stats stats;
 	bool started, leaving;
-	struct log_limit bad_log;
 };
 
 /* ---- member.c ---- */

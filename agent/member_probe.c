@@ -354,8 +354,8 @@ void member_on_ping_req(struct member *m, struct member_node *from, const struct
 	}
 	r = relay_slot(m, from->key);
 	if (!r) {
-		if (log_allow(&m->bad_log, loop_now_ms(m->loop)))
-			log_warnx("too many indirect probes asked of us: dropping one");
+		log_tally(LOG_LEVEL_WARN, "dropped", 1, "indirect probe", "asked of us",
+		          "too many at once");
 		return;
 	}
 	loop_timer_stop(m->loop, &r->timer);

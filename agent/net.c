@@ -30,7 +30,6 @@
 
 #define NET_ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define NET_MAX_SOCKETS 4096 /* one DEALER per member, up to ~1000 members */
-#define NET_RCVHWM 256
 #define NET_ROUTER_SNDHWM 256
 #define NET_DEALER_SNDHWM 128
 #define NET_RECONNECT_MS 100
@@ -38,10 +37,18 @@
 #define NET_CONNECT_TIMEOUT_MS 5000
 #define NET_REDIAL_MS 1000     /* a DEALER that takes nothing for this long is replaced */
 #define NET_HANDSHAKE_MS 10000 /* a client that stalls its handshake is dropped */
-/* A PING every 30 s; a connection silent for 90 s is dead (a peer that
- * vanished without a FIN, a NAT that forgot us). */
-#define NET_HEARTBEAT_MS 30000
-#define NET_HEARTBEAT_TIMEOUT_MS 90000
+/* A connection silent for 30 s is probed by TCP every 10 s and dropped
+ * after 6 unanswered probes; one whose data goes unacknowledged for 90 s
+ * too: a peer that vanished without a FIN, a NAT that forgot us. The
+ * kernel does it, not ZMTP heartbeats (see common_options()). */
+#define NET_KEEPALIVE_IDLE_S 30
+#define NET_KEEPALIVE_INTVL_S 10
+#define NET_KEEPALIVE_CNT 6
+#define NET_MAX_RETRANSMIT_MS 90000
+/* Messages read from the ROUTER per wake-up: reading is cheap (the work a
+ * message asks for is bounded elsewhere), and what is not read piles up
+ * in libzmq, which has no limit (see common_options()). */
+#define NET_ROUTER_BATCH 1024
 
 static int set_int(void *s, int option, int value)
 {
@@ -53,7 +60,18 @@ static uint64_t max_message(const struct net *n)
 	return n->conf->max_message < PROTO_MSG_MAX ? n->conf->max_message : PROTO_MSG_MAX;
 }
 
-/* Options every socket of ours has. */
+/* Options every socket of ours has.
+ *
+ * Two of libzmq 4.3's assertions (Debian 12's, and still upstream) are
+ * within a peer's reach once an inbound queue is full: the engine stops
+ * reading the connection, and when the peer then resets it the engine
+ * marks an I/O error; its next write, from the ZMTP heartbeat timer or to
+ * answer a PING still in its input buffer when the queue drains, hits
+ * "!_io_error (stream_engine_base.cpp)" and aborts the process. So no
+ * queue toward us is ever full: no receive high-water mark (RCVHWM 0; what
+ * we cannot afford is read and dropped, and every socket is read each
+ * turn), and no ZMTP heartbeat (TCP keepalive and a retransmission limit
+ * find dead peers instead). tests/adversarial reproduces the abort. */
 static int common_options(struct net *n, void *s, int sndhwm)
 {
 	int64_t maxmsg = (int64_t)max_message(n);
@@ -63,11 +81,12 @@ static int common_options(struct net *n, void *s, int sndhwm)
 		return -errno;
 	err = err ? err : set_int(s, ZMQ_LINGER, 0);
 	err = err ? err : set_int(s, ZMQ_SNDHWM, sndhwm);
-	err = err ? err : set_int(s, ZMQ_RCVHWM, NET_RCVHWM);
-	err = err ? err : set_int(s, ZMQ_HEARTBEAT_IVL, NET_HEARTBEAT_MS);
-	err = err ? err : set_int(s, ZMQ_HEARTBEAT_TTL, NET_HEARTBEAT_TIMEOUT_MS);
-	err = err ? err : set_int(s, ZMQ_HEARTBEAT_TIMEOUT, NET_HEARTBEAT_TIMEOUT_MS);
+	err = err ? err : set_int(s, ZMQ_RCVHWM, 0);
 	err = err ? err : set_int(s, ZMQ_TCP_KEEPALIVE, 1);
+	err = err ? err : set_int(s, ZMQ_TCP_KEEPALIVE_IDLE, NET_KEEPALIVE_IDLE_S);
+	err = err ? err : set_int(s, ZMQ_TCP_KEEPALIVE_INTVL, NET_KEEPALIVE_INTVL_S);
+	err = err ? err : set_int(s, ZMQ_TCP_KEEPALIVE_CNT, NET_KEEPALIVE_CNT);
+	err = err ? err : set_int(s, ZMQ_TCP_MAXRT, NET_MAX_RETRANSMIT_MS);
 	return err;
 }
 
@@ -162,12 +181,21 @@ static bool addr_banned(struct net *n, const char *addr)
 	return a && net_peer_is_banned(n, a);
 }
 
-/* Accounts an inbound message to its sender's entry. Returns false when
- * the message must be dropped: banned sender (its connections are cut
- * again, in case one slipped through), a member no longer, or a guest that
- * is a member now. */
-static bool inbound_accept(struct net *n, const struct net_from *from, zmq_msg_t *rid,
-                           zmq_msg_t *payload)
+/* libzmq gives every connection a 5-byte routing id starting with a zero
+ * byte, unless the peer names one itself. kith never does; a peer that
+ * does may be aiming at another connection's id (ROUTER_HANDOVER gives the
+ * id to the newcomer and ends the older connection's queue). */
+static bool routing_id_ours(zmq_msg_t *rid)
+{
+	return zmq_msg_size(rid) == 5 && ((const uint8_t *)zmq_msg_data(rid))[0] == 0;
+}
+
+/* Accounts an inbound message to its sender's entry and connection.
+ * Returns false when the message must be dropped: banned sender (its
+ * connections are cut again, in case one slipped through), a member no
+ * longer, a guest that is a member now, a guest over its budget, or a
+ * routing id the peer chose. */
+static bool inbound_accept(struct net *n, const struct net_from *from, zmq_msg_t *rid)
 {
 	enum net_kind kind = from->guest ? NET_KIND_GUEST : NET_KIND_MEMBER;
 	struct net_peer *p = net_peer_get(n, kind, from->peer);
@@ -176,10 +204,16 @@ static bool inbound_accept(struct net *n, const struct net_from *from, zmq_msg_t
 
 	if (!p)
 		return false;
-	net_peer_note_conn(n, p, zmq_msg_get(payload, ZMQ_SRCFD), zmq_msg_data(rid),
-	                   zmq_msg_size(rid));
+	if (!net_conn_message(n, from->fd, zmq_msg_data(rid), zmq_msg_size(rid), kind, from->peer))
+		return false;
 	if (net_peer_is_banned(n, p) || (from->guest && addr_banned(n, from->addr))) {
 		net_peer_cut_conns(p);
+		return false;
+	}
+	if (!routing_id_ours(rid)) {
+		n->stats.cut_routing_id++;
+		net_conn_refuse(n, from);
+		net_penalize(n, from, "names its own routing id");
 		return false;
 	}
 	if (!from->guest && !still_member(n, p)) {
@@ -221,15 +255,16 @@ static int router_recv_one(struct net *n)
 	if (zmq_msg_more(&payload))
 		extra = skip_rest(n->router);
 	if (from_metadata(&from, &payload) != 0 || zmq_msg_size(&rid) > NET_ROUTING_ID_MAX) {
-		if (log_allow(&n->zap_log, loop_now_ms(n->loop)))
-			log_warnx("net: message without a valid ZAP user id dropped");
+		log_tally(LOG_LEVEL_WARN, "net: dropped", 1, "message",
+		          "without a valid ZAP user id", "not admitted by our handler");
 		goto cleanup;
 	}
-	if (!inbound_accept(n, &from, &rid, &payload))
-		goto cleanup;
+	from.fd = zmq_msg_get(&payload, ZMQ_SRCFD);
 	from.socket = n->router;
 	from.routing_id_len = zmq_msg_size(&rid);
 	memcpy(from.routing_id, zmq_msg_data(&rid), from.routing_id_len);
+	if (!inbound_accept(n, &from, &rid))
+		goto cleanup;
 	if (extra) {
 		net_penalize(n, &from, "multipart message");
 		goto cleanup;
@@ -250,7 +285,7 @@ static void router_in(struct loop *l, void *arg, short revents)
 	(void)l;
 	if (!(revents & ZMQ_POLLIN))
 		return;
-	for (int i = 0; i < NET_BATCH; i++)
+	for (int i = 0; i < NET_ROUTER_BATCH; i++)
 		if ((rc = router_recv_one(n)) <= 0)
 			break;
 	if (rc < 0)
@@ -277,6 +312,7 @@ static int dealer_recv_one(struct net *n, struct net_peer *p)
 		goto cleanup;
 	memcpy(from.peer, p->key, PROTO_KEY_LEN);
 	copy_addr(&from, &m);
+	from.fd = -1;
 	from.socket = p->dealer;
 	if (extra) {
 		net_penalize(n, &from, "multipart message");
@@ -344,12 +380,19 @@ static int router_open(struct net *n)
 	    zmq_setsockopt(n->router, ZMQ_ZAP_DOMAIN, NET_ZAP_DOMAIN, strlen(NET_ZAP_DOMAIN)))
 		err = -errno;
 	err = err ? err : set_int(n->router, ZMQ_ROUTER_MANDATORY, 1);
+	/* A peer naming a routing id already in use takes it over, and the
+	 * older connection's queue ends: without this, the newcomer's queue
+	 * would be one the ROUTER never reads, filled without limit. */
+	err = err ? err : set_int(n->router, ZMQ_ROUTER_HANDOVER, 1);
 	err = err ? err : set_int(n->router, ZMQ_HANDSHAKE_IVL, NET_HANDSHAKE_MS);
 	err = err ? err : set_int(n->router, ZMQ_IPV6, listen_ipv6(n->conf->listen));
 	if (err)
 		return err;
 	if (set_int(n->router, ZMQ_ZAP_ENFORCE_DOMAIN, 1) != 0)
 		log_debug("net: this libzmq has no ZMQ_ZAP_ENFORCE_DOMAIN");
+	/* Watching connections starts before the first can come. */
+	if ((err = net_conns_open(n)) != 0)
+		return err;
 	if (zmq_bind(n->router, n->conf->listen) != 0) {
 		err = -errno;
 		log_warnx("net: cannot listen on %s: %s", n->conf->listen, zmq_strerror(errno));
@@ -373,8 +416,6 @@ int net_new(struct net **out, struct loop *l, const struct proto_identity *id, c
 	n->conf = c;
 	n->ops = ops;
 	n->arg = arg;
-	n->zap_log = (struct log_limit){.burst = 10, .interval_ms = 1000};
-	n->ban_log = (struct log_limit){.burst = 10, .interval_ms = 1000};
 	if ((err = net_table_init(&n->peers)) != 0)
 		goto fail;
 	n->ctx = zmq_ctx_new();
@@ -405,6 +446,7 @@ void net_free(struct net **np)
 	n = *np;
 	if (n->peers.buckets)
 		net_table_free(n);
+	net_conns_close(n);
 	if (n->router) {
 		loop_unwatch(n->loop, n->router, -1);
 		zmq_close(n->router);
@@ -560,31 +602,32 @@ int net_reply(struct net *n, const struct net_from *to, const uint8_t *buf, size
 	return 0;
 }
 
-static void log_ban(struct net *n, const struct net_peer *p, uint64_t duration_ms)
+static void log_ban(const struct net_peer *p, uint64_t duration_ms, const char *addr)
 {
-	char id[PROTO_PEERID_SHORT_LEN + 1] = "address";
-	const char *what = p->kind == NET_KIND_MEMBER  ? "peer"
+	char who[PROTO_PEERID_SHORT_LEN + NET_ADDR_MAX + 16], why[48];
+	const char *unit = p->kind == NET_KIND_MEMBER  ? "peer"
 	                   : p->kind == NET_KIND_GUEST ? "guest"
-	                                               : "a guest";
+	                                               : "guest address";
 
-	if (!log_allow(&n->ban_log, loop_now_ms(n->loop)))
-		return;
-	if (p->kind != NET_KIND_ADDR)
-		proto_peerid_short(id, p->key);
-	if (duration_ms == UINT64_MAX)
-		log_warnx("net: %s %s cut off until unbanned", what, id);
-	else if (duration_ms % 1000)
-		log_warnx("net: %s %s cut off for %llu ms", what, id,
-		          (unsigned long long)duration_ms);
+	if (p->kind == NET_KIND_ADDR)
+		snprintf(who, sizeof(who), "%s", addr ? addr : "?");
 	else
-		log_warnx("net: %s %s cut off for %llu s", what, id,
-		          (unsigned long long)(duration_ms / 1000));
+		proto_peerid_short(who, p->key);
+	if (duration_ms == UINT64_MAX)
+		snprintf(why, sizeof(why), "banned until unbanned");
+	else if (duration_ms % 1000)
+		snprintf(why, sizeof(why), "banned for %llu ms", (unsigned long long)duration_ms);
+	else
+		snprintf(why, sizeof(why), "banned for %llu s",
+		         (unsigned long long)(duration_ms / 1000));
+	log_tally(LOG_LEVEL_WARN, "net: cut off", 1, unit, who, why);
 }
 
 /* Bans one entry and drops its connections; a member's CURVE key is also
  * banned as a guest key, so that it cannot come back as a guest while
  * banned if it stops being a member. */
-void net_ban_entry(struct net *n, struct net_peer *p, uint64_t duration_ms, bool quiet)
+void net_ban_entry(struct net *n, struct net_peer *p, uint64_t duration_ms, bool quiet,
+                   const char *addr)
 {
 	uint64_t now = loop_now_ms(n->loop);
 	uint8_t curve[PROTO_KEY_LEN];
@@ -593,7 +636,7 @@ void net_ban_entry(struct net *n, struct net_peer *p, uint64_t duration_ms, bool
 	p->ban_until = duration_ms >= UINT64_MAX - now ? UINT64_MAX : now + duration_ms;
 	p->strikes = 0;
 	if (!quiet)
-		log_ban(n, p, duration_ms);
+		log_ban(p, duration_ms, addr);
 	net_peer_close_dealer(n, p);
 	net_peer_cut_conns(p);
 	if (p->kind != NET_KIND_MEMBER || net_peer_curve(p) != 0)
@@ -618,9 +661,9 @@ static void penalize_addr(struct net *n, const char *addr)
 	if (!a)
 		return;
 	a->malformed++;
-	if (++a->strikes >= n->conf->bad_messages) {
+	if (!net_peer_is_banned(n, a) && ++a->strikes >= n->conf->bad_messages) {
 		n->stats.bans++;
-		net_ban_entry(n, a, n->conf->ban_ms, false);
+		net_ban_entry(n, a, n->conf->ban_ms, false, addr);
 	}
 }
 
@@ -628,22 +671,26 @@ void net_penalize(struct net *n, const struct net_from *from, const char *why)
 {
 	enum net_kind kind = from->guest ? NET_KIND_GUEST : NET_KIND_MEMBER;
 	struct net_peer *p = net_peer_get(n, kind, from->peer);
-	char id[PROTO_PEERID_SHORT_LEN + 1];
+	char who[PROTO_PEERID_SHORT_LEN + NET_ADDR_MAX + 16];
 
 	n->stats.malformed++;
+	/* A stranger's keys are free: its lines go by address. */
+	if (from->guest)
+		snprintf(who, sizeof(who), "from a guest at %s", from->addr[0] ? from->addr : "?");
+	else {
+		memcpy(who, "from ", 5);
+		proto_peerid_short(who + 5, from->peer);
+	}
+	log_tally(LOG_LEVEL_WARN, "net: refused", 1, "message", who, why);
 	if (!p)
 		return;
 	p->malformed++;
-	if (log_allow(&p->log, loop_now_ms(n->loop))) {
-		proto_peerid_short(id, from->peer);
-		log_warnx("net: %s %s%s%s: %s", from->guest ? "guest" : "peer", id,
-		          from->addr[0] ? " at " : "", from->addr, why);
-	}
 	if (from->guest && from->addr[0])
 		penalize_addr(n, from->addr);
-	if (++p->strikes >= n->conf->bad_messages) {
+	/* Messages already on their way when it was banned: counted only. */
+	if (!net_peer_is_banned(n, p) && ++p->strikes >= n->conf->bad_messages) {
 		n->stats.bans++;
-		net_ban_entry(n, p, n->conf->ban_ms, false);
+		net_ban_entry(n, p, n->conf->ban_ms, false, from->addr);
 	}
 }
 
@@ -658,9 +705,9 @@ void net_ban(struct net *n, const uint8_t peer[PROTO_KEY_LEN], uint64_t duration
 
 	n->stats.bans++;
 	if (as_guest && (g = net_peer_get(n, NET_KIND_GUEST, peer)))
-		net_ban_entry(n, g, duration_ms, false);
+		net_ban_entry(n, g, duration_ms, false, NULL);
 	if (as_member && (m = net_peer_get(n, NET_KIND_MEMBER, peer)))
-		net_ban_entry(n, m, duration_ms, as_guest);
+		net_ban_entry(n, m, duration_ms, as_guest, NULL);
 }
 
 void net_unban(struct net *n, const uint8_t peer[PROTO_KEY_LEN])
@@ -706,6 +753,7 @@ void net_disconnect(struct net *n, const uint8_t peer[PROTO_KEY_LEN])
 void net_get_stats(const struct net *n, struct net_stats *out)
 {
 	*out = n->stats;
+	out->conns = n->conns.count;
 }
 
 uint64_t net_peer_malformed(const struct net *n, const uint8_t peer[PROTO_KEY_LEN])

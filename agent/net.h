@@ -11,9 +11,12 @@
  * never something the message says.
  *
  * Nothing a peer sends can grow memory without bound: frames over
- * max_message are refused by ZeroMQ (ZMQ_MAXMSGSIZE), queues have small
- * high-water marks, and a peer whose messages keep failing to decode is
- * cut off for ban_time (net_penalize()). */
+ * max_message are refused by ZeroMQ (ZMQ_MAXMSGSIZE), every socket is
+ * read each turn (inbound queues have no high-water mark: a full one is
+ * how a peer reached a libzmq assertion, see net.c), connections that say
+ * nothing or are guests are closed after a while (net_conn.c), and a peer
+ * whose messages keep failing to decode is cut off for ban_time
+ * (net_penalize()). */
 #ifndef KITH_AGENT_NET_H
 #define KITH_AGENT_NET_H
 
@@ -39,6 +42,7 @@ struct net_from {
 	uint8_t peer[PROTO_KEY_LEN]; /* member: its Ed25519 key; guest: its CURVE key */
 	char addr[NET_ADDR_MAX];     /* remote IP address, for logs; may be "" */
 	/* reply path (opaque) */
+	int fd; /* the inbound connection it came on; -1 on our DEALERs */
 	void *socket;
 	uint8_t routing_id[NET_ROUTING_ID_MAX];
 	size_t routing_id_len;
@@ -65,6 +69,11 @@ struct net_stats {
 	uint64_t zap_refused;   /* handshakes refused (banned, over the guest rate, malformed) */
 	uint64_t zap_malformed; /* ZAP requests that were not CURVE/kith/1.0 (also refused) */
 	uint64_t bans;          /* peers cut off */
+	/* inbound connections closed by us */
+	uint64_t cut_silent;     /* nothing said since accepted (NET_SILENT_MS) */
+	uint64_t cut_guest;      /* a guest's budget spent, or its time over */
+	uint64_t cut_routing_id; /* it named its own routing id */
+	uint64_t conns;          /* inbound connections open now */
 };
 
 struct net;
@@ -93,6 +102,13 @@ int net_send(struct net *n, const uint8_t peer[PROTO_KEY_LEN], const char *endpo
              const uint8_t *buf, size_t len);
 /* Answers on the connection a message came in on (to a guest, say). */
 int net_reply(struct net *n, const struct net_from *to, const uint8_t *buf, size_t len);
+
+/* A guest's budget is spent (its JOIN was answered): its connection is
+ * closed once the answer had time to leave, and anything more it sends
+ * is dropped. A guest connection also ends after NET_GUEST_MESSAGES
+ * messages or NET_GUEST_LIFE_MS, and any connection that says nothing
+ * within NET_SILENT_MS of its arrival (net_impl.h). */
+void net_guest_done(struct net *n, const struct net_from *from);
 
 /* Counts a malformed or unexpected message against its sender; after
  * conf->bad_messages of them the sender is banned (see net_ban()). why is

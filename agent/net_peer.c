@@ -182,10 +182,6 @@ struct net_peer *net_peer_get(struct net *n, enum net_kind kind, const uint8_t k
 	p->net = n;
 	p->kind = kind;
 	memcpy(p->key, key, PROTO_KEY_LEN);
-	p->log.burst = 3;
-	p->log.interval_ms = 10000;
-	for (int i = 0; i < NET_CONNS_MAX; i++)
-		p->conns[i].fd = -1;
 	if (kind == NET_KIND_GUEST) {
 		memcpy(p->curve_pk, key, PROTO_KEY_LEN);
 		p->has_curve = true;
@@ -235,68 +231,6 @@ int net_peer_curve(struct net_peer *p)
 		return KITH_EVALUE;
 	p->has_curve = true;
 	return 0;
-}
-
-static uint64_t routing_hash(const struct net *n, const void *rid, size_t len)
-{
-	uint8_t out[crypto_shorthash_BYTES];
-	uint64_t h;
-
-	crypto_shorthash(out, rid, len, n->peers.hash_key);
-	memcpy(&h, out, sizeof(h));
-	return h;
-}
-
-void net_peer_note_conn(struct net *n, struct net_peer *p, int fd, const void *routing_id,
-                        size_t routing_id_len)
-{
-	uint64_t h = routing_hash(n, routing_id, routing_id_len);
-	struct net_conn *slot = NULL;
-
-	if (fd < 0)
-		return;
-	/* Same fd and same routing id: the connection we already know, which
-	 * spares a getpeername() per message. */
-	for (int i = 0; i < NET_CONNS_MAX; i++) {
-		struct net_conn *c = &p->conns[i];
-		if (c->fd == fd && c->routing_hash == h)
-			return;
-		if (c->fd == fd || (!slot && c->fd < 0))
-			slot = c;
-	}
-	if (!slot)
-		slot = &p->conns[p->conn_next++ % NET_CONNS_MAX];
-	slot->sa_len = sizeof(slot->sa);
-	if (getpeername(fd, &slot->sa.sa, &slot->sa_len) != 0 || slot->sa_len > sizeof(slot->sa)) {
-		slot->fd = -1;
-		return;
-	}
-	slot->fd = fd;
-	slot->routing_hash = h;
-}
-
-/* The fd libzmq reported may have been closed and its number given to
- * another connection since; it is cut only if it still leads to the same
- * remote address and port. What is left is the instant between this check
- * and shutdown(), in which libzmq's I/O thread would have to close the
- * connection and accept another on the same number from the same
- * address and port: harmless (that connection redoes its handshake). */
-static void cut_conn(struct net_conn *c)
-{
-	struct net_conn now = {.sa_len = sizeof(now.sa)};
-
-	if (c->fd < 0)
-		return;
-	if (getpeername(c->fd, &now.sa.sa, &now.sa_len) == 0 && now.sa_len == c->sa_len &&
-	    memcmp(&now.sa, &c->sa, c->sa_len) == 0)
-		shutdown(c->fd, SHUT_RDWR);
-	c->fd = -1;
-}
-
-void net_peer_cut_conns(struct net_peer *p)
-{
-	for (int i = 0; i < NET_CONNS_MAX; i++)
-		cut_conn(&p->conns[i]);
 }
 
 void net_addr_key(uint8_t out[PROTO_KEY_LEN], const char *addr)

@@ -62,12 +62,18 @@ static void refuse(struct zap_verdict *v, const char *code, const char *why)
 }
 
 static void judge_member(struct net *n, const uint8_t curve_pk[PROTO_KEY_LEN],
-                         const uint8_t peer[PROTO_KEY_LEN], struct zap_verdict *v)
+                         const uint8_t peer[PROTO_KEY_LEN], const char *addr, struct zap_verdict *v)
 {
-	struct net_peer *p = net_peer_find(n, NET_KIND_MEMBER, peer);
+	struct net_peer *p = net_peer_find(n, NET_KIND_MEMBER, peer), *a;
+	uint8_t addr_key[PROTO_KEY_LEN];
 
 	if (p && net_peer_is_banned(n, p))
 		return refuse(v, "400", "banned");
+	/* A member connects from here: its silent connections are spared
+	 * (net_conn.c). */
+	net_addr_key(addr_key, addr);
+	if (addr[0] && (a = net_peer_get(n, NET_KIND_ADDR, addr_key)) != NULL)
+		a->member_ms = loop_now_ms(n->loop);
 	/* Remember its CURVE key: the message path checks membership again
 	 * with it, without converting the Ed25519 key each time. */
 	p = p ? p : net_peer_get(n, NET_KIND_MEMBER, peer);
@@ -123,23 +129,21 @@ static void judge(struct net *n, zmq_msg_t *f, int got, int extra, struct zap_ve
 	net_addr_copy(addr, zmq_msg_data(&f[F_ADDRESS]), zmq_msg_size(&f[F_ADDRESS]));
 	memcpy(key, zmq_msg_data(&f[F_CREDENTIALS]), PROTO_KEY_LEN);
 	if (n->ops->lookup(n->arg, key, peer))
-		judge_member(n, key, peer, v);
+		judge_member(n, key, peer, addr, v);
 	else
 		judge_guest(n, key, addr, v);
 }
 
-static void log_refusal(struct net *n, zmq_msg_t *f, int got, const struct zap_verdict *v)
+/* By address: a stranger's keys are free. */
+static void log_refusal(zmq_msg_t *f, int got, const struct zap_verdict *v)
 {
-	char id[PROTO_PEERID_SHORT_LEN + 1] = "?";
-	char addr[NET_ADDR_MAX] = "";
+	char addr[NET_ADDR_MAX + 8] = "from ?";
 
-	if (!log_allow(&n->zap_log, loop_now_ms(n->loop)))
-		return;
-	if (got == ZAP_FRAMES && zmq_msg_size(&f[F_CREDENTIALS]) == PROTO_KEY_LEN)
-		proto_peerid_short(id, zmq_msg_data(&f[F_CREDENTIALS]));
-	if (got > F_ADDRESS)
-		net_addr_copy(addr, zmq_msg_data(&f[F_ADDRESS]), zmq_msg_size(&f[F_ADDRESS]));
-	log_info("net: handshake of key %s from %s refused: %s", id, addr, v->text);
+	if (got > F_ADDRESS) {
+		memcpy(addr, "from ", 5);
+		net_addr_copy(addr + 5, zmq_msg_data(&f[F_ADDRESS]), zmq_msg_size(&f[F_ADDRESS]));
+	}
+	log_tally(LOG_LEVEL_INFO, "net: refused", 1, "handshake", addr, v->text);
 }
 
 static int reply(struct net *n, zmq_msg_t *request_id, const struct zap_verdict *v)
@@ -189,7 +193,7 @@ static int handle_one(struct net *n)
 		n->stats.zap_refused++;
 		if (v.malformed)
 			n->stats.zap_malformed++;
-		log_refusal(n, f, got, &v);
+		log_refusal(f, got, &v);
 	}
 	/* A REP must answer every request, even one it could not read, or it
 	 * would refuse to receive the next. */

@@ -35,6 +35,8 @@ static const struct error_text texts[] = {
     {KITH_ENOGRANT, "no valid grant allows this"},
     {KITH_EREVOKED, "revoked"},
     {KITH_ECHECKSUM, "checksum does not match: damaged or incomplete copy"},
+    {KITH_ETOOMANY, "over the number of items allowed"},
+    {KITH_EDISKFULL, "disk full"},
 };
 
 const char *proto_strerror(int err)

@@ -34,6 +34,8 @@ enum kith_error {
 	KITH_ENOGRANT = -1025,   /* no valid grant allows this */
 	KITH_EREVOKED = -1026,   /* revoked */
 	KITH_ECHECKSUM = -1027,  /* checksum does not match: damaged or incomplete */
+	KITH_ETOOMANY = -1028,   /* over the number of items allowed (shards of an owner) */
+	KITH_EDISKFULL = -1029,  /* the filesystem is full */
 };
 
 /* Returns a static string describing err (a KITH_E* code or -errno). */

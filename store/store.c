@@ -1,4 +1,5 @@
-/* Opening and closing the LMDB environment, transactions, error mapping. */
+/* Opening and closing the LMDB environment, the map's size, transactions,
+ * error mapping and statistics. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -7,24 +8,46 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "../proto/error.h"
 #include "store_int.h"
 
-#define STORE_NDBS 7
-#define META_SCHEMA "schema"
-#define META_SEQ "seq"
+#define STORE_NDBS 9
+#define MIB ((size_t)1 << 20)
+/* LMDB reports a write the filesystem cut short as EIO: with less room
+ * than this left, the disk is taken to be full (see disk_full()). */
+#define DISK_FULL_SLACK MIB
 
-/* Version 1 (issues 1-3) had meta, records, byseq and heads; version 2
- * added invites, shards and usage. A version-1 store is upgraded in place
- * when it is opened: see schema_upgrade(). */
-#define STORE_SCHEMA_V1 1
+_Static_assert(SIZE_MAX / 2 >= STORE_MAP_MAX_DEFAULT, "the default limit fits in a size_t");
+
+/* Whether the filesystem of dir has (next to) no room left for us. LMDB
+ * turns a short write into EIO ("short write, filesystem full?"), which
+ * is also what a failing device gives: the free space tells them apart.
+ * Root may write into the blocks reserved for it; others may not. */
+static bool disk_full(const char *dir)
+{
+	struct statvfs sv;
+	uint64_t blocks;
+
+	if (dir[0] == 0 || statvfs(dir, &sv) != 0)
+		return false;
+	blocks = geteuid() == 0 ? sv.f_bfree : sv.f_bavail;
+	return blocks < DISK_FULL_SLACK / (sv.f_frsize ? sv.f_frsize : 1);
+}
+
+/* A system error as we report it: a full filesystem or quota is one code,
+ * "disk full", whatever the call that ran into it. */
+static int sys_error(int err)
+{
+	return err == ENOSPC || err == EDQUOT ? KITH_EDISKFULL : -err;
+}
 
 static int mdb_to_kith(int rc)
 {
 	if (rc > 0)
-		return -rc; /* LMDB passes system errors through as errno values */
+		return sys_error(rc); /* LMDB passes system errors through as errno values */
 	switch (rc) {
 	case 0:
 		return 0;
@@ -60,6 +83,8 @@ int store_mdb_error(struct store *s, int rc)
 {
 	if (rc != 0 && s)
 		s->lmdb_err = rc;
+	if (rc == EIO && s && disk_full(s->dir))
+		return KITH_EDISKFULL;
 	return mdb_to_kith(rc);
 }
 
@@ -100,6 +125,14 @@ void store_seq_key(uint8_t key[STORE_SEQ_KEY_LEN], const uint8_t author[PROTO_KE
 {
 	memcpy(key, author, PROTO_KEY_LEN);
 	store_be64_put(key + PROTO_KEY_LEN, seq);
+}
+
+void store_expiry_key(uint8_t key[STORE_EXPIRY_KEY_LEN], uint64_t expires,
+                      const uint8_t author[PROTO_KEY_LEN], uint64_t seq)
+{
+	store_be64_put(key, expires);
+	memcpy(key + 8, author, PROTO_KEY_LEN);
+	store_be64_put(key + 8 + PROTO_KEY_LEN, seq);
 }
 
 /* Begins a transaction; when another process grew the map beyond ours,
@@ -182,18 +215,114 @@ out:
 	return rc;
 }
 
-int store_write_begin(struct store *s, MDB_txn **txn)
+/* The part of a map of max bytes kept for writes that remove. */
+static size_t map_reserve(size_t max)
 {
+	size_t r = max / 32;
+
+	if (r < MIB)
+		r = MIB;
+	if (r > 64 * MIB)
+		r = 64 * MIB;
+	return r > max / 4 ? max / 4 : r;
+}
+
+/* Sets the map to size, with no transaction of ours open (the read handle
+ * is reset between reads and writes are refused inside walks, so that
+ * holds whenever no write runs). LMDB never maps less than the file
+ * holds. If the new map cannot be made, the old one is put back. */
+static int map_set(struct store *s, size_t size, size_t old)
+{
+	int rc = mdb_env_set_mapsize(s->env, size);
+
+	if (rc != 0 && mdb_env_set_mapsize(s->env, old) != 0)
+		return -EIO;
+	return store_mdb_error(s, rc);
+}
+
+/* Grows the map after a write of kind found it full: doubles it up to the
+ * kind's limit, or KITH_ENOSPACE when it is there. A removing write may
+ * always go one reserve past what the file holds, so a store opened over
+ * its limit can still be pruned. */
+static int map_grow(struct store *s, enum store_write_kind kind)
+{
+	size_t limit = kind == STORE_WRITE_ADD ? s->map_adds : s->map_max, size;
+	MDB_envinfo info;
+	MDB_stat st;
+	int rc = mdb_env_info(s->env, &info);
+
+	if (rc == 0)
+		rc = mdb_env_stat(s->env, &st);
+	if (rc != 0)
+		return store_mdb_error(s, rc);
+	if (kind == STORE_WRITE_RESERVE) {
+		size_t held = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+		size_t past = held + map_reserve(s->map_max);
+
+		if (past > limit)
+			limit = past;
+	}
+	if (info.me_mapsize >= limit)
+		return KITH_ENOSPACE;
+	size = info.me_mapsize > limit / 2 ? limit : info.me_mapsize * 2;
+	return map_set(s, size, info.me_mapsize);
+}
+
+/* After a write that may have grown the map into the reserve, brings it
+ * back to what adding writes may use, or to what the file holds if that
+ * is more (LMDB would not map less: no remap then). */
+static void map_fit(struct store *s)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	size_t target;
+
+	if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &st) != 0)
+		return;
+	target = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+	if (target < s->map_adds)
+		target = s->map_adds;
+	if (info.me_mapsize > target)
+		map_set(s, target, info.me_mapsize);
+}
+
+/* One try of a write; frees txn either way. */
+static int write_once(struct store *s, store_write_fn fn, void *arg)
+{
+	MDB_txn *txn = NULL;
+	int rc = txn_begin(s, 0, &txn);
+
+	if (rc < 0)
+		return rc;
+	rc = fn(s, txn, arg);
+	if (rc < 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	/* The commit is synced (no MDB_NOSYNC): 0 means on disk. It can
+	 * find the map full too, when it writes the free list. */
+	return store_mdb_error(s, mdb_txn_commit(txn));
+}
+
+int store_write(struct store *s, enum store_write_kind kind, store_write_fn fn, void *arg)
+{
+	int rc;
+
 	/* LMDB allows one transaction per thread: no writes from inside a
 	 * walk's callback. */
 	if (s->read_depth > 0)
 		return -EBUSY;
-	return txn_begin(s, 0, txn);
-}
-
-int store_write_commit(struct store *s, MDB_txn *txn)
-{
-	return store_mdb_error(s, mdb_txn_commit(txn));
+	for (;;) {
+		rc = write_once(s, fn, arg);
+		if (rc != KITH_ENOSPACE)
+			break;
+		rc = map_grow(s, kind);
+		if (rc < 0)
+			break;
+	}
+	if (kind == STORE_WRITE_RESERVE)
+		map_fit(s);
+	return rc;
 }
 
 static int dir_fsync(const char *path)
@@ -202,9 +331,9 @@ static int dir_fsync(const char *path)
 	int rc = 0;
 
 	if (fd < 0)
-		return -errno;
+		return sys_error(errno);
 	if (fsync(fd) < 0)
-		rc = -errno;
+		rc = sys_error(errno);
 	close(fd);
 	return rc;
 }
@@ -222,21 +351,51 @@ static int store_dir_make(char *path, size_t size, const char *data_dir, bool *c
 		*created = true;
 		return 0;
 	}
-	return errno == EEXIST ? 0 : -errno;
+	return errno == EEXIST ? 0 : sys_error(errno);
 }
 
-static int env_open(struct store *s, const char *path, size_t map_size)
+/* Sets the limits from opt (NULL: defaults) and returns the initial map. */
+static size_t map_limits(struct store *s, const struct store_options *opt)
 {
+	size_t initial = opt && opt->map_size ? opt->map_size : STORE_MAP_SIZE_DEFAULT;
+
+	s->map_max = opt && opt->map_max ? opt->map_max : STORE_MAP_MAX_DEFAULT;
+	if (s->map_max < initial)
+		s->map_max = initial;
+	s->map_adds = s->map_max - map_reserve(s->map_max);
+	return initial;
+}
+
+/* LMDB opens an existing file with the map it was last grown to; we take
+ * the larger of that and the initial size, as far as adding writes may
+ * go. LMDB keeps it at least as large as the data. */
+static int map_initial(struct store *s, size_t initial)
+{
+	MDB_envinfo info;
+	size_t size;
+	int rc = mdb_env_info(s->env, &info);
+
+	if (rc != 0)
+		return store_mdb_error(s, rc);
+	size = info.me_mapsize > initial ? info.me_mapsize : initial;
+	if (size > s->map_adds)
+		size = s->map_adds;
+	return store_mdb_error(s, mdb_env_set_mapsize(s->env, size));
+}
+
+static int env_open(struct store *s, const char *path, const struct store_options *opt)
+{
+	size_t initial = map_limits(s, opt);
 	int rc = mdb_env_create(&s->env);
+
 	if (rc != 0) {
 		s->env = NULL;
 		return store_mdb_error(s, rc);
 	}
 	rc = mdb_env_set_maxdbs(s->env, STORE_NDBS);
-	if (rc == 0)
-		rc = mdb_env_set_mapsize(s->env, map_size ? map_size : STORE_MAP_SIZE_DEFAULT);
 	/* Default flags: every commit is synced (no MDB_NOSYNC, no
-	 * MDB_NOMETASYNC), which is what "put returned 0" promises. */
+	 * MDB_NOMETASYNC), which is what "put returned 0" promises. No map
+	 * size yet: LMDB then opens a file with the size it recorded. */
 	if (rc == 0)
 		rc = mdb_env_open(s->env, path, 0, 0600);
 	if (rc == 0) {
@@ -245,166 +404,21 @@ static int env_open(struct store *s, const char *path, size_t map_size)
 		int dead;
 		rc = mdb_reader_check(s->env, &dead);
 	}
-	return store_mdb_error(s, rc);
-}
-
-static int meta_put_u64(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t v)
-{
-	uint8_t buf[8];
-	MDB_val k = {strlen(key), (void *)key};
-	MDB_val d = {sizeof(buf), buf};
-
-	store_be64_put(buf, v);
-	return mdb_put(txn, dbi, &k, &d, 0);
-}
-
-static int schema_write(MDB_txn *txn, MDB_dbi meta, uint32_t version)
-{
-	uint8_t buf[4] = {(uint8_t)(version >> 24), (uint8_t)(version >> 16),
-	                  (uint8_t)(version >> 8), (uint8_t)version};
-	MDB_val k = {strlen(META_SCHEMA), META_SCHEMA};
-	MDB_val d = {sizeof(buf), buf};
-
-	return mdb_put(txn, meta, &k, &d, 0);
-}
-
-/* Opens the databases of issue 4's local state; flags is MDB_CREATE when
- * they are being made, 0 when the schema says they exist. */
-static int local_dbs_open(struct store *s, MDB_txn *txn, unsigned flags)
-{
-	int rc = mdb_dbi_open(txn, "invites", flags, &s->invites);
-	if (rc == 0)
-		rc = mdb_dbi_open(txn, "shards", flags, &s->shards);
-	if (rc == 0)
-		rc = mdb_dbi_open(txn, "usage", flags, &s->usage);
-	return rc;
-}
-
-/* A new environment: create the databases, the schema version and the own
- * counter. An environment that holds other data is not ours. */
-static int dbs_create(struct store *s, MDB_txn *txn)
-{
-	MDB_dbi main_dbi;
-	MDB_stat st;
-	int rc;
-
-	rc = mdb_dbi_open(txn, NULL, 0, &main_dbi);
-	if (rc == 0)
-		rc = mdb_stat(txn, main_dbi, &st);
 	if (rc != 0)
 		return store_mdb_error(s, rc);
-	if (st.ms_entries != 0)
-		return KITH_ESCHEMA;
-	rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta);
-	if (rc == 0)
-		rc = mdb_dbi_open(txn, "records", MDB_CREATE, &s->records);
-	if (rc == 0)
-		rc = mdb_dbi_open(txn, "byseq", MDB_CREATE, &s->byseq);
-	if (rc == 0)
-		rc = mdb_dbi_open(txn, "heads", MDB_CREATE, &s->heads);
-	if (rc == 0)
-		rc = local_dbs_open(s, txn, MDB_CREATE);
-	if (rc == 0)
-		rc = schema_write(txn, s->meta, STORE_SCHEMA_VERSION);
-	if (rc == 0)
-		rc = meta_put_u64(txn, s->meta, META_SEQ, 0);
-	return store_mdb_error(s, rc);
+	return map_initial(s, initial);
 }
 
-/* Version 1 -> 2: add the new databases and write the new version, in the
- * open's write transaction, so a crash leaves either a version-1 store or
- * a complete version-2 one. A version-1 store cannot hold them already
- * (nothing of version 1 wrote them): if one is there and not empty, the
- * file is not what its version says. */
-static int schema_upgrade(struct store *s, MDB_txn *txn)
+static int schema_write_fn(struct store *s, MDB_txn *txn, void *arg)
 {
-	MDB_dbi dbis[3];
-	MDB_stat st;
-	int rc = local_dbs_open(s, txn, MDB_CREATE);
-
-	if (rc != 0)
-		return store_mdb_error(s, rc);
-	dbis[0] = s->invites;
-	dbis[1] = s->shards;
-	dbis[2] = s->usage;
-	for (int i = 0; i < 3; i++) {
-		rc = mdb_stat(txn, dbis[i], &st);
-		if (rc != 0)
-			return store_mdb_error(s, rc);
-		if (st.ms_entries != 0)
-			return -EIO;
-	}
-	return store_mdb_error(s, schema_write(txn, s->meta, STORE_SCHEMA_VERSION));
-}
-
-/* An existing environment: check its schema version before anything else,
- * and upgrade a version-1 store. */
-static int dbs_check(struct store *s, MDB_txn *txn)
-{
-	MDB_val k = {strlen(META_SCHEMA), META_SCHEMA};
-	MDB_val d;
-	const uint8_t *v;
-	uint32_t version;
-	int rc;
-
-	rc = mdb_get(txn, s->meta, &k, &d);
-	if (rc == MDB_NOTFOUND)
-		return KITH_ESCHEMA;
-	if (rc != 0)
-		return store_mdb_error(s, rc);
-	if (d.mv_size != 4)
-		return -EIO;
-	v = d.mv_data;
-	version = (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 | (uint32_t)v[2] << 8 | v[3];
-	if (version != STORE_SCHEMA_VERSION && version != STORE_SCHEMA_V1)
-		return KITH_ESCHEMA;
-	rc = mdb_dbi_open(txn, "records", 0, &s->records);
-	if (rc == 0)
-		rc = mdb_dbi_open(txn, "byseq", 0, &s->byseq);
-	if (rc == 0)
-		rc = mdb_dbi_open(txn, "heads", 0, &s->heads);
-	if (rc == 0 && version == STORE_SCHEMA_VERSION)
-		rc = local_dbs_open(s, txn, 0);
-	if (rc == MDB_NOTFOUND)
-		return -EIO; /* the schema says they exist */
-	if (rc != 0)
-		return store_mdb_error(s, rc);
-	return version == STORE_SCHEMA_V1 ? schema_upgrade(s, txn) : 0;
-}
-
-/* Opens the databases in one write transaction, so the handles stay valid
- * for the life of the environment. A schema mismatch aborts it: the file
- * is left as it was. */
-static int dbs_open(struct store *s, bool *created)
-{
-	MDB_txn *txn = NULL;
-	int rc;
-
-	*created = false;
-	rc = store_write_begin(s, &txn);
-	if (rc < 0)
-		return rc;
-	rc = mdb_dbi_open(txn, "meta", 0, &s->meta);
-	if (rc == MDB_NOTFOUND) {
-		rc = dbs_create(s, txn);
-		*created = rc == 0;
-	} else if (rc == 0) {
-		rc = dbs_check(s, txn);
-	} else {
-		rc = store_mdb_error(s, rc);
-	}
-	if (rc < 0) {
-		mdb_txn_abort(txn);
-		return rc;
-	}
-	return store_write_commit(s, txn);
+	return store_schema_open(s, txn, arg);
 }
 
 int store_open(struct store **out, const char *data_dir, const struct store_options *opt)
 {
 	char path[PATH_MAX];
 	struct store *s = NULL;
-	bool dir_created, dbs_created;
+	bool dir_created, dbs_created = false;
 	int rc;
 
 	*out = NULL;
@@ -414,9 +428,13 @@ int store_open(struct store **out, const char *data_dir, const struct store_opti
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	rc = env_open(s, path, opt ? opt->map_size : 0);
+	memcpy(s->dir, path, sizeof(s->dir));
+	rc = env_open(s, path, opt);
+	/* The databases are opened in a write transaction, so the handles
+	 * stay valid for the life of the environment. A schema mismatch
+	 * aborts it: the file is left as it was. */
 	if (rc == 0)
-		rc = dbs_open(s, &dbs_created);
+		rc = store_write(s, STORE_WRITE_ADD, schema_write_fn, &dbs_created);
 	/* A new file's directory entries must reach the disk too, or a
 	 * power loss could take the whole store with it. */
 	if (rc == 0 && dbs_created)
@@ -441,4 +459,48 @@ void store_close(struct store **s)
 		mdb_env_close((*s)->env);
 	free(*s);
 	*s = NULL;
+}
+
+/* Pages in use by dbi: its branch, leaf and overflow pages. */
+static int db_pages(MDB_txn *txn, MDB_dbi dbi, uint64_t *pages, uint64_t *entries)
+{
+	MDB_stat st;
+	int rc = mdb_stat(txn, dbi, &st);
+
+	if (rc == 0) {
+		*pages += st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
+		*entries = st.ms_entries;
+	}
+	return rc;
+}
+
+int store_stats_get(struct store *s, struct store_stats *out)
+{
+	MDB_dbi dbis[] = {s->main,    s->meta,   s->records, s->byseq,  s->heads,
+	                  s->authors, s->expiry, s->invites, s->shards, s->usage};
+	uint64_t entries[sizeof(dbis) / sizeof(dbis[0])], pages = 2; /* the meta pages */
+	MDB_envinfo info;
+	MDB_stat st;
+	MDB_txn *txn;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = store_read_begin(s, &txn);
+	if (rc < 0)
+		return rc;
+	rc = mdb_env_info(s->env, &info);
+	if (rc == 0)
+		rc = mdb_env_stat(s->env, &st);
+	for (size_t i = 0; i < sizeof(dbis) / sizeof(dbis[0]) && rc == 0; i++)
+		rc = db_pages(txn, dbis[i], &pages, &entries[i]);
+	store_read_end(s);
+	if (rc != 0)
+		return store_mdb_error(s, rc);
+	out->used_bytes = pages * st.ms_psize;
+	out->map_bytes = info.me_mapsize;
+	out->map_max = s->map_max;
+	out->map_adds = s->map_adds;
+	out->records = entries[2];
+	out->authors = entries[5];
+	return 0;
 }

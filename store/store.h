@@ -7,12 +7,19 @@
  *            the highest seq wins
  *   byseq    (author, seq BE) -> (kind, name): the current records of an
  *            author in publication order, for "what did A publish after s"
- *   heads    author -> highest seq stored: the heads digest
+ *   heads    author -> highest seq stored or passed over: the heads digest
+ *   authors  author -> records (8 BE) || bytes (8 BE) its current records
+ *            cost (STORE_RECORD_OVERHEAD each included)
+ *   expiry   (expires BE, author, seq BE) -> empty: the current records in
+ *            expiry order, for pruning, but for the kinds in
+ *            STORE_KINDS_KEPT, never pruned
  *   invites  invitation id -> created, expires, uses left, secret, scopes
  *   shards   (owner, name) -> the shard's bytes
- *   usage    owner -> bytes (8 BE) || count (8 BE) of its shards, changed in
- *            the transaction of every shard change, so always exact
- * meta also holds "founder" -> 32 bytes and the named counters.
+ *   usage    owner -> bytes (8 BE) || count (8 BE) of its shards
+ *            (STORE_SHARD_OVERHEAD and the name included)
+ * meta also holds "founder" -> 32 bytes and the named counters. authors,
+ * expiry and usage change in the transaction of every change they count,
+ * so they are always exact: a budget or quota check is one read.
  *
  * Every record is decoded, signature-checked and time-checked (proto) before
  * it is written. A record whose seq is not higher than the stored one for
@@ -21,39 +28,69 @@
  * A struct store is used from one thread; a process opens a given store
  * once (LMDB's rule) and does not fork with it open. Other processes may
  * open it at the same time. No network, no policy: which authors are
- * members is the agent's business.
+ * members, and what budget each gets, is the agent's business.
  *
- * Errors: LMDB's own codes are mapped to KITH_ENOSPACE (map full),
- * KITH_ESCHEMA (a file this version cannot read), -EIO (corruption, or a
- * damaged value found while reading) or another -errno; the LMDB message of
- * the last failure is kept for store_lmdb_error(). */
+ * The map starts small and grows: a write that finds the map full is
+ * undone, the map doubles (up to the limit) and the write is done again,
+ * so callers never see a half-done write. Adding writes stop short of the
+ * limit by a reserve (see struct store_options) that only writes that
+ * remove or rewrite in place may use: a full store can still be pruned.
+ *
+ * Errors: LMDB's own codes are mapped to KITH_ENOSPACE (the map is at its
+ * limit), KITH_EDISKFULL (the filesystem is full: ENOSPC or EDQUOT, or the
+ * EIO LMDB makes of a write the filesystem cut short, told from a failing
+ * device by the filesystem having under 1 MiB left), KITH_ESCHEMA (a file
+ * this version cannot read), -EIO (corruption, a damaged value found while
+ * reading, or an I/O error) or another -errno; the LMDB message of the
+ * last failure is kept for store_lmdb_error(). A write that fails leaves
+ * nothing of itself behind. */
 #ifndef KITH_STORE_STORE_H
 #define KITH_STORE_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "../proto/limits.h"
 
 #define STORE_DIR "store"
-/* 2 since issue 4 added invites, shards and usage; a version-1 store is
+/* 2 since issue 4 added invites, shards and usage; 3 added authors and
+ * expiry and counts names and overhead in usage. An older store is
  * upgraded in place, in one transaction, by store_open(). */
-#define STORE_SCHEMA_VERSION 2
-#define STORE_MAP_SIZE_DEFAULT ((size_t)1 << 32) /* 4 GiB, sparse */
+#define STORE_SCHEMA_VERSION 3
+#define STORE_MAP_SIZE_DEFAULT ((size_t)256 << 20) /* 256 MiB */
+#define STORE_MAP_MAX_DEFAULT ((size_t)8 << 30)    /* 8 GiB */
+
+/* Kinds whose records stay past their expiry: grants (4), revocations (5)
+ * and admissions (8). The trust replay reads them as history: an admission
+ * made under an admit grant stands after the grant expired, which only the
+ * grant's record can show. Their number is bounded by the budget the agent
+ * gives trust records. */
+#define STORE_KINDS_KEPT ((1u << 4) | (1u << 5) | (1u << 8))
 
 struct store;
 
+/* The map is address space, not disk: the file grows only with what is
+ * stored. The last 1/32 of map_max (at least 1 MiB, at most 64 MiB and a
+ * quarter of map_max) is the reserve: writes that add data (records,
+ * shards, invitations, the schema upgrade) get KITH_ENOSPACE when they
+ * would need it; pruning, dropping, deleting, counters, the founder and
+ * taking an invitation's use may grow into it. */
 struct store_options {
-	size_t map_size; /* 0: STORE_MAP_SIZE_DEFAULT */
+	size_t map_size; /* initial map; 0: STORE_MAP_SIZE_DEFAULT */
+	size_t map_max;  /* the most it may grow to; 0: STORE_MAP_MAX_DEFAULT; raised to map_size */
 };
 
 /* Opens (creating if needed) the store under data_dir/STORE_DIR. data_dir
  * and opt (NULL for defaults) are borrowed. On success *out is owned by the
- * caller: close it with store_close(). A store of schema version 1 gets
- * the databases of version 2 and becomes version 2 (a process built for
- * version 1 then refuses it). Returns 0, -errno, KITH_ESCHEMA (another
- * schema version, or not a kith store: the file is left as it was) or
- * another negative code. */
+ * caller: close it with store_close(). The map starts at the larger of
+ * opt->map_size and the size the file was last grown to, within the
+ * limits above (never below what the file holds). A store of schema
+ * version 1 or 2 is upgraded to version 3 in the open's write transaction
+ * (a process built for an older version then refuses it). Returns 0,
+ * -errno, KITH_ESCHEMA (another schema version, or not a kith store: the
+ * file is left as it was), -EIO (a damaged store, also left as it was),
+ * KITH_EDISKFULL or another negative code. */
 int store_open(struct store **out, const char *data_dir, const struct store_options *opt);
 /* Closes *s and sets it to NULL; harmless on NULL. */
 void store_close(struct store **s);
@@ -64,28 +101,55 @@ enum store_put_result {
 	STORE_PUT_STALE = 3,    /* seq not higher than the stored one: nothing done */
 };
 
-/* Verifies the encoded record buf (borrowed) at time now and stores it.
- * *result (may be NULL) says what happened. Returns 0 or the decode,
- * signature or time error (nothing stored), -EEXIST when its author already
- * has a different current record with the same seq (nothing stored: the
- * first one keeps the seq), or a store error. When 0 is returned the record
- * is on disk (the commit is synced). */
+/* What the current records of one author may cost, as counted in
+ * authors: each record costs its encoded length + its name's length +
+ * STORE_RECORD_OVERHEAD (the index entries it takes), so a flood of tiny
+ * records costs what it occupies. */
+#define STORE_RECORD_OVERHEAD 128
+struct store_budget {
+	uint64_t records;
+	uint64_t bytes;
+};
+
+/* Budgets. A record that would take its author past budget (a new record:
+ * records + 1 and bytes + its cost; a replacement: bytes - the old cost +
+ * the new one) is not stored: its err is KITH_EQUOTA and its author's head
+ * is raised to its seq if lower. The record is passed over, as gossip
+ * passes over an expired one: the agent holds everything up to a head but
+ * what it refused on purpose, so anti-entropy does not fetch it again, and
+ * a later record of the author (a revocation, say, put with the larger
+ * budget the caller gives trust records) still gets through. A replacement
+ * that costs no more than the record it replaces is always stored, even
+ * over a budget lowered meanwhile. A NULL budget is no limit. */
+
+/* Verifies the encoded record buf (borrowed) at time now and stores it,
+ * without budget. *result (may be NULL) says what happened. Returns 0 or
+ * the decode, signature or time error (nothing stored), -EEXIST when its
+ * author already has a different current record with the same seq
+ * (nothing stored: the first one keeps the seq), or a store error. When 0
+ * is returned the record is on disk (the commit is synced). */
 int store_record_put(struct store *s, const uint8_t *buf, size_t len, uint64_t now,
                      enum store_put_result *result);
+/* store_record_put() within budget (borrowed; NULL: none): KITH_EQUOTA
+ * when refused for it, the head passed over committed all the same. */
+int store_record_put_budget(struct store *s, const uint8_t *buf, size_t len, uint64_t now,
+                            const struct store_budget *budget, enum store_put_result *result);
 
 /* One record of a batch. */
 struct store_item {
 	const uint8_t *buf; /* borrowed */
 	size_t len;
-	int err;                      /* out: 0 or why this record was refused */
-	enum store_put_result result; /* out: when err == 0 */
+	const struct store_budget *budget; /* borrowed; NULL: none */
+	int err;                           /* out: 0 or why this record was refused */
+	enum store_put_result result;      /* out: when err == 0 */
 };
 
 /* Verifies and stores n records in one transaction: every record is
  * verified first, then one write transaction stores those that passed. A
- * record that fails verification (or is refused with -EEXIST as above)
- * only sets its own err; the return value is 0 or an error of the store
- * itself, in which case nothing of the batch is stored. */
+ * record that fails verification (or is refused with -EEXIST or
+ * KITH_EQUOTA as above) only sets its own err; the return value is 0 or an
+ * error of the store itself, in which case nothing of the batch is stored
+ * and the items' err and result mean nothing. */
 int store_records_put(struct store *s, struct store_item *items, size_t n, uint64_t now);
 
 /* store_records_put() for records whose signatures the caller has just
@@ -93,6 +157,38 @@ int store_records_put(struct store *s, struct store_item *items, size_t n, uint6
  * and time-checked again, not verified twice. Gossip checks signatures
  * itself to know where a block of records ends. */
 int store_records_put_verified(struct store *s, struct store_item *items, size_t n, uint64_t now);
+
+/* What author's current records cost (0 and 0 for an author with none). */
+int store_author_usage(struct store *s, const uint8_t author[PROTO_KEY_LEN], uint64_t *records,
+                       uint64_t *bytes);
+/* Called once per author that has current records. */
+typedef int (*store_author_fn)(void *arg, const uint8_t author[PROTO_KEY_LEN], uint64_t records,
+                               uint64_t bytes);
+/* Walks authors in author order; a non-zero return from fn stops the walk
+ * and is returned. fn may read the store, not write (-EBUSY). */
+int store_authors_each(struct store *s, store_author_fn fn, void *arg);
+
+/* Removes up to max current records that expired before before (expires <
+ * before), oldest expiry first, in one synced transaction, but never those
+ * of STORE_KINDS_KEPT; heads stay, so
+ * a pruned record is never fetched again. *removed (may be NULL) counts
+ * them; *more (may be NULL) says whether more are due. Meant to be called
+ * often with a small max, so that no call holds the caller long. LMDB
+ * reuses the pages a commit frees from the second write after it on. */
+int store_records_prune(struct store *s, uint64_t before, size_t max, uint64_t *removed,
+                        bool *more);
+
+/* Removes up to max current records of author (an ejected member), in
+ * publication order, in one synced transaction, but keeps those whose kind
+ * k is below 32 with bit (1u << k) set in keep_kinds; kept records stay
+ * counted in authors. *removed (may be NULL) counts the removed; *more
+ * (may be NULL) says whether records to remove are left. When none is
+ * left the author's heads entry goes too, so that were the key ever a
+ * member again anti-entropy would fetch its records from the start, and
+ * its authors entry is recounted from what is kept, so a drop that
+ * finishes in one call (max SIZE_MAX) repairs a damaged entry. */
+int store_author_drop(struct store *s, const uint8_t author[PROTO_KEY_LEN], uint32_t keep_kinds,
+                      size_t max, uint64_t *removed, bool *more);
 
 /* Copies the current record for (author, kind, name) into a malloc()ed
  * buffer: on success the caller owns *buf. Returns 0 or -ENOENT. */
@@ -110,6 +206,10 @@ int store_records_since(struct store *s, const uint8_t author[PROTO_KEY_LEN], ui
                         store_record_fn fn, void *arg);
 /* Calls fn for every current record, ordered by (author, kind, name). */
 int store_records_each(struct store *s, store_record_fn fn, void *arg);
+/* Calls fn for author's current records of kind, by name: a range of the
+ * records database, whatever else the store holds. */
+int store_records_of_kind(struct store *s, const uint8_t author[PROTO_KEY_LEN], uint8_t kind,
+                          store_record_fn fn, void *arg);
 
 /* Called once per author with the highest seq stored for it. */
 typedef int (*store_head_fn)(void *arg, const uint8_t author[PROTO_KEY_LEN], uint64_t seq);
@@ -187,26 +287,35 @@ int store_invites_prune(struct store *s, uint64_t now, uint64_t *removed);
 /* Shards partners keep with us, accounted per owner (the peer whose grant
  * allows them). Names are 1..STORE_SHARD_NAME_MAX bytes: every function
  * refuses an empty name with KITH_EVALUE and a longer one with
- * KITH_ETOOBIG. A shard may be empty (data NULL, len 0): it counts. */
+ * KITH_ETOOBIG. A shard may be empty (data NULL, len 0): it counts. An
+ * owner's bytes are what its shards cost: for each, its length + its
+ * name's length + STORE_SHARD_OVERHEAD (the entries it takes), so many
+ * tiny shards cost what they occupy. */
 #define STORE_SHARD_NAME_MAX 128
+#define STORE_SHARD_OVERHEAD 64
 
 /* Stores (or replaces) owner's shard name if the owner's bytes after the
- * change (used - old size + len) stay within quota: KITH_EQUOTA otherwise,
- * and nothing changes. data is borrowed. *used (may be NULL) receives the
- * owner's bytes after the call (on 0 and on KITH_EQUOTA). */
+ * change (used - the old shard's cost + the new one's) stay within quota
+ * (KITH_EQUOTA otherwise) and, for a new shard, if owner has fewer than
+ * max_shards (KITH_ETOOMANY otherwise; a replacement is never refused
+ * for the count); nothing changes when refused. data is borrowed. *used
+ * (may be NULL) receives the owner's bytes after the call (on 0, on
+ * KITH_EQUOTA and on KITH_ETOOMANY). */
 int store_shard_put(struct store *s, const uint8_t owner[PROTO_KEY_LEN], const char *name,
-                    const uint8_t *data, size_t len, uint64_t quota, uint64_t *used);
+                    const uint8_t *data, size_t len, uint64_t quota, uint64_t max_shards,
+                    uint64_t *used);
 /* Copies the shard into a malloc()ed buffer the caller owns; -ENOENT. */
 int store_shard_get(struct store *s, const uint8_t owner[PROTO_KEY_LEN], const char *name,
                     uint8_t **data, size_t *len);
 /* Removes it; -ENOENT when absent. *used as for put. */
 int store_shard_del(struct store *s, const uint8_t owner[PROTO_KEY_LEN], const char *name,
                     uint64_t *used);
-/* Bytes and shards owner keeps with us (0 and 0 for an owner with none). */
+/* What owner's shards cost, and how many it keeps with us (0 and 0 for an
+ * owner with none). */
 int store_shard_usage(struct store *s, const uint8_t owner[PROTO_KEY_LEN], uint64_t *bytes,
                       uint64_t *count);
 /* Removes every shard of owner (its grant was revoked and the admin asked
- * to drop them); *freed (may be NULL) receives the bytes freed. It counts
+ * to drop them); *freed (may be NULL) receives the cost freed. It counts
  * the shards themselves and removes owner's usage entry without reading
  * it, so it is also how an owner whose usage was found damaged (-EIO) is
  * repaired. */
@@ -214,6 +323,19 @@ int store_shards_drop(struct store *s, const uint8_t owner[PROTO_KEY_LEN], uint6
 
 /* Number of current records. */
 int store_record_count(struct store *s, uint64_t *count);
+
+/* How full the store is, without a walk. */
+struct store_stats {
+	uint64_t
+	    used_bytes;     /* pages of our databases (branch, leaf, overflow) and the meta pages */
+	uint64_t map_bytes; /* the map now */
+	uint64_t map_max;   /* what it may grow to (adding writes stop a reserve short) */
+	uint64_t map_adds;  /* where adding writes stop: map_max less the reserve */
+	uint64_t records;   /* current records */
+	uint64_t authors;   /* authors with current records */
+};
+/* Fills *out; used_bytes / map_max is how near the store is to full. */
+int store_stats_get(struct store *s, struct store_stats *out);
 
 /* LMDB's message for the last LMDB failure of s (a static string), or NULL
  * if there was none: the detail behind a mapped error code, for the

@@ -49,22 +49,17 @@ int store_founder_get(struct store *s, uint8_t founder[PROTO_KEY_LEN])
 	return rc;
 }
 
-int store_founder_set(struct store *s, const uint8_t founder[PROTO_KEY_LEN])
+static int founder_write(struct store *s, MDB_txn *txn, void *arg)
 {
 	MDB_val k = {strlen(META_FOUNDER), META_FOUNDER};
-	MDB_val v = {PROTO_KEY_LEN, (void *)founder};
-	MDB_txn *txn;
-	int rc;
+	MDB_val v = {PROTO_KEY_LEN, arg};
 
-	rc = store_write_begin(s, &txn);
-	if (rc < 0)
-		return rc;
-	rc = mdb_put(txn, s->meta, &k, &v, 0);
-	if (rc != 0) {
-		mdb_txn_abort(txn);
-		return store_mdb_error(s, rc);
-	}
-	return store_write_commit(s, txn);
+	return store_mdb_error(s, mdb_put(txn, s->meta, &k, &v, 0));
+}
+
+int store_founder_set(struct store *s, const uint8_t founder[PROTO_KEY_LEN])
+{
+	return store_write(s, STORE_WRITE_RESERVE, founder_write, (void *)founder);
 }
 
 static void be32_put(uint8_t out[4], uint32_t v)
@@ -163,27 +158,29 @@ static int invite_decode(struct store_invite *out, const MDB_val *k, const MDB_v
 	return off == v->mv_size ? 0 : -EIO;
 }
 
+/* An encoded invitation to write under its id. */
+struct invite_value {
+	MDB_val k, v;
+};
+
+static int invite_put_write(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct invite_value *iv = arg;
+
+	/* MDB_KEYEXIST: -EEXIST */
+	return store_mdb_error(s, mdb_put(txn, s->invites, &iv->k, &iv->v, MDB_NOOVERWRITE));
+}
+
 int store_invite_put(struct store *s, const struct store_invite *inv)
 {
 	uint8_t buf[INVITE_VALUE_MAX];
-	MDB_val k = {STORE_INVITE_ID_LEN, (void *)inv->id}, v = {0, buf};
-	MDB_txn *txn;
+	struct invite_value iv = {{STORE_INVITE_ID_LEN, (void *)inv->id}, {0, buf}};
 	int rc = invite_check(inv);
 
 	if (rc < 0)
 		return rc;
-	v.mv_size = invite_encode(buf, inv);
-	rc = store_write_begin(s, &txn);
-	if (rc < 0)
-		goto out;
-	rc = mdb_put(txn, s->invites, &k, &v, MDB_NOOVERWRITE);
-	if (rc != 0) {
-		mdb_txn_abort(txn);
-		rc = store_mdb_error(s, rc); /* MDB_KEYEXIST: -EEXIST */
-		goto out;
-	}
-	rc = store_write_commit(s, txn);
-out:
+	iv.v.mv_size = invite_encode(buf, inv);
+	rc = store_write(s, STORE_WRITE_ADD, invite_put_write, &iv);
 	sodium_memzero(buf, sizeof(buf));
 	return rc;
 }
@@ -221,38 +218,43 @@ int store_invite_get(struct store *s, const uint8_t id[STORE_INVITE_ID_LEN],
 	return rc;
 }
 
+struct invite_use {
+	const uint8_t *id;
+	uint64_t now;
+	struct store_invite *out;
+	uint8_t buf[INVITE_VALUE_MAX]; /* holds a secret: wiped after the write */
+};
+
+/* Reads, checks and decrements in one transaction, so two joiners (or a
+ * joiner and a crash) can never both get the last use. */
+static int invite_use_write(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct invite_use *u = arg;
+	MDB_val k = {STORE_INVITE_ID_LEN, (void *)u->id}, v = {0, u->buf};
+	int rc = invite_read(s, txn, u->id, u->out);
+
+	if (rc == 0 && u->out->uses_left == 0)
+		rc = KITH_EUSED;
+	else if (rc == 0 && u->out->expires < u->now)
+		rc = KITH_EEXPIRED;
+	if (rc < 0)
+		return rc;
+	u->out->uses_left--; /* encode it as it will be, return it as it was */
+	v.mv_size = invite_encode(u->buf, u->out);
+	u->out->uses_left++;
+	return store_mdb_error(s, mdb_put(txn, s->invites, &k, &v, 0));
+}
+
 int store_invite_use(struct store *s, const uint8_t id[STORE_INVITE_ID_LEN], uint64_t now,
                      struct store_invite *out)
 {
-	uint8_t buf[INVITE_VALUE_MAX];
-	MDB_val k = {STORE_INVITE_ID_LEN, (void *)id}, v = {0, buf};
-	MDB_txn *txn = NULL;
+	struct invite_use u = {.id = id, .now = now, .out = out};
 	int rc;
 
-	rc = store_write_begin(s, &txn);
-	if (rc < 0) {
-		memset(out, 0, sizeof(*out));
-		return rc;
-	}
-	rc = invite_read(s, txn, id, out);
-	if (rc == 0 && out->uses_left == 0)
-		rc = KITH_EUSED;
-	else if (rc == 0 && out->expires < now)
-		rc = KITH_EEXPIRED;
-	if (rc == 0) {
-		out->uses_left--; /* encode it as it will be, return it as it was */
-		v.mv_size = invite_encode(buf, out);
-		out->uses_left++;
-		rc = store_mdb_error(s, mdb_put(txn, s->invites, &k, &v, 0));
-	}
-	if (rc == 0) {
-		/* Synced before we return: the use is spent even if we crash now. */
-		rc = store_write_commit(s, txn);
-		txn = NULL; /* freed by the commit, failed or not */
-	}
-	if (txn)
-		mdb_txn_abort(txn);
-	sodium_memzero(buf, sizeof(buf));
+	memset(out, 0, sizeof(*out));
+	/* Synced before we return: the use is spent even if we crash now. */
+	rc = store_write(s, STORE_WRITE_RESERVE, invite_use_write, &u);
+	sodium_memzero(u.buf, sizeof(u.buf));
 	return rc;
 }
 
@@ -281,48 +283,49 @@ int store_invites_each(struct store *s, int (*fn)(void *arg, const struct store_
 	return rc;
 }
 
-int store_invites_prune(struct store *s, uint64_t now, uint64_t *removed)
-{
-	struct store_invite inv;
-	MDB_cursor *cur = NULL;
-	MDB_txn *txn = NULL;
-	MDB_val k, v;
-	uint64_t n = 0;
-	int rc;
+struct invites_prune {
+	uint64_t now;
+	uint64_t removed;        /* out */
+	struct store_invite inv; /* holds a secret: wiped after the write */
+};
 
-	if (removed)
-		*removed = 0;
-	rc = store_write_begin(s, &txn);
+static int invites_prune_write(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct invites_prune *p = arg;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	int rc = store_mdb_error(s, mdb_cursor_open(txn, s->invites, &cur));
+
+	p->removed = 0;
 	if (rc < 0)
 		return rc;
-	rc = store_mdb_error(s, mdb_cursor_open(txn, s->invites, &cur));
-	if (rc < 0)
-		goto out;
 	/* After mdb_cursor_del() the cursor already stands on the next
 	 * entry, and MDB_NEXT knows not to step over it. */
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		rc = invite_decode(&inv, &k, &v);
+		rc = invite_decode(&p->inv, &k, &v);
 		if (rc < 0)
 			goto out;
-		if (inv.expires >= now)
+		if (p->inv.expires >= p->now)
 			continue;
 		rc = store_mdb_error(s, mdb_cursor_del(cur, 0));
 		if (rc < 0)
 			goto out;
-		n++;
+		p->removed++;
 	}
 	rc = rc == MDB_NOTFOUND ? 0 : store_mdb_error(s, rc);
 out:
-	if (cur)
-		mdb_cursor_close(cur);
-	sodium_memzero(&inv, sizeof(inv));
-	if (rc < 0) {
-		mdb_txn_abort(txn);
-		return rc;
-	}
-	rc = store_write_commit(s, txn);
-	if (rc == 0 && removed)
-		*removed = n;
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+int store_invites_prune(struct store *s, uint64_t now, uint64_t *removed)
+{
+	struct invites_prune p = {.now = now};
+	int rc = store_write(s, STORE_WRITE_RESERVE, invites_prune_write, &p);
+
+	sodium_memzero(&p.inv, sizeof(p.inv));
+	if (removed)
+		*removed = rc == 0 ? p.removed : 0;
 	return rc;
 }

@@ -1,8 +1,10 @@
-/* Storing verified records.
+/* Storing verified records, their index entries and what they cost.
  *
  * Verification (an Ed25519 check per record) is the expensive part, so it
  * runs before the write transaction opens: the writer lock is held only
- * for the B-tree updates and the commit. */
+ * for the B-tree updates and the commit. Each record stored, replaced or
+ * refused for its budget changes records, byseq, expiry, authors and
+ * heads together, in the batch's one transaction. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -12,28 +14,40 @@
 #include "../proto/record.h"
 #include "store_int.h"
 
-/* The seq stored for a records key: *found is false when there is none. */
-static int stored_seq(struct store *s, MDB_txn *txn, MDB_val *key, uint64_t *seq, int *found)
-{
-	MDB_val v;
-	int rc = mdb_get(txn, s->records, key, &v);
+/* The current record of a records key, looked up before anything is
+ * written: LMDB's pointer into the map is good only until the first
+ * write. */
+struct stored {
+	bool found;
+	uint64_t seq;
+	uint64_t cost;    /* what it costs its author */
+	uint64_t expires; /* once stored_expires() read it */
+	MDB_val value;
+};
 
-	*found = 0;
-	*seq = 0;
+static int stored_get(struct store *s, MDB_txn *txn, MDB_val *key, size_t name_len,
+                      struct stored *old)
+{
+	int rc = mdb_get(txn, s->records, key, &old->value);
+
+	old->found = false;
+	old->seq = 0;
+	old->cost = 0;
+	old->expires = 0;
 	if (rc == MDB_NOTFOUND)
 		return 0;
 	if (rc != 0)
 		return store_mdb_error(s, rc);
-	if (v.mv_size <= STORE_VALUE_SEQ_LEN)
+	if (old->value.mv_size <= STORE_VALUE_SEQ_LEN)
 		return -EIO;
-	*found = 1;
-	*seq = store_be64_get(v.mv_data);
+	old->found = true;
+	old->seq = store_be64_get(old->value.mv_data);
+	old->cost = store_record_cost(old->value.mv_size - STORE_VALUE_SEQ_LEN, name_len);
 	return 0;
 }
 
-/* Raises the author's head to seq if it is lower. */
-static int head_raise(struct store *s, MDB_txn *txn, const uint8_t author[PROTO_KEY_LEN],
-                      uint64_t seq)
+int store_head_raise(struct store *s, MDB_txn *txn, const uint8_t author[PROTO_KEY_LEN],
+                     uint64_t seq)
 {
 	uint8_t buf[8];
 	MDB_val k = {PROTO_KEY_LEN, (void *)author};
@@ -66,17 +80,108 @@ static int record_write(struct store *s, MDB_txn *txn, MDB_val *key, uint64_t se
 	return 0;
 }
 
+/* Reads old's expiry, while its value is still where stored_get() found
+ * it (the first write moves it), and the author's cost once a record
+ * costing cost is stored over old: -EIO when the stored cost cannot be
+ * right. */
+static int cost_after(struct store *s, MDB_txn *txn, const uint8_t author[PROTO_KEY_LEN],
+                      struct stored *old, uint64_t cost, struct store_cost *after)
+{
+	int rc = old->found ? store_value_expires(&old->value, &old->expires) : 0;
+
+	if (rc == 0)
+		rc = store_author_read(s, txn, author, after);
+	if (rc == 0 && old->found)
+		rc = store_cost_take(after, &(struct store_cost){1, old->cost});
+	if (rc < 0)
+		return rc;
+	if (after->bytes > UINT64_MAX - cost)
+		return -EIO; /* a damaged count must not wrap into room */
+	after->records++;
+	after->bytes += cost;
+	return 0;
+}
+
+/* Whether budget (NULL: none) allows the author's cost to become after by
+ * storing a record costing cost over old. */
+static bool within_budget(const struct store_budget *budget, const struct stored *old,
+                          uint64_t cost, const struct store_cost *after)
+{
+	if (!budget || (old->found && cost <= old->cost))
+		return true; /* no limit, or a replacement that does not grow */
+	if (!old->found && after->records > budget->records)
+		return false;
+	return after->bytes <= budget->bytes;
+}
+
+/* Takes rec's seq in byseq. An author that signed two different records
+ * with one seq: the first one stored keeps the seq, the other is refused
+ * (*taken false), so byseq stays a one-to-one index of the current
+ * records. */
+static int seq_claim(struct store *s, MDB_txn *txn, const struct proto_record *rec, size_t name_len,
+                     bool *taken)
+{
+	uint8_t skey[STORE_SEQ_KEY_LEN], sval[1 + PROTO_NAME_MAX];
+	MDB_val sk = {sizeof(skey), skey}, sv = {1 + name_len, sval};
+	int rc;
+
+	store_seq_key(skey, rec->author, rec->seq);
+	sval[0] = rec->kind;
+	memcpy(sval + 1, rec->name, name_len);
+	rc = mdb_put(txn, s->byseq, &sk, &sv, MDB_NOOVERWRITE);
+	*taken = rc == MDB_KEYEXIST;
+	return rc == MDB_KEYEXIST ? 0 : store_mdb_error(s, rc);
+}
+
+/* Removes the index entries of the replaced record old of author.
+ * Already missing is what we want; anything else is not. */
+static int unindex_old(struct store *s, MDB_txn *txn, const uint8_t author[PROTO_KEY_LEN],
+                       const struct stored *old)
+{
+	uint8_t skey[STORE_SEQ_KEY_LEN], ekey[STORE_EXPIRY_KEY_LEN];
+	MDB_val sk = {sizeof(skey), skey}, ek = {sizeof(ekey), ekey};
+	int rc;
+
+	store_seq_key(skey, author, old->seq);
+	rc = mdb_del(txn, s->byseq, &sk, NULL);
+	if (rc == 0 || rc == MDB_NOTFOUND) {
+		store_expiry_key(ekey, old->expires, author, old->seq);
+		rc = mdb_del(txn, s->expiry, &ek, NULL);
+	}
+	return rc == MDB_NOTFOUND ? 0 : store_mdb_error(s, rc);
+}
+
+/* Writes rec (item's bytes) over old with its index entries and cost. */
+static int record_store(struct store *s, MDB_txn *txn, const struct proto_record *rec,
+                        const struct store_item *item, MDB_val *rk, const struct stored *old,
+                        const struct store_cost *after)
+{
+	int rc = old->found ? unindex_old(s, txn, rec->author, old) : 0;
+
+	if (rc == 0)
+		rc = record_write(s, txn, rk, rec->seq, item->buf, item->len);
+	if (rc == 0)
+		rc = store_expiry_put(s, txn, rec->kind, rec->expires, rec->author, rec->seq);
+	if (rc == 0)
+		rc = store_author_write(s, txn, rec->author, after);
+	if (rc == 0)
+		rc = store_head_raise(s, txn, rec->author, rec->seq);
+	return rc;
+}
+
 /* Stores one verified record. A refusal of this record alone goes to
  * item->err; the return value is 0 or an error of the store. */
 static int put_one(struct store *s, MDB_txn *txn, const struct proto_record *rec,
                    struct store_item *item)
 {
-	uint8_t rkey[STORE_RECORD_KEY_MAX], skey[STORE_SEQ_KEY_LEN], old_skey[STORE_SEQ_KEY_LEN];
-	uint8_t sval[1 + PROTO_NAME_MAX];
+	uint8_t rkey[STORE_RECORD_KEY_MAX];
 	size_t name_len = strnlen(rec->name, PROTO_NAME_MAX + 1);
-	MDB_val rk, sk, sv;
-	uint64_t old_seq;
-	int found, rc;
+	uint64_t cost = store_record_cost(item->len, name_len);
+	struct store_cost after;
+	struct stored old;
+	MDB_val rk;
+	bool taken;
+	int rc;
 
 	if (name_len > PROTO_NAME_MAX) {
 		item->err = KITH_ETOOBIG; /* proto promised otherwise: refuse, never overflow */
@@ -84,83 +189,99 @@ static int put_one(struct store *s, MDB_txn *txn, const struct proto_record *rec
 	}
 	rk.mv_size = store_record_key(rkey, rec->author, rec->kind, rec->name, name_len);
 	rk.mv_data = rkey;
-	rc = stored_seq(s, txn, &rk, &old_seq, &found);
+	rc = stored_get(s, txn, &rk, name_len, &old);
 	if (rc < 0)
 		return rc;
-	if (found && rec->seq <= old_seq) {
+	if (old.found && rec->seq <= old.seq) {
 		item->result = STORE_PUT_STALE;
 		return 0;
 	}
-
-	/* An author that signed two different records with one seq: the
-	 * first one stored keeps the seq, the other is refused, so byseq
-	 * stays a one-to-one index of the current records. */
-	store_seq_key(skey, rec->author, rec->seq);
-	sval[0] = rec->kind;
-	memcpy(sval + 1, rec->name, name_len);
-	sk = (MDB_val){sizeof(skey), skey};
-	sv = (MDB_val){1 + name_len, sval};
-	rc = mdb_put(txn, s->byseq, &sk, &sv, MDB_NOOVERWRITE);
-	if (rc == MDB_KEYEXIST) {
+	rc = cost_after(s, txn, rec->author, &old, cost, &after);
+	if (rc < 0)
+		return rc;
+	if (!within_budget(item->budget, &old, cost, &after)) {
+		item->err = KITH_EQUOTA; /* passed over: see store.h */
+		return store_head_raise(s, txn, rec->author, rec->seq);
+	}
+	rc = seq_claim(s, txn, rec, name_len, &taken);
+	if (rc == 0 && taken)
 		item->err = -EEXIST;
-		return 0;
-	}
-	if (rc != 0)
-		return store_mdb_error(s, rc);
-
-	if (found) {
-		store_seq_key(old_skey, rec->author, old_seq);
-		sk = (MDB_val){sizeof(old_skey), old_skey};
-		rc = mdb_del(txn, s->byseq, &sk, NULL);
-		/* Already missing is what we want; anything else is not. */
-		if (rc != 0 && rc != MDB_NOTFOUND)
-			return store_mdb_error(s, rc);
-	}
-	rc = record_write(s, txn, &rk, rec->seq, item->buf, item->len);
+	if (rc < 0 || taken)
+		return rc;
+	rc = record_store(s, txn, rec, item, &rk, &old, &after);
 	if (rc == 0)
-		rc = head_raise(s, txn, rec->author, rec->seq);
-	if (rc == 0)
-		item->result = found ? STORE_PUT_REPLACED : STORE_PUT_NEW;
+		item->result = old.found ? STORE_PUT_REPLACED : STORE_PUT_NEW;
 	return rc;
 }
 
-/* Writes the verified items (err == 0) of items[0..n) in one transaction;
- * recs[i] is the decoded items[i]. */
-static int write_verified(struct store *s, struct store_item *items,
-                          const struct proto_record *recs, size_t n)
-{
-	MDB_txn *txn = NULL;
-	size_t i, verified = 0;
-	int rc;
+/* A batch's records, decoded (rec) and judged (err: 0 or why the record
+ * is refused before the store sees it). */
+struct checked {
+	struct proto_record rec;
+	int err;
+};
 
-	for (i = 0; i < n; i++)
-		verified += items[i].err == 0;
-	if (verified == 0)
-		return 0;
-	rc = store_write_begin(s, &txn);
-	if (rc < 0)
-		return rc;
-	for (i = 0; i < n && rc == 0; i++)
-		if (items[i].err == 0)
-			rc = put_one(s, txn, &recs[i], &items[i]);
-	if (rc < 0) {
-		mdb_txn_abort(txn);
-		return rc;
+struct batch {
+	struct store_item *items;
+	const struct checked *checked;
+	size_t n;
+};
+
+/* Stores the records that passed their checks. It may run again after
+ * the map grew, so every item's outcome starts over from its check. */
+static int batch_write(struct store *s, MDB_txn *txn, void *arg)
+{
+	const struct batch *b = arg;
+	int rc = 0;
+
+	for (size_t i = 0; i < b->n && rc == 0; i++) {
+		b->items[i].err = b->checked[i].err;
+		b->items[i].result = 0;
+		if (b->checked[i].err == 0)
+			rc = put_one(s, txn, &b->checked[i].rec, &b->items[i]);
 	}
-	return store_write_commit(s, txn);
+	return rc;
 }
 
-int store_record_put(struct store *s, const uint8_t *buf, size_t len, uint64_t now,
-                     enum store_put_result *result)
+/* Decodes every item (checking its signature when verify is set) and
+ * writes those that pass in one transaction. */
+static int put_batch(struct store *s, struct store_item *items, size_t n, uint64_t now, bool verify)
 {
-	struct store_item item = {.buf = buf, .len = len};
-	struct proto_record rec;
-	int rc;
+	struct batch b = {items, NULL, n};
+	struct checked *c;
+	size_t passed = 0;
+	int rc = 0;
 
-	rc = proto_record_open(&rec, buf, len, now);
-	if (rc < 0)
-		return rc;
-	rc = write_verified(s, &item, &rec, 1);
+	if (n == 0)
+		return 0;
+	if (n > SIZE_MAX / sizeof(*c))
+		return -ENOMEM;
+	c = malloc(n * sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		items[i].result = 0;
+		c[i].err = proto_record_decode(&c[i].rec, items[i].buf, items[i].len);
+		if (!c[i].err && verify)
+			c[i].err = proto_record_verify(&c[i].rec);
+		if (!c[i].err)
+			c[i].err = proto_record_check_time(&c[i].rec, now);
+		items[i].err = c[i].err;
+		passed += c[i].err == 0;
+	}
+	b.checked = c;
+	if (passed > 0)
+		rc = store_write(s, STORE_WRITE_ADD, batch_write, &b);
+	free(c);
+	return rc;
+}
+
+int store_record_put_budget(struct store *s, const uint8_t *buf, size_t len, uint64_t now,
+                            const struct store_budget *budget, enum store_put_result *result)
+{
+	struct store_item item = {.buf = buf, .len = len, .budget = budget};
+	int rc = put_batch(s, &item, 1, now, true);
+
 	if (rc < 0)
 		return rc;
 	if (item.err < 0)
@@ -170,31 +291,10 @@ int store_record_put(struct store *s, const uint8_t *buf, size_t len, uint64_t n
 	return 0;
 }
 
-/* Decodes every item (checking its signature when verify is set) and
- * writes those that pass in one transaction. */
-static int put_batch(struct store *s, struct store_item *items, size_t n, uint64_t now, bool verify)
+int store_record_put(struct store *s, const uint8_t *buf, size_t len, uint64_t now,
+                     enum store_put_result *result)
 {
-	struct proto_record *recs;
-	int rc;
-
-	if (n == 0)
-		return 0;
-	if (n > SIZE_MAX / sizeof(*recs))
-		return -ENOMEM;
-	recs = malloc(n * sizeof(*recs));
-	if (!recs)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		items[i].result = 0;
-		items[i].err = proto_record_decode(&recs[i], items[i].buf, items[i].len);
-		if (!items[i].err && verify)
-			items[i].err = proto_record_verify(&recs[i]);
-		if (!items[i].err)
-			items[i].err = proto_record_check_time(&recs[i], now);
-	}
-	rc = write_verified(s, items, recs, n);
-	free(recs);
-	return rc;
+	return store_record_put_budget(s, buf, len, now, NULL, result);
 }
 
 int store_records_put(struct store *s, struct store_item *items, size_t n, uint64_t now)

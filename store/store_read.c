@@ -123,6 +123,18 @@ int store_records_each(struct store *s, store_record_fn fn, void *arg)
 	return store_walk(s, s->records, NULL, 0, records_visit, &w);
 }
 
+int store_records_of_kind(struct store *s, const uint8_t author[PROTO_KEY_LEN], uint8_t kind,
+                          store_record_fn fn, void *arg)
+{
+	struct record_walk w = {s, fn, arg};
+	uint8_t start[PROTO_KEY_LEN + 1];
+	MDB_val from = {sizeof(start), start};
+
+	memcpy(start, author, PROTO_KEY_LEN);
+	start[PROTO_KEY_LEN] = kind;
+	return store_walk(s, s->records, &from, sizeof(start), records_visit, &w);
+}
+
 struct head_walk {
 	store_head_fn fn;
 	void *arg;
@@ -185,53 +197,54 @@ int store_record_count(struct store *s, uint64_t *count)
 	return rc;
 }
 
+struct counter {
+	MDB_val k;
+	uint64_t n, floor;
+	uint64_t first; /* out */
+};
+
 /* A meta counter holds the last value handed out (0 before the first; a
  * counter never written reads as 0). */
+static int counter_write(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct counter *c = arg;
+	uint8_t buf[8];
+	MDB_val v;
+	uint64_t last = 0;
+	int rc = mdb_get(txn, s->meta, &c->k, &v);
+
+	c->first = 0;
+	if (rc == 0 && v.mv_size != 8)
+		return -EIO;
+	if (rc == 0)
+		last = store_be64_get(v.mv_data);
+	else if (rc != MDB_NOTFOUND)
+		return store_mdb_error(s, rc);
+	if (last < c->floor)
+		last = c->floor;
+	if (c->n > UINT64_MAX - last)
+		return -EOVERFLOW;
+	store_be64_put(buf, last + c->n);
+	v = (MDB_val){sizeof(buf), buf};
+	c->first = last + 1;
+	return store_mdb_error(s, mdb_put(txn, s->meta, &c->k, &v, 0));
+}
+
 int store_counter_next(struct store *s, const char *name, uint64_t n, uint64_t floor,
                        uint64_t *first)
 {
-	uint8_t buf[8];
-	MDB_val k = {strlen(name), (void *)name}, v;
-	MDB_txn *txn = NULL;
-	uint64_t last = 0;
+	struct counter c = {{strlen(name), (void *)name}, n, floor, 0};
 	int rc;
 
 	*first = 0;
-	if (n == 0 || k.mv_size == 0)
+	if (n == 0 || c.k.mv_size == 0)
 		return -EINVAL;
-	rc = store_write_begin(s, &txn);
-	if (rc < 0)
-		return rc;
-	rc = mdb_get(txn, s->meta, &k, &v);
-	if (rc == 0 && v.mv_size != 8) {
-		rc = -EIO;
-		goto out;
-	}
+	/* Counters may use the map's reserve: a full store still hands out
+	 * incarnations. The commit is synced: the values are ours even
+	 * after a crash. */
+	rc = store_write(s, STORE_WRITE_RESERVE, counter_write, &c);
 	if (rc == 0)
-		last = store_be64_get(v.mv_data);
-	else if (rc != MDB_NOTFOUND) {
-		rc = store_mdb_error(s, rc);
-		goto out;
-	}
-	if (last < floor)
-		last = floor;
-	if (n > UINT64_MAX - last) {
-		rc = -EOVERFLOW;
-		goto out;
-	}
-	store_be64_put(buf, last + n);
-	v = (MDB_val){sizeof(buf), buf};
-	rc = store_mdb_error(s, mdb_put(txn, s->meta, &k, &v, 0));
-	if (rc < 0)
-		goto out;
-	/* The commit is synced: the values are ours even after a crash. */
-	rc = store_write_commit(s, txn);
-	txn = NULL; /* freed by the commit, failed or not */
-	if (rc == 0)
-		*first = last + 1;
-out:
-	if (txn)
-		mdb_txn_abort(txn);
+		*first = c.first;
 	return rc;
 }
 

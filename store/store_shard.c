@@ -1,13 +1,15 @@
 /* Shards partners keep with us, and what each owner uses.
  *
  * shards maps owner (32) || name to the shard's bytes; usage maps owner to
- * bytes (8 BE) || count (8 BE). Every change to an owner's shards rewrites
- * its usage entry in the same write transaction, so the two never
- * disagree on disk and a quota check is one read, not a walk. An owner
- * with no shard has no usage entry. When they do disagree (a file damaged
- * or edited behind our back) the change is refused with -EIO: an owner
- * must never get more room than its grant allows because a counter went
- * wrong. store_shards_drop() is the way out. */
+ * bytes (8 BE) || count (8 BE), where a shard's bytes are its cost: its
+ * length + its name's length + STORE_SHARD_OVERHEAD. Every change to an
+ * owner's shards rewrites its usage entry in the same write transaction,
+ * so the two never disagree on disk and a quota check is one read, not a
+ * walk. An owner with no shard has no usage entry. When they do disagree
+ * (a file damaged or edited behind our back) the change is refused with
+ * -EIO: an owner must never get more room than its grant allows because a
+ * counter went wrong. store_shards_drop() is the way out. The schema
+ * upgrade to version 3 recounts every owner (store_usage_rebuild()). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -88,18 +90,24 @@ static int usage_write(struct store *s, MDB_txn *txn, const uint8_t owner[PROTO_
 	return store_mdb_error(s, mdb_put(txn, s->usage, &k, &v, 0));
 }
 
-/* Looks up the shard k: *found, and its size in *size. */
-static int shard_size(struct store *s, MDB_txn *txn, MDB_val *k, bool *found, uint64_t *size)
+/* The cost of a shard of len bytes named by the shards key of length klen. */
+static uint64_t shard_cost(size_t len, size_t klen)
+{
+	return (uint64_t)len + (klen - PROTO_KEY_LEN) + STORE_SHARD_OVERHEAD;
+}
+
+/* Looks up the shard k: *found, and its cost in *cost. */
+static int shard_lookup(struct store *s, MDB_txn *txn, MDB_val *k, bool *found, uint64_t *cost)
 {
 	MDB_val v;
 	int rc = mdb_get(txn, s->shards, k, &v);
 
 	*found = rc == 0;
-	*size = rc == 0 ? v.mv_size : 0;
+	*cost = rc == 0 ? shard_cost(v.mv_size, k->mv_size) : 0;
 	return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_mdb_error(s, rc);
 }
 
-/* The usage left once a shard of size old is taken out: -EIO when the
+/* The usage left once a shard costing old is taken out: -EIO when the
  * usage cannot have counted it. */
 static int usage_take(struct usage *u, uint64_t old)
 {
@@ -122,55 +130,66 @@ static int usage_without(struct store *s, MDB_txn *txn, const uint8_t owner[PROT
 
 	*without = *now;
 	if (rc == 0)
-		rc = shard_size(s, txn, k, found, &old);
+		rc = shard_lookup(s, txn, k, found, &old);
 	if (rc == 0 && *found)
 		rc = usage_take(without, old);
 	return rc;
 }
 
+struct shard_put {
+	const uint8_t *owner;
+	MDB_val k, v;
+	uint64_t quota, max_shards;
+	uint64_t used; /* out */
+};
+
+/* Refuses the shard when it would be one too many or pass the quota
+ * (p->used then says what is used), else stores it. */
+static int shard_put_write(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct shard_put *p = arg;
+	uint64_t cost = shard_cost(p->v.mv_size, p->k.mv_size);
+	struct usage now, base, after;
+	bool found;
+	int rc = usage_without(s, txn, p->owner, &p->k, &now, &base, &found);
+
+	p->used = now.bytes;
+	if (rc < 0)
+		return rc;
+	if (!found && base.count >= p->max_shards)
+		return KITH_ETOOMANY;
+	/* base.bytes + cost <= quota, written so that it cannot overflow */
+	if (cost > p->quota || base.bytes > p->quota - cost)
+		return KITH_EQUOTA;
+	after = (struct usage){base.bytes + cost, base.count + 1};
+	rc = store_mdb_error(s, mdb_put(txn, s->shards, &p->k, &p->v, 0));
+	if (rc == 0)
+		rc = usage_write(s, txn, p->owner, &after);
+	if (rc == 0)
+		p->used = after.bytes;
+	return rc;
+}
+
 int store_shard_put(struct store *s, const uint8_t owner[PROTO_KEY_LEN], const char *name,
-                    const uint8_t *data, size_t len, uint64_t quota, uint64_t *used)
+                    const uint8_t *data, size_t len, uint64_t quota, uint64_t max_shards,
+                    uint64_t *used)
 {
 	static const uint8_t empty[1];
 	uint8_t key[SHARD_KEY_MAX];
-	MDB_val k, v = {len, (void *)(data ? data : empty)};
-	MDB_txn *txn = NULL;
-	struct usage now, base, after;
-	bool found;
+	struct shard_put p = {.owner = owner, .quota = quota, .max_shards = max_shards};
 	int rc;
 
 	if (used)
 		*used = 0;
-	rc = shard_key(key, &k, owner, name);
+	rc = shard_key(key, &p.k, owner, name);
 	if (rc < 0)
 		return rc;
 	if (!data && len > 0)
 		return -EINVAL;
-	rc = store_write_begin(s, &txn);
-	if (rc < 0)
-		return rc;
-	rc = usage_without(s, txn, owner, &k, &now, &base, &found);
-	if (rc < 0)
-		goto fail;
-	/* base.bytes + len <= quota, written so that it cannot overflow */
-	if (len > quota || base.bytes > quota - len) {
-		if (used)
-			*used = now.bytes;
-		rc = KITH_EQUOTA;
-		goto fail;
-	}
-	after = (struct usage){base.bytes + len, base.count + 1};
-	rc = store_mdb_error(s, mdb_put(txn, s->shards, &k, &v, 0));
-	if (rc == 0)
-		rc = usage_write(s, txn, owner, &after);
-	if (rc < 0)
-		goto fail;
-	rc = store_write_commit(s, txn);
-	if (rc == 0 && used)
-		*used = after.bytes;
-	return rc;
-fail:
-	mdb_txn_abort(txn);
+	p.v = (MDB_val){len, (void *)(data ? data : empty)};
+	rc = store_write(s, STORE_WRITE_ADD, shard_put_write, &p);
+	if (used && (rc == 0 || rc == KITH_EQUOTA || rc == KITH_ETOOMANY))
+		*used = p.used;
 	return rc;
 }
 
@@ -207,38 +226,43 @@ out:
 	return rc;
 }
 
+struct shard_del {
+	const uint8_t *owner;
+	MDB_val k;
+	uint64_t used; /* out */
+};
+
+static int shard_del_write(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct shard_del *d = arg;
+	struct usage now, u;
+	bool found;
+	int rc = usage_without(s, txn, d->owner, &d->k, &now, &u, &found);
+
+	if (rc == 0 && !found)
+		rc = -ENOENT;
+	if (rc == 0)
+		rc = store_mdb_error(s, mdb_del(txn, s->shards, &d->k, NULL));
+	if (rc == 0)
+		rc = usage_write(s, txn, d->owner, &u);
+	d->used = u.bytes;
+	return rc;
+}
+
 int store_shard_del(struct store *s, const uint8_t owner[PROTO_KEY_LEN], const char *name,
                     uint64_t *used)
 {
 	uint8_t key[SHARD_KEY_MAX];
-	MDB_val k;
-	MDB_txn *txn = NULL;
-	struct usage now, u;
-	bool found;
+	struct shard_del d = {.owner = owner};
 	int rc;
 
 	if (used)
 		*used = 0;
-	rc = shard_key(key, &k, owner, name);
-	if (rc < 0)
-		return rc;
-	rc = store_write_begin(s, &txn);
-	if (rc < 0)
-		return rc;
-	rc = usage_without(s, txn, owner, &k, &now, &u, &found);
-	if (rc == 0 && !found)
-		rc = -ENOENT;
+	rc = shard_key(key, &d.k, owner, name);
 	if (rc == 0)
-		rc = store_mdb_error(s, mdb_del(txn, s->shards, &k, NULL));
-	if (rc == 0)
-		rc = usage_write(s, txn, owner, &u);
-	if (rc < 0) {
-		mdb_txn_abort(txn);
-		return rc;
-	}
-	rc = store_write_commit(s, txn);
+		rc = store_write(s, STORE_WRITE_RESERVE, shard_del_write, &d);
 	if (rc == 0 && used)
-		*used = u.bytes;
+		*used = d.used;
 	return rc;
 }
 
@@ -260,7 +284,7 @@ int store_shard_usage(struct store *s, const uint8_t owner[PROTO_KEY_LEN], uint6
 }
 
 /* Deletes every shards entry that starts with owner, through cur; adds
- * their sizes to *freed. */
+ * their cost to *freed. */
 static int shards_delete(struct store *s, MDB_cursor *cur, const uint8_t owner[PROTO_KEY_LEN],
                          uint64_t *freed)
 {
@@ -273,7 +297,7 @@ static int shards_delete(struct store *s, MDB_cursor *cur, const uint8_t owner[P
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size < PROTO_KEY_LEN || memcmp(k.mv_data, owner, PROTO_KEY_LEN) != 0)
 			return 0; /* past owner's entries */
-		*freed += v.mv_size;
+		*freed += shard_cost(v.mv_size, k.mv_size);
 		rc = mdb_cursor_del(cur, 0);
 		if (rc != 0)
 			break;
@@ -281,33 +305,82 @@ static int shards_delete(struct store *s, MDB_cursor *cur, const uint8_t owner[P
 	return rc == MDB_NOTFOUND ? 0 : store_mdb_error(s, rc);
 }
 
-int store_shards_drop(struct store *s, const uint8_t owner[PROTO_KEY_LEN], uint64_t *freed)
+struct shards_drop {
+	const uint8_t *owner;
+	uint64_t freed; /* out */
+};
+
+static int shards_drop_write(struct store *s, MDB_txn *txn, void *arg)
 {
 	static const struct usage none = {0, 0};
+	struct shards_drop *d = arg;
 	MDB_cursor *cur = NULL;
-	MDB_txn *txn = NULL;
-	uint64_t n = 0;
-	int rc;
+	int rc = store_mdb_error(s, mdb_cursor_open(txn, s->shards, &cur));
 
-	if (freed)
-		*freed = 0;
-	rc = store_write_begin(s, &txn);
-	if (rc < 0)
-		return rc;
-	rc = store_mdb_error(s, mdb_cursor_open(txn, s->shards, &cur));
+	d->freed = 0;
 	if (rc == 0)
-		rc = shards_delete(s, cur, owner, &n);
+		rc = shards_delete(s, cur, d->owner, &d->freed);
 	if (cur)
 		mdb_cursor_close(cur);
 	/* The usage entry goes without being read: drop repairs it. */
-	if (rc == 0)
-		rc = usage_write(s, txn, owner, &none);
-	if (rc < 0) {
-		mdb_txn_abort(txn);
-		return rc;
+	return rc < 0 ? rc : usage_write(s, txn, d->owner, &none);
+}
+
+int store_shards_drop(struct store *s, const uint8_t owner[PROTO_KEY_LEN], uint64_t *freed)
+{
+	struct shards_drop d = {.owner = owner};
+	int rc = store_write(s, STORE_WRITE_RESERVE, shards_drop_write, &d);
+
+	if (freed)
+		*freed = rc == 0 ? d.freed : 0;
+	return rc;
+}
+
+/* Counts one shards entry (k, v) into its owner's total *u, first writing
+ * the total of the owner before it when k starts another. */
+static int rebuild_step(struct store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                        uint8_t owner[PROTO_KEY_LEN], struct usage *u)
+{
+	int rc = 0;
+
+	if (k->mv_size <= PROTO_KEY_LEN || k->mv_size > SHARD_KEY_MAX)
+		return -EIO;
+	if (u->count > 0 && memcmp(owner, k->mv_data, PROTO_KEY_LEN) != 0) {
+		rc = usage_write(s, txn, owner, u);
+		*u = (struct usage){0, 0};
 	}
-	rc = store_write_commit(s, txn);
-	if (rc == 0 && freed)
-		*freed = n;
+	memcpy(owner, k->mv_data, PROTO_KEY_LEN);
+	u->bytes += shard_cost(v->mv_size, k->mv_size);
+	u->count++;
+	return rc;
+}
+
+/* Empties usage and counts it again from the shards, which are in owner
+ * order: each owner's entry is written when the walk moves past it. */
+int store_usage_rebuild(struct store *s, MDB_txn *txn)
+{
+	uint8_t owner[PROTO_KEY_LEN];
+	struct usage u = {0, 0};
+	MDB_cursor *cur = NULL;
+	MDB_cursor_op op = MDB_FIRST;
+	MDB_val k, v;
+	int rc = mdb_drop(txn, s->usage, 0);
+
+	if (rc == 0)
+		rc = mdb_cursor_open(txn, s->shards, &cur);
+	if (rc != 0)
+		return store_mdb_error(s, rc);
+	while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+		op = MDB_NEXT;
+		rc = rebuild_step(s, txn, &k, &v, owner, &u);
+		if (rc < 0)
+			goto out;
+	}
+	if (rc != MDB_NOTFOUND)
+		rc = store_mdb_error(s, rc);
+	else
+		rc = u.count > 0 ? usage_write(s, txn, owner, &u) : 0;
+out:
+	mdb_cursor_close(cur);
 	return rc;
 }

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "proto/peerid.h"
+#include "proto/units.h"
 #include "agentctl.h"
 #include "cli.h"
 
@@ -18,6 +19,34 @@ static void format_age(char *buf, size_t n, uint64_t seconds)
 		snprintf(buf, n, "%" PRIu64 "h", seconds / 3600);
 	else
 		snprintf(buf, n, "%" PRIu64 "d", seconds / 86400);
+}
+
+/* The store against its limit, and what peers cost. */
+static void print_limits(const msgpack_object *d)
+{
+	const msgpack_object *st = agentctl_get(d, "store"), *c = agentctl_get(d, "connections");
+	const msgpack_object *w = agentctl_get(d, "work"), *near = agentctl_get(st, "near_full");
+	uint64_t used = agentctl_uint(st, "used_bytes"), limit = agentctl_uint(st, "limit_bytes");
+	char u[32], l[32];
+
+	proto_size_format(used, u, sizeof(u));
+	proto_size_format(limit, l, sizeof(l));
+	printf("store:        %s of %s (%" PRIu64 "%%)%s; %" PRIu64
+	       " expired records pruned, %" PRIu64 " of ejected members removed\n",
+	       used ? u : "0", limit ? l : "0", limit ? used * 100 / limit : 0,
+	       near && near->type == MSGPACK_OBJECT_BOOLEAN && near->via.boolean
+	           ? ", NEAR FULL: only trust records and no new shards are taken"
+	           : "",
+	       agentctl_uint(st, "pruned"), agentctl_uint(st, "dropped_ejected"));
+	printf("connections:  %" PRIu64 " inbound; closed %" PRIu64 " silent, %" PRIu64
+	       " of guests, %" PRIu64 " naming their routing id\n",
+	       agentctl_uint(c, "inbound"), agentctl_uint(c, "closed_silent"),
+	       agentctl_uint(c, "closed_guest"), agentctl_uint(c, "closed_routing_id"));
+	printf("work:         %" PRIu64 " heavy messages at once, %" PRIu64 " waited (%" PRIu64
+	       " waiting), %" PRIu64 " cut short; %" PRIu64 " log lines held back\n",
+	       agentctl_uint(w, "handled"), agentctl_uint(w, "deferred"),
+	       agentctl_uint(w, "waiting"), agentctl_uint(w, "records_messages_cut_short"),
+	       agentctl_uint(w, "log_lines_held"));
 }
 
 static void print_status(const msgpack_object *d)
@@ -58,6 +87,10 @@ static void print_status(const msgpack_object *d)
 	printf("              %" PRIu64 " requests without a valid grant, %" PRIu64
 	       " join attempts\n",
 	       agentctl_uint(rej, "requests_refused"), agentctl_uint(rej, "joins_refused"));
+	printf("              %" PRIu64 " records over their author's budget, %" PRIu64
+	       " messages while busy\n",
+	       agentctl_uint(rej, "records_over_budget"), agentctl_uint(rej, "messages_busy"));
+	print_limits(d);
 }
 
 int cmd_status_main(int argc, char **argv)

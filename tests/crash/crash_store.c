@@ -1,21 +1,25 @@
 /* kill -9 at a random moment loses nothing that was acknowledged.
  *
  * Phase 1, records: each round forks a writer that loops: reserve seqs,
- * sign records, put them (single puts and small batches in turn, often
- * replacing a name it used before), and only then report each seq on a
- * pipe. The parent kills it with SIGKILL after a random 2-60 ms, reopens
- * the store and checks: every reported record is there and verifies, the
- * own counter hands out a seq above every reported one, every stored
- * record verifies, and byseq, records and heads agree.
+ * sign records, put them (single puts and small batches with a budget in
+ * turn, often replacing a name it used before), and only then report each
+ * seq on a pipe; now and then it prunes the records of the names that
+ * expire early. Its map starts small, so that it grows under the kills. The parent kills it with
+ * SIGKILL after a random 2-60 ms, reopens the store and checks: every reported record is there and
+ * verifies (or was pruned, for an early name), the own counter hands out
+ * a seq above every reported one, every stored record verifies, byseq,
+ * records, expiry and heads agree, and the author's authors entry is the
+ * sum over its records.
  *
  * Phase 2, local state: the child alternates taking a use of one
  * invitation and putting, replacing or deleting a shard of two owners
- * under a quota, reporting each success. After each kill: the uses taken
- * are exactly the uses reported, plus at most the one whose report the
- * kill cut off (no use is handed out twice, none reported is lost); every
- * shard holds what was last reported for it (but for that one operation),
- * is intact, and each owner's usage is the sum of its shards and within
- * the quota. KITH_CRASH_SEED=N replays a run. */
+ * under a quota and a bound on their count, reporting each success. After
+ * each kill: the uses taken are exactly the uses reported, plus at most
+ * the one whose report the kill cut off (no use is handed out twice, none
+ * reported is lost); every shard holds what was last reported for it (but
+ * for that one operation), is intact, and each owner's usage is what its
+ * shards cost (data, name and overhead), within the quota and the bound.
+ * KITH_CRASH_SEED=N replays a run. */
 #define _XOPEN_SOURCE 700 /* nftw() */
 #include <errno.h>
 #include <ftw.h>
@@ -39,7 +43,8 @@
 #define TIME_BUDGET_NS (20LL * 1000 * 1000 * 1000)
 #define LOCAL_ROUNDS 25
 #define LOCAL_BUDGET_NS (15LL * 1000 * 1000 * 1000)
-#define NAMES 40 /* few enough that names are replaced often */
+#define NAMES 40                      /* few enough that names are replaced often */
+#define EARLY(name) ((name) % 5 == 0) /* names whose records expire early */
 #define BATCH_MAX 8
 #define PATH_LEN 512
 
@@ -87,7 +92,7 @@ static int sign_one(struct mp_buf *out, const struct proto_identity *id, uint32_
 
 	snprintf(in.name, sizeof(in.name), "svc-%u", (unsigned)name);
 	in.issued = now;
-	in.expires = now + 86400;
+	in.expires = now + (EARLY(name) ? 1000 : 86400);
 	memset(body, (int)seq, sizeof(body));
 	in.body = body;
 	in.body_len = 50 + (size_t)(rng() % (sizeof(body) - 50));
@@ -119,6 +124,9 @@ static void write_single(struct store *s, const struct proto_identity *id, int f
 
 static void write_batch(struct store *s, const struct proto_identity *id, int fd)
 {
+	/* never reached by NAMES records: the budget path runs, refusing
+	 * nothing */
+	static const struct store_budget budget = {NAMES, NAMES * (PROTO_RECORD_MAX + 256)};
 	struct mp_buf b[BATCH_MAX] = {{0}};
 	struct store_item items[BATCH_MAX];
 	uint32_t names[BATCH_MAX];
@@ -131,7 +139,8 @@ static void write_batch(struct store *s, const struct proto_identity *id, int fd
 		names[i] = (uint32_t)(rng() % NAMES);
 		if (sign_one(&b[i], id, names[i], first + i))
 			_exit(6);
-		items[i] = (struct store_item){.buf = b[i].data, .len = b[i].len};
+		items[i] =
+		    (struct store_item){.buf = b[i].data, .len = b[i].len, .budget = &budget};
 	}
 	if (store_records_put(s, items, n, now))
 		_exit(7);
@@ -146,17 +155,23 @@ static void write_batch(struct store *s, const struct proto_identity *id, int fd
 
 static void writer(int fd, uint64_t seed)
 {
+	/* A map this small grows in the first rounds: kills land inside
+	 * the redo of a write too. */
+	static const struct store_options opt = {.map_size = 128 << 10, .map_max = 64 << 20};
 	struct proto_identity *id = NULL;
 	struct store *s = NULL;
 
 	rng_state = seed;
-	if (proto_identity_load(&id, key_path) || store_open(&s, dir, NULL))
+	if (proto_identity_load(&id, key_path) || store_open(&s, dir, &opt))
 		_exit(2);
 	for (unsigned i = 0;; i++) {
 		if (i % 2)
 			write_batch(s, id, fd);
 		else
 			write_single(s, id, fd);
+		/* the early names' records expire before now + 2000 */
+		if (i % 8 == 7 && store_records_prune(s, now + 2000, 3, NULL, NULL))
+			_exit(12);
 	}
 }
 
@@ -236,6 +251,7 @@ struct walk {
 	const uint8_t *author;
 	uint64_t count;
 	uint64_t own;      /* records of author */
+	uint64_t own_cost; /* what they cost, as authors counts it */
 	uint64_t seq_sum;  /* of author's records, to compare the two walks */
 	uint64_t last_seq; /* byseq walk: must increase */
 	int bad;
@@ -253,6 +269,7 @@ static int walk_records(void *arg, const uint8_t *buf, size_t len)
 	}
 	if (memcmp(rec.author, w->author, PROTO_KEY_LEN) == 0) {
 		w->own++;
+		w->own_cost += len + strlen(rec.name) + STORE_RECORD_OVERHEAD;
 		w->seq_sum += rec.seq;
 	}
 	return 0;
@@ -284,13 +301,16 @@ static int check_reported(struct store *s, const uint8_t *author, const struct r
 		struct proto_record rec;
 		uint8_t *buf = NULL;
 		size_t len = 0;
+		int rc;
 
 		if (rep->name_seq[i] == 0)
 			continue;
 		snprintf(name, sizeof(name), "svc-%u", (unsigned)i);
-		if (store_record_get(s, author, PROTO_KIND_SERVICE, name, &buf, &len) != 0 ||
-		    proto_record_open(&rec, buf, len, now) != 0 || rec.seq < rep->name_seq[i] ||
-		    strcmp(rec.name, name) != 0) {
+		rc = store_record_get(s, author, PROTO_KIND_SERVICE, name, &buf, &len);
+		if (rc == -ENOENT && EARLY(i))
+			continue; /* pruned */
+		if (rc != 0 || proto_record_open(&rec, buf, len, now) != 0 ||
+		    rec.seq < rep->name_seq[i] || strcmp(rec.name, name) != 0) {
 			printf("# %s: reported seq %llu lost\n", name,
 			       (unsigned long long)rep->name_seq[i]);
 			missing++;
@@ -304,7 +324,7 @@ static int check_store(const uint8_t *author, const struct reported *rep, uint64
 {
 	struct walk all = {.author = author}, byseq = {.author = author};
 	struct store *s = NULL;
-	uint64_t count = 0, head = 0, first = 0;
+	uint64_t count = 0, head = 0, first = 0, records = 0, bytes = 0;
 	int rc, failures = 0;
 
 	rc = store_open(&s, dir, NULL);
@@ -317,18 +337,26 @@ static int check_store(const uint8_t *author, const struct reported *rep, uint64
 	rc = rc ? rc : store_records_since(s, author, 0, walk_byseq, &byseq);
 	rc = rc ? rc : store_record_count(s, &count);
 	rc = rc ? rc : store_head_get(s, author, &head);
+	rc = rc ? rc : store_author_usage(s, author, &records, &bytes);
 	rc = rc ? rc : store_seq_reserve(s, 1, &first);
 	if (rc != 0) {
 		printf("# walk: %s\n", proto_strerror(rc));
 		failures++;
 	}
+	/* Pruning keeps the head: it may be past the last record left. */
 	if (all.bad || byseq.bad || all.count != count || all.own != byseq.own ||
-	    all.seq_sum != byseq.seq_sum || head != byseq.last_seq) {
+	    all.seq_sum != byseq.seq_sum || head < byseq.last_seq || head < rep->max) {
 		printf("# inconsistent: %llu records (%llu counted), %llu own vs %llu by seq, "
 		       "%d + %d bad, head %llu vs %llu\n",
 		       (unsigned long long)all.count, (unsigned long long)count,
 		       (unsigned long long)all.own, (unsigned long long)byseq.own, all.bad,
 		       byseq.bad, (unsigned long long)head, (unsigned long long)byseq.last_seq);
+		failures++;
+	}
+	if (records != all.own || bytes != all.own_cost) {
+		printf("# authors counts %llu records of %llu bytes, they are %llu of %llu\n",
+		       (unsigned long long)records, (unsigned long long)bytes,
+		       (unsigned long long)all.own, (unsigned long long)all.own_cost);
 		failures++;
 	}
 	if (first <= rep->max || first <= head || first <= *last_first) {
@@ -342,17 +370,27 @@ static int check_store(const uint8_t *author, const struct reported *rep, uint64
 	return failures;
 }
 
-/* The databases of a version-2 store, in the order raw_stat() reports. */
-enum raw_db { RAW_META, RAW_RECORDS, RAW_BYSEQ, RAW_HEADS, RAW_INVITES, RAW_SHARDS, RAW_USAGE };
-#define RAW_DBS 7
+/* The databases of a version-3 store, in the order raw_stat() reports. */
+enum raw_db {
+	RAW_META,
+	RAW_RECORDS,
+	RAW_BYSEQ,
+	RAW_HEADS,
+	RAW_AUTHORS,
+	RAW_EXPIRY,
+	RAW_INVITES,
+	RAW_SHARDS,
+	RAW_USAGE
+};
+#define RAW_DBS 9
 
 /* Opens the environment with plain LMDB, read-only, as another tool
  * would, and reads the statistics of every database: 0 if they are all
  * there. */
 static int raw_stat(MDB_stat st[RAW_DBS])
 {
-	static const char *const names[RAW_DBS] = {"meta",    "records", "byseq", "heads",
-	                                           "invites", "shards",  "usage"};
+	static const char *const names[RAW_DBS] = {
+	    "meta", "records", "byseq", "heads", "authors", "expiry", "invites", "shards", "usage"};
 	char path[PATH_LEN];
 	MDB_env *env = NULL;
 	MDB_txn *txn = NULL;
@@ -379,16 +417,20 @@ static int raw_stat(MDB_stat st[RAW_DBS])
 	return rc != 0;
 }
 
-/* The databases are there and byseq indexes every record. */
+/* The databases are there, byseq and expiry index every record, and the
+ * one author has an authors entry if it has records. */
 static int check_raw_env(void)
 {
 	MDB_stat st[RAW_DBS];
 
 	if (raw_stat(st) != 0)
 		return 1;
-	if (st[RAW_RECORDS].ms_entries != st[RAW_BYSEQ].ms_entries) {
-		printf("# %zu records but %zu byseq entries\n", st[RAW_RECORDS].ms_entries,
-		       st[RAW_BYSEQ].ms_entries);
+	if (st[RAW_RECORDS].ms_entries != st[RAW_BYSEQ].ms_entries ||
+	    st[RAW_RECORDS].ms_entries != st[RAW_EXPIRY].ms_entries ||
+	    st[RAW_AUTHORS].ms_entries != (st[RAW_RECORDS].ms_entries > 0)) {
+		printf("# %zu records but %zu byseq, %zu expiry and %zu authors entries\n",
+		       st[RAW_RECORDS].ms_entries, st[RAW_BYSEQ].ms_entries,
+		       st[RAW_EXPIRY].ms_entries, st[RAW_AUTHORS].ms_entries);
 		return 1;
 	}
 	return 0;
@@ -402,6 +444,7 @@ static int check_raw_env(void)
 #define SHARD_SLOTS (OWNERS * SHARD_NAMES)
 #define SHARD_MAX 3000
 #define SHARD_QUOTA 15000 /* about half of what the names could hold */
+#define SHARD_COUNT 10    /* of the SHARD_NAMES an owner could have */
 
 enum local_kind { LOCAL_USE = 1, LOCAL_SHARD = 2 };
 
@@ -476,11 +519,12 @@ static void local_shard(struct store *s, int fd)
 		tag = 0;
 	} else {
 		shard_fill(buf, tag);
-		rc = store_shard_put(s, owner, name, buf, shard_len(tag), SHARD_QUOTA, NULL);
+		rc = store_shard_put(s, owner, name, buf, shard_len(tag), SHARD_QUOTA, SHARD_COUNT,
+		                     NULL);
 	}
 	if (rc == 0)
 		local_report(fd, LOCAL_SHARD, slot, tag);
-	else if (rc != -ENOENT && rc != KITH_EQUOTA)
+	else if (rc != -ENOENT && rc != KITH_EQUOTA && rc != KITH_ETOOMANY)
 		_exit(11);
 }
 
@@ -563,8 +607,8 @@ static int shard_read(struct store *s, uint32_t slot, uint64_t *tag, uint64_t *l
 	return rc;
 }
 
-/* Each owner's usage is the sum of its shards, within the quota; the raw
- * databases hold nothing else. */
+/* Each owner's usage is what its shards cost, within the quota and the
+ * count; the raw databases hold nothing else. */
 static int check_usage(struct store *s, const uint64_t bytes[OWNERS], const uint64_t count[OWNERS])
 {
 	uint64_t total = 0, owners = 0;
@@ -577,7 +621,7 @@ static int check_usage(struct store *s, const uint64_t bytes[OWNERS], const uint
 
 		slot_owner(owner, o * SHARD_NAMES);
 		if (store_shard_usage(s, owner, &b, &c) != 0 || b != bytes[o] || c != count[o] ||
-		    b > SHARD_QUOTA) {
+		    b > SHARD_QUOTA || c > SHARD_COUNT) {
 			printf("# owner %u: usage %llu bytes in %llu, shards hold %llu in %llu\n",
 			       (unsigned)o, (unsigned long long)b, (unsigned long long)c,
 			       (unsigned long long)bytes[o], (unsigned long long)count[o]);
@@ -629,8 +673,13 @@ static int check_local(struct local_state *known, const struct local_state *roun
 		}
 		unreported += tag != round->tag[slot];
 		known->tag[slot] = tag;
-		bytes[slot / SHARD_NAMES] += len;
-		count[slot / SHARD_NAMES] += tag != 0;
+		if (tag != 0) {
+			char name[16];
+
+			slot_name(name, slot);
+			bytes[slot / SHARD_NAMES] += len + strlen(name) + STORE_SHARD_OVERHEAD;
+			count[slot / SHARD_NAMES]++;
+		}
 	}
 	if (unreported > 1) {
 		printf("# %d operations stored but never reported\n", unreported);

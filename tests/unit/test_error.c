@@ -9,7 +9,7 @@ int main(void)
 {
 	int distinct = 1;
 
-	for (int a = KITH_ECHECKSUM; a <= KITH_EMALFORMED; a++) {
+	for (int a = KITH_EDISKFULL; a <= KITH_EMALFORMED; a++) {
 		ok(strcmp(proto_strerror(a), "unknown error") != 0, proto_strerror(a));
 		for (int b = a + 1; b <= KITH_EMALFORMED; b++)
 			if (strcmp(proto_strerror(a), proto_strerror(b)) == 0)

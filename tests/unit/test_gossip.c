@@ -240,7 +240,27 @@ static void op_stored(void *arg, const struct proto_record *rec)
 		member_add(nd, adm.subject);
 }
 
-static const struct gossip_ops ops = {op_send, op_pick, op_accept, op_stored};
+/* What a test sets: every author's records get this budget (none when
+ * records is 0). */
+static struct store_budget test_budget;
+
+static const struct store_budget *op_budget(void *arg, const uint8_t author[PROTO_KEY_LEN],
+                                            uint8_t kind, const char **why)
+{
+	(void)arg;
+	(void)author;
+	(void)kind;
+	*why = "over the test's budget";
+	return test_budget.records ? &test_budget : NULL;
+}
+
+static const struct gossip_ops ops = {
+    .send = op_send,
+    .pick = op_pick,
+    .accept = op_accept,
+    .stored = op_stored,
+    .budget = op_budget,
+};
 
 /* ---- setting up ---- */
 
@@ -497,6 +517,51 @@ static void test_anti_entropy(void)
 	net_down();
 }
 
+/* An author over the budget its receivers give it: what is over is passed
+ * over (not kept, not relayed, never asked for again), counted, and what
+ * it publishes later still arrives if it fits; anti-entropy does not loop
+ * on what was refused. */
+static void test_over_budget(void)
+{
+	struct want w;
+	uint64_t last = 0, seqs[8], before0, before2;
+
+	if (!ok(net_up(3, 0) == 0, "budget: three nodes up, no pushes"))
+		return;
+	before0 = count(&net.nodes[0]);
+	before2 = count(&net.nodes[2]);
+	test_budget = (struct store_budget){.records = 4, .bytes = 1 << 20};
+	for (int i = 0; i < 8; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "s%d", i);
+		seqs[i] = last = publish(&net.nodes[1], name, 200);
+	}
+	net_start();
+	w = (struct want){net.nodes[1].id->pk, last, NODES_MAX};
+	ok(run_until(all_have, &w), "budget: every node's head passes the last record");
+	ok(count(&net.nodes[0]) == before0 + 4 && count(&net.nodes[2]) == before2 + 4,
+	   "budget: node 0 and 2 keep 4 of node 1's 8");
+	ok(stats(&net.nodes[0]).rej_budget + stats(&net.nodes[2]).rej_budget >= 4,
+	   "budget: the others counted as over budget");
+	/* node 1 replaces its first record with a smaller one: it fits */
+	{
+		struct mp_buf b = {0};
+		uint64_t seq = 0;
+		store_seq_reserve(net.nodes[1].store, 1, &seq);
+		make(&b, net.nodes[1].id, PROTO_KIND_SERVICE, "s0", seq, NULL, 100);
+		gossip_publish(net.nodes[1].gossip, b.data, b.len);
+		mp_buf_free(&b);
+		w.seq = seq;
+	}
+	ok(run_until(all_have, &w), "budget: a smaller replacement arrives");
+	run_for(3000);
+	ok(stats(&net.nodes[0]).rej_budget + stats(&net.nodes[2]).rej_budget <= 8,
+	   "budget: nothing refused is offered again and again");
+	(void)seqs;
+	test_budget = (struct store_budget){0, 0};
+	net_down();
+}
+
 /* Node 3 is down while others publish n records each, then comes back. */
 static void catch_up(const char *what, uint32_t fanout, uint64_t budget, int n, size_t body)
 {
@@ -604,10 +669,10 @@ static void test_membership(void)
 
 	/* Through the network: node 2 learns the admission, then the records. */
 	gossip_publish(n0->gossip, adm.data, adm.len);
-	store_records_put(
-	    n0->store,
-	    (struct store_item[]){{xr[0].data, xr[0].len, 0, 0}, {xr[1].data, xr[1].len, 0, 0}}, 2,
-	    wall());
+	store_records_put(n0->store,
+	                  (struct store_item[]){{.buf = xr[0].data, .len = xr[0].len},
+	                                        {.buf = xr[1].data, .len = xr[1].len}},
+	                  2, wall());
 	net_start();
 	{
 		struct want w = {x->pk, 2, NODES_MAX};
@@ -927,6 +992,7 @@ int main(void)
 	log_init("test_gossip", LOG_LEVEL_ERROR, false);
 	test_push();
 	test_anti_entropy();
+	test_over_budget();
 	catch_up("catch-up", 2, 256 * 1024, 30, 100);
 	catch_up("catch-up, 4 KiB budget", 0, 4096, 60, 300);
 	test_membership();

@@ -568,7 +568,9 @@ static void test_unwatch(struct loop *l, struct web *w)
 	is(got_count(&k, "selfstop"), 1, "\"selfstop\" reported once");
 	is(got_count(&k, "hang"), 0, "the abandoned check never reported");
 	health_get_stats(h, &st);
-	ok(st.checks >= 3 && st.last_minute == st.checks,
+	/* How many ran depends on the machine's load; that all of them were
+	 * in the last minute does not. */
+	ok(st.checks > 0 && st.last_minute == st.checks,
 	   "last_minute counts every check of the last minute");
 
 	health_free(&h);

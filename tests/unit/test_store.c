@@ -1,6 +1,7 @@
 /* The LMDB store: records are verified before they are written, the
  * highest seq wins, byseq and heads follow every replacement, damaged
- * values end in -EIO, and a store of another schema is left untouched. */
+ * values end in -EIO, a store of another schema is left untouched, and
+ * the map grows up to its limit, where adding stops and pruning goes on. */
 #define _XOPEN_SOURCE 700 /* nftw() */
 #include <errno.h>
 #include <ftw.h>
@@ -560,38 +561,159 @@ static void test_damaged(void)
 	mp_buf_free(&b);
 }
 
-static void test_map_full(void)
+static int count_own(void *arg, const uint8_t *buf, size_t len)
 {
-	struct store_options opt = {.map_size = 256 * 1024};
-	char data[PATH_LEN];
-	struct store *s = NULL;
-	struct mp_buf b = {0};
-	struct proto_record in = {.kind = PROTO_KIND_BACKUP, .issued = 0};
-	static uint8_t body[8000];
-	int rc = 0;
-	uint64_t i, count = 0;
+	struct proto_record rec;
 
-	join(data, dir, "full");
-	mkdir(data, 0700);
-	is(store_open(&s, data, &opt), 0, "open a small store");
+	if (proto_record_decode(&rec, buf, len) != 0)
+		return -1;
+	*(uint64_t *)arg += len + strlen(rec.name) + STORE_RECORD_OVERHEAD;
+	return 0;
+}
+
+/* Puts a batch of n records of 8000-byte bodies named big-<seq>, seqs
+ * from *seq on; on 0 *seq moves past them. */
+static int put_big(struct store *s, uint64_t *seq, size_t n)
+{
+	static uint8_t body[8000];
+	struct proto_record in = {
+	    .kind = PROTO_KIND_BACKUP, .body = body, .body_len = sizeof(body)};
+	struct mp_buf b[16] = {{0}};
+	struct store_item items[16];
+	int rc = 0;
+
 	in.issued = now;
 	in.expires = now + 60;
-	in.body = body;
-	in.body_len = sizeof(body);
-	for (i = 1; i <= 200 && rc == 0; i++) {
-		snprintf(in.name, sizeof(in.name), "shard-%u", (unsigned)i);
-		in.seq = i;
-		b.len = 0;
-		proto_record_sign(&b, alice, &in);
-		rc = put(s, &b, NULL);
+	for (size_t i = 0; i < n && i < 16; i++) {
+		in.seq = *seq + i;
+		snprintf(in.name, sizeof(in.name), "big-%llu", (unsigned long long)in.seq);
+		proto_record_sign(&b[i], alice, &in);
+		items[i] = (struct store_item){.buf = b[i].data, .len = b[i].len};
 	}
-	is(rc, KITH_ENOSPACE, "a full map: KITH_ENOSPACE");
+	rc = store_records_put(s, items, n, now);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = items[i].err;
+	if (rc == 0)
+		*seq += n;
+	for (size_t i = 0; i < n && i < 16; i++)
+		mp_buf_free(&b[i]);
+	return rc;
+}
+
+/* Whether alice's authors entry, records, count and head say the same:
+ * seqs 1..last, nothing more. */
+static int whole(struct store *s, uint64_t last)
+{
+	uint64_t count = 0, records = 0, bytes = 0, walked = 0, h = 0;
+
+	return store_record_count(s, &count) == 0 && count == last &&
+	       store_author_usage(s, alice->pk, &records, &bytes) == 0 && records == last &&
+	       store_records_each(s, count_own, &walked) == 0 && walked == bytes &&
+	       store_head_get(s, alice->pk, &h) == 0 && h == last;
+}
+
+/* A small map grows, by doubling, up to its limit less the reserve; there
+ * writes get KITH_ENOSPACE and leave nothing half-written; removing writes
+ * still work in the reserve. Returns the next seq. */
+static uint64_t test_map_growth(const char *data)
+{
+	struct store_options opt = {.map_size = 1 << 20, .map_max = 8 << 20};
+	struct store_stats st;
+	struct store *s = NULL;
+	uint64_t seq = 1, removed = 0, grew_at = 0;
+	int rc = 0;
+
+	is(store_open(&s, data, &opt), 0, "open a 1 MiB store that may grow to 8 MiB");
+	is(store_stats_get(s, &st), 0, "stats");
+	ok(st.map_bytes == 1 << 20 && st.map_max == 8 << 20, "1 MiB now, 8 MiB at most");
+	while (rc == 0 && seq < 5000) {
+		rc = put_big(s, &seq, 4);
+		if (rc == 0 && grew_at == 0 && store_stats_get(s, &st) == 0 &&
+		    st.map_bytes > 1 << 20)
+			grew_at = seq;
+	}
+	ok(grew_at > 0 && grew_at < 200, "the map grew once the first MiB was used");
+	is(rc, KITH_ENOSPACE, "at its limit: KITH_ENOSPACE");
 	ok(store_lmdb_error(s) && strstr(store_lmdb_error(s), "MDB_MAP_FULL"),
 	   "LMDB's message is kept");
-	is(store_record_count(s, &count), 0, "still readable");
-	is(count, i - 2, "every earlier record is there");
+	is(store_stats_get(s, &st), 0, "stats");
+	is(st.map_bytes, 7 << 20, "the map stopped at 8 MiB less its 1 MiB reserve");
+	ok(st.used_bytes > 6 << 20 && st.used_bytes <= st.map_bytes, "and is nearly all used");
+	ok(whole(s, seq - 1), "the refused batch left nothing: records, usage and head agree");
+	is(put_big(s, &seq, 1), KITH_ENOSPACE, "a single record: KITH_ENOSPACE too");
+	is(store_records_prune(s, UINT64_MAX, 20, &removed, NULL), 0, "pruning still works");
+	is(removed, 20, "20 removed");
+	/* LMDB reuses the pages a commit freed from the second transaction
+	 * after it on: the last snapshot keeps them until then. */
+	is(store_seq_reserve(s, 1, &(uint64_t){0}), 0, "a counter may use the reserve");
+	is(put_big(s, &seq, 4), 0, "and then the pruned room takes new records");
 	store_close(&s);
-	mp_buf_free(&b);
+	return seq;
+}
+
+/* The store of test_map_growth (records 21..seq-1) opened with a limit
+ * below what its file holds: readable, the map never grows, adding stops
+ * once the room inside the file is gone, pruning still works. */
+static void test_map_over_limit(const char *data, uint64_t seq)
+{
+	struct store_options opt = {.map_size = 1 << 20, .map_max = 2 << 20};
+	uint64_t count = 0, walked = 0, records = 0, bytes = 0, removed = 0, map = 0;
+	struct store_stats st;
+	struct store *s = NULL;
+	int rc = 0;
+
+	is(store_open(&s, data, &opt), 0, "reopen with a limit below what the file holds");
+	ok(store_record_count(s, &count) == 0 && count == seq - 1 - 20 &&
+	       store_records_each(s, count_own, &walked) == 0 &&
+	       store_author_usage(s, alice->pk, &records, &bytes) == 0 && records == count &&
+	       walked == bytes,
+	   "everything is readable and agrees");
+	if (store_stats_get(s, &st) == 0)
+		map = st.map_bytes;
+	for (int i = 0; i < 100 && rc == 0; i++)
+		rc = put_big(s, &seq, 1);
+	is(rc, KITH_ENOSPACE, "adding fills the room pruning freed, then KITH_ENOSPACE");
+	ok(store_stats_get(s, &st) == 0 && st.map_bytes == map, "the map did not grow");
+	is(store_records_prune(s, UINT64_MAX, 10, &removed, NULL), 0, "pruning works");
+	is(removed, 10, "10 removed");
+	store_close(&s);
+}
+
+/* Opening with a map smaller than the file, with the defaults, and with a
+ * limit below the initial size. */
+static void test_map_reopen(const char *data)
+{
+	struct store_options opt = {.map_size = 1 << 20, .map_max = 8 << 20};
+	struct store_stats st = {0};
+	struct store *s = NULL;
+	uint64_t seq = 1, removed = 0;
+
+	is(store_open(&s, data, &opt), 0, "reopen with a map smaller than the file");
+	is(store_stats_get(s, &st), 0, "stats");
+	ok(st.map_bytes >= 7 << 20, "the map is as large as the file's data");
+	is(store_records_prune(s, UINT64_MAX, SIZE_MAX, &removed, NULL), 0, "prune everything");
+	is(put_big(s, &seq, 4), 0, "and write again");
+	store_close(&s);
+	is(store_open(&s, data, NULL), 0, "reopen with the defaults");
+	store_stats_get(s, &st);
+	ok(st.map_bytes == STORE_MAP_SIZE_DEFAULT && st.map_max == STORE_MAP_MAX_DEFAULT,
+	   "256 MiB, up to 8 GiB");
+	store_close(&s);
+	opt = (struct store_options){.map_size = 4 << 20, .map_max = 2 << 20};
+	is(store_open(&s, data, &opt), 0, "a limit below the initial size");
+	store_stats_get(s, &st);
+	is(st.map_max, 4 << 20, "is raised to it");
+	store_close(&s);
+}
+
+static void test_map(void)
+{
+	char data[PATH_LEN];
+
+	join(data, dir, "growth");
+	mkdir(data, 0700);
+	test_map_over_limit(data, test_map_growth(data));
+	test_map_reopen(data);
 }
 
 int main(void)
@@ -617,7 +739,7 @@ int main(void)
 	test_schema();
 	test_foreign();
 	test_damaged();
-	test_map_full();
+	test_map();
 	proto_identity_free(&alice);
 	proto_identity_free(&bob);
 	rm_tree(dir);
