@@ -40,7 +40,8 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nEvery command takes --data DIR (default: $KITH_DATA).\n"
-	           "kith COMMAND --help shows the command's options.\n");
+	           "kith COMMAND --help shows the command's options; kith --version "
+	           "the version.\n");
 }
 
 int main(int argc, char **argv)
@@ -51,6 +52,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(stdout);
+		return CLI_OK;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("kith %s\n", KITH_VERSION);
 		return CLI_OK;
 	}
 	for (size_t i = 0; i < N_COMMANDS; i++)

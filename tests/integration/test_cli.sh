@@ -31,6 +31,7 @@ fails_with() {
 }
 
 a=$work/a b=$work/b
+check "kith --version names kith and its version" sh -c "'$kith' --version | grep -qx 'kith [0-9][0-9.]*'"
 check "init a" "$kith" init --name "Collective A" --data "$a"
 check "init b through KITH_DATA" env KITH_DATA="$b" "$kith" init --name "Collective B"
 check "identity is 0600" test "$(stat -c %a "$a/identity.key")" = 600

@@ -5,7 +5,7 @@ namespace, joined to the others by a veth pair; the service listens on a
 second address of the host's end of the veth. Cutting that address off in the
 namespace (a blackhole route) breaks the observer's checks while its
 gossip still flows: it publishes "down", the others keep seeing "up",
-and the verdict stays up everywhere with no alert.
+and the verdict is never down anywhere, with no alert.
 
 Needs root and iproute2; skipped (exit 77) otherwise."""
 import json
@@ -82,9 +82,15 @@ def test(tap, fed, service, sink_dir, hook_port):
 
     wait_until(cut_says_down, 30, "the cut observer's down observations to reach the owner")
     tap.ok(True, "the cut observer says down, and its word reaches the others")
-    time.sleep(10)  # many evaluations, far more than down_after
-    tap.ok(all(verdict(a)["verdict"] == "up" for a in fed.agents),
-           "the verdict stays up on every agent", [verdict(a) for a in fed.agents])
+    # Many evaluations, far more than down_after. What matters is that no
+    # agent ever calls it down: under load a slow check may make it
+    # degraded for a moment, which is no outage.
+    seen, end = [], time.monotonic() + 10
+    while time.monotonic() < end:
+        seen += [verdict(a)["verdict"] for a in fed.agents]
+        time.sleep(0.5)
+    tap.ok(seen and "down" not in seen, "the verdict is never down on any agent "
+           "(%d samples)" % len(seen), seen)
     tap.ok(not [h for h in lines(os.path.join(sink_dir, "http.jsonl"))
                 if h["path"] == "/owner-hook"], "no alert went out")
 
