@@ -33,21 +33,6 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
-static const char *state_name(enum proto_member_state s)
-{
-	switch (s) {
-	case PROTO_STATE_ALIVE:
-		return "alive";
-	case PROTO_STATE_SUSPECT:
-		return "suspect";
-	case PROTO_STATE_DEAD:
-		return "dead";
-	case PROTO_STATE_LEFT:
-		return "left";
-	}
-	return "unknown";
-}
-
 /* ---- trust ---- */
 
 static void trust_added(void *arg, const uint8_t peer[PROTO_KEY_LEN])
@@ -257,7 +242,7 @@ static void member_changed(void *arg, const uint8_t peer[PROTO_KEY_LEN],
 
 	proto_peerid_short(who, peer);
 	log_info("member %s (%s) is %s", who, m && m->name[0] ? m->name : "unnamed",
-	         state_name(state));
+	         proto_member_state_name(state));
 	agent_monitor_member_changed(a, peer, state);
 	if (state == PROTO_STATE_ALIVE && !a->stopping)
 		gossip_sync_with(a->gossip, peer);

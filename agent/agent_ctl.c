@@ -10,6 +10,7 @@
 #include "proto/error.h"
 #include "proto/identity.h"
 #include "proto/peerid.h"
+#include "proto/wire.h"
 #include "store/store.h"
 #include "agent_int.h"
 #include "health.h"
@@ -25,13 +26,6 @@ static void pack_kv_uint(msgpack_packer *pk, const char *key, uint64_t value)
 {
 	mp_pack_cstr(pk, key);
 	msgpack_pack_uint64(pk, value);
-}
-
-static const char *state_text(enum proto_member_state s)
-{
-	static const char *const names[] = {"unknown", "alive", "suspect", "dead", "left"};
-
-	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
 }
 
 struct census {
@@ -135,7 +129,8 @@ static int cmd_status(void *arg, const struct ctl_request *req, msgpack_packer *
 	mp_pack_cstr(pk, "members");
 	msgpack_pack_map(pk, 4);
 	for (int s = PROTO_STATE_ALIVE; s <= PROTO_STATE_LEFT; s++)
-		pack_kv_uint(pk, state_text((enum proto_member_state)s), census.by_state[s]);
+		pack_kv_uint(pk, proto_member_state_name((enum proto_member_state)s),
+		             census.by_state[s]);
 	mp_pack_cstr(pk, "received");
 	msgpack_pack_map(pk, 3);
 	pack_kv_uint(pk, "messages", ns.received);
@@ -175,7 +170,7 @@ static void pack_member(void *arg, const struct member_info *info)
 	msgpack_pack_map(ml->pk, 8);
 	pack_kv_str(ml->pk, "id", id);
 	pack_kv_str(ml->pk, "name", m ? m->name : "");
-	pack_kv_str(ml->pk, "state", state_text(info->state));
+	pack_kv_str(ml->pk, "state", proto_member_state_name(info->state));
 	pack_kv_str(ml->pk, "endpoint",
 	            info->self ? agent_advertised(ml->a) : (m ? m->endpoint : ""));
 	pack_kv_uint(ml->pk, "incarnation", info->incarnation);

@@ -64,26 +64,15 @@ const char *agent_grant_refusal(int code, const char *scope_name)
 /* Parses "monitor,dns:example.org" into g's scopes. */
 static int parse_scopes(struct proto_grant *g, const char *text, char *err, size_t n)
 {
-	const char *p = text;
+	const char *why = NULL;
+	int rc = proto_scope_list_parse(text, g->scopes, PROTO_SCOPES_MAX, &g->n_scopes, &why);
 
-	g->n_scopes = 0;
-	if (!*p)
+	if (rc == KITH_ETOOBIG)
+		return agent_fail(err, n, rc, "more than %d scopes", PROTO_SCOPES_MAX);
+	if (rc)
+		return agent_fail(err, n, rc, "%s", why);
+	if (g->n_scopes == 0)
 		return agent_fail(err, n, KITH_EMISSING, "give at least one scope");
-	while (*p) {
-		const char *end = strchr(p, ',');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		const char *why = NULL;
-
-		if (g->n_scopes == PROTO_SCOPES_MAX)
-			return agent_fail(err, n, KITH_ETOOBIG, "more than %d scopes",
-			                  PROTO_SCOPES_MAX);
-		if (proto_scope_parse(&g->scopes[g->n_scopes], p, len, &why) != 0)
-			return agent_fail(err, n, KITH_ESCOPE, "%s", why);
-		g->n_scopes++;
-		p += len;
-		if (*p == ',')
-			p++;
-	}
 	return 0;
 }
 

@@ -35,28 +35,18 @@ static uint64_t now_s(void)
 static int parse_scope_list(const char *text, struct proto_scope *scopes, uint32_t *n, char *err,
                             size_t errn)
 {
-	const char *p = text;
+	const char *why = NULL;
+	int rc = proto_scope_list_parse(text, scopes, PROTO_SCOPES_MAX, n, &why);
 
-	*n = 0;
-	while (*p) {
-		const char *end = strchr(p, ',');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		const char *why = NULL;
-
-		if (*n == PROTO_SCOPES_MAX)
-			return agent_fail(err, errn, KITH_ETOOBIG, "more than %d scopes",
-			                  PROTO_SCOPES_MAX);
-		if (proto_scope_parse(&scopes[*n], p, len, &why) != 0)
-			return agent_fail(err, errn, KITH_ESCOPE, "%s", why);
-		if (scopes[*n].type == PROTO_SCOPE_DNS)
+	if (rc == KITH_ETOOBIG)
+		return agent_fail(err, errn, rc, "more than %d scopes", PROTO_SCOPES_MAX);
+	if (rc)
+		return agent_fail(err, errn, rc, "%s", why);
+	for (uint32_t i = 0; i < *n; i++)
+		if (scopes[i].type == PROTO_SCOPE_DNS)
 			return agent_fail(err, errn, KITH_ESCOPE,
 			                  "dns scopes carry a credential: grant them with kith "
 			                  "grant once the peer has joined");
-		(*n)++;
-		p += len;
-		if (*p == ',')
-			p++;
-	}
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 
 #include "proto/error.h"
 #include "proto/limits.h"
+#include "proto/utf8.h"
 #include "alert.h"
 #include "alert_int.h"
 
@@ -96,36 +97,6 @@ char *alert_buf_take(struct alert_buf *b, size_t *len)
 	return s;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid:
- * overlong forms, surrogates and code points past U+10FFFF are invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len;
-	uint32_t cp, min;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0) {
-		len = 2, cp = s[0] & 0x1f, min = 0x80;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		len = 3, cp = s[0] & 0x0f, min = 0x800;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		len = 4, cp = s[0] & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /* Copies s (NULL reads as "") into valid UTF-8 of at most max bytes, cut
  * at a character boundary. A one-line field gets spaces for control
  * characters; a multi-line one keeps \n and \t and turns \r\n and \r into
@@ -137,7 +108,7 @@ char *alert_clean(const char *s, size_t max, bool multiline)
 
 	for (size_t i = 0; i < n && !b.failed;) {
 		unsigned char c = (unsigned char)s[i];
-		size_t step = utf8_len((const unsigned char *)s + i, n - i);
+		size_t step = proto_utf8_seq((const uint8_t *)s + i, n - i, NULL);
 		const char *out = s + i;
 		size_t out_len = step;
 
@@ -213,7 +184,8 @@ void alert_header_text(struct alert_buf *b, const char *s, const char *sep)
 		size_t take = 0;
 
 		while (i + take < n) {
-			size_t step = utf8_len((const unsigned char *)s + i + take, n - i - take);
+			size_t step =
+			    proto_utf8_seq((const uint8_t *)s + i + take, n - i - take, NULL);
 			if (step == 0 || take + step > ENCODED_WORD_BYTES)
 				break;
 			take += step;
@@ -426,7 +398,7 @@ void alert_mail_body(struct alert_buf *b, const char *text)
 
 	for (size_t i = 0; i < n;) {
 		size_t step =
-		    text[i] == '\n' ? 1 : utf8_len((const unsigned char *)text + i, n - i);
+		    text[i] == '\n' ? 1 : proto_utf8_seq((const uint8_t *)text + i, n - i, NULL);
 
 		if (text[i] == '\n') {
 			alert_buf_str(b, "\r\n");

@@ -11,6 +11,7 @@
 #include "error.h"
 #include "limits.h"
 #include "mp.h"
+#include "utf8.h"
 
 void mp_reader_init(struct mp_reader *r, const uint8_t *buf, size_t len)
 {
@@ -203,44 +204,13 @@ int mp_read_bin_exact(struct mp_reader *r, uint8_t *out, size_t len)
 	return 0;
 }
 
-/* Length of the UTF-8 sequence starting at s[0..n), with its code point in
- * *cp, or 0 when it is not valid (overlong, surrogate, past U+10FFFF,
- * truncated). */
-static size_t utf8_seq(const uint8_t *s, size_t n, uint32_t *cp)
-{
-	static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-	size_t len;
-	uint32_t c = s[0];
-	if (c < 0x80)
-		len = 1;
-	else if ((c & 0xe0) == 0xc0)
-		len = 2, c &= 0x1f;
-	else if ((c & 0xf0) == 0xe0)
-		len = 3, c &= 0x0f;
-	else if ((c & 0xf8) == 0xf0)
-		len = 4, c &= 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if (c < min_cp[len] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
 bool mp_text_ok(const char *s, size_t len)
 {
 	const uint8_t *u = (const uint8_t *)s;
 	size_t i = 0;
 	while (i < len) {
 		uint32_t cp;
-		size_t n = utf8_seq(u + i, len - i, &cp);
+		size_t n = proto_utf8_seq(u + i, len - i, &cp);
 		/* C0, DEL and C1 controls could steer a terminal or a log. */
 		if (!n || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
 			return false;

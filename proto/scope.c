@@ -270,3 +270,28 @@ int proto_scope_check(const struct proto_scope *s, char text[PROTO_SCOPE_MAX + 1
 		return KITH_EVALUE;
 	return 0;
 }
+
+int proto_scope_list_parse(const char *text, struct proto_scope *out, uint32_t max, uint32_t *n,
+                           const char **why)
+{
+	const char *p = text;
+
+	*n = 0;
+	while (*p) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		if (*n == max) {
+			if (why)
+				*why = "too many scopes";
+			return KITH_ETOOBIG;
+		}
+		if (proto_scope_parse(&out[*n], p, len, why) != 0)
+			return KITH_ESCOPE;
+		(*n)++;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}

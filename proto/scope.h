@@ -70,6 +70,12 @@ int proto_scope_format(const struct proto_scope *s, char *buf, size_t n);
  * that is 0 the default for s->quota (see PROTO_BACKUP_SHARD_BYTES). 0 for
  * a scope of another type. */
 uint32_t proto_scope_backup_count(const struct proto_scope *s);
+/* Parses a comma-separated list of scopes ("monitor,backup:50G") into
+ * out[0..max) and *n (0 for an empty text). Returns 0, KITH_ETOOBIG (more
+ * than max) or KITH_ESCOPE with *why (may be NULL; static text) naming
+ * what is wrong with the bad one. */
+int proto_scope_list_parse(const char *text, struct proto_scope *out, uint32_t max, uint32_t *n,
+                           const char **why);
 /* Is s (built in memory, or decoded) what the parser makes of its own
  * canonical text? That applies the parser's rules to every scope a record
  * or token carries. The text is written into text when it is not NULL.

@@ -424,3 +424,10 @@ int proto_msg_type(const uint8_t *buf, size_t len, uint8_t *type)
 	struct mp_reader r;
 	return read_type(&r, buf, len, type);
 }
+
+const char *proto_member_state_name(enum proto_member_state s)
+{
+	static const char *const names[] = {"unknown", "alive", "suspect", "dead", "left"};
+
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
+}

@@ -54,6 +54,9 @@ enum proto_member_state {
 	PROTO_STATE_LEFT = 4,
 };
 
+/* "alive", "suspect", "dead", "left", or "unknown" for any other value. */
+const char *proto_member_state_name(enum proto_member_state s);
+
 /* Domain of the signature an agent puts on its own alive and left
  * updates, so that only a peer itself can refute a suspicion or leave. */
 #define PROTO_MEMBER_DOMAIN "kith-member-v1"

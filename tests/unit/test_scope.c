@@ -226,8 +226,34 @@ static void test_count(void)
 	is(s.count, 1, "only the bytes given are read");
 }
 
+static void test_list(void)
+{
+	struct proto_scope out[4];
+	const char *why = NULL;
+	uint32_t n = 99;
+
+	is(proto_scope_list_parse("", out, 4, &n, &why), 0, "list: empty text");
+	is(n, 0, "list: no scope");
+	is(proto_scope_list_parse("monitor,backup:50G:2000,dns:example.org", out, 4, &n, &why), 0,
+	   "list: three scopes");
+	ok(n == 3 && out[0].type == PROTO_SCOPE_MONITOR && out[1].quota == 50ULL << 30 &&
+	       proto_scope_backup_count(&out[1]) == 2000 && !strcmp(out[2].zone, "example.org"),
+	   "list: each parsed");
+	is(proto_scope_list_parse("monitor,", out, 4, &n, &why), 0, "list: a trailing comma");
+	is(n, 1, "list: ends the list");
+	is(proto_scope_list_parse("monitor,admit,monitor,admit,monitor", out, 4, &n, &why),
+	   KITH_ETOOBIG, "list: more than max");
+	why = NULL;
+	is(proto_scope_list_parse("monitor,backup", out, 4, &n, &why), KITH_ESCOPE,
+	   "list: a bad one");
+	ok(why && strstr(why, "size"), "list: says why");
+	is(proto_scope_list_parse("monitor,,admit", out, 4, &n, NULL), KITH_ESCOPE,
+	   "list: an empty scope, why may be NULL");
+}
+
 int main(void)
 {
+	test_list();
 	test_valid();
 	test_format();
 	test_invalid();
