@@ -533,8 +533,9 @@ int agent_new(struct agent **out, const char *data_dir, const char *config_path,
 		snprintf(err, n, "%s: %s", path, proto_strerror(rc));
 		goto fail;
 	}
-	rc = store_open(&a->store, data_dir,
-	                &(struct store_options){a->conf.map_size, a->conf.map_max});
+	rc = store_open(
+	    &a->store, data_dir,
+	    &(struct store_options){.map_size = a->conf.map_size, .map_max = a->conf.map_max});
 	if (rc) {
 		snprintf(err, n, "cannot open the store in %s: %s", data_dir, proto_strerror(rc));
 		goto fail;

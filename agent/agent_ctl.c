@@ -10,6 +10,7 @@
 #include "proto/error.h"
 #include "proto/identity.h"
 #include "proto/peerid.h"
+#include "proto/record.h"
 #include "proto/wire.h"
 #include "store/store.h"
 #include "agent_int.h"
@@ -293,6 +294,44 @@ static int cmd_admit(void *arg, const struct ctl_request *req, msgpack_packer *p
 	return 0;
 }
 
+/* kith record import beside a running agent: the record is checked and
+ * applied as one from gossip (a member's, within its budget), so that
+ * trust and monitoring hear of it at once and partners get it. */
+static int cmd_record_import(void *arg, const struct ctl_request *req, msgpack_packer *pk,
+                             char *err, size_t n)
+{
+	struct agent *a = arg;
+	const struct ctl_arg *rec_arg = NULL;
+	enum store_put_result result;
+	struct proto_record rec;
+	char author[PROTO_PEERID_TEXT_LEN + 1];
+	int rc;
+
+	for (size_t i = 0; i < req->n_args; i++)
+		if (!strcmp(req->args[i].key, "record") && req->args[i].type == CTL_ARG_BIN)
+			rec_arg = &req->args[i];
+	if (!rec_arg)
+		return agent_fail(err, n, KITH_EMISSING, "no record given");
+	rc = proto_record_open(&rec, rec_arg->bin, rec_arg->len, (uint64_t)time(NULL));
+	if (rc)
+		return agent_fail(err, n, rc, "the record is refused: %s", proto_strerror(rc));
+	if (!trust_is_member(a->trust, rec.author))
+		return agent_fail(err, n, KITH_ENOGRANT,
+		                  "its author is not a member of the network (see kith members)");
+	rc = gossip_import(a->gossip, rec_arg->bin, rec_arg->len, &result);
+	if (rc == KITH_EQUOTA)
+		return agent_fail(err, n, rc, "its author is over its budget in this store");
+	if (rc)
+		return agent_fail(err, n, rc, "the record is refused: %s", proto_strerror(rc));
+	proto_peerid_format(author, rec.author);
+	msgpack_pack_map(pk, 4);
+	pack_kv_str(pk, "author", author);
+	pack_kv_str(pk, "kind", proto_kind_name(rec.kind) ? proto_kind_name(rec.kind) : "unknown");
+	pack_kv_uint(pk, "seq", rec.seq);
+	pack_kv_str(pk, "result", result == STORE_PUT_STALE ? "already held" : "stored");
+	return 0;
+}
+
 const struct ctl_command agent_ctl_commands[] = {
     {"status", cmd_status},
     {"members", cmd_members},
@@ -311,5 +350,6 @@ const struct ctl_command agent_ctl_commands[] = {
     {"service.ls", agent_ctl_service_ls},
     {"health", agent_ctl_health},
     {"contact", agent_ctl_contact},
+    {"record.import", cmd_record_import},
 };
 const size_t agent_ctl_n_commands = sizeof(agent_ctl_commands) / sizeof(agent_ctl_commands[0]);

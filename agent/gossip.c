@@ -515,26 +515,35 @@ int gossip_on_message(struct gossip *g, const uint8_t from[PROTO_KEY_LEN], uint8
 
 /* Stores our record buf and pushes it to up to fanout live members (0:
  * as many as gossip_fanout() says for the number alive). */
-static int publish(struct gossip *g, const uint8_t *buf, size_t len, size_t fanout)
+/* Stores a record (ours, or another member's an admin imports) and pushes
+ * it to fanout live members (0: gossip_fanout()). Another author's record
+ * must be a member's, within its budget, as from gossip. */
+static int publish(struct gossip *g, const uint8_t *buf, size_t len, size_t fanout, bool ours,
+                   enum store_put_result *result)
 {
 	uint8_t(*to)[PROTO_KEY_LEN] = NULL;
+	const struct store_budget *budget = NULL;
+	const char *why = NULL;
 	struct proto_block block;
 	struct proto_recref ref;
 	struct proto_record rec;
 	struct gossip_out o;
-	enum store_put_result result;
 	uint64_t head;
 	size_t n;
 	int rc;
 
 	rc = proto_record_decode(&rec, buf, len);
+	if (rc == 0 && !ours && !g->ops->accept(g->arg, rec.author))
+		rc = KITH_ENOGRANT;
+	if (rc == 0 && !ours && g->ops->budget)
+		budget = g->ops->budget(g->arg, rec.author, rec.kind, &why);
 	if (rc == 0)
 		rc = store_head_get(g->store, rec.author, &head);
 	if (rc == 0)
-		rc = store_record_put(g->store, buf, len, gossip_wall_now(), &result);
+		rc = store_record_put_budget(g->store, buf, len, gossip_wall_now(), budget, result);
 	if (rc < 0)
 		return rc;
-	if (result == STORE_PUT_STALE)
+	if (*result == STORE_PUT_STALE)
 		return 0;
 	g->ops->stored(g->arg, &rec);
 
@@ -559,12 +568,21 @@ static int publish(struct gossip *g, const uint8_t *buf, size_t len, size_t fano
 
 int gossip_publish(struct gossip *g, const uint8_t *buf, size_t len)
 {
-	return publish(g, buf, len, 0);
+	enum store_put_result result;
+
+	return publish(g, buf, len, 0, true, &result);
 }
 
 int gossip_publish_urgent(struct gossip *g, const uint8_t *buf, size_t len)
 {
-	return publish(g, buf, len, GOSSIP_URGENT_FANOUT);
+	enum store_put_result result;
+
+	return publish(g, buf, len, GOSSIP_URGENT_FANOUT, true, &result);
+}
+
+int gossip_import(struct gossip *g, const uint8_t *buf, size_t len, enum store_put_result *result)
+{
+	return publish(g, buf, len, 0, false, result);
 }
 
 void gossip_sync_with(struct gossip *g, const uint8_t peer[PROTO_KEY_LEN])

@@ -39,6 +39,7 @@
 
 #include "proto/limits.h"
 #include "proto/record.h"
+#include "store/store.h"
 
 struct conf;
 struct loop;
@@ -106,6 +107,13 @@ int gossip_publish(struct gossip *g, const uint8_t *buf, size_t len);
  * everywhere at once. */
 #define GOSSIP_URGENT_FANOUT 1024
 int gossip_publish_urgent(struct gossip *g, const uint8_t *buf, size_t len);
+/* A record of another member that the admin hands us (kith record
+ * import), checked and applied as one from a peer: its author must be a
+ * member (else KITH_ENOGRANT) and it must fit its author's budget
+ * (KITH_EQUOTA: passed over); stored, it goes to ops->stored and is pushed
+ * like ours. *result says whether it was new. Returns 0 or a negative
+ * code (decode, signature, time, store). */
+int gossip_import(struct gossip *g, const uint8_t *buf, size_t len, enum store_put_result *result);
 /* Starts an exchange with peer now (a member that just came alive). */
 void gossip_sync_with(struct gossip *g, const uint8_t peer[PROTO_KEY_LEN]);
 

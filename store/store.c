@@ -308,6 +308,8 @@ int store_write(struct store *s, enum store_write_kind kind, store_write_fn fn, 
 {
 	int rc;
 
+	if (s->read_only)
+		return -EROFS;
 	/* LMDB allows one transaction per thread: no writes from inside a
 	 * walk's callback. */
 	if (s->read_depth > 0)
@@ -414,6 +416,39 @@ static int schema_write_fn(struct store *s, MDB_txn *txn, void *arg)
 	return store_schema_open(s, txn, arg);
 }
 
+/* A store opened to read only: it must exist, with this schema. The
+ * databases' handles come from a read transaction, committed so that they
+ * stay valid. */
+static int open_read_only(struct store *s, const char *data_dir, const struct store_options *opt)
+{
+	MDB_txn *txn = NULL;
+	int n = snprintf(s->dir, sizeof(s->dir), "%s/%s", data_dir, STORE_DIR);
+	int rc;
+
+	if (n < 0 || (size_t)n >= sizeof(s->dir))
+		return -ENAMETOOLONG;
+	s->read_only = true;
+	map_limits(s, opt);
+	rc = mdb_env_create(&s->env);
+	if (rc != 0) {
+		s->env = NULL;
+		return store_mdb_error(s, rc);
+	}
+	rc = mdb_env_set_maxdbs(s->env, STORE_NDBS);
+	if (rc == 0)
+		rc = mdb_env_open(s->env, s->dir, MDB_RDONLY, 0600);
+	if (rc == 0)
+		rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	if (rc != 0)
+		return store_mdb_error(s, rc);
+	rc = store_schema_open_ro(s, txn);
+	if (rc < 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	return store_mdb_error(s, mdb_txn_commit(txn));
+}
+
 int store_open(struct store **out, const char *data_dir, const struct store_options *opt)
 {
 	char path[PATH_MAX];
@@ -422,6 +457,16 @@ int store_open(struct store **out, const char *data_dir, const struct store_opti
 	int rc;
 
 	*out = NULL;
+	if (opt && opt->read_only) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		rc = open_read_only(s, data_dir, opt);
+		if (rc < 0)
+			store_close(&s);
+		*out = s;
+		return rc;
+	}
 	rc = store_dir_make(path, sizeof(path), data_dir, &dir_created);
 	if (rc < 0)
 		return rc;

@@ -79,6 +79,10 @@ struct store;
 struct store_options {
 	size_t map_size; /* initial map; 0: STORE_MAP_SIZE_DEFAULT */
 	size_t map_max;  /* the most it may grow to; 0: STORE_MAP_MAX_DEFAULT; raised to map_size */
+	/* Open to read only (kith beside a running kithd): nothing is created,
+	 * upgraded or written (every write: -EROFS); a store of another
+	 * schema version than this one's is KITH_ESCHEMA. */
+	bool read_only;
 };
 
 /* Opens (creating if needed) the store under data_dir/STORE_DIR. data_dir

@@ -50,6 +50,7 @@ struct store {
 	size_t map_max;     /* what writes that may use the reserve grow the map to */
 	size_t map_adds;    /* what adding writes grow it to: map_max less the reserve */
 	char dir[PATH_MAX]; /* the environment's directory, to tell a full disk */
+	bool read_only;     /* opened with MDB_RDONLY: writes are -EROFS */
 };
 
 /* Maps an LMDB return code to 0, -errno or a KITH_E* code, and remembers a
@@ -91,6 +92,9 @@ int store_write(struct store *s, enum store_write_kind kind, store_write_fn fn, 
 /* Opens, creates or upgrades the databases in txn (store_schema.c);
  * *created says whether the environment was new. */
 int store_schema_open(struct store *s, MDB_txn *txn, bool *created);
+/* The same for a store opened read-only (txn: a read transaction): the
+ * databases of this schema version, or KITH_ESCHEMA for any other. */
+int store_schema_open_ro(struct store *s, MDB_txn *txn);
 
 void store_be64_put(uint8_t out[8], uint64_t v);
 uint64_t store_be64_get(const uint8_t in[8]);

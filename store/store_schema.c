@@ -192,6 +192,32 @@ static int dbs_check(struct store *s, MDB_txn *txn)
 	return version < STORE_SCHEMA_VERSION ? schema_upgrade(s, txn, version) : 0;
 }
 
+int store_schema_open_ro(struct store *s, MDB_txn *txn)
+{
+	uint32_t version = 0;
+	int rc = mdb_dbi_open(txn, NULL, 0, &s->main);
+
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, "meta", 0, &s->meta);
+	if (rc == MDB_NOTFOUND)
+		return KITH_ESCHEMA; /* nothing made it a store yet */
+	if (rc != 0)
+		return store_mdb_error(s, rc);
+	rc = schema_read(s, txn, &version);
+	if (rc < 0)
+		return rc;
+	if (version != STORE_SCHEMA_VERSION)
+		return KITH_ESCHEMA; /* kithd upgrades it, not a reader */
+	rc = v1_dbs_open(s, txn, 0);
+	if (rc == 0)
+		rc = v2_dbs_open(s, txn, 0);
+	if (rc == 0)
+		rc = v3_dbs_open(s, txn, 0);
+	if (rc == MDB_NOTFOUND)
+		return -EIO; /* the schema says they exist */
+	return store_mdb_error(s, rc);
+}
+
 int store_schema_open(struct store *s, MDB_txn *txn, bool *created)
 {
 	int rc = mdb_dbi_open(txn, NULL, 0, &s->main);

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -63,11 +64,34 @@ int cli_open_identity(struct proto_identity **id, const char *data_dir)
 
 int cli_open_store(struct store **s, const char *data_dir)
 {
-	int err = store_open(s, data_dir, NULL);
+	int err = store_open(s, data_dir, &(struct store_options){.read_only = true});
 
+	if (err == KITH_ESCHEMA)
+		return cli_fail("cannot read the store in %s: not of this kith's version (kithd "
+		                "upgrades an older store when it starts)",
+		                data_dir);
 	if (err)
 		return cli_fail("cannot open the store in %s: %s", data_dir, proto_strerror(err));
 	return CLI_OK;
+}
+
+int cli_lock_agent(const char *data_dir, int *fd)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	char path[4200];
+
+	if (cli_path(path, sizeof(path), data_dir, "kithd.lock") != 0)
+		return cli_fail("%s: path too long", data_dir);
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd < 0)
+		return cli_fail("%s: %s", path, strerror(errno));
+	if (fcntl(*fd, F_SETLK, &fl) == 0)
+		return CLI_OK;
+	close(*fd);
+	*fd = -1;
+	if (errno == EAGAIN || errno == EACCES)
+		return CLI_BUSY;
+	return cli_fail("%s: %s", path, strerror(errno));
 }
 
 /* The name to show for path: standard input is not a file called "-". */

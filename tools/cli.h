@@ -62,8 +62,16 @@ int cli_path(char *out, size_t n, const char *dir, const char *name);
  * when there is none) and returns CLI_FAIL; on success *id is owned by the
  * caller. */
 int cli_open_identity(struct proto_identity **id, const char *data_dir);
-/* Opens the store of data_dir, printing why on failure (CLI_FAIL). */
+/* Opens the store of data_dir to read only (it never creates, upgrades
+ * or writes it: kithd may be running), printing why on failure
+ * (CLI_FAIL). */
 int cli_open_store(struct store **s, const char *data_dir);
+/* Takes kithd's lock of data_dir (kithd.lock), so that no kithd starts
+ * while kith writes into its store. Returns CLI_OK with *fd (close it to
+ * let go), CLI_BUSY when a kithd holds it (then talk to it instead), or
+ * CLI_FAIL after one line. */
+#define CLI_BUSY 3
+int cli_lock_agent(const char *data_dir, int *fd);
 
 /* Reads all of path ("-": standard input) when it holds at most max
  * bytes. On success returns CLI_OK with *data (owned by the caller: free()

@@ -2,6 +2,7 @@
  * kith record export|import: move one signed record by hand, as a file.
  * Import verifies before storing, exactly as records from peers are. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,8 @@
 #include "proto/peerid.h"
 #include "proto/record.h"
 #include "store/store.h"
+#include "agent/conf.h"
+#include "agentctl.h"
 #include "cli.h"
 #include "show.h"
 
@@ -172,42 +175,91 @@ static int record_export(const char *data_dir, struct list_ctx *ctx, const char 
 	return rc;
 }
 
-static int record_import(const char *data_dir, const char *path)
+static void say_imported(const char *author, uint8_t kind, uint64_t seq, bool stale)
+{
+	const char *name = proto_kind_name(kind) ? proto_kind_name(kind) : "unknown";
+
+	if (stale)
+		printf("already have %s's %s record at seq %llu or newer: nothing to do\n", author,
+		       name, (unsigned long long)seq);
+	else
+		printf("stored %s's %s record, seq %llu\n", author, name, (unsigned long long)seq);
+}
+
+/* kithd runs: it checks and applies the record as one from gossip. */
+static int import_through_agent(const char *data_dir, const struct proto_record *rec,
+                                const uint8_t *buf, size_t len)
+{
+	struct agentctl_request r;
+	struct agentctl_reply reply;
+	char author[PROTO_PEERID_SHORT_LEN + 1], result[32];
+	int rc;
+
+	agentctl_begin(&r, "record.import", 1);
+	mp_pack_cstr(&r.pk, "record");
+	mp_pack_bin(&r.pk, buf, len);
+	rc = agentctl_call(data_dir, &r, &reply);
+	if (rc != CLI_OK)
+		return rc;
+	proto_peerid_short(author, rec->author);
+	agentctl_text(reply.data, "result", result, sizeof(result));
+	say_imported(author, rec->kind, rec->seq, strcmp(result, "stored") != 0);
+	agentctl_reply_free(&reply);
+	return CLI_OK;
+}
+
+/* No kithd runs, and none starts while we hold its lock: the store is
+ * ours to write, with the map limits of kithd.conf. */
+static int import_offline(const char *data_dir, const char *path, const uint8_t *buf, size_t len)
 {
 	enum store_put_result result;
+	struct store_options opt = {0};
 	struct proto_record rec;
 	struct store *s = NULL;
-	char author[PROTO_PEERID_SHORT_LEN + 1];
+	struct conf conf;
+	char author[PROTO_PEERID_SHORT_LEN + 1], conf_path[4200], why[300];
+	int err;
+
+	if (cli_path(conf_path, sizeof(conf_path), data_dir, CONF_FILE) == 0 &&
+	    conf_load(&conf, conf_path, why, sizeof(why)) == 0)
+		opt = (struct store_options){.map_size = conf.map_size, .map_max = conf.map_max};
+	err = store_open(&s, data_dir, &opt);
+	if (err)
+		return cli_fail("cannot open the store in %s: %s", data_dir, proto_strerror(err));
+	err = store_record_put(s, buf, len, cli_now(), &result);
+	store_close(&s);
+	if (err)
+		return cli_fail("%s refused: %s", path, proto_strerror(err));
+	proto_record_decode(&rec, buf, len); /* verified by the put */
+	proto_peerid_short(author, rec.author);
+	say_imported(author, rec.kind, rec.seq, result == STORE_PUT_STALE);
+	return CLI_OK;
+}
+
+static int record_import(const char *data_dir, const char *path)
+{
+	struct proto_record rec;
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int rc, err;
+	int rc, lock = -1, err;
 
 	rc = cli_read_file(path, PROTO_RECORD_MAX, &buf, &len);
 	if (rc != CLI_OK)
 		return rc;
-	rc = cli_open_store(&s, data_dir);
-	if (rc != CLI_OK) {
-		free(buf);
-		return rc;
-	}
-	err = store_record_put(s, buf, len, cli_now(), &result);
-	store_close(&s);
+	err = proto_record_open(&rec, buf, len, cli_now());
 	if (err) {
 		free(buf);
 		return cli_fail("%s refused: %s", path, proto_strerror(err));
 	}
-	proto_record_decode(&rec, buf, len); /* verified by the put */
-	proto_peerid_short(author, rec.author);
-	if (result == STORE_PUT_STALE)
-		printf("already have %s's %s record at seq %llu or newer: nothing to do\n", author,
-		       proto_kind_name(rec.kind) ? proto_kind_name(rec.kind) : "unknown",
-		       (unsigned long long)rec.seq);
-	else
-		printf("stored %s's %s record, seq %llu\n", author,
-		       proto_kind_name(rec.kind) ? proto_kind_name(rec.kind) : "unknown",
-		       (unsigned long long)rec.seq);
+	rc = cli_lock_agent(data_dir, &lock);
+	if (rc == CLI_BUSY)
+		rc = import_through_agent(data_dir, &rec, buf, len);
+	else if (rc == CLI_OK)
+		rc = import_offline(data_dir, path, buf, len);
+	if (lock >= 0)
+		close(lock);
 	free(buf);
-	return CLI_OK;
+	return rc;
 }
 
 int cmd_record_main(int argc, char **argv)

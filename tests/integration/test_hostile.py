@@ -3,6 +3,7 @@ key gets nothing; a member sending garbage, truncated and oversize
 messages and forged records is counted, refused and cut off; every agent
 keeps running with correct state."""
 import json
+import os
 import subprocess
 
 from harness import ROGUE, Agent, Failed, Federation, run, wait_until
@@ -50,6 +51,26 @@ def test(tap, fed):
     a0.kith("admit", insider.id, "--endpoint", "tcp://127.0.0.1:1")
     wait_until(lambda: all(insider.id in a.states() for a in fed.agents), 30,
                "the insider to be a member everywhere")
+
+    # kith record import beside a running agent goes through it: checked as
+    # from gossip, heard by trust at once, passed on to the others.
+    rec = os.path.join(fed.root, "insider.rec")
+    insider.kith("record", "export", "--out", rec)
+    out = a0.kith("record", "import", rec).stdout
+    tap.ok("stored" in out and "member record" in out, "a0 imports the insider's record", out)
+    wait_until(lambda: all(a.members()[insider.id]["name"] == "insider" for a in fed.agents), 30,
+               "the imported record to name the insider everywhere")
+    tap.ok(True, "trust heard of it at once, and the others got it")
+    out = a0.kith("record", "import", rec).stdout
+    tap.ok("nothing to do" in out, "importing it again changes nothing", out)
+    srec = os.path.join(fed.root, "stranger.rec")
+    stranger.kith("record", "export", "--out", srec)
+    p = a0.kith("record", "import", srec, check=False)
+    tap.ok(p.returncode == 1 and "not a member" in p.stderr,
+           "a stranger's record is refused by the running agent", p.stderr)
+    tap.ok(not a0.json("records", "--author", stranger.id),
+           "and never written into its store behind its back")
+
     before = a0.status()["rejected"]
     got = rogue(insider, a0, "forged", 3, ["--victim", a1.id])
     got = rogue(insider, a0, "stranger", 3, ["--author-data", stranger.data])

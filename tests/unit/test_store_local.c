@@ -996,6 +996,10 @@ static void test_upgrade_v2(void)
 	mkdir(join(data, dir, "v2"), 0700);
 	mkdir(join(path, data, STORE_DIR), 0700);
 	is(raw_v2_store(data, &(struct v2_store){recs, 5, 9}), 0, "write a version-2 store");
+	is(store_open(&s, data, &(struct store_options){.read_only = true}), KITH_ESCHEMA,
+	   "a reader refuses it (only kithd upgrades)");
+	ok(s == NULL, "nothing is returned");
+	is(raw_schema(data), 2, "and leaves it at version 2");
 	is(store_open(&s, data, NULL), 0, "open it");
 	is(raw_schema(data), 3, "version 3 now");
 	for (size_t i = 0; i < 4; i++)
@@ -1009,6 +1013,11 @@ static void test_upgrade_v2(void)
 	ok(usage_is(s, owner_b, 1 + STORE_SHARD_OVERHEAD, 1), "b's empty shard costs too");
 	is(store_seq_reserve(s, 1, &first), 0, "reserve");
 	is(first, 10, "the counter went on");
+	store_close(&s);
+	is(store_open(&s, data, &(struct store_options){.read_only = true}), 0,
+	   "a reader opens the version-3 store");
+	is(store_author_usage(s, a->pk, &records, &bytes), 0, "and reads it");
+	is(store_seq_reserve(s, 1, &first), -EROFS, "but never writes it");
 	store_close(&s);
 	is(store_open(&s, data, NULL), 0, "a version-3 store reopens");
 	v2_check_expiry(s, a);
