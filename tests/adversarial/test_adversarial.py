@@ -96,6 +96,16 @@ def never_suspected(fed, target, since):
             for line in log_lines(a, pattern, since[a.name])]
 
 
+def put_until_refused(owner, holder, name, at_most):
+    """owner puts empty shards named name(i) at holder until one is
+    refused; returns how many were stored and the refusal."""
+    for i in range(at_most):
+        p = owner.kith("shard", "put", holder.id, name(i), "/dev/null", check=False)
+        if p.returncode != 0:
+            return i, p.stderr.strip()
+    return at_most, ""
+
+
 def offsets(fed):
     return {a.name: log_size(a) for a in fed.agents}
 
@@ -213,13 +223,8 @@ def test(tap, fed):
     a1.kith("grant", a2.id, "backup:8K")
     wait_until(lambda: a2.kith("shard", "put", a1.id, "probe", "/dev/null",
                                check=False).returncode == 0, 30, "a2's backup grant at a1")
-    stored, refusal = 1, ""
-    for i in range(200):
-        p = a2.kith("shard", "put", a1.id, ("%03d" % i) * 42 + "xx", "/dev/null", check=False)
-        if p.returncode != 0:
-            refusal = p.stderr.strip()
-            break
-        stored += 1
+    more, refusal = put_until_refused(a2, a1, lambda i: ("%03d" % i) * 42 + "xx", 200)
+    stored = 1 + more
     # (8192 - 69 for "probe") / (0 bytes + 128 of name + 64 of overhead):
     # 42 more shards.
     tap.ok(stored == 43 and "quota" in refusal,
@@ -227,13 +232,8 @@ def test(tap, fed):
     a1.kith("grant", a2.id, "backup:1M:50")
     wait_until(lambda: a2.kith("shard", "put", a1.id, "after", "/dev/null",
                                check=False).returncode == 0, 30, "the new grant at a1")
-    stored, refusal = 44, ""  # with "after"
-    for i in range(100):
-        p = a2.kith("shard", "put", a1.id, "more-%d" % i, "/dev/null", check=False)
-        if p.returncode != 0:
-            refusal = p.stderr.strip()
-            break
-        stored += 1
+    more, refusal = put_until_refused(a2, a1, lambda i: "more-%d" % i, 100)
+    stored = 44 + more  # 43, and "after"
     tap.ok(stored == 50 and "50 shards" in refusal,
            "%d shards under backup:1M:50, then refused" % stored, refusal)
 
