@@ -18,7 +18,7 @@
 #include "proto/wire.h"
 #include "store/store.h"
 #include "agent_int.h"
-#include "log.h"
+#include "agent/core/log.h"
 
 static int signal_write_fd = -1;
 

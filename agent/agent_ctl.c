@@ -14,8 +14,8 @@
 #include "proto/wire.h"
 #include "store/store.h"
 #include "agent_int.h"
-#include "health.h"
-#include "log.h"
+#include "agent/monitor/health.h"
+#include "agent/core/log.h"
 
 static void pack_kv_str(msgpack_packer *pk, const char *key, const char *value)
 {

@@ -16,7 +16,7 @@
 #include "proto/units.h"
 #include "store/store.h"
 #include "agent_int.h"
-#include "log.h"
+#include "agent/core/log.h"
 
 static uint64_t now_s(void)
 {

@@ -21,11 +21,11 @@
 #include "proto/record.h"
 #include "store/store.h"
 #include "agent_int.h"
-#include "alert.h"
-#include "health.h"
-#include "log.h"
-#include "verdict.h"
-#include "web.h"
+#include "agent/monitor/alert.h"
+#include "agent/monitor/health.h"
+#include "agent/core/log.h"
+#include "agent/monitor/verdict.h"
+#include "agent/core/web.h"
 
 /* How often the index is swept: verdicts, re-seals, watch changes. */
 #define MON_TICK_MS 1000

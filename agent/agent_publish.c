@@ -14,7 +14,7 @@
 #include "proto/record.h"
 #include "store/store.h"
 #include "agent_int.h"
-#include "log.h"
+#include "agent/core/log.h"
 
 /* Signs our record and hands it to gossip, urgently or not. */
 static int publish(struct agent *a, uint8_t kind, const char *name, const uint8_t *body,

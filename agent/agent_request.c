@@ -17,7 +17,7 @@
 #include "proto/wire.h"
 #include "store/store.h"
 #include "agent_int.h"
-#include "log.h"
+#include "agent/core/log.h"
 
 static uint64_t now_s(void)
 {

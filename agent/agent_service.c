@@ -17,8 +17,8 @@
 #include "proto/units.h"
 #include "store/store.h"
 #include "agent_int.h"
-#include "alert.h"
-#include "log.h"
+#include "agent/monitor/alert.h"
+#include "agent/core/log.h"
 
 /* Service records are re-signed when half of this has passed. */
 #define SERVICE_TTL (30 * 24 * 3600)

@@ -32,8 +32,8 @@
 #include "proto/units.h"
 #include "store/store.h"
 #include "agent_int.h"
-#include "alert.h"
-#include "log.h"
+#include "agent/monitor/alert.h"
+#include "agent/core/log.h"
 
 #define UPKEEP_MS 2000       /* the timer, when nothing is due */
 #define UPKEEP_BUSY_MS 100   /* when a slice left more to do */

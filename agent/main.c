@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "conf.h"
-#include "log.h"
+#include "agent/core/conf.h"
+#include "agent/core/log.h"
 
 static void usage(FILE *f)
 {

@@ -12,7 +12,7 @@
 #include "proto/identity.h"
 #include "proto/peerid.h"
 #include "proto/units.h"
-#include "agent/conf.h"
+#include "agent/core/conf.h"
 #include "store/store.h"
 #include "cli.h"
 

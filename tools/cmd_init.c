@@ -11,7 +11,7 @@
 #include "proto/identity.h"
 #include "proto/peerid.h"
 #include "proto/record.h"
-#include "agent/conf.h"
+#include "agent/core/conf.h"
 #include "store/store.h"
 #include "cli.h"
 

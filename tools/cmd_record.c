@@ -13,7 +13,7 @@
 #include "proto/peerid.h"
 #include "proto/record.h"
 #include "store/store.h"
-#include "agent/conf.h"
+#include "agent/core/conf.h"
 #include "agentctl.h"
 #include "cli.h"
 #include "show.h"

@@ -607,7 +607,7 @@ static void conf_seeds(void)
 	    "[membership]\nprobe_interval = 2s\nprobe_timeout = 500ms\nindirect_checks = 3\n"
 	    "[gossip]\nsync_budget = 256K\n[limits]\nban_time = 5m\n",
 	    "; comment\n[agent]\nprofile = wan\n",
-	    /* every key of the schema (agent/conf.c) */
+	    /* every key of the schema (agent/core/conf.c) */
 	    "[agent]\nlisten = tcp://0.0.0.0:7707\nadvertise = tcp://[2001:db8::1]:7707\n"
 	    "profile = wan\nlog_level = warn\n"
 	    "[membership]\nprobe_interval = 5s\nprobe_timeout = 3s\nindirect_checks = 16\n"
@@ -633,7 +633,7 @@ static void conf_seeds(void)
 	}
 }
 
-/* Control requests (agent/ctl.h). Every key the agent reads (grep
+/* Control requests (agent/core/ctl.h). Every key the agent reads (grep
  * ctl_arg_ in agent/), with a value of its type. */
 static const char *const ctl_keys[] = {
     "action",  "all",      "data",   "endpoint", "expect_body", "expect_status",

@@ -9,7 +9,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "agent/addr.h"
+#include "agent/core/addr.h"
 #include "tap.h"
 
 static const struct {

@@ -17,11 +17,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent/alert.h"
-#include "agent/conf.h"
-#include "agent/log.h"
-#include "agent/loop.h"
-#include "agent/web.h"
+#include "agent/monitor/alert.h"
+#include "agent/core/conf.h"
+#include "agent/core/log.h"
+#include "agent/core/loop.h"
+#include "agent/core/web.h"
 #include "proto/error.h"
 #include "tap.h"
 

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "agent/backlog.h"
-#include "agent/loop.h"
+#include "agent/net/backlog.h"
+#include "agent/core/loop.h"
 #include "tap.h"
 
 struct seen {

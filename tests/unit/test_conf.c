@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/conf.h"
+#include "agent/core/conf.h"
 #include "proto/error.h"
 #include "tap.h"
 

@@ -10,8 +10,8 @@
 
 #include <zmq.h>
 
-#include "agent/ctl.h"
-#include "agent/loop.h"
+#include "agent/core/ctl.h"
+#include "agent/core/loop.h"
 #include "proto/error.h"
 #include "proto/mp.h"
 #include "tap.h"

@@ -14,10 +14,10 @@
 
 #include <sodium.h>
 
-#include "agent/conf.h"
-#include "agent/gossip.h"
-#include "agent/log.h"
-#include "agent/loop.h"
+#include "agent/core/conf.h"
+#include "agent/gossip/gossip.h"
+#include "agent/core/log.h"
+#include "agent/core/loop.h"
 #include "proto/body.h"
 #include "proto/error.h"
 #include "proto/identity.h"

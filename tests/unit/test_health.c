@@ -18,9 +18,9 @@
 
 #include <zmq.h>
 
-#include "agent/health.h"
-#include "agent/loop.h"
-#include "agent/web.h"
+#include "agent/monitor/health.h"
+#include "agent/core/loop.h"
+#include "agent/core/web.h"
 #include "proto/error.h"
 #include "tap.h"
 

@@ -4,7 +4,7 @@
 
 #include <sodium.h>
 
-#include "agent/keymap.h"
+#include "agent/core/keymap.h"
 #include "tap.h"
 
 #define N 5000

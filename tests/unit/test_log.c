@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/log.h"
+#include "agent/core/log.h"
 #include "tap.h"
 
 static int log_fd;

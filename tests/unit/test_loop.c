@@ -5,7 +5,7 @@
 
 #include <zmq.h>
 
-#include "agent/loop.h"
+#include "agent/core/loop.h"
 #include "tap.h"
 
 struct rec {

@@ -14,10 +14,10 @@
 
 #include <sodium.h>
 
-#include "agent/conf.h"
-#include "agent/log.h"
-#include "agent/loop.h"
-#include "agent/member.h"
+#include "agent/core/conf.h"
+#include "agent/core/log.h"
+#include "agent/core/loop.h"
+#include "agent/member/member.h"
 #include "proto/identity.h"
 #include "proto/wire.h"
 #include "tap.h"

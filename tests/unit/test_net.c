@@ -8,10 +8,10 @@
 #include <sodium.h>
 #include <zmq.h>
 
-#include "agent/conf.h"
-#include "agent/log.h"
-#include "agent/loop.h"
-#include "agent/net.h"
+#include "agent/core/conf.h"
+#include "agent/core/log.h"
+#include "agent/core/loop.h"
+#include "agent/net/net.h"
 #include "proto/identity.h"
 #include "tap.h"
 

@@ -8,7 +8,7 @@
 
 #include <sodium.h>
 
-#include "agent/trust.h"
+#include "agent/trust/trust.h"
 #include "proto/body.h"
 #include "proto/error.h"
 #include "proto/identity.h"

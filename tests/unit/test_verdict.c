@@ -3,7 +3,7 @@
  * observer never flips anything, stale observations do not count. */
 #include <string.h>
 
-#include "agent/verdict.h"
+#include "agent/monitor/verdict.h"
 #include "tap.h"
 
 static const struct verdict_params params = {
