@@ -490,8 +490,8 @@ static int start_modules(struct agent *a, char *err, size_t n)
 		snprintf(err, n, "cannot start: %s", proto_strerror(rc));
 		return rc;
 	}
-	rc = ctl_new(&a->ctl, a->loop, a->zmq, a->data_dir, agent_ctl_commands,
-	             agent_ctl_n_commands, a);
+	rc = control_new(&a->ctl, a->loop, a->zmq, a->data_dir, agent_ctl_commands,
+	                 agent_ctl_n_commands, a);
 	if (rc) {
 		snprintf(err, n, "cannot open the control socket in %s: %s", a->data_dir,
 		         proto_strerror(rc));
@@ -593,7 +593,7 @@ void agent_free(struct agent **ap)
 		agent_calls_cancel(a);
 	}
 	agent_upkeep_free(a);
-	ctl_free(&a->ctl);
+	control_free(&a->ctl);
 	agent_monitor_free(a);
 	gossip_free(&a->gossip);
 	backlog_free(&a->backlog);

@@ -332,7 +332,7 @@ static int cmd_record_import(void *arg, const struct ctl_request *req, msgpack_p
 	return 0;
 }
 
-const struct ctl_command agent_ctl_commands[] = {
+const struct control_command agent_ctl_commands[] = {
     {"status", cmd_status},
     {"members", cmd_members},
     {"admit", cmd_admit},

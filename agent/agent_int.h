@@ -11,7 +11,7 @@
 #include "agent.h"
 #include "agent/net/backlog.h"
 #include "agent/core/conf.h"
-#include "agent/core/ctl.h"
+#include "agent/core/control.h"
 #include "agent/gossip/gossip.h"
 #include "agent/core/keymap.h"
 #include "agent/core/loop.h"
@@ -34,12 +34,12 @@ struct store_budget;
 #define AGENT_INVITE_TTL (7 * 24 * 3600)
 #define AGENT_GRANT_TTL (365 * 24 * 3600)
 
-struct ctl_pending;
+struct control_pending;
 struct proto_response;
 
 /* The join this agent is making (one at a time). */
 struct agent_join {
-	struct ctl_pending *pending; /* NULL when no join is under way */
+	struct control_pending *pending; /* NULL when no join is under way */
 	uint8_t issuer[PROTO_KEY_LEN];
 	char endpoint[PROTO_ENDPOINT_MAX + 1];
 	struct loop_timer timeout;
@@ -51,7 +51,7 @@ struct agent_call {
 	uint32_t id;
 	uint8_t peer[PROTO_KEY_LEN];
 	char op[32];
-	struct ctl_pending *pending;
+	struct control_pending *pending;
 	uint64_t deadline_ms;
 	int (*done)(struct agent *a, const struct proto_response *r, struct mp_buf *data, char *err,
 	            size_t n);
@@ -72,7 +72,7 @@ struct agent {
 	struct member *member;
 	struct gossip *gossip;
 	struct backlog *backlog; /* peers' heavy messages, within a budget per turn */
-	struct ctl *ctl;
+	struct control *ctl;
 	uint64_t incarnation;
 	uint64_t started_ms;
 	int signal_pipe[2];
@@ -226,7 +226,7 @@ void agent_services_reseal(struct agent *a);
 int agent_service_open(struct agent *a, const uint8_t *body, size_t len,
                        struct proto_service *spec);
 
-extern const struct ctl_command agent_ctl_commands[];
+extern const struct control_command agent_ctl_commands[];
 extern const size_t agent_ctl_n_commands;
 
 #endif

@@ -153,7 +153,7 @@ bool agent_join_waits_for(const struct agent *a, const uint8_t peer[PROTO_KEY_LE
 
 static void join_finish(struct agent *a, int rc, const char *err, const struct mp_buf *data)
 {
-	struct ctl_pending *p = a->join.pending;
+	struct control_pending *p = a->join.pending;
 
 	loop_timer_stop(a->loop, &a->join.timeout);
 	a->join.pending = NULL;
@@ -162,7 +162,7 @@ static void join_finish(struct agent *a, int rc, const char *err, const struct m
 	if (p)
 		net_disconnect(a->net, a->join.issuer);
 	if (p)
-		ctl_finish(a->ctl, p, rc, err, data);
+		control_finish(a->ctl, p, rc, err, data);
 }
 
 static void join_timeout(struct loop *l, void *arg)
@@ -281,13 +281,13 @@ int agent_ctl_join(void *arg, const struct ctl_request *req, msgpack_packer *pk,
 	}
 	if (rc)
 		return rc;
-	a->join.pending = ctl_defer(a->ctl);
+	a->join.pending = control_defer(a->ctl);
 	if (!a->join.pending)
 		return -ENOMEM;
 	memcpy(a->join.issuer, issuer, PROTO_KEY_LEN);
 	loop_timer_start(a->loop, &a->join.timeout, AGENT_REPLY_WAIT_MS);
 	log_info("asked to join through %s", a->join.endpoint);
-	return CTL_DEFERRED;
+	return CONTROL_DEFERRED;
 }
 
 /* Stores the records of the reply and adopts founder. Returns how many

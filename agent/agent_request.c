@@ -224,7 +224,7 @@ static void call_finish(struct agent *a, struct agent_call *c, int rc, const cha
 		at = &(*at)->next;
 	if (*at)
 		*at = c->next;
-	ctl_finish(a->ctl, c->pending, rc, err, data);
+	control_finish(a->ctl, c->pending, rc, err, data);
 	free(c);
 }
 
@@ -288,7 +288,7 @@ call(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const char *op, const s
 	if (!rc)
 		rc = agent_send(a, peer, out.data, out.len);
 	mp_buf_free(&out);
-	if (!rc && !(c->pending = ctl_defer(a->ctl)))
+	if (!rc && !(c->pending = control_defer(a->ctl)))
 		rc = -ENOMEM;
 	if (rc) {
 		free(c);
@@ -298,7 +298,7 @@ call(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const char *op, const s
 	a->calls = c;
 	if (!loop_timer_active(&a->calls_timer))
 		loop_timer_start(a->loop, &a->calls_timer, 1000);
-	return CTL_DEFERRED;
+	return CONTROL_DEFERRED;
 }
 
 void agent_on_response(struct agent *a, const struct net_from *from, const uint8_t *buf, size_t len)

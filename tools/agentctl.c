@@ -9,7 +9,7 @@
 
 #include <zmq.h>
 
-#include "agent/core/ctl.h"
+#include "proto/ctl.h"
 #include "cli.h"
 #include "json.h"
 #include "agentctl.h"

@@ -1,4 +1,4 @@
-/* Talking to a running kithd over its control socket (see agent/core/ctl.h).
+/* Talking to a running kithd over its control socket (see proto/ctl.h).
  *
  * A request is built as a msgpack map with string keys, "cmd" first; the
  * reply's data comes back as a msgpack-c object the command renders as

@@ -633,7 +633,7 @@ static void conf_seeds(void)
 	}
 }
 
-/* Control requests (agent/core/ctl.h). Every key the agent reads (grep
+/* Control requests (proto/ctl.h). Every key the agent reads (grep
  * ctl_arg_ in agent/), with a value of its type. */
 static const char *const ctl_keys[] = {
     "action",  "all",      "data",   "endpoint", "expect_body", "expect_status",

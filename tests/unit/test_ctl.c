@@ -10,7 +10,7 @@
 
 #include <zmq.h>
 
-#include "agent/core/ctl.h"
+#include "agent/core/control.h"
 #include "agent/core/loop.h"
 #include "proto/error.h"
 #include "proto/mp.h"
@@ -391,7 +391,7 @@ static int echo(void *arg, const struct ctl_request *req, msgpack_packer *out, c
 	return 0;
 }
 
-static const struct ctl_command commands[] = {{"echo", echo}};
+static const struct control_command commands[] = {{"echo", echo}};
 
 /* Sends buf to the socket and runs the loop until the reply comes. */
 static int exchange(struct loop *l, void *req, uint8_t *reply, size_t n)
@@ -429,7 +429,7 @@ static void test_socket(void)
 {
 	char dir[] = "/tmp/kith-test-ctl-XXXXXX", path[300], endpoint[320];
 	struct loop *l = NULL;
-	struct ctl *c = NULL;
+	struct control *c = NULL;
 	void *ctx = zmq_ctx_new(), *req;
 	uint8_t reply[512];
 	struct stat st;
@@ -437,7 +437,7 @@ static void test_socket(void)
 
 	ok(mkdtemp(dir) != NULL, "temp dir");
 	loop_new(&l);
-	is(ctl_new(&c, l, ctx, dir, commands, 1, NULL), 0, "bind the control socket");
+	is(control_new(&c, l, ctx, dir, commands, 1, NULL), 0, "bind the control socket");
 	snprintf(path, sizeof(path), "%s/%s", dir, CTL_SOCKET);
 	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "socket file is 0600");
 	req = zmq_socket(ctx, ZMQ_REQ);
@@ -462,7 +462,7 @@ static void test_socket(void)
 	buf.len = 8;
 	got = exchange(l, req, reply, sizeof(reply));
 	ok(reply_is(reply, got, false, "malformed request"), "malformed request answered");
-	ctl_free(&c);
+	control_free(&c);
 	ok(access(path, F_OK) != 0, "socket file removed on free");
 	zmq_close(req);
 	zmq_ctx_term(ctx);

@@ -8,8 +8,8 @@
  * {"ok": false, "error": text}. Requests are decoded with the bounded
  * reader like anything else from outside the process; a malformed one gets
  * an error reply, never a crash. */
-#ifndef KITH_AGENT_CORE_CTL_H
-#define KITH_AGENT_CORE_CTL_H
+#ifndef KITH_PROTO_CTL_H
+#define KITH_PROTO_CTL_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -67,41 +67,11 @@ int ctl_arg_uint(const struct ctl_request *r, const char *key, uint64_t *out);
 /* An absent boolean reads as false. */
 bool ctl_arg_flag(const struct ctl_request *r, const char *key);
 
-/* A command: packs exactly one value (the reply's data) with pk and returns
- * 0, or returns a negative code and writes one line for the admin into err
- * (n bytes), or calls ctl_defer() and returns CTL_DEFERRED to answer later
- * with ctl_finish(). */
-#define CTL_DEFERRED 1
-typedef int (*ctl_fn)(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
-                      size_t n);
-
-struct ctl_command {
-	const char *name;
-	ctl_fn fn;
-};
-
-struct ctl;
-
-/* Binds the socket in data_dir (borrowed) and watches it in l. commands
- * (n of them) and arg are borrowed and must outlive the ctl. On success
- * *out is owned by the caller (ctl_free(), which removes the socket file). */
-int ctl_new(struct ctl **out, struct loop *l, void *zmq_ctx, const char *data_dir,
-            const struct ctl_command *commands, size_t n, void *arg);
-/* Answers every request still deferred with an error, closes the socket,
- * removes its file and frees *c. */
-void ctl_free(struct ctl **c);
-
-/* A deferred request. */
-struct ctl_pending;
 struct mp_buf;
 
-/* Called inside a command: keeps what is needed to answer the current
- * request later. Returns NULL when out of memory (answer at once then). The
- * handle is owned by the ctl until ctl_finish(). */
-struct ctl_pending *ctl_defer(struct ctl *c);
-/* Answers a deferred request: rc and err as a command returns them, data
- * (one packed value, borrowed; NULL when rc is not 0). Frees p. */
-void ctl_finish(struct ctl *c, struct ctl_pending *p, int rc, const char *err,
-                const struct mp_buf *data);
+/* Packs into out the reply to a command that returned rc: {"ok": true,
+ * "data": data} (data holds one packed value, borrowed) or {"ok": false,
+ * "error": err, or rc's text when err is empty}. */
+void ctl_reply_pack(struct mp_buf *out, int rc, const char *err, const struct mp_buf *data);
 
 #endif

@@ -1,0 +1,154 @@
+#include <errno.h>
+#include <string.h>
+
+#include "error.h"
+#include "ctl.h"
+#include "mp.h"
+
+static int read_arg(struct mp_reader *r, struct ctl_arg *a)
+{
+	switch (mp_peek_kind(r)) {
+	case MP_KIND_STR:
+		a->type = CTL_ARG_TEXT;
+		return mp_read_str(r, &a->text, &a->len, CTL_REQUEST_MAX);
+	case MP_KIND_UINT:
+		a->type = CTL_ARG_UINT;
+		return mp_read_uint(r, &a->uint);
+	case MP_KIND_BOOL:
+		a->type = CTL_ARG_BOOL;
+		return mp_read_bool(r, &a->boolean);
+	case MP_KIND_BIN:
+		a->type = CTL_ARG_BIN;
+		return mp_read_bin(r, &a->bin, &a->len, CTL_REQUEST_MAX);
+	case MP_KIND_NONE:
+		return r->err;
+	case MP_KIND_OTHER:
+		break;
+	}
+	/* mp_peek_kind() saw a byte, so r->p is inside the buffer; 0xc1 is
+	 * never msgpack, anything else is a type no argument has. */
+	return mp_fail(r, *r->p == 0xc1 ? KITH_EMALFORMED : KITH_ETYPE);
+}
+
+static const struct ctl_arg *find_arg(const struct ctl_request *r, const char *key)
+{
+	for (size_t i = 0; i < r->n_args; i++)
+		if (!strcmp(r->args[i].key, key))
+			return &r->args[i];
+	return NULL;
+}
+
+/* Reads one key and its value into out. The key goes to a local buffer
+ * first: only once it is known to be a new argument, and out->args to have
+ * room for it, is a slot of out->args touched. */
+static int read_entry(struct mp_reader *r, struct ctl_request *out, bool *have_cmd)
+{
+	char key[CTL_KEY_MAX + 1];
+	struct ctl_arg *a;
+
+	if (mp_read_text(r, key, CTL_KEY_MAX))
+		return r->err;
+	if (!strcmp(key, "cmd")) {
+		if (*have_cmd)
+			return mp_fail(r, KITH_EDUPKEY);
+		*have_cmd = true;
+		if (mp_read_text(r, out->cmd, CTL_CMD_MAX))
+			return r->err;
+		return out->cmd[0] ? 0 : mp_fail(r, KITH_EVALUE);
+	}
+	if (find_arg(out, key))
+		return mp_fail(r, KITH_EDUPKEY);
+	if (out->n_args >= CTL_ARGS_MAX)
+		return mp_fail(r, KITH_ETOOBIG);
+	a = &out->args[out->n_args];
+	memcpy(a->key, key, sizeof(a->key));
+	if (read_arg(r, a))
+		return r->err;
+	out->n_args++;
+	return 0;
+}
+
+int ctl_request_decode(struct ctl_request *out, const uint8_t *buf, size_t len)
+{
+	struct mp_reader r;
+	uint32_t n = 0;
+	bool have_cmd = false;
+
+	memset(out, 0, sizeof(*out));
+	if (len > CTL_REQUEST_MAX)
+		return KITH_ETOOBIG;
+	mp_reader_init(&r, buf, len);
+	/* "cmd" and up to CTL_ARGS_MAX arguments; a bigger map is refused
+	 * here, and read_entry() refuses a 17th argument when "cmd" is
+	 * missing. */
+	mp_read_map(&r, &n, CTL_ARGS_MAX + 1);
+	for (uint32_t i = 0; i < n && !r.err; i++)
+		read_entry(&r, out, &have_cmd);
+	if (mp_finish(&r))
+		return r.err;
+	return have_cmd ? 0 : KITH_EMISSING;
+}
+
+int ctl_arg_text(const struct ctl_request *r, const char *key, char *out, size_t n)
+{
+	const struct ctl_arg *a = find_arg(r, key);
+
+	if (!a)
+		return -ENOENT;
+	if (a->type != CTL_ARG_TEXT)
+		return KITH_ETYPE;
+	if (a->len >= n)
+		return KITH_ETOOBIG;
+	if (memchr(a->text, '\0', a->len))
+		return KITH_EVALUE;
+	memcpy(out, a->text, a->len);
+	out[a->len] = '\0';
+	return 0;
+}
+
+int ctl_arg_uint(const struct ctl_request *r, const char *key, uint64_t *out)
+{
+	const struct ctl_arg *a = find_arg(r, key);
+
+	if (!a)
+		return -ENOENT;
+	if (a->type != CTL_ARG_UINT)
+		return KITH_ETYPE;
+	*out = a->uint;
+	return 0;
+}
+
+bool ctl_arg_flag(const struct ctl_request *r, const char *key)
+{
+	const struct ctl_arg *a = find_arg(r, key);
+
+	return a && a->type == CTL_ARG_BOOL && a->boolean;
+}
+
+static void pack_error(msgpack_packer *pk, const char *text)
+{
+	msgpack_pack_map(pk, 2);
+	mp_pack_cstr(pk, "ok");
+	msgpack_pack_false(pk);
+	mp_pack_cstr(pk, "error");
+	mp_pack_cstr(pk, text);
+}
+
+void ctl_reply_pack(struct mp_buf *out, int rc, const char *err, const struct mp_buf *data)
+{
+	msgpack_packer pk;
+
+	mp_buf_packer(out, &pk);
+	if (!rc && data->err)
+		rc = data->err;
+	if (rc) {
+		pack_error(&pk, err && err[0] ? err : proto_strerror(rc));
+		return;
+	}
+	msgpack_pack_map(&pk, 2);
+	mp_pack_cstr(&pk, "ok");
+	msgpack_pack_true(&pk);
+	mp_pack_cstr(&pk, "data");
+	/* data holds exactly one packed value: copy its bytes */
+	pk.callback(pk.data, (const char *)data->data, data->len);
+}
