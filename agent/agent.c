@@ -66,7 +66,8 @@ static void trust_removed(void *arg, const uint8_t peer[PROTO_KEY_LEN])
 	if (m && m->ejected) {
 		log_info("%s was ejected from the network: dropping its connections", who);
 		net_ban(a->net, peer, UINT64_MAX);
-		agent_upkeep_drop(a, peer);
+		if (a->upkeep) /* else upkeep_new() finds it ejected */
+			upkeep_drop(a->upkeep, peer);
 	} else {
 		log_info("%s is no longer a member", who);
 		net_disconnect(a->net, peer);
@@ -291,7 +292,9 @@ static void gossip_stored(void *arg, const struct proto_record *rec)
 static const struct store_budget *gossip_budget(void *arg, const uint8_t author[PROTO_KEY_LEN],
                                                 uint8_t kind, const char **why)
 {
-	return agent_upkeep_budget(arg, author, kind, why);
+	struct agent *a = arg;
+
+	return upkeep_budget(a->upkeep, author, kind, why);
 }
 
 static const struct gossip_ops gossip_ops = {
@@ -313,7 +316,7 @@ static void refresh_tick(struct loop *l, void *arg)
 	if (err)
 		log_warnx("cannot refresh our member record: %s", proto_strerror(err));
 	/* Expired invitations, and their secrets, go. */
-	err = store_invites_prune(a->store, (uint64_t)time(NULL), &pruned);
+	err = store_invites_prune(a->store, loop_wall_s(), &pruned);
 	if (err)
 		log_warnx("cannot prune expired invitations: %s", proto_strerror(err));
 	else if (pruned)
@@ -592,7 +595,7 @@ void agent_free(struct agent **ap)
 		agent_join_cancel(a);
 		agent_calls_cancel(a);
 	}
-	agent_upkeep_free(a);
+	upkeep_free(&a->upkeep);
 	control_free(&a->ctl);
 	agent_monitor_free(a);
 	gossip_free(&a->gossip);

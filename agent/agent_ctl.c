@@ -1,11 +1,10 @@
-/* The control commands of kithd: status, members, admit. Each packs one
- * value, the "data" of the reply (see ctl.h); peer IDs travel as text so
+/* The control commands of kithd: status, members, admit, record import,
+ * and the table of all commands. Each packs one value, the "data" of the
+ * reply, whose keys are named in proto/ctl.h; peer IDs travel as text so
  * that kith can print them or pass them through as JSON unchanged. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "proto/error.h"
 #include "proto/identity.h"
@@ -16,18 +15,6 @@
 #include "agent_int.h"
 #include "agent/monitor/health.h"
 #include "agent/core/log.h"
-
-static void pack_kv_str(msgpack_packer *pk, const char *key, const char *value)
-{
-	mp_pack_cstr(pk, key);
-	mp_pack_cstr(pk, value);
-}
-
-static void pack_kv_uint(msgpack_packer *pk, const char *key, uint64_t value)
-{
-	mp_pack_cstr(pk, key);
-	msgpack_pack_uint64(pk, value);
-}
 
 struct census {
 	uint64_t by_state[5];
@@ -42,54 +29,57 @@ static void count_member(void *arg, const struct member_info *info)
 }
 
 /* The checks we run for partners: how many, how fast, what they found. */
-static void pack_checks(struct agent *a, msgpack_packer *pk)
+static void pack_checks(struct agent *a, struct mp_map *status)
 {
 	struct health_stats hs = {0};
+	struct mp_map m;
 
 	if (a->health)
 		health_get_stats(a->health, &hs);
-	mp_pack_cstr(pk, "checks");
-	msgpack_pack_map(pk, 7);
-	pack_kv_uint(pk, "services", hs.watched);
-	pack_kv_uint(pk, "run", hs.checks);
-	pack_kv_uint(pk, "last_minute", hs.last_minute);
-	pack_kv_uint(pk, "up", hs.up);
-	pack_kv_uint(pk, "degraded", hs.degraded);
-	pack_kv_uint(pk, "down", hs.down);
-	pack_kv_uint(pk, "deferred", hs.deferred);
+	mp_map_begin(&m);
+	mp_map_uint(&m, CTL_REPLY_SERVICES, hs.watched);
+	mp_map_uint(&m, CTL_REPLY_RUN, hs.checks);
+	mp_map_uint(&m, CTL_REPLY_LAST_MINUTE, hs.last_minute);
+	mp_map_uint(&m, CTL_REPLY_UP, hs.up);
+	mp_map_uint(&m, CTL_REPLY_DEGRADED, hs.degraded);
+	mp_map_uint(&m, CTL_REPLY_DOWN, hs.down);
+	mp_map_uint(&m, CTL_REPLY_DEFERRED, hs.deferred);
+	mp_map_map(status, CTL_REPLY_CHECKS, &m);
 }
 
 /* What bounds the cost of peers to this agent, and what it spent: the
  * store against its limit, inbound connections closed, heavy messages
  * that waited, log lines held back. */
-static void pack_limits(struct agent *a, msgpack_packer *pk, const struct net_stats *ns,
+static void pack_limits(struct agent *a, struct mp_map *status, const struct net_stats *ns,
                         const struct gossip_stats *gs, const struct backlog_stats *bs)
 {
-	struct agent_upkeep_stats us;
+	struct upkeep_stats us;
+	struct mp_map m;
 
-	agent_upkeep_get_stats(a, &us);
-	mp_pack_cstr(pk, "store");
-	msgpack_pack_map(pk, 6);
-	pack_kv_uint(pk, "used_bytes", us.store.used_bytes);
-	pack_kv_uint(pk, "map_bytes", us.store.map_bytes);
-	pack_kv_uint(pk, "limit_bytes", us.store.map_max);
-	mp_pack_cstr(pk, "near_full");
-	us.near_full ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
-	pack_kv_uint(pk, "pruned", us.pruned);
-	pack_kv_uint(pk, "dropped_ejected", us.dropped);
-	mp_pack_cstr(pk, "connections");
-	msgpack_pack_map(pk, 4);
-	pack_kv_uint(pk, "inbound", ns->conns);
-	pack_kv_uint(pk, "closed_silent", ns->cut_silent);
-	pack_kv_uint(pk, "closed_guest", ns->cut_guest);
-	pack_kv_uint(pk, "closed_routing_id", ns->cut_routing_id);
-	mp_pack_cstr(pk, "work");
-	msgpack_pack_map(pk, 5);
-	pack_kv_uint(pk, "handled", bs->handled);
-	pack_kv_uint(pk, "deferred", bs->deferred);
-	pack_kv_uint(pk, "waiting", bs->waiting);
-	pack_kv_uint(pk, "records_messages_cut_short", gs->cut_short);
-	pack_kv_uint(pk, "log_lines_held", log_tally_held());
+	upkeep_get_stats(a->upkeep, &us);
+	mp_map_begin(&m);
+	mp_map_uint(&m, CTL_REPLY_USED_BYTES, us.store.used_bytes);
+	mp_map_uint(&m, CTL_REPLY_MAP_BYTES, us.store.map_bytes);
+	mp_map_uint(&m, CTL_REPLY_LIMIT_BYTES, us.store.map_max);
+	mp_map_bool(&m, CTL_REPLY_NEAR_FULL, us.near_full);
+	mp_map_uint(&m, CTL_REPLY_PRUNED, us.pruned);
+	mp_map_uint(&m, CTL_REPLY_DROPPED_EJECTED, us.dropped);
+	mp_map_map(status, CTL_REPLY_STORE, &m);
+
+	mp_map_begin(&m);
+	mp_map_uint(&m, CTL_REPLY_INBOUND, ns->conns);
+	mp_map_uint(&m, CTL_REPLY_CLOSED_SILENT, ns->cut_silent);
+	mp_map_uint(&m, CTL_REPLY_CLOSED_GUEST, ns->cut_guest);
+	mp_map_uint(&m, CTL_REPLY_CLOSED_ROUTING_ID, ns->cut_routing_id);
+	mp_map_map(status, CTL_REPLY_CONNECTIONS, &m);
+
+	mp_map_begin(&m);
+	mp_map_uint(&m, CTL_REPLY_HANDLED, bs->handled);
+	mp_map_uint(&m, CTL_REPLY_DEFERRED, bs->deferred);
+	mp_map_uint(&m, CTL_REPLY_WAITING, bs->waiting);
+	mp_map_uint(&m, CTL_REPLY_RECORDS_MESSAGES_CUT_SHORT, gs->cut_short);
+	mp_map_uint(&m, CTL_REPLY_LOG_LINES_HELD, log_tally_held());
+	mp_map_map(status, CTL_REPLY_WORK, &m);
 }
 
 static int cmd_status(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
@@ -103,6 +93,7 @@ static int cmd_status(void *arg, const struct ctl_request *req, msgpack_packer *
 	struct gossip_stats gs;
 	struct member_stats ms;
 	struct backlog_stats bs;
+	struct mp_map m, sub;
 	uint64_t records = 0;
 
 	(void)req;
@@ -116,43 +107,50 @@ static int cmd_status(void *arg, const struct ctl_request *req, msgpack_packer *
 	backlog_get_stats(a->backlog, &bs);
 	store_record_count(a->store, &records);
 
-	msgpack_pack_map(pk, 16);
-	pack_kv_str(pk, "id", id);
-	pack_kv_str(pk, "name", self ? self->name : "");
-	pack_kv_str(pk, "version", KITH_VERSION);
-	pack_kv_uint(pk, "uptime", (loop_now_ms(a->loop) - a->started_ms) / 1000);
-	pack_kv_uint(pk, "incarnation", a->incarnation);
-	pack_kv_str(pk, "listen", a->conf.listen);
-	pack_kv_str(pk, "advertise", agent_advertised(a));
-	pack_kv_uint(pk, "records", records);
+	mp_map_begin(&m);
+	mp_map_str(&m, CTL_REPLY_ID, id);
+	mp_map_str(&m, CTL_REPLY_NAME, self ? self->name : "");
+	mp_map_str(&m, CTL_REPLY_VERSION, KITH_VERSION);
+	mp_map_uint(&m, CTL_REPLY_UPTIME, (loop_now_ms(a->loop) - a->started_ms) / 1000);
+	mp_map_uint(&m, CTL_REPLY_INCARNATION, a->incarnation);
+	mp_map_str(&m, CTL_REPLY_LISTEN, a->conf.listen);
+	mp_map_str(&m, CTL_REPLY_ADVERTISE, agent_advertised(a));
+	mp_map_uint(&m, CTL_REPLY_RECORDS, records);
 	proto_peerid_format(founder, trust_founder(a->trust));
-	pack_kv_str(pk, "founder", founder);
-	mp_pack_cstr(pk, "members");
-	msgpack_pack_map(pk, 4);
+	mp_map_str(&m, CTL_REPLY_FOUNDER, founder);
+
+	mp_map_begin(&sub);
 	for (int s = PROTO_STATE_ALIVE; s <= PROTO_STATE_LEFT; s++)
-		pack_kv_uint(pk, proto_member_state_name((enum proto_member_state)s),
-		             census.by_state[s]);
-	mp_pack_cstr(pk, "received");
-	msgpack_pack_map(pk, 3);
-	pack_kv_uint(pk, "messages", ns.received);
-	pack_kv_uint(pk, "records_stored", gs.records_stored);
-	pack_kv_uint(pk, "records_stale", gs.stale);
-	mp_pack_cstr(pk, "rejected");
-	msgpack_pack_map(pk, 12);
-	pack_kv_uint(pk, "records_over_budget", gs.rej_budget);
-	pack_kv_uint(pk, "messages_busy", bs.refused);
-	pack_kv_uint(pk, "malformed_messages", ns.malformed);
-	pack_kv_uint(pk, "requests_refused", a->refused_requests);
-	pack_kv_uint(pk, "joins_refused", a->refused_joins);
-	pack_kv_uint(pk, "guest_messages", a->guest_dropped);
-	pack_kv_uint(pk, "handshakes_refused", ns.zap_refused);
-	pack_kv_uint(pk, "peers_banned", ns.bans);
-	pack_kv_uint(pk, "records_nonmember", gs.rej_nonmember);
-	pack_kv_uint(pk, "records_bad_signature", gs.rej_signature);
-	pack_kv_uint(pk, "records_invalid", gs.rej_invalid);
-	pack_kv_uint(pk, "membership_updates", ms.bad_updates);
-	pack_checks(a, pk);
-	pack_limits(a, pk, &ns, &gs, &bs);
+		mp_map_uint(&sub, proto_member_state_name((enum proto_member_state)s),
+		            census.by_state[s]);
+	mp_map_map(&m, CTL_REPLY_MEMBERS, &sub);
+
+	mp_map_begin(&sub);
+	mp_map_uint(&sub, CTL_REPLY_MESSAGES, ns.received);
+	mp_map_uint(&sub, CTL_REPLY_RECORDS_STORED, gs.records_stored);
+	mp_map_uint(&sub, CTL_REPLY_RECORDS_STALE, gs.stale);
+	mp_map_map(&m, CTL_REPLY_RECEIVED, &sub);
+
+	mp_map_begin(&sub);
+	mp_map_uint(&sub, CTL_REPLY_RECORDS_OVER_BUDGET, gs.rej_budget);
+	mp_map_uint(&sub, CTL_REPLY_MESSAGES_BUSY, bs.refused);
+	mp_map_uint(&sub, CTL_REPLY_MALFORMED_MESSAGES, ns.malformed);
+	mp_map_uint(&sub, CTL_REPLY_REQUESTS_REFUSED, a->refused_requests);
+	mp_map_uint(&sub, CTL_REPLY_JOINS_REFUSED, a->refused_joins);
+	mp_map_uint(&sub, CTL_REPLY_GUEST_MESSAGES, a->guest_dropped);
+	mp_map_uint(&sub, CTL_REPLY_HANDSHAKES_REFUSED, ns.zap_refused);
+	mp_map_uint(&sub, CTL_REPLY_PEERS_BANNED, ns.bans);
+	mp_map_uint(&sub, CTL_REPLY_RECORDS_NONMEMBER, gs.rej_nonmember);
+	mp_map_uint(&sub, CTL_REPLY_RECORDS_BAD_SIGNATURE, gs.rej_signature);
+	mp_map_uint(&sub, CTL_REPLY_RECORDS_INVALID, gs.rej_invalid);
+	mp_map_uint(&sub, CTL_REPLY_MEMBERSHIP_UPDATES, ms.bad_updates);
+	mp_map_map(&m, CTL_REPLY_REJECTED, &sub);
+
+	pack_checks(a, &m);
+	pack_limits(a, &m, &ns, &gs, &bs);
+	/* An allocation failure reaches the reply's buffer: ctl_reply_pack()
+	 * answers with an error then. */
+	mp_map_end(&m, pk);
 	return 0;
 }
 
@@ -161,24 +159,33 @@ struct member_list {
 	msgpack_packer *pk;
 };
 
+/* One entry of kith members; ejected members come from the trust layer
+ * (info NULL), with state "revoked". */
+static void pack_one_member(struct member_list *ml, const uint8_t peer[PROTO_KEY_LEN],
+                            const struct member_info *info, const struct trust_member *m)
+{
+	char id[PROTO_PEERID_TEXT_LEN + 1];
+	struct mp_map e;
+
+	proto_peerid_format(id, peer);
+	mp_map_begin(&e);
+	mp_map_str(&e, CTL_REPLY_ID, id);
+	mp_map_str(&e, CTL_REPLY_NAME, m ? m->name : "");
+	mp_map_str(&e, CTL_REPLY_STATE, info ? proto_member_state_name(info->state) : "revoked");
+	mp_map_str(&e, CTL_REPLY_ENDPOINT,
+	           info && info->self ? agent_advertised(ml->a) : (m ? m->endpoint : ""));
+	mp_map_uint(&e, CTL_REPLY_INCARNATION, info ? info->incarnation : 0);
+	mp_map_uint(&e, CTL_REPLY_LAST_SEEN, info ? info->last_seen : 0);
+	mp_map_uint(&e, CTL_REPLY_SINCE, info ? info->since : 0);
+	mp_map_bool(&e, CTL_REPLY_SELF, info && info->self);
+	mp_map_end(&e, ml->pk);
+}
+
 static void pack_member(void *arg, const struct member_info *info)
 {
 	struct member_list *ml = arg;
-	const struct trust_member *m = trust_get(ml->a->trust, info->peer);
-	char id[PROTO_PEERID_TEXT_LEN + 1];
 
-	proto_peerid_format(id, info->peer);
-	msgpack_pack_map(ml->pk, 8);
-	pack_kv_str(ml->pk, "id", id);
-	pack_kv_str(ml->pk, "name", m ? m->name : "");
-	pack_kv_str(ml->pk, "state", proto_member_state_name(info->state));
-	pack_kv_str(ml->pk, "endpoint",
-	            info->self ? agent_advertised(ml->a) : (m ? m->endpoint : ""));
-	pack_kv_uint(ml->pk, "incarnation", info->incarnation);
-	pack_kv_uint(ml->pk, "last_seen", info->last_seen);
-	pack_kv_uint(ml->pk, "since", info->since);
-	mp_pack_cstr(ml->pk, "self");
-	(info->self ? msgpack_pack_true : msgpack_pack_false)(ml->pk);
+	pack_one_member(ml, info->peer, info, trust_get(ml->a->trust, info->peer));
 }
 
 static void count_all(void *arg, const struct member_info *info)
@@ -197,22 +204,8 @@ static void count_ejected(void *arg, const struct trust_member *m)
 
 static void pack_ejected(void *arg, const struct trust_member *m)
 {
-	struct member_list *ml = arg;
-	char id[PROTO_PEERID_TEXT_LEN + 1];
-
-	if (!m->ejected)
-		return;
-	proto_peerid_format(id, m->peer);
-	msgpack_pack_map(ml->pk, 8);
-	pack_kv_str(ml->pk, "id", id);
-	pack_kv_str(ml->pk, "name", m->name);
-	pack_kv_str(ml->pk, "state", "revoked");
-	pack_kv_str(ml->pk, "endpoint", m->endpoint);
-	pack_kv_uint(ml->pk, "incarnation", 0);
-	pack_kv_uint(ml->pk, "last_seen", 0);
-	pack_kv_uint(ml->pk, "since", 0);
-	mp_pack_cstr(ml->pk, "self");
-	msgpack_pack_false(ml->pk);
+	if (m->ejected)
+		pack_one_member(arg, m->peer, NULL, m);
 }
 
 static int cmd_members(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
@@ -233,64 +226,43 @@ static int cmd_members(void *arg, const struct ctl_request *req, msgpack_packer 
 	return 0;
 }
 
-int agent_fail(char *err, size_t n, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, n, fmt, ap);
-	va_end(ap);
-	return code;
-}
-
-int agent_arg_peer(const struct ctl_request *req, const char *key, uint8_t peer[PROTO_KEY_LEN],
-                   char *err, size_t n)
-{
-	char text[128], why[160];
-
-	if (ctl_arg_text(req, key, text, sizeof(text)) != 0)
-		return agent_fail(err, n, KITH_EMISSING, "a peer ID is needed");
-	if (proto_peerid_parse(peer, text, why, sizeof(why)) != 0)
-		return agent_fail(err, n, KITH_EVALUE, "%s", why);
-	return 0;
-}
-
 static int cmd_admit(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
                      size_t n)
 {
 	struct agent *a = arg;
 	char text[PROTO_PEERID_TEXT_LEN + 1], endpoint[PROTO_ENDPOINT_MAX + 1] = "";
 	char who[PROTO_PEERID_SHORT_LEN + 1];
-	const struct trust_member *m;
+	const struct trust_member *member;
 	const char *problem;
+	struct mp_map m;
 	uint8_t peer[PROTO_KEY_LEN];
-	int rc = agent_arg_peer(req, "peer", peer, err, n);
+	int rc = ctl_arg_peer(req, CTL_KEY_PEER, peer, err, n);
 
 	if (rc)
 		return rc;
 	if (!memcmp(peer, a->id->pk, PROTO_KEY_LEN))
-		return agent_fail(err, n, KITH_EVALUE, "that is this agent's own peer ID");
+		return ctl_fail(err, n, KITH_EVALUE, "that is this agent's own peer ID");
 	if (!agent_may_admit(a))
-		return agent_fail(err, n, KITH_ENOGRANT,
-		                  "only the founder or a member holding admit may admit");
-	m = trust_get(a->trust, peer);
-	if (m && m->ejected)
-		return agent_fail(err, n, KITH_EREVOKED, "that peer was ejected from the network");
-	rc = ctl_arg_text(req, "endpoint", endpoint, sizeof(endpoint));
+		return ctl_fail(err, n, KITH_ENOGRANT,
+		                "only the founder or a member holding admit may admit");
+	member = trust_get(a->trust, peer);
+	if (member && member->ejected)
+		return ctl_fail(err, n, KITH_EREVOKED, "that peer was ejected from the network");
+	rc = ctl_arg_text(req, CTL_KEY_ENDPOINT, endpoint, sizeof(endpoint));
 	if (rc && rc != -ENOENT)
-		return agent_fail(err, n, rc, "endpoint too long");
+		return ctl_fail(err, n, rc, "endpoint too long");
 	if (endpoint[0] && conf_endpoint_check(endpoint, &problem) != 0)
-		return agent_fail(err, n, KITH_EVALUE, "endpoint %s", problem);
+		return ctl_fail(err, n, KITH_EVALUE, "endpoint %s", problem);
 	rc = agent_admit(a, peer, endpoint);
 	if (rc)
-		return agent_fail(err, n, rc, "cannot publish the admission: %s",
-		                  proto_strerror(rc));
+		return ctl_fail(err, n, rc, "cannot publish the admission: %s", proto_strerror(rc));
 	proto_peerid_short(who, peer);
 	log_info("admitted %s", who);
 	proto_peerid_format(text, peer);
-	msgpack_pack_map(pk, 2);
-	pack_kv_str(pk, "id", text);
-	pack_kv_str(pk, "endpoint", endpoint);
+	mp_map_begin(&m);
+	mp_map_str(&m, CTL_REPLY_ID, text);
+	mp_map_str(&m, CTL_REPLY_ENDPOINT, endpoint);
+	mp_map_end(&m, pk);
 	return 0;
 }
 
@@ -301,55 +273,56 @@ static int cmd_record_import(void *arg, const struct ctl_request *req, msgpack_p
                              char *err, size_t n)
 {
 	struct agent *a = arg;
-	const struct ctl_arg *rec_arg = NULL;
+	const struct ctl_arg *rec_arg = ctl_arg_bin(req, CTL_KEY_RECORD);
 	enum store_put_result result;
+	struct mp_map m;
 	struct proto_record rec;
 	char author[PROTO_PEERID_TEXT_LEN + 1];
 	int rc;
 
-	for (size_t i = 0; i < req->n_args; i++)
-		if (!strcmp(req->args[i].key, "record") && req->args[i].type == CTL_ARG_BIN)
-			rec_arg = &req->args[i];
 	if (!rec_arg)
-		return agent_fail(err, n, KITH_EMISSING, "no record given");
-	rc = proto_record_open(&rec, rec_arg->bin, rec_arg->len, (uint64_t)time(NULL));
+		return ctl_fail(err, n, KITH_EMISSING, "no record given");
+	rc = proto_record_open(&rec, rec_arg->bin, rec_arg->len, loop_wall_s());
 	if (rc)
-		return agent_fail(err, n, rc, "the record is refused: %s", proto_strerror(rc));
+		return ctl_fail(err, n, rc, "the record is refused: %s", proto_strerror(rc));
 	if (!trust_is_member(a->trust, rec.author))
-		return agent_fail(err, n, KITH_ENOGRANT,
-		                  "its author is not a member of the network (see kith members)");
+		return ctl_fail(err, n, KITH_ENOGRANT,
+		                "its author is not a member of the network (see kith members)");
 	rc = gossip_import(a->gossip, rec_arg->bin, rec_arg->len, &result);
 	if (rc == KITH_EQUOTA)
-		return agent_fail(err, n, rc, "its author is over its budget in this store");
+		return ctl_fail(err, n, rc, "its author is over its budget in this store");
 	if (rc)
-		return agent_fail(err, n, rc, "the record is refused: %s", proto_strerror(rc));
+		return ctl_fail(err, n, rc, "the record is refused: %s", proto_strerror(rc));
 	proto_peerid_format(author, rec.author);
-	msgpack_pack_map(pk, 4);
-	pack_kv_str(pk, "author", author);
-	pack_kv_str(pk, "kind", proto_kind_name(rec.kind) ? proto_kind_name(rec.kind) : "unknown");
-	pack_kv_uint(pk, "seq", rec.seq);
-	pack_kv_str(pk, "result", result == STORE_PUT_STALE ? "already held" : "stored");
+	mp_map_begin(&m);
+	mp_map_str(&m, CTL_REPLY_AUTHOR, author);
+	mp_map_str(&m, CTL_REPLY_KIND,
+	           proto_kind_name(rec.kind) ? proto_kind_name(rec.kind) : "unknown");
+	mp_map_uint(&m, CTL_REPLY_SEQ, rec.seq);
+	mp_map_str(&m, CTL_REPLY_RESULT,
+	           result == STORE_PUT_STALE ? CTL_IMPORT_HELD : CTL_IMPORT_STORED);
+	mp_map_end(&m, pk);
 	return 0;
 }
 
 const struct control_command agent_ctl_commands[] = {
-    {"status", cmd_status},
-    {"members", cmd_members},
-    {"admit", cmd_admit},
-    {"invite", agent_ctl_invite},
-    {"join", agent_ctl_join},
-    {"grant", agent_ctl_grant},
-    {"grants", agent_ctl_grants},
-    {"revoke", agent_ctl_revoke},
-    {"dns.check", agent_ctl_dns_check},
-    {"shard", agent_ctl_shard},
-    {"shard.drop", agent_ctl_shard_drop},
-    {"services", agent_ctl_services},
-    {"service.add", agent_ctl_service_add},
-    {"service.rm", agent_ctl_service_rm},
-    {"service.ls", agent_ctl_service_ls},
-    {"health", agent_ctl_health},
-    {"contact", agent_ctl_contact},
-    {"record.import", cmd_record_import},
+    {CTL_CMD_STATUS, cmd_status},
+    {CTL_CMD_MEMBERS, cmd_members},
+    {CTL_CMD_ADMIT, cmd_admit},
+    {CTL_CMD_INVITE, agent_ctl_invite},
+    {CTL_CMD_JOIN, agent_ctl_join},
+    {CTL_CMD_GRANT, agent_ctl_grant},
+    {CTL_CMD_GRANTS, agent_ctl_grants},
+    {CTL_CMD_REVOKE, agent_ctl_revoke},
+    {CTL_CMD_DNS_CHECK, agent_ctl_dns_check},
+    {CTL_CMD_SHARD, agent_ctl_shard},
+    {CTL_CMD_SHARD_DROP, agent_ctl_shard_drop},
+    {CTL_CMD_SERVICES, agent_ctl_services},
+    {CTL_CMD_SERVICE_ADD, agent_ctl_service_add},
+    {CTL_CMD_SERVICE_RM, agent_ctl_service_rm},
+    {CTL_CMD_SERVICE_LS, agent_ctl_service_ls},
+    {CTL_CMD_HEALTH, agent_ctl_health},
+    {CTL_CMD_CONTACT, agent_ctl_contact},
+    {CTL_CMD_RECORD_IMPORT, cmd_record_import},
 };
 const size_t agent_ctl_n_commands = sizeof(agent_ctl_commands) / sizeof(agent_ctl_commands[0]);

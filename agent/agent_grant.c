@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sodium.h>
 
@@ -18,47 +17,6 @@
 #include "agent_int.h"
 #include "agent/core/log.h"
 
-static uint64_t now_s(void)
-{
-	return (uint64_t)time(NULL);
-}
-
-/* ---- refusals ---- */
-
-/* The last refusal logged for a peer. */
-void agent_log_refusal(const struct net_from *from, const char *unit, const char *why)
-{
-	char who[NET_ADDR_MAX + 24];
-
-	/* Guests' keys are free: their lines go by address. */
-	if (from->guest) {
-		snprintf(who, sizeof(who), "to a guest at %s", from->addr[0] ? from->addr : "?");
-	} else {
-		memcpy(who, "to ", 3);
-		proto_peerid_short(who + 3, from->peer);
-	}
-	log_tally(LOG_LEVEL_WARN, "refused", 1, unit, who, why);
-}
-
-const char *agent_grant_refusal(int code, const char *scope_name)
-{
-	static char text[128];
-
-	switch (code) {
-	case KITH_EREVOKED:
-		snprintf(text, sizeof(text), "your %s grant from this agent was revoked",
-		         scope_name);
-		break;
-	case KITH_EEXPIRED:
-		snprintf(text, sizeof(text), "your %s grant from this agent has expired",
-		         scope_name);
-		break;
-	default:
-		snprintf(text, sizeof(text), "no %s grant from this agent", scope_name);
-	}
-	return text;
-}
-
 /* ---- kith grant ---- */
 
 /* Parses "monitor,dns:example.org" into g's scopes. */
@@ -68,11 +26,11 @@ static int parse_scopes(struct proto_grant *g, const char *text, char *err, size
 	int rc = proto_scope_list_parse(text, g->scopes, PROTO_SCOPES_MAX, &g->n_scopes, &why);
 
 	if (rc == KITH_ETOOBIG)
-		return agent_fail(err, n, rc, "more than %d scopes", PROTO_SCOPES_MAX);
+		return ctl_fail(err, n, rc, "more than %d scopes", PROTO_SCOPES_MAX);
 	if (rc)
-		return agent_fail(err, n, rc, "%s", why);
+		return ctl_fail(err, n, rc, "%s", why);
 	if (g->n_scopes == 0)
-		return agent_fail(err, n, KITH_EMISSING, "give at least one scope");
+		return ctl_fail(err, n, KITH_EMISSING, "give at least one scope");
 	return 0;
 }
 
@@ -87,26 +45,23 @@ static bool has_scope(const struct proto_grant *g, enum proto_scope_type type)
 /* Seals the credential in the request to the subject's CURVE key. */
 static int seal_secret(struct proto_grant *g, const struct ctl_request *req, char *err, size_t n)
 {
-	const struct ctl_arg *secret = NULL;
+	const struct ctl_arg *secret = ctl_arg_bin(req, CTL_KEY_SECRET);
 	uint8_t curve[PROTO_KEY_LEN];
 
-	for (size_t i = 0; i < req->n_args; i++)
-		if (!strcmp(req->args[i].key, "secret") && req->args[i].type == CTL_ARG_BIN)
-			secret = &req->args[i];
 	if (!secret || secret->len == 0)
 		return has_scope(g, PROTO_SCOPE_DNS)
-		           ? agent_fail(err, n, KITH_EMISSING,
-		                        "a dns scope needs the zone's update credential "
-		                        "(--secret-file)")
+		           ? ctl_fail(err, n, KITH_EMISSING,
+		                      "a dns scope needs the zone's update credential "
+		                      "(--secret-file)")
 		           : 0;
 	if (!has_scope(g, PROTO_SCOPE_DNS))
-		return agent_fail(err, n, KITH_EVALUE, "--secret-file goes with a dns scope only");
+		return ctl_fail(err, n, KITH_EVALUE, "--secret-file goes with a dns scope only");
 	if (secret->len + crypto_box_SEALBYTES > PROTO_SEALED_MAX)
-		return agent_fail(err, n, KITH_ETOOBIG, "the credential is larger than %d bytes",
-		                  PROTO_SEALED_MAX - crypto_box_SEALBYTES);
+		return ctl_fail(err, n, KITH_ETOOBIG, "the credential is larger than %d bytes",
+		                PROTO_SEALED_MAX - crypto_box_SEALBYTES);
 	if (proto_curve_pk(curve, g->subject) != 0 ||
 	    crypto_box_seal(g->sealed, secret->bin, secret->len, curve) != 0)
-		return agent_fail(err, n, KITH_EVALUE, "cannot seal the credential to that peer");
+		return ctl_fail(err, n, KITH_EVALUE, "cannot seal the credential to that peer");
 	g->sealed_len = secret->len + crypto_box_SEALBYTES;
 	return 0;
 }
@@ -120,31 +75,32 @@ int agent_ctl_grant(void *arg, const struct ctl_request *req, msgpack_packer *pk
 	char scopes[PROTO_SCOPES_MAX * (PROTO_SCOPE_MAX + 1)] = "", id[20];
 	char subject[PROTO_PEERID_TEXT_LEN + 1], expires[32];
 	const char *why = NULL;
+	struct mp_map m;
 	uint64_t ttl_ms = (uint64_t)AGENT_GRANT_TTL * 1000;
 	uint8_t rnd[8];
 	int rc;
 
 	if (!g)
 		return -ENOMEM;
-	rc = agent_arg_peer(req, "peer", g->subject, err, n);
+	rc = ctl_arg_peer(req, CTL_KEY_PEER, g->subject, err, n);
 	if (!rc && !trust_is_member(a->trust, g->subject))
-		rc = agent_fail(err, n, KITH_EVALUE,
-		                "that peer is not a member of the network (see kith members)");
+		rc = ctl_fail(err, n, KITH_EVALUE,
+		              "that peer is not a member of the network (see kith members)");
 	if (!rc && !memcmp(g->subject, a->id->pk, PROTO_KEY_LEN))
-		rc = agent_fail(err, n, KITH_EVALUE, "a grant to this agent itself means nothing");
-	if (!rc && (rc = ctl_arg_text(req, "scopes", scopes, sizeof(scopes))) != 0)
-		rc = rc == KITH_ETOOBIG
-		         ? agent_fail(err, n, rc, "more than %d scopes, or too long",
-		                      PROTO_SCOPES_MAX)
-		         : agent_fail(err, n, KITH_EMISSING, "give at least one scope");
+		rc = ctl_fail(err, n, KITH_EVALUE, "a grant to this agent itself means nothing");
+	if (!rc && (rc = ctl_arg_text(req, CTL_KEY_SCOPES, scopes, sizeof(scopes))) != 0)
+		rc =
+		    rc == KITH_ETOOBIG
+		        ? ctl_fail(err, n, rc, "more than %d scopes, or too long", PROTO_SCOPES_MAX)
+		        : ctl_fail(err, n, KITH_EMISSING, "give at least one scope");
 	if (!rc)
 		rc = parse_scopes(g, scopes, err, n);
-	if (!rc && ctl_arg_text(req, "expires", expires, sizeof(expires)) == 0 &&
+	if (!rc && ctl_arg_text(req, CTL_KEY_EXPIRES, expires, sizeof(expires)) == 0 &&
 	    (proto_duration_parse(expires, strlen(expires), &ttl_ms, &why) != 0 || ttl_ms < 1000))
-		rc = agent_fail(err, n, KITH_EVALUE, "--expires: %s", why ? why : "too short");
+		rc = ctl_fail(err, n, KITH_EVALUE, "--expires: %s", why ? why : "too short");
 	if (!rc && has_scope(g, PROTO_SCOPE_ADMIT) && !agent_may_admit(a))
-		rc = agent_fail(err, n, KITH_ENOGRANT,
-		                "only the founder or a member holding admit may grant admit");
+		rc = ctl_fail(err, n, KITH_ENOGRANT,
+		              "only the founder or a member holding admit may grant admit");
 	if (!rc)
 		rc = seal_secret(g, req, err, n);
 	if (!rc)
@@ -155,18 +111,16 @@ int agent_ctl_grant(void *arg, const struct ctl_request *req, msgpack_packer *pk
 		sodium_bin2hex(id + 2, sizeof(id) - 2, rnd, sizeof(rnd));
 		rc = agent_publish(a, PROTO_KIND_GRANT, id, body.data, body.len, ttl_ms / 1000);
 		if (rc)
-			agent_fail(err, n, rc, "cannot publish the grant: %s", proto_strerror(rc));
+			ctl_fail(err, n, rc, "cannot publish the grant: %s", proto_strerror(rc));
 	}
 	if (!rc) {
 		proto_peerid_format(subject, g->subject);
 		log_info("granted %s to %.7s as %s", scopes, subject, id);
-		msgpack_pack_map(pk, 3);
-		mp_pack_cstr(pk, "id");
-		mp_pack_cstr(pk, id);
-		mp_pack_cstr(pk, "subject");
-		mp_pack_cstr(pk, subject);
-		mp_pack_cstr(pk, "expires");
-		msgpack_pack_uint64(pk, now_s() + ttl_ms / 1000);
+		mp_map_begin(&m);
+		mp_map_str(&m, CTL_REPLY_ID, id);
+		mp_map_str(&m, CTL_REPLY_SUBJECT, subject);
+		mp_map_uint(&m, CTL_REPLY_EXPIRES, loop_wall_s() + ttl_ms / 1000);
+		mp_map_end(&m, pk);
 	}
 	mp_buf_free(&body);
 	sodium_memzero(g, sizeof(*g));
@@ -210,7 +164,8 @@ static void pack_grant(void *arg, const struct trust_grant *g)
 	struct grant_list *gl = arg;
 	char issuer[PROTO_PEERID_TEXT_LEN + 1], subject[PROTO_PEERID_TEXT_LEN + 1];
 	char scope[PROTO_SCOPE_MAX + 1];
-	msgpack_packer *pk = gl->pk;
+	msgpack_packer *scopes;
+	struct mp_map m;
 
 	if (!listed(gl, g))
 		return;
@@ -220,38 +175,32 @@ static void pack_grant(void *arg, const struct trust_grant *g)
 	}
 	proto_peerid_format(issuer, g->issuer);
 	proto_peerid_format(subject, g->subject);
-	msgpack_pack_map(pk, 9);
-	mp_pack_cstr(pk, "id");
-	mp_pack_cstr(pk, g->id);
-	mp_pack_cstr(pk, "issuer");
-	mp_pack_cstr(pk, issuer);
-	mp_pack_cstr(pk, "subject");
-	mp_pack_cstr(pk, subject);
-	mp_pack_cstr(pk, "direction");
-	mp_pack_cstr(pk, !memcmp(g->issuer, gl->a->id->pk, PROTO_KEY_LEN)    ? "issued"
-	                 : !memcmp(g->subject, gl->a->id->pk, PROTO_KEY_LEN) ? "received"
-	                                                                     : "other");
-	mp_pack_cstr(pk, "scopes");
-	msgpack_pack_array(pk, g->n_scopes);
+	mp_map_begin(&m);
+	mp_map_str(&m, CTL_REPLY_ID, g->id);
+	mp_map_str(&m, CTL_REPLY_ISSUER, issuer);
+	mp_map_str(&m, CTL_REPLY_SUBJECT, subject);
+	mp_map_str(&m, CTL_REPLY_DIRECTION,
+	           !memcmp(g->issuer, gl->a->id->pk, PROTO_KEY_LEN)    ? "issued"
+	           : !memcmp(g->subject, gl->a->id->pk, PROTO_KEY_LEN) ? "received"
+	                                                               : "other");
+	scopes = mp_map_key(&m, CTL_REPLY_SCOPES);
+	msgpack_pack_array(scopes, g->n_scopes);
 	for (uint32_t i = 0; i < g->n_scopes; i++) {
 		if (proto_scope_format(&g->scopes[i], scope, sizeof(scope)) != 0)
 			snprintf(scope, sizeof(scope), "?");
-		mp_pack_cstr(pk, scope);
+		mp_pack_cstr(scopes, scope);
 	}
-	mp_pack_cstr(pk, "issued");
-	msgpack_pack_uint64(pk, g->issued);
-	mp_pack_cstr(pk, "expires");
-	msgpack_pack_uint64(pk, g->expires);
-	mp_pack_cstr(pk, "revoked");
-	msgpack_pack_uint64(pk, g->revoked_at);
-	mp_pack_cstr(pk, "state");
-	mp_pack_cstr(pk, grant_state(gl->a, g, now_s()));
+	mp_map_uint(&m, CTL_REPLY_ISSUED, g->issued);
+	mp_map_uint(&m, CTL_REPLY_EXPIRES, g->expires);
+	mp_map_uint(&m, CTL_REPLY_REVOKED, g->revoked_at);
+	mp_map_str(&m, CTL_REPLY_STATE, grant_state(gl->a, g, loop_wall_s()));
+	mp_map_end(&m, gl->pk);
 }
 
 int agent_ctl_grants(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
                      size_t n)
 {
-	struct grant_list gl = {.a = arg, .pk = pk, .all = ctl_arg_flag(req, "all")};
+	struct grant_list gl = {.a = arg, .pk = pk, .all = ctl_arg_flag(req, CTL_KEY_ALL)};
 
 	(void)err;
 	(void)n;
@@ -294,30 +243,31 @@ static int revoke_member(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], con
 	struct proto_revocation r = {.target = PROTO_REVOKE_MEMBER};
 	char name[PROTO_NAME_MAX + 1], id[PROTO_PEERID_TEXT_LEN + 1];
 	const struct trust_member *m = trust_get(a->trust, peer);
+	struct mp_map reply;
 	int rc;
 
 	if (!agent_may_admit(a))
-		return agent_fail(err, n, KITH_ENOGRANT,
-		                  "only the founder or a member holding admit may eject members");
+		return ctl_fail(err, n, KITH_ENOGRANT,
+		                "only the founder or a member holding admit may eject members");
 	if (!memcmp(peer, trust_founder(a->trust), PROTO_KEY_LEN))
-		return agent_fail(err, n, KITH_EVALUE, "the founder cannot be ejected");
+		return ctl_fail(err, n, KITH_EVALUE, "the founder cannot be ejected");
 	if (!memcmp(peer, a->id->pk, PROTO_KEY_LEN))
-		return agent_fail(err, n, KITH_EVALUE, "an agent cannot eject itself");
+		return ctl_fail(err, n, KITH_EVALUE, "an agent cannot eject itself");
 	if (!m || (!m->member && !m->ejected))
-		return agent_fail(err, n, KITH_EVALUE, "that peer is not a member");
+		return ctl_fail(err, n, KITH_EVALUE, "that peer is not a member");
 	memcpy(r.member, peer, PROTO_KEY_LEN);
 	snprintf(r.reason, sizeof(r.reason), "%s", reason);
 	memcpy(name, "member:", 7);
 	sodium_bin2hex(name + 7, sizeof(name) - 7, peer, PROTO_KEY_LEN);
 	rc = publish_revocation(a, &r, name);
 	if (rc)
-		return agent_fail(err, n, rc, "cannot publish the revocation: %s",
-		                  proto_strerror(rc));
+		return ctl_fail(err, n, rc, "cannot publish the revocation: %s",
+		                proto_strerror(rc));
 	proto_peerid_format(id, peer);
 	log_info("ejected %.7s from the network", id);
-	msgpack_pack_map(pk, 1);
-	mp_pack_cstr(pk, "ejected");
-	mp_pack_cstr(pk, id);
+	mp_map_begin(&reply);
+	mp_map_str(&reply, CTL_REPLY_EJECTED, id);
+	mp_map_end(&reply, pk);
 	return 0;
 }
 
@@ -336,7 +286,7 @@ static void collect(void *arg, const struct trust_grant *g)
 
 	/* Only what is in force: an expired grant stays shown as expired. */
 	if (memcmp(g->issuer, rc->a->id->pk, PROTO_KEY_LEN) || g->revoked_at || rc->n == 64 ||
-	    strcmp(grant_state(rc->a, g, now_s()), "active"))
+	    strcmp(grant_state(rc->a, g, loop_wall_s()), "active"))
 		return;
 	if (rc->subject ? !memcmp(g->subject, rc->subject, PROTO_KEY_LEN) : !strcmp(g->id, rc->id))
 		rc->found[rc->n++] = g;
@@ -349,18 +299,20 @@ int agent_ctl_revoke(void *arg, const struct ctl_request *req, msgpack_packer *p
 	struct revoke_ctx ctx = {.a = a};
 	char target[128], reason[PROTO_REASON_MAX + 1] = "", ids[64][PROTO_GRANT_ID_MAX + 1];
 	uint8_t peer[PROTO_KEY_LEN];
+	struct mp_map reply;
+	msgpack_packer *revoked;
 	bool is_peer;
 	int rc;
 
-	if (ctl_arg_text(req, "target", target, sizeof(target)) != 0)
-		return agent_fail(err, n, KITH_EMISSING, "give a peer ID or a grant ID");
-	if (ctl_arg_text(req, "reason", reason, sizeof(reason)) == KITH_ETOOBIG)
-		return agent_fail(err, n, KITH_ETOOBIG, "reason longer than %d bytes",
-		                  PROTO_REASON_MAX);
+	if (ctl_arg_text(req, CTL_KEY_TARGET, target, sizeof(target)) != 0)
+		return ctl_fail(err, n, KITH_EMISSING, "give a peer ID or a grant ID");
+	if (ctl_arg_text(req, CTL_KEY_REASON, reason, sizeof(reason)) == KITH_ETOOBIG)
+		return ctl_fail(err, n, KITH_ETOOBIG, "reason longer than %d bytes",
+		                PROTO_REASON_MAX);
 	is_peer = proto_peerid_parse(peer, target, NULL, 0) == 0;
-	if (ctl_arg_flag(req, "member")) {
+	if (ctl_arg_flag(req, CTL_KEY_MEMBER)) {
 		if (!is_peer)
-			return agent_fail(err, n, KITH_EVALUE, "--member needs a peer ID");
+			return ctl_fail(err, n, KITH_EVALUE, "--member needs a peer ID");
 		return revoke_member(a, peer, reason, pk, err, n);
 	}
 	ctx.reason = reason;
@@ -370,26 +322,29 @@ int agent_ctl_revoke(void *arg, const struct ctl_request *req, msgpack_packer *p
 		ctx.id = target;
 	trust_grants_each(a->trust, collect, &ctx);
 	if (ctx.n == 0)
-		return agent_fail(err, n, -ENOENT,
-		                  is_peer ? "this agent has no active grant to that peer"
-		                          : "this agent issued no active grant with that ID "
-		                            "(a peer ID with a typo?)");
+		return ctl_fail(err, n, -ENOENT,
+		                is_peer ? "this agent has no active grant to that peer"
+		                        : "this agent issued no active grant with that ID "
+		                          "(a peer ID with a typo?)");
 	/* Publishing changes the trust state the pointers live in: copy the
 	 * IDs first. */
 	for (size_t i = 0; i < ctx.n; i++)
 		snprintf(ids[i], sizeof(ids[i]), "%s", ctx.found[i]->id);
-	msgpack_pack_map(pk, 1);
-	mp_pack_cstr(pk, "revoked");
-	msgpack_pack_array(pk, (uint32_t)ctx.n);
+	mp_map_begin(&reply);
+	revoked = mp_map_key(&reply, CTL_REPLY_REVOKED);
+	msgpack_pack_array(revoked, (uint32_t)ctx.n);
 	for (size_t i = 0; i < ctx.n; i++) {
 		const struct trust_grant *g = trust_grant_get(a->trust, a->id->pk, ids[i]);
 		rc = g ? revoke_grant(a, g, reason) : -ENOENT;
-		if (rc)
-			return agent_fail(err, n, rc, "cannot revoke %s: %s", ids[i],
-			                  proto_strerror(rc));
+		if (rc) {
+			mp_map_free(&reply);
+			return ctl_fail(err, n, rc, "cannot revoke %s: %s", ids[i],
+			                proto_strerror(rc));
+		}
 		log_info("revoked grant %s", ids[i]);
-		mp_pack_cstr(pk, ids[i]);
+		mp_pack_cstr(revoked, ids[i]);
 	}
+	mp_map_end(&reply, pk);
 	return 0;
 }
 
@@ -408,22 +363,22 @@ int agent_ctl_dns_check(void *arg, const struct ctl_request *req, msgpack_packer
 	char zone[PROTO_ZONE_MAX + 1];
 	const char *why;
 	size_t len = 0;
-	int rc = agent_arg_peer(req, "peer", issuer, err, n);
+	int rc = ctl_arg_peer(req, CTL_KEY_PEER, issuer, err, n);
 
 	if (rc)
 		return rc;
-	if (ctl_arg_text(req, "zone", zone, sizeof(zone)) != 0)
-		return agent_fail(err, n, KITH_EMISSING, "give the zone");
+	if (ctl_arg_text(req, CTL_KEY_ZONE, zone, sizeof(zone)) != 0)
+		return ctl_fail(err, n, KITH_EMISSING, "give the zone");
 	/* The zone as a scope gets its canonical form (lower case, no dot). */
 	{
 		char text[PROTO_ZONE_MAX + 8];
 		snprintf(text, sizeof(text), "dns:%s", zone);
 		if (proto_scope_parse(&want, text, strlen(text), &why) != 0)
-			return agent_fail(err, n, KITH_ESCOPE, "%s", why);
+			return ctl_fail(err, n, KITH_ESCOPE, "%s", why);
 	}
-	rc = trust_grant_check(a->trust, issuer, a->id->pk, &want, now_s(), &g, &scope);
+	rc = trust_grant_check(a->trust, issuer, a->id->pk, &want, loop_wall_s(), &g, &scope);
 	if (rc)
-		return agent_fail(err, n, rc, "refused: %s", agent_grant_refusal(rc, "dns"));
+		return ctl_fail(err, n, rc, "refused: %s", trust_refusal(rc, "dns"));
 	/* The credential must open with our key, or the grant is useless. */
 	rc = store_record_get(a->store, issuer, PROTO_KIND_GRANT, g->id, &buf, &len);
 	body = malloc(sizeof(*body));
@@ -439,17 +394,16 @@ int agent_ctl_dns_check(void *arg, const struct ctl_request *req, msgpack_packer
 	                                 a->id->curve_sk) != 0))
 		rc = KITH_EVALUE;
 	if (rc)
-		agent_fail(err, n, rc, "the grant's credential cannot be opened by this agent");
+		ctl_fail(err, n, rc, "the grant's credential cannot be opened by this agent");
 	else {
-		msgpack_pack_map(pk, 4);
-		mp_pack_cstr(pk, "zone");
-		mp_pack_cstr(pk, want.zone);
-		mp_pack_cstr(pk, "grant");
-		mp_pack_cstr(pk, g->id);
-		mp_pack_cstr(pk, "expires");
-		msgpack_pack_uint64(pk, g->expires);
-		mp_pack_cstr(pk, "credential_bytes");
-		msgpack_pack_uint64(pk, body->sealed_len - crypto_box_SEALBYTES);
+		struct mp_map m;
+		mp_map_begin(&m);
+		mp_map_str(&m, CTL_REPLY_ZONE, want.zone);
+		mp_map_str(&m, CTL_REPLY_GRANT, g->id);
+		mp_map_uint(&m, CTL_REPLY_EXPIRES, g->expires);
+		mp_map_uint(&m, CTL_REPLY_CREDENTIAL_BYTES,
+		            body->sealed_len - crypto_box_SEALBYTES);
+		mp_map_end(&m, pk);
 	}
 	sodium_free(secret);
 	if (body)

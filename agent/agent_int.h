@@ -17,7 +17,10 @@
 #include "agent/core/loop.h"
 #include "agent/member/member.h"
 #include "agent/net/net.h"
+#include "agent/monitor/monitor.h"
+#include "agent/monitor/notify.h"
 #include "agent/trust/trust.h"
+#include "agent/upkeep/upkeep.h"
 
 struct proto_identity;
 struct store;
@@ -87,10 +90,14 @@ struct agent {
 	uint64_t refused_requests;     /* requests refused for want of a grant */
 	uint64_t refused_joins;        /* join attempts refused */
 	struct web *web;               /* libcurl in the loop: checks and alerts */
-	struct health *health;         /* the checks we run for partners */
 	struct alert *alert;           /* alerts to contacts */
-	struct agent_monitor *mon;     /* services, observations, verdicts */
-	struct agent_upkeep *upkeep;   /* budgets, pruning, a store near full */
+	struct monitor *monitor;       /* services, observations, verdicts */
+	struct health *health;         /* the monitor's checks (owned by it) */
+	struct notify *notify;         /* who tells whom about verdicts */
+	struct monitor_env monitor_env;
+	struct notify_env notify_env;
+	struct upkeep *upkeep; /* budgets, pruning, a store near full */
+	struct upkeep_env upkeep_env;
 };
 
 /* Sends buf to a member at its known endpoint. Returns 0 or -EHOSTUNREACH
@@ -98,11 +105,6 @@ struct agent {
 int agent_send(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const uint8_t *buf, size_t len);
 /* Sets up the request state. */
 void agent_init_calls(struct agent *a);
-/* Logs a refusal of what from sent (a unit: "request", "join request"),
- * one line per cause per LOG_TALLY_MS. */
-void agent_log_refusal(const struct net_from *from, const char *unit, const char *why);
-/* Fills err with "PEER refused: why" style text for a grant check code. */
-const char *agent_grant_refusal(int code, const char *scope_name);
 
 /* Publishes a record of ours (body borrowed): seq, signature, store, push.
  * Returns 0 or a negative code. */
@@ -164,17 +166,7 @@ int agent_ctl_services(void *arg, const struct ctl_request *req, msgpack_packer 
                        size_t n);
 void agent_calls_cancel(struct agent *a);
 
-/* Parses a peer ID argument of a control request into peer; err says what
- * is wrong. Returns 0 or a negative code. */
-int agent_arg_peer(const struct ctl_request *req, const char *key, uint8_t peer[PROTO_KEY_LEN],
-                   char *err, size_t n);
-/* Writes fmt into err and returns code. */
-__attribute__((format(printf, 4, 5))) int agent_fail(char *err, size_t n, int code, const char *fmt,
-                                                     ...);
-
-/* agent_monitor.c: services known from records, observations, verdicts and
- * the alerts they cause. */
-struct agent_monitor;
+/* agent_monitor.c: the monitor and the alerts, wired (agent/monitor/). */
 int agent_monitor_new(struct agent *a);
 void agent_monitor_free(struct agent *a);
 /* Every record stored (ours too) passes here. */
@@ -188,27 +180,9 @@ size_t agent_contacts(struct agent *a, const uint8_t peer[PROTO_KEY_LEN],
 int agent_ctl_health(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
                      size_t n);
 
-/* agent_upkeep.c: the store's upkeep (budgets, pruning, near full). */
-struct agent_upkeep;
-struct agent_upkeep_stats {
-	uint64_t pruned;  /* expired records removed */
-	uint64_t dropped; /* records of ejected members removed */
-	bool near_full;
-	struct store_stats store; /* as of the last check (every 2 s) */
-};
-/* Schedules the drop of every ejected member's records and starts the
- * timer; needs trust, the store and the alerts. */
+/* agent_upkeep.c: the store's upkeep, wired (agent/upkeep/); needs trust,
+ * the store and the alerts. */
 int agent_upkeep_new(struct agent *a);
-void agent_upkeep_free(struct agent *a);
-/* The budget a record of author of kind gets in our store (NULL: none,
- * our own); *why says what a refusal under it means. Valid until the
- * next call. */
-const struct store_budget *agent_upkeep_budget(struct agent *a, const uint8_t author[PROTO_KEY_LEN],
-                                               uint8_t kind, const char **why);
-bool agent_upkeep_near_full(const struct agent *a);
-/* Removes author's records (but its trust records) in slices: ejected. */
-void agent_upkeep_drop(struct agent *a, const uint8_t author[PROTO_KEY_LEN]);
-void agent_upkeep_get_stats(const struct agent *a, struct agent_upkeep_stats *out);
 
 /* agent_service.c: our own services and contacts. */
 int agent_ctl_service_add(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sodium.h>
 
@@ -22,11 +21,6 @@
 #include "agent_int.h"
 #include "agent/core/log.h"
 
-static uint64_t now_s(void)
-{
-	return (uint64_t)time(NULL);
-}
-
 /* ---- kith invite ---- */
 
 /* Parses "monitor,backup:50G" into scopes; err names the bad one. dns
@@ -39,14 +33,14 @@ static int parse_scope_list(const char *text, struct proto_scope *scopes, uint32
 	int rc = proto_scope_list_parse(text, scopes, PROTO_SCOPES_MAX, n, &why);
 
 	if (rc == KITH_ETOOBIG)
-		return agent_fail(err, errn, rc, "more than %d scopes", PROTO_SCOPES_MAX);
+		return ctl_fail(err, errn, rc, "more than %d scopes", PROTO_SCOPES_MAX);
 	if (rc)
-		return agent_fail(err, errn, rc, "%s", why);
+		return ctl_fail(err, errn, rc, "%s", why);
 	for (uint32_t i = 0; i < *n; i++)
 		if (scopes[i].type == PROTO_SCOPE_DNS)
-			return agent_fail(err, errn, KITH_ESCOPE,
-			                  "dns scopes carry a credential: grant them with kith "
-			                  "grant once the peer has joined");
+			return ctl_fail(err, errn, KITH_ESCOPE,
+			                "dns scopes carry a credential: grant them with kith "
+			                "grant once the peer has joined");
 	return 0;
 }
 
@@ -64,8 +58,8 @@ static int arg_duration(const struct ctl_request *req, const char *key, uint64_t
 		return 0;
 	}
 	if (rc || proto_duration_parse(text, strlen(text), &ms, &why) != 0 || ms < 1000)
-		return agent_fail(err, n, KITH_EVALUE, "--%s: %s", key,
-		                  why ? why : "must be at least 1s");
+		return ctl_fail(err, n, KITH_EVALUE, "--%s: %s", key,
+		                why ? why : "must be at least 1s");
 	*seconds = ms / 1000;
 	return 0;
 }
@@ -78,26 +72,28 @@ int agent_ctl_invite(void *arg, const struct ctl_request *req, msgpack_packer *p
 	struct store_invite inv = {0};
 	char scopes[PROTO_SCOPES_MAX * (PROTO_SCOPE_MAX + 1)] = "";
 	char token[PROTO_TOKEN_TEXT_MAX + 1], idhex[2 * STORE_INVITE_ID_LEN + 1];
-	uint64_t ttl = AGENT_INVITE_TTL, uses = 1, now = now_s();
+	uint64_t ttl = AGENT_INVITE_TTL, uses = 1, now = loop_wall_s();
 	const char *endpoint = agent_advertised(a);
+	struct mp_map m;
+	msgpack_packer *list;
 	int rc;
 
 	if (!t)
 		return -ENOMEM;
-	rc = arg_duration(req, "expires", AGENT_INVITE_TTL, &ttl, err, n);
-	if (!rc && ctl_arg_uint(req, "uses", &uses) == 0 && (uses < 1 || uses > 1000))
-		rc = agent_fail(err, n, KITH_EVALUE, "--uses must be 1 to 1000");
-	if (!rc && ctl_arg_text(req, "scopes", scopes, sizeof(scopes)) == KITH_ETOOBIG)
-		rc = agent_fail(err, n, KITH_ETOOBIG, "scope list too long");
+	rc = arg_duration(req, CTL_KEY_EXPIRES, AGENT_INVITE_TTL, &ttl, err, n);
+	if (!rc && ctl_arg_uint(req, CTL_KEY_USES, &uses) == 0 && (uses < 1 || uses > 1000))
+		rc = ctl_fail(err, n, KITH_EVALUE, "--uses must be 1 to 1000");
+	if (!rc && ctl_arg_text(req, CTL_KEY_SCOPES, scopes, sizeof(scopes)) == KITH_ETOOBIG)
+		rc = ctl_fail(err, n, KITH_ETOOBIG, "scope list too long");
 	if (!rc)
 		rc = parse_scope_list(scopes, t->scopes, &t->n_scopes, err, n);
 	if (!rc && !agent_may_admit(a))
-		rc = agent_fail(err, n, KITH_ENOGRANT,
-		                "only the founder or a member holding admit may invite");
+		rc = ctl_fail(err, n, KITH_ENOGRANT,
+		              "only the founder or a member holding admit may invite");
 	if (!rc && !endpoint[0])
-		rc = agent_fail(err, n, KITH_EVALUE,
-		                "set advertise in kithd.conf: invitees must know where to reach "
-		                "this agent");
+		rc = ctl_fail(err, n, KITH_EVALUE,
+		              "set advertise in kithd.conf: invitees must know where to reach "
+		              "this agent");
 	if (rc)
 		goto out;
 	memcpy(t->founder, trust_founder(a->trust), PROTO_KEY_LEN);
@@ -119,24 +115,22 @@ int agent_ctl_invite(void *arg, const struct ctl_request *req, msgpack_packer *p
 	if (!rc)
 		rc = store_invite_put(a->store, &inv);
 	if (rc) {
-		rc = agent_fail(err, n, rc, "cannot make the invitation: %s", proto_strerror(rc));
+		rc = ctl_fail(err, n, rc, "cannot make the invitation: %s", proto_strerror(rc));
 		goto out;
 	}
 	/* The ID is a hash of the secret: safe to log. */
 	sodium_bin2hex(idhex, sizeof(idhex), inv.id, 4);
 	log_info("made invitation %s: %llu use(s), %u scope(s), expires in %llus", idhex,
 	         (unsigned long long)uses, t->n_scopes, (unsigned long long)ttl);
-	msgpack_pack_map(pk, 4);
-	mp_pack_cstr(pk, "token");
-	mp_pack_cstr(pk, token);
-	mp_pack_cstr(pk, "expires");
-	msgpack_pack_uint64(pk, t->expires);
-	mp_pack_cstr(pk, "uses");
-	msgpack_pack_uint64(pk, uses);
-	mp_pack_cstr(pk, "scopes");
-	msgpack_pack_array(pk, inv.n_scopes);
+	mp_map_begin(&m);
+	mp_map_str(&m, CTL_REPLY_TOKEN, token);
+	mp_map_uint(&m, CTL_REPLY_EXPIRES, t->expires);
+	mp_map_uint(&m, CTL_REPLY_USES, uses);
+	list = mp_map_key(&m, CTL_REPLY_SCOPES);
+	msgpack_pack_array(list, inv.n_scopes);
 	for (uint32_t i = 0; i < inv.n_scopes; i++)
-		mp_pack_cstr(pk, inv.scopes[i]);
+		mp_pack_cstr(list, inv.scopes[i]);
+	mp_map_end(&m, pk);
 out:
 	sodium_memzero(t, sizeof(*t));
 	sodium_memzero(&inv, sizeof(inv));
@@ -206,8 +200,7 @@ static int send_join(struct agent *a, const uint8_t issuer[PROTO_KEY_LEN], const
 	int rc = store_record_get(a->store, a->id->pk, PROTO_KIND_MEMBER, "", &member, &member_len);
 
 	if (rc)
-		return agent_fail(err, n, rc, "our member record is missing: %s",
-		                  proto_strerror(rc));
+		return ctl_fail(err, n, rc, "our member record is missing: %s", proto_strerror(rc));
 	if (secret) {
 		j.has_invite = true;
 		proto_token_id(j.invite_id, secret);
@@ -219,8 +212,8 @@ static int send_join(struct agent *a, const uint8_t issuer[PROTO_KEY_LEN], const
 	if (!rc)
 		rc = net_send(a->net, issuer, endpoint, out.data, out.len);
 	if (rc)
-		rc = agent_fail(err, n, rc, "cannot send the join request to %s: %s", endpoint,
-		                proto_strerror(rc));
+		rc = ctl_fail(err, n, rc, "cannot send the join request to %s: %s", endpoint,
+		              proto_strerror(rc));
 	mp_buf_free(&out);
 	free(member);
 	return rc;
@@ -238,16 +231,16 @@ int agent_ctl_join(void *arg, const struct ctl_request *req, msgpack_packer *pk,
 
 	(void)pk;
 	if (a->join.pending)
-		return agent_fail(err, n, -EALREADY, "a join is already under way");
+		return ctl_fail(err, n, -EALREADY, "a join is already under way");
 	if (!fresh(a))
-		return agent_fail(err, n, -EISCONN,
-		                  "this agent already belongs to a network: a new collective "
-		                  "joins from a freshly initialised agent");
+		return ctl_fail(err, n, -EISCONN,
+		                "this agent already belongs to a network: a new collective "
+		                "joins from a freshly initialised agent");
 	if (!agent_advertised(a)[0])
-		return agent_fail(err, n, KITH_EVALUE,
-		                  "set advertise in kithd.conf first: members must be able to "
-		                  "reach this agent");
-	rc = ctl_arg_text(req, "token", text, sizeof(text));
+		return ctl_fail(err, n, KITH_EVALUE,
+		                "set advertise in kithd.conf first: members must be able to "
+		                "reach this agent");
+	rc = ctl_arg_text(req, CTL_KEY_TOKEN, text, sizeof(text));
 	if (rc == 0) {
 		t = calloc(1, sizeof(*t));
 		if (!t)
@@ -260,7 +253,7 @@ int agent_ctl_join(void *arg, const struct ctl_request *req, msgpack_packer *pk,
 		}
 		if (rc) {
 			free(t);
-			return agent_fail(err, n, rc, "%s", why);
+			return ctl_fail(err, n, rc, "%s", why);
 		}
 		memcpy(issuer, t->issuer, PROTO_KEY_LEN);
 		snprintf(a->join.endpoint, sizeof(a->join.endpoint), "%s", t->endpoints[0]);
@@ -268,15 +261,16 @@ int agent_ctl_join(void *arg, const struct ctl_request *req, msgpack_packer *pk,
 		sodium_memzero(t, sizeof(*t));
 		free(t);
 	} else {
-		rc = agent_arg_peer(req, "peer", issuer, err, n);
+		rc = ctl_arg_peer(req, CTL_KEY_PEER, issuer, err, n);
 		if (rc)
-			return agent_fail(err, n, rc,
-			                  "give an invitation, or a peer ID and its "
-			                  "endpoint");
-		if (ctl_arg_text(req, "endpoint", a->join.endpoint, sizeof(a->join.endpoint)) ||
+			return ctl_fail(err, n, rc,
+			                "give an invitation, or a peer ID and its "
+			                "endpoint");
+		if (ctl_arg_text(req, CTL_KEY_ENDPOINT, a->join.endpoint,
+		                 sizeof(a->join.endpoint)) ||
 		    conf_endpoint_check(a->join.endpoint, &problem) != 0)
-			return agent_fail(err, n, KITH_EVALUE,
-			                  "joining by peer ID needs --endpoint tcp://HOST:PORT");
+			return ctl_fail(err, n, KITH_EVALUE,
+			                "joining by peer ID needs --endpoint tcp://HOST:PORT");
 		rc = send_join(a, issuer, a->join.endpoint, NULL, err, n);
 	}
 	if (rc)
@@ -302,7 +296,7 @@ static int adopt(struct agent *a, const uint8_t founder[PROTO_KEY_LEN], struct p
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		items[i] = (struct store_item){.buf = recs[i].buf, .len = recs[i].len};
-	rc = store_records_put(a->store, items, n, now_s());
+	rc = store_records_put(a->store, items, n, loop_wall_s());
 	if (!rc)
 		rc = store_founder_set(a->store, founder);
 	if (rc) {
@@ -329,6 +323,7 @@ void agent_on_join_reply(struct agent *a, const struct net_from *from, const uin
 	struct proto_recref *recs = calloc(PROTO_MSG_RECORDS_MAX, sizeof(*recs));
 	char founder[PROTO_PEERID_TEXT_LEN + 1], msg[400];
 	struct mp_buf data = {0};
+	struct mp_map m;
 	msgpack_packer pk;
 	size_t n = 0;
 	int rc;
@@ -360,11 +355,10 @@ void agent_on_join_reply(struct agent *a, const struct net_from *from, const uin
 		agent_refresh_member(a);
 		gossip_sync_with(a->gossip, from->peer);
 		mp_buf_packer(&data, &pk);
-		msgpack_pack_map(&pk, 2);
-		mp_pack_cstr(&pk, "founder");
-		mp_pack_cstr(&pk, founder);
-		mp_pack_cstr(&pk, "members");
-		msgpack_pack_uint64(&pk, trust_count(a->trust));
+		mp_map_begin(&m);
+		mp_map_str(&m, CTL_REPLY_FOUNDER, founder);
+		mp_map_uint(&m, CTL_REPLY_MEMBERS, trust_count(a->trust));
+		mp_map_end(&m, &pk);
 		join_finish(a, 0, NULL, &data);
 		mp_buf_free(&data);
 	}
@@ -453,7 +447,7 @@ static void refuse(struct agent *a, const struct net_from *from, enum proto_join
                    const char *reason)
 {
 	a->refused_joins++;
-	agent_log_refusal(from, "join request", reason);
+	net_log_refused(from, "join request", reason);
 	send_join_reply(a, from, status, reason);
 }
 
@@ -474,7 +468,7 @@ static const char *spend_invitation(struct agent *a, const struct proto_join *j,
 		return "forged invitation: the proof does not match";
 	if (!agent_may_admit(a))
 		return "the issuer may no longer admit members";
-	rc = store_invite_use(a->store, j->invite_id, now_s(), inv);
+	rc = store_invite_use(a->store, j->invite_id, loop_wall_s(), inv);
 	if (rc == KITH_EEXPIRED)
 		return "this invitation has expired";
 	if (rc == KITH_EUSED)
@@ -569,7 +563,7 @@ void agent_on_join(struct agent *a, const struct net_from *from, const uint8_t *
 		net_penalize(a->net, from, proto_strerror(rc));
 		return;
 	}
-	rc = proto_record_open(&rec, j.member_record, j.member_record_len, now_s());
+	rc = proto_record_open(&rec, j.member_record, j.member_record_len, loop_wall_s());
 	if (rc || rec.kind != PROTO_KIND_MEMBER ||
 	    proto_member_decode(&m, rec.body, rec.body_len) != 0) {
 		refuse(a, from, PROTO_JOIN_REFUSED, "invalid member record");
@@ -581,7 +575,8 @@ void agent_on_join(struct agent *a, const struct net_from *from, const uint8_t *
 		return;
 	}
 	/* The joiner's own record travels with the others. */
-	if (store_record_put(a->store, j.member_record, j.member_record_len, now_s(), NULL) == 0)
+	if (store_record_put(a->store, j.member_record, j.member_record_len, loop_wall_s(), NULL) ==
+	    0)
 		trust_on_record(a->trust, &rec);
 	proto_peerid_short(who, rec.author);
 	log_info("%s (%s) joined%s", who, m.name, j.has_invite ? " by invitation" : " by ID");

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sodium.h>
 
@@ -34,7 +33,7 @@ static int publish(struct agent *a, uint8_t kind, const char *name, const uint8_
 		return err;
 	rec.kind = kind;
 	snprintf(rec.name, sizeof(rec.name), "%s", name);
-	rec.issued = (uint64_t)time(NULL);
+	rec.issued = loop_wall_s();
 	if (kind == PROTO_KIND_ADMISSION || kind == PROTO_KIND_GRANT ||
 	    kind == PROTO_KIND_REVOCATION)
 		rec.issued = trust_clock(a->trust, rec.issued);
@@ -95,7 +94,7 @@ int agent_refresh_member(struct agent *a)
 {
 	struct proto_member m = {0};
 	const char *endpoint = agent_advertised(a);
-	uint64_t expires = 0, now = (uint64_t)time(NULL);
+	uint64_t expires = 0, now = loop_wall_s();
 	bool same;
 	int err = agent_member_current(a, &m, &expires);
 
@@ -134,7 +133,7 @@ int agent_member_publish(struct agent *a, struct proto_member *m)
 
 bool agent_may_admit(struct agent *a)
 {
-	return trust_is_admitter(a->trust, a->id->pk, trust_clock(a->trust, (uint64_t)time(NULL)));
+	return trust_is_admitter(a->trust, a->id->pk, trust_clock(a->trust, loop_wall_s()));
 }
 
 int agent_admit(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const char *endpoint)

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "proto/error.h"
 #include "proto/identity.h"
@@ -18,11 +17,6 @@
 #include "store/store.h"
 #include "agent_int.h"
 #include "agent/core/log.h"
-
-static uint64_t now_s(void)
-{
-	return (uint64_t)time(NULL);
-}
 
 /* ---- serving requests ---- */
 
@@ -57,14 +51,15 @@ static const struct proto_scope *granted(struct agent *a, const struct net_from 
 	const struct trust_grant *g;
 	const struct proto_scope *scope;
 	char why[PROTO_OP_MAX + 160];
-	int rc = trust_grant_check(a->trust, a->id->pk, from->peer, &want, now_s(), &g, &scope);
+	int rc =
+	    trust_grant_check(a->trust, a->id->pk, from->peer, &want, loop_wall_s(), &g, &scope);
 
 	if (rc == 0)
 		return scope;
 	a->refused_requests++;
-	snprintf(why, sizeof(why), "%s: %s", req->op, agent_grant_refusal(rc, name));
-	agent_log_refusal(from, "request", why);
-	respond(a, from, req->id, PROTO_RESPONSE_REFUSED, agent_grant_refusal(rc, name), NULL);
+	snprintf(why, sizeof(why), "%s: %s", req->op, trust_refusal(rc, name));
+	net_log_refused(from, "request", why);
+	respond(a, from, req->id, PROTO_RESPONSE_REFUSED, trust_refusal(rc, name), NULL);
 	return NULL;
 }
 
@@ -271,7 +266,7 @@ call(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const char *op, const s
 	int rc;
 
 	if (!trust_is_member(a->trust, peer))
-		return agent_fail(err, n, KITH_EVALUE, "that peer is not a member");
+		return ctl_fail(err, n, KITH_EVALUE, "that peer is not a member");
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
@@ -292,7 +287,7 @@ call(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const char *op, const s
 		rc = -ENOMEM;
 	if (rc) {
 		free(c);
-		return agent_fail(err, n, rc, "cannot send the request: %s", proto_strerror(rc));
+		return ctl_fail(err, n, rc, "cannot send the request: %s", proto_strerror(rc));
 	}
 	c->next = a->calls;
 	a->calls = c;
@@ -338,17 +333,17 @@ static int done_usage(struct agent *a, const struct proto_response *r, struct mp
                       char *err, size_t n)
 {
 	struct proto_usage u;
+	struct mp_map m;
 	msgpack_packer pk;
 
 	(void)a;
 	if (proto_usage_decode(&u, r->result, r->result_len) != 0)
-		return agent_fail(err, n, KITH_EMALFORMED, "unreadable answer");
+		return ctl_fail(err, n, KITH_EMALFORMED, "unreadable answer");
 	mp_buf_packer(data, &pk);
-	msgpack_pack_map(&pk, 2);
-	mp_pack_cstr(&pk, "used");
-	msgpack_pack_uint64(&pk, u.used);
-	mp_pack_cstr(&pk, "quota");
-	msgpack_pack_uint64(&pk, u.quota);
+	mp_map_begin(&m);
+	mp_map_uint(&m, CTL_REPLY_USED, u.used);
+	mp_map_uint(&m, CTL_REPLY_QUOTA, u.quota);
+	mp_map_end(&m, &pk);
 	return 0;
 }
 
@@ -356,17 +351,17 @@ static int done_shard(struct agent *a, const struct proto_response *r, struct mp
                       char *err, size_t n)
 {
 	struct proto_shard s;
+	struct mp_map m;
 	msgpack_packer pk;
 
 	(void)a;
 	if (proto_shard_decode(&s, r->result, r->result_len) != 0 || !s.has_data)
-		return agent_fail(err, n, KITH_EMALFORMED, "unreadable answer");
+		return ctl_fail(err, n, KITH_EMALFORMED, "unreadable answer");
 	mp_buf_packer(data, &pk);
-	msgpack_pack_map(&pk, 2);
-	mp_pack_cstr(&pk, "name");
-	mp_pack_cstr(&pk, s.name);
-	mp_pack_cstr(&pk, "data");
-	mp_pack_bin(&pk, s.data, s.len);
+	mp_map_begin(&m);
+	mp_map_str(&m, CTL_REPLY_NAME, s.name);
+	mp_map_bin(&m, CTL_REPLY_SHARD_DATA, s.data, s.len);
+	mp_map_end(&m, &pk);
 	return 0;
 }
 
@@ -374,6 +369,7 @@ static int done_services(struct agent *a, const struct proto_response *r, struct
                          char *err, size_t n)
 {
 	struct proto_service_entry *e = calloc(PROTO_SERVICES_MAX, sizeof(*e));
+	struct mp_map m;
 	msgpack_packer pk;
 	size_t count = 0;
 
@@ -382,20 +378,17 @@ static int done_services(struct agent *a, const struct proto_response *r, struct
 		return -ENOMEM;
 	if (proto_services_decode(e, PROTO_SERVICES_MAX, &count, r->result, r->result_len) != 0) {
 		free(e);
-		return agent_fail(err, n, KITH_EMALFORMED, "unreadable answer");
+		return ctl_fail(err, n, KITH_EMALFORMED, "unreadable answer");
 	}
 	mp_buf_packer(data, &pk);
 	msgpack_pack_array(&pk, (uint32_t)count);
 	for (size_t i = 0; i < count; i++) {
-		msgpack_pack_map(&pk, 4);
-		mp_pack_cstr(&pk, "name");
-		mp_pack_cstr(&pk, e[i].name);
-		mp_pack_cstr(&pk, "url");
-		mp_pack_cstr(&pk, e[i].spec.url);
-		mp_pack_cstr(&pk, "interval_s");
-		msgpack_pack_uint32(&pk, e[i].spec.interval_s);
-		mp_pack_cstr(&pk, "timeout_s");
-		msgpack_pack_uint32(&pk, e[i].spec.timeout_s);
+		mp_map_begin(&m);
+		mp_map_str(&m, CTL_REPLY_NAME, e[i].name);
+		mp_map_str(&m, CTL_REPLY_URL, e[i].spec.url);
+		mp_map_uint(&m, CTL_REPLY_INTERVAL_S, e[i].spec.interval_s);
+		mp_map_uint(&m, CTL_REPLY_TIMEOUT_S, e[i].spec.timeout_s);
+		mp_map_end(&m, &pk);
 	}
 	free(e);
 	return 0;
@@ -411,41 +404,41 @@ int agent_ctl_shard(void *arg, const struct ctl_request *req, msgpack_packer *pk
 	char action[8];
 	const char *op;
 	bool get = false;
-	int rc = agent_arg_peer(req, "peer", peer, err, n);
+	int rc = ctl_arg_peer(req, CTL_KEY_PEER, peer, err, n);
 
 	(void)pk;
 	if (rc)
 		return rc;
-	if (ctl_arg_text(req, "action", action, sizeof(action)) != 0)
-		return agent_fail(err, n, KITH_EMISSING, "say put, get or rm");
-	if (ctl_arg_text(req, "name", s.name, sizeof(s.name)) != 0 || !s.name[0])
-		return agent_fail(err, n, KITH_EVALUE, "give a shard name of 1 to %d bytes",
-		                  PROTO_SHARD_NAME_MAX);
-	if (!strcmp(action, "put")) {
+	if (ctl_arg_text(req, CTL_KEY_ACTION, action, sizeof(action)) != 0)
+		return ctl_fail(err, n, KITH_EMISSING, "say put, get or rm");
+	if (ctl_arg_text(req, CTL_KEY_NAME, s.name, sizeof(s.name)) != 0 || !s.name[0])
+		return ctl_fail(err, n, KITH_EVALUE, "give a shard name of 1 to %d bytes",
+		                PROTO_SHARD_NAME_MAX);
+	if (!strcmp(action, CTL_SHARD_PUT)) {
+		const struct ctl_arg *data = ctl_arg_bin(req, CTL_KEY_DATA);
 		op = PROTO_OP_SHARD_PUT;
-		for (size_t i = 0; i < req->n_args; i++)
-			if (!strcmp(req->args[i].key, "data") && req->args[i].type == CTL_ARG_BIN) {
-				s.data = req->args[i].bin;
-				s.len = req->args[i].len;
-				s.has_data = true;
-			}
+		if (data) {
+			s.data = data->bin;
+			s.len = data->len;
+			s.has_data = true;
+		}
 		if (!s.has_data)
-			return agent_fail(err, n, KITH_EMISSING, "put needs the shard's data");
+			return ctl_fail(err, n, KITH_EMISSING, "put needs the shard's data");
 		if (s.len > PROTO_SHARD_MAX)
-			return agent_fail(err, n, KITH_ETOOBIG, "a shard holds at most %d bytes",
-			                  PROTO_SHARD_MAX);
-	} else if (!strcmp(action, "get")) {
+			return ctl_fail(err, n, KITH_ETOOBIG, "a shard holds at most %d bytes",
+			                PROTO_SHARD_MAX);
+	} else if (!strcmp(action, CTL_SHARD_GET)) {
 		op = PROTO_OP_SHARD_GET;
 		get = true;
-	} else if (!strcmp(action, "rm")) {
+	} else if (!strcmp(action, CTL_SHARD_RM)) {
 		op = PROTO_OP_SHARD_DEL;
 	} else {
-		return agent_fail(err, n, KITH_EVALUE, "unknown action '%s' (put, get or rm)",
-		                  action);
+		return ctl_fail(err, n, KITH_EVALUE, "unknown action '%s' (put, get or rm)",
+		                action);
 	}
 	rc = proto_shard_encode(&args, &s);
 	if (rc)
-		rc = agent_fail(err, n, rc, "bad shard: %s", proto_strerror(rc));
+		rc = ctl_fail(err, n, rc, "bad shard: %s", proto_strerror(rc));
 	else
 		rc = call(a, peer, op, &args, get ? done_shard : done_usage, err, n);
 	mp_buf_free(&args);
@@ -457,7 +450,7 @@ int agent_ctl_services(void *arg, const struct ctl_request *req, msgpack_packer 
 {
 	struct agent *a = arg;
 	uint8_t peer[PROTO_KEY_LEN];
-	int rc = agent_arg_peer(req, "peer", peer, err, n);
+	int rc = ctl_arg_peer(req, CTL_KEY_PEER, peer, err, n);
 
 	(void)pk;
 	if (rc)
@@ -474,17 +467,18 @@ int agent_ctl_shard_drop(void *arg, const struct ctl_request *req, msgpack_packe
 	uint8_t peer[PROTO_KEY_LEN];
 	char who[PROTO_PEERID_SHORT_LEN + 1];
 	uint64_t freed = 0;
-	int rc = agent_arg_peer(req, "peer", peer, err, n);
+	struct mp_map m;
+	int rc = ctl_arg_peer(req, CTL_KEY_PEER, peer, err, n);
 
 	if (rc)
 		return rc;
 	rc = store_shards_drop(a->store, peer, &freed);
 	if (rc)
-		return agent_fail(err, n, rc, "cannot drop the shards: %s", proto_strerror(rc));
+		return ctl_fail(err, n, rc, "cannot drop the shards: %s", proto_strerror(rc));
 	proto_peerid_short(who, peer);
 	log_info("dropped %llu bytes of shards kept for %s", (unsigned long long)freed, who);
-	msgpack_pack_map(pk, 1);
-	mp_pack_cstr(pk, "freed");
-	msgpack_pack_uint64(pk, freed);
+	mp_map_begin(&m);
+	mp_map_uint(&m, CTL_REPLY_FREED, freed);
+	mp_map_end(&m, pk);
 	return 0;
 }

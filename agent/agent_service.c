@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "proto/body.h"
 #include "proto/error.h"
@@ -22,11 +21,6 @@
 
 /* Service records are re-signed when half of this has passed. */
 #define SERVICE_TTL (30 * 24 * 3600)
-
-static uint64_t now_s(void)
-{
-	return (uint64_t)time(NULL);
-}
 
 int agent_service_open(struct agent *a, const uint8_t *body, size_t len, struct proto_service *spec)
 {
@@ -85,8 +79,8 @@ static void add_monitor(void *arg, const struct trust_grant *g)
 
 	if (memcmp(g->issuer, r->a->id->pk, PROTO_KEY_LEN))
 		return;
-	if (trust_grant_check(r->a->trust, g->issuer, g->subject, &want, now_s(), &valid, &scope) ==
-	    0)
+	if (trust_grant_check(r->a->trust, g->issuer, g->subject, &want, loop_wall_s(), &valid,
+	                      &scope) == 0)
 		add_reader(r, g->subject);
 }
 
@@ -156,7 +150,7 @@ static int check_service(void *arg, const uint8_t *buf, size_t len)
 		free(r);
 		return 0;
 	}
-	same = r->n_boxes == rs->want.n && rec.expires > now_s() + SERVICE_TTL / 2;
+	same = r->n_boxes == rs->want.n && rec.expires > loop_wall_s() + SERVICE_TTL / 2;
 	for (uint32_t i = 0; same && i < r->n_boxes; i++)
 		same = !memcmp(r->boxes[i].reader, rs->want.keys[i], PROTO_KEY_LEN);
 	free(r);
@@ -216,10 +210,10 @@ static int arg_seconds(const struct ctl_request *req, const char *key, const cha
 	if (rc == -ENOENT)
 		return 0;
 	if (rc || proto_duration_parse(text, strlen(text), &ms, &why) != 0)
-		return agent_fail(err, n, KITH_EVALUE, "--%s: %s", option, why ? why : "bad value");
+		return ctl_fail(err, n, KITH_EVALUE, "--%s: %s", option, why ? why : "bad value");
 	if (ms / 1000 < lo || ms / 1000 > hi || ms % 1000)
-		return agent_fail(err, n, KITH_EVALUE, "--%s must be whole seconds from %us to %us",
-		                  option, lo, hi);
+		return ctl_fail(err, n, KITH_EVALUE, "--%s must be whole seconds from %us to %us",
+		                option, lo, hi);
 	*out = (uint32_t)(ms / 1000);
 	return 0;
 }
@@ -232,47 +226,46 @@ int agent_ctl_service_add(void *arg, const struct ctl_request *req, msgpack_pack
 	struct readers r;
 	char name[PROTO_SERVICE_NAME_MAX + 1];
 	uint64_t status = 0;
+	struct mp_map m;
 	int rc;
 
 	proto_service_defaults(&spec);
-	if (ctl_arg_text(req, "name", name, sizeof(name)) != 0 ||
+	if (ctl_arg_text(req, CTL_KEY_NAME, name, sizeof(name)) != 0 ||
 	    !proto_service_name_ok(name, strlen(name)))
-		return agent_fail(
-		    err, n, KITH_EVALUE,
-		    "a service name is 1 to 63 characters of a-z, 0-9, '-', '_', '.'");
-	if (ctl_arg_text(req, "url", spec.url, sizeof(spec.url)) != 0)
-		return agent_fail(err, n, KITH_EVALUE, "--url is needed (up to %d bytes)",
-		                  PROTO_URL_MAX);
-	if (ctl_arg_uint(req, "expect_status", &status) == 0) {
+		return ctl_fail(err, n, KITH_EVALUE,
+		                "a service name is 1 to 63 characters of a-z, 0-9, '-', '_', '.'");
+	if (ctl_arg_text(req, CTL_KEY_URL, spec.url, sizeof(spec.url)) != 0)
+		return ctl_fail(err, n, KITH_EVALUE, "--url is needed (up to %d bytes)",
+		                PROTO_URL_MAX);
+	if (ctl_arg_uint(req, CTL_KEY_EXPECT_STATUS, &status) == 0) {
 		if (status < 100 || status > 599)
-			return agent_fail(err, n, KITH_EVALUE,
-			                  "--expect-status must be 100 to 599");
+			return ctl_fail(err, n, KITH_EVALUE, "--expect-status must be 100 to 599");
 		spec.expect_status = (uint32_t)status;
 	}
-	if (ctl_arg_text(req, "expect_body", spec.expect_body, sizeof(spec.expect_body)) ==
+	if (ctl_arg_text(req, CTL_KEY_EXPECT_BODY, spec.expect_body, sizeof(spec.expect_body)) ==
 	    KITH_ETOOBIG)
-		return agent_fail(err, n, KITH_ETOOBIG, "--expect-body is at most %d bytes",
-		                  PROTO_EXPECT_BODY_MAX);
-	if ((rc = arg_seconds(req, "interval", "interval", 1, 86400, &spec.interval_s, err, n)) ||
-	    (rc = arg_seconds(req, "timeout", "timeout", 1, 300, &spec.timeout_s, err, n)) ||
-	    (rc = arg_seconds(req, "tls_warn", "tls-expiry-warn", 0, 365 * 86400, &spec.tls_warn_s,
-	                      err, n)))
+		return ctl_fail(err, n, KITH_ETOOBIG, "--expect-body is at most %d bytes",
+		                PROTO_EXPECT_BODY_MAX);
+	if ((rc = arg_seconds(req, CTL_KEY_INTERVAL, "interval", 1, 86400, &spec.interval_s, err,
+	                      n)) ||
+	    (rc = arg_seconds(req, CTL_KEY_TIMEOUT, "timeout", 1, 300, &spec.timeout_s, err, n)) ||
+	    (rc = arg_seconds(req, CTL_KEY_TLS_WARN, "tls-expiry-warn", 0, 365 * 86400,
+	                      &spec.tls_warn_s, err, n)))
 		return rc;
 	if (spec.timeout_s > spec.interval_s)
-		return agent_fail(err, n, KITH_EVALUE, "--timeout must not exceed --interval");
+		return ctl_fail(err, n, KITH_EVALUE, "--timeout must not exceed --interval");
 	current_readers(a, &r);
 	rc = publish_service(a, name, &spec, &r);
 	if (rc == KITH_EVALUE)
-		return agent_fail(err, n, rc, "the URL or a value is not acceptable");
+		return ctl_fail(err, n, rc, "the URL or a value is not acceptable");
 	if (rc)
-		return agent_fail(err, n, rc, "cannot publish the service: %s", proto_strerror(rc));
+		return ctl_fail(err, n, rc, "cannot publish the service: %s", proto_strerror(rc));
 	log_info("service %s registered (%s, every %us), sealed to %u reader(s)", name, spec.url,
 	         spec.interval_s, r.n);
-	msgpack_pack_map(pk, 2);
-	mp_pack_cstr(pk, "name");
-	mp_pack_cstr(pk, name);
-	mp_pack_cstr(pk, "monitors");
-	msgpack_pack_uint32(pk, r.n - 1);
+	mp_map_begin(&m);
+	mp_map_str(&m, CTL_REPLY_NAME, name);
+	mp_map_uint(&m, CTL_REPLY_MONITORS, r.n - 1);
+	mp_map_end(&m, pk);
 	return 0;
 }
 
@@ -283,25 +276,26 @@ int agent_ctl_service_rm(void *arg, const struct ctl_request *req, msgpack_packe
 	char name[PROTO_SERVICE_NAME_MAX + 1];
 	struct proto_record rec;
 	uint8_t *buf = NULL;
+	struct mp_map m;
 	size_t len = 0;
 	int rc;
 
-	if (ctl_arg_text(req, "name", name, sizeof(name)) != 0)
-		return agent_fail(err, n, KITH_EVALUE, "give the service's name");
+	if (ctl_arg_text(req, CTL_KEY_NAME, name, sizeof(name)) != 0)
+		return ctl_fail(err, n, KITH_EVALUE, "give the service's name");
 	rc = store_record_get(a->store, a->id->pk, PROTO_KIND_SERVICE, name, &buf, &len);
 	if (!rc)
 		rc = proto_record_decode(&rec, buf, len);
 	free(buf);
 	if (rc || rec.body_len == 0)
-		return agent_fail(err, n, -ENOENT, "no service '%s' registered here", name);
+		return ctl_fail(err, n, -ENOENT, "no service '%s' registered here", name);
 	/* A tombstone: partners stop checking, and it expires in time. */
 	rc = agent_publish(a, PROTO_KIND_SERVICE, name, NULL, 0, SERVICE_TTL);
 	if (rc)
-		return agent_fail(err, n, rc, "cannot remove it: %s", proto_strerror(rc));
+		return ctl_fail(err, n, rc, "cannot remove it: %s", proto_strerror(rc));
 	log_info("service %s removed", name);
-	msgpack_pack_map(pk, 1);
-	mp_pack_cstr(pk, "removed");
-	mp_pack_cstr(pk, name);
+	mp_map_begin(&m);
+	mp_map_str(&m, CTL_REPLY_REMOVED, name);
+	mp_map_end(&m, pk);
 	return 0;
 }
 
@@ -318,6 +312,7 @@ static int list_one(void *arg, const uint8_t *buf, size_t len)
 	struct proto_service spec;
 	struct proto_record rec;
 	struct proto_service_record *r;
+	struct mp_map m;
 
 	if (proto_record_decode(&rec, buf, len) != 0 || rec.kind != PROTO_KIND_SERVICE ||
 	    rec.body_len == 0 || agent_service_open(l->a, rec.body, rec.body_len, &spec) != 0)
@@ -331,19 +326,14 @@ static int list_one(void *arg, const uint8_t *buf, size_t len)
 		free(r);
 		return 0;
 	}
-	msgpack_pack_map(l->pk, 6);
-	mp_pack_cstr(l->pk, "name");
-	mp_pack_cstr(l->pk, rec.name);
-	mp_pack_cstr(l->pk, "url");
-	mp_pack_cstr(l->pk, spec.url);
-	mp_pack_cstr(l->pk, "interval_s");
-	msgpack_pack_uint32(l->pk, spec.interval_s);
-	mp_pack_cstr(l->pk, "timeout_s");
-	msgpack_pack_uint32(l->pk, spec.timeout_s);
-	mp_pack_cstr(l->pk, "expect_status");
-	msgpack_pack_uint32(l->pk, spec.expect_status);
-	mp_pack_cstr(l->pk, "monitors");
-	msgpack_pack_uint32(l->pk, r->n_boxes ? r->n_boxes - 1 : 0);
+	mp_map_begin(&m);
+	mp_map_str(&m, CTL_REPLY_NAME, rec.name);
+	mp_map_str(&m, CTL_REPLY_URL, spec.url);
+	mp_map_uint(&m, CTL_REPLY_INTERVAL_S, spec.interval_s);
+	mp_map_uint(&m, CTL_REPLY_TIMEOUT_S, spec.timeout_s);
+	mp_map_uint(&m, CTL_REPLY_EXPECT_STATUS, spec.expect_status);
+	mp_map_uint(&m, CTL_REPLY_MONITORS, r->n_boxes ? r->n_boxes - 1 : 0);
+	mp_map_end(&m, l->pk);
 	free(r);
 	return 0;
 }
@@ -378,35 +368,35 @@ int agent_ctl_contact(void *arg, const struct ctl_request *req, msgpack_packer *
 
 	if (!m)
 		return -ENOMEM;
-	rc = ctl_arg_text(req, "action", action, sizeof(action));
-	if (!rc && ctl_arg_text(req, "uri", uri, sizeof(uri)) != 0)
-		rc = agent_fail(err, n, KITH_EVALUE, "give the contact (at most %d bytes)",
-		                PROTO_CONTACT_MAX);
-	if (!rc && !strcmp(action, "add") && alert_contact_check(uri, &why) != 0)
-		rc = agent_fail(err, n, KITH_EVALUE, "%s", why);
+	rc = ctl_arg_text(req, CTL_KEY_ACTION, action, sizeof(action));
+	if (!rc && ctl_arg_text(req, CTL_KEY_URI, uri, sizeof(uri)) != 0)
+		rc = ctl_fail(err, n, KITH_EVALUE, "give the contact (at most %d bytes)",
+		              PROTO_CONTACT_MAX);
+	if (!rc && !strcmp(action, CTL_CONTACT_ADD) && alert_contact_check(uri, &why) != 0)
+		rc = ctl_fail(err, n, KITH_EVALUE, "%s", why);
 	if (!rc)
 		rc = agent_member_current(a, m, &expires);
 	while (!rc && at < m->n_contacts && strcmp(m->contacts[at], uri))
 		at++;
-	if (!rc && !strcmp(action, "add")) {
+	if (!rc && !strcmp(action, CTL_CONTACT_ADD)) {
 		if (at < m->n_contacts)
-			rc = agent_fail(err, n, -EEXIST, "%s is a contact already", uri);
+			rc = ctl_fail(err, n, -EEXIST, "%s is a contact already", uri);
 		else if (m->n_contacts == PROTO_CONTACTS_MAX)
-			rc = agent_fail(err, n, KITH_ETOOBIG, "at most %d contacts",
-			                PROTO_CONTACTS_MAX);
+			rc = ctl_fail(err, n, KITH_ETOOBIG, "at most %d contacts",
+			              PROTO_CONTACTS_MAX);
 		else
 			snprintf(m->contacts[m->n_contacts++], sizeof(m->contacts[0]), "%s", uri);
-	} else if (!rc && !strcmp(action, "rm")) {
+	} else if (!rc && !strcmp(action, CTL_CONTACT_RM)) {
 		if (at == m->n_contacts)
-			rc = agent_fail(err, n, -ENOENT, "%s is no contact", uri);
+			rc = ctl_fail(err, n, -ENOENT, "%s is no contact", uri);
 		else
 			memmove(m->contacts[at], m->contacts[at + 1],
 			        (m->n_contacts-- - at - 1) * sizeof(m->contacts[0]));
 	} else if (!rc) {
-		rc = agent_fail(err, n, KITH_EVALUE, "say add or rm");
+		rc = ctl_fail(err, n, KITH_EVALUE, "say add or rm");
 	}
 	if (!rc && (rc = agent_member_publish(a, m)) != 0)
-		agent_fail(err, n, rc, "cannot publish the member record: %s", proto_strerror(rc));
+		ctl_fail(err, n, rc, "cannot publish the member record: %s", proto_strerror(rc));
 	if (!rc) {
 		msgpack_pack_array(pk, m->n_contacts);
 		for (uint32_t i = 0; i < m->n_contacts; i++)

@@ -1,9 +1,12 @@
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "error.h"
 #include "ctl.h"
 #include "mp.h"
+#include "peerid.h"
 
 static int read_arg(struct mp_reader *r, struct ctl_arg *a)
 {
@@ -48,7 +51,7 @@ static int read_entry(struct mp_reader *r, struct ctl_request *out, bool *have_c
 
 	if (mp_read_text(r, key, CTL_KEY_MAX))
 		return r->err;
-	if (!strcmp(key, "cmd")) {
+	if (!strcmp(key, CTL_KEY_CMD)) {
 		if (*have_cmd)
 			return mp_fail(r, KITH_EDUPKEY);
 		*have_cmd = true;
@@ -78,9 +81,9 @@ int ctl_request_decode(struct ctl_request *out, const uint8_t *buf, size_t len)
 	if (len > CTL_REQUEST_MAX)
 		return KITH_ETOOBIG;
 	mp_reader_init(&r, buf, len);
-	/* "cmd" and up to CTL_ARGS_MAX arguments; a bigger map is refused
-	 * here, and read_entry() refuses a 17th argument when "cmd" is
-	 * missing. */
+	/* The command and up to CTL_ARGS_MAX arguments; a bigger map is
+	 * refused here, and read_entry() refuses a 17th argument when the
+	 * command is missing. */
 	mp_read_map(&r, &n, CTL_ARGS_MAX + 1);
 	for (uint32_t i = 0; i < n && !r.err; i++)
 		read_entry(&r, out, &have_cmd);
@@ -125,13 +128,43 @@ bool ctl_arg_flag(const struct ctl_request *r, const char *key)
 	return a && a->type == CTL_ARG_BOOL && a->boolean;
 }
 
+const struct ctl_arg *ctl_arg_bin(const struct ctl_request *r, const char *key)
+{
+	const struct ctl_arg *a = find_arg(r, key);
+
+	return a && a->type == CTL_ARG_BIN ? a : NULL;
+}
+
+int ctl_arg_peer(const struct ctl_request *r, const char *key, uint8_t peer[PROTO_KEY_LEN],
+                 char *err, size_t n)
+{
+	char text[128], why[160];
+
+	if (ctl_arg_text(r, key, text, sizeof(text)) != 0)
+		return ctl_fail(err, n, KITH_EMISSING, "a peer ID is needed");
+	if (proto_peerid_parse(peer, text, why, sizeof(why)) != 0)
+		return ctl_fail(err, n, KITH_EVALUE, "%s", why);
+	return 0;
+}
+
+int ctl_fail(char *err, size_t n, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, n, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
 static void pack_error(msgpack_packer *pk, const char *text)
 {
-	msgpack_pack_map(pk, 2);
-	mp_pack_cstr(pk, "ok");
-	msgpack_pack_false(pk);
-	mp_pack_cstr(pk, "error");
-	mp_pack_cstr(pk, text);
+	struct mp_map m;
+
+	mp_map_begin(&m);
+	mp_map_bool(&m, CTL_REPLY_OK, false);
+	mp_map_str(&m, CTL_REPLY_ERROR, text);
+	mp_map_end(&m, pk);
 }
 
 void ctl_reply_pack(struct mp_buf *out, int rc, const char *err, const struct mp_buf *data)
@@ -145,10 +178,12 @@ void ctl_reply_pack(struct mp_buf *out, int rc, const char *err, const struct mp
 		pack_error(&pk, err && err[0] ? err : proto_strerror(rc));
 		return;
 	}
+	/* Two entries, one of them raw bytes: counted here rather than
+	 * copying data (up to a 4 MiB shard) once more through a mp_map. */
 	msgpack_pack_map(&pk, 2);
-	mp_pack_cstr(&pk, "ok");
+	mp_pack_cstr(&pk, CTL_REPLY_OK);
 	msgpack_pack_true(&pk);
-	mp_pack_cstr(&pk, "data");
+	mp_pack_cstr(&pk, CTL_REPLY_DATA);
 	/* data holds exactly one packed value: copy its bytes */
 	pk.callback(pk.data, (const char *)data->data, data->len);
 }

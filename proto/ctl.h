@@ -1,13 +1,20 @@
-/* The control socket: how the kith command talks to a running kithd.
+/* The control protocol: how the kith command talks to a running kithd.
  *
- * A ZeroMQ ROUTER bound to ipc://DATA/kithd.sock, mode 0600: file
- * permissions are the admin's authority, as with OpenSMTPD's control
- * socket. A request is a msgpack map with string keys: "cmd" names the
+ * This header is the protocol, defined once for both ends: the socket's
+ * name, the limits, every command name, argument key and reply key below,
+ * the request decoder and the reply packer. The server (a ZeroMQ ROUTER
+ * on ipc://DATA/kithd.sock, mode 0600) is agent/core/control.h, the
+ * commands are the agent's (agent/agent_ctl.c: agent_ctl_commands[]), the
+ * client is tools/agentctl.h.
+ *
+ * A request is a msgpack map with text keys: CTL_KEY_CMD names the
  * command, the other keys are its arguments (text, unsigned integer,
  * boolean or binary). The reply is a map {"ok": true, "data": value} or
  * {"ok": false, "error": text}. Requests are decoded with the bounded
  * reader like anything else from outside the process; a malformed one gets
- * an error reply, never a crash. */
+ * an error reply, never a crash. Both ends name keys only through the
+ * constants here: a key renamed on one side alone would be silently
+ * ignored by the other. */
 #ifndef KITH_PROTO_CTL_H
 #define KITH_PROTO_CTL_H
 
@@ -17,12 +24,238 @@
 
 #include <msgpack.h>
 
+#include "limits.h"
+
 #define CTL_SOCKET "kithd.sock"
 /* The largest request carries a shard (proto/ops.h: 4 MiB) and a little more. */
 #define CTL_REQUEST_MAX ((4 << 20) + 65536)
 #define CTL_CMD_MAX 31
 #define CTL_KEY_MAX 31
 #define CTL_ARGS_MAX 16
+
+/* ---- the envelope ---- */
+
+/* Request: {CTL_KEY_CMD: command name, argument key: value...}. */
+#define CTL_KEY_CMD "cmd"
+/* Reply: {CTL_REPLY_OK: true, CTL_REPLY_DATA: the command's value} or
+ * {CTL_REPLY_OK: false, CTL_REPLY_ERROR: one line for the admin}. */
+#define CTL_REPLY_OK "ok"
+#define CTL_REPLY_DATA "data"
+#define CTL_REPLY_ERROR "error"
+
+/* ---- commands and their arguments ----
+ *
+ * Each command with the keys of its arguments (CTL_KEY_*, defined where
+ * first used; "?" marks an optional one) and the shape of its reply's
+ * data (CTL_REPLY_* keys, defined below). */
+
+/* kith status: no arguments -> the report under "status" below. */
+#define CTL_CMD_STATUS "status"
+/* kith members: no arguments -> [{id, name, state, endpoint,
+ * incarnation, last_seen, since, self}]; state is a member state name
+ * (proto_member_state_name()) or "revoked" for an ejected member. */
+#define CTL_CMD_MEMBERS "members"
+/* kith admit: peer (text, a peer ID), endpoint? (text) -> {id, endpoint}. */
+#define CTL_CMD_ADMIT "admit"
+#define CTL_KEY_PEER "peer"
+#define CTL_KEY_ENDPOINT "endpoint"
+/* kith invite: uses? (uint, 1..1000), scopes? (text, "monitor,backup:50G"),
+ * expires? (text, a duration) -> {token, expires, uses, scopes: [text]}. */
+#define CTL_CMD_INVITE "invite"
+#define CTL_KEY_USES "uses"
+#define CTL_KEY_SCOPES "scopes"
+#define CTL_KEY_EXPIRES "expires"
+/* kith join: token (text, an invitation), or peer and endpoint ->
+ * {founder, members} once the issuer answered. */
+#define CTL_CMD_JOIN "join"
+#define CTL_KEY_TOKEN "token"
+/* kith grant: peer, scopes, expires?, secret? (binary: a dns scope's
+ * update credential, sealed by the agent to the peer) -> {id, subject,
+ * expires}. */
+#define CTL_CMD_GRANT "grant"
+#define CTL_KEY_SECRET "secret"
+/* kith grants: all? (bool: others' grants too) -> [{id, issuer, subject,
+ * direction, scopes: [text], issued, expires, revoked, state}]. */
+#define CTL_CMD_GRANTS "grants"
+#define CTL_KEY_ALL "all"
+/* kith revoke: target (text, a peer ID or a grant ID), member? (bool:
+ * eject the peer), reason? (text) -> {ejected: peer ID} or {revoked:
+ * [grant ID]}. */
+#define CTL_CMD_REVOKE "revoke"
+#define CTL_KEY_TARGET "target"
+#define CTL_KEY_MEMBER "member"
+#define CTL_KEY_REASON "reason"
+/* kith dns check: peer (the grant's issuer), zone (text) -> {zone, grant,
+ * expires, credential_bytes}. */
+#define CTL_CMD_DNS_CHECK "dns.check"
+#define CTL_KEY_ZONE "zone"
+/* kith shard put|get|rm: action (text, CTL_SHARD_*), peer, name (text),
+ * data (binary, put only) -> put, rm: {used, quota}; get: {name, data}. */
+#define CTL_CMD_SHARD "shard"
+#define CTL_KEY_ACTION "action"
+#define CTL_KEY_NAME "name"
+#define CTL_KEY_DATA "data"
+#define CTL_SHARD_PUT "put"
+#define CTL_SHARD_GET "get"
+#define CTL_SHARD_RM "rm"
+/* kith shard drop: peer -> {freed}. */
+#define CTL_CMD_SHARD_DROP "shard.drop"
+/* kith services: peer -> [{name, url, interval_s, timeout_s}], as the
+ * peer answered. */
+#define CTL_CMD_SERVICES "services"
+/* kith service add: name, url (text), expect_status? (uint),
+ * expect_body? (text), interval?, timeout?, tls_warn? (text, durations)
+ * -> {name, monitors}. */
+#define CTL_CMD_SERVICE_ADD "service.add"
+#define CTL_KEY_URL "url"
+#define CTL_KEY_EXPECT_STATUS "expect_status"
+#define CTL_KEY_EXPECT_BODY "expect_body"
+#define CTL_KEY_INTERVAL "interval"
+#define CTL_KEY_TIMEOUT "timeout"
+#define CTL_KEY_TLS_WARN "tls_warn"
+/* kith service rm: name -> {removed}. */
+#define CTL_CMD_SERVICE_RM "service.rm"
+/* kith service ls: no arguments -> [{name, url, interval_s, timeout_s,
+ * expect_status, monitors}]. */
+#define CTL_CMD_SERVICE_LS "service.ls"
+/* kith health: no arguments -> [{owner, owner_name, service, verdict,
+ * since, checked_here, observers: [{id, status, latency_ms, age,
+ * error}]}]. */
+#define CTL_CMD_HEALTH "health"
+/* kith contact add|rm: action (text, CTL_CONTACT_*), uri (text) -> [text],
+ * the contacts now. */
+#define CTL_CMD_CONTACT "contact"
+#define CTL_KEY_URI "uri"
+#define CTL_CONTACT_ADD "add"
+#define CTL_CONTACT_RM "rm"
+/* kith record import beside a running agent: record (binary, a signed
+ * record) -> {author, kind, seq, result: CTL_IMPORT_*}. */
+#define CTL_CMD_RECORD_IMPORT "record.import"
+#define CTL_KEY_RECORD "record"
+#define CTL_IMPORT_STORED "stored"
+#define CTL_IMPORT_HELD "already held"
+
+/* ---- reply keys ----
+ *
+ * The keys of the replies' data, each defined once: the constant is the
+ * key in capitals, but for CTL_REPLY_SHARD_DATA and CTL_REPLY_OBS_ERROR
+ * (CTL_REPLY_DATA and CTL_REPLY_ERROR are the envelope's). Grouped by the
+ * first command whose reply has the key. */
+
+/* members (and status, admit, grant, grants, health's observers) */
+#define CTL_REPLY_ID "id"
+#define CTL_REPLY_NAME "name"
+#define CTL_REPLY_STATE "state"
+#define CTL_REPLY_ENDPOINT "endpoint"
+#define CTL_REPLY_INCARNATION "incarnation"
+#define CTL_REPLY_LAST_SEEN "last_seen"
+#define CTL_REPLY_SINCE "since"
+#define CTL_REPLY_SELF "self"
+/* invite (and grant, grants, dns.check) */
+#define CTL_REPLY_TOKEN "token"
+#define CTL_REPLY_EXPIRES "expires"
+#define CTL_REPLY_USES "uses"
+#define CTL_REPLY_SCOPES "scopes"
+/* join (and status) */
+#define CTL_REPLY_FOUNDER "founder"
+#define CTL_REPLY_MEMBERS "members"
+/* grant, grants */
+#define CTL_REPLY_SUBJECT "subject"
+#define CTL_REPLY_ISSUER "issuer"
+#define CTL_REPLY_DIRECTION "direction"
+#define CTL_REPLY_ISSUED "issued"
+#define CTL_REPLY_REVOKED "revoked" /* grants: when (0: never); revoke: the IDs */
+/* revoke */
+#define CTL_REPLY_EJECTED "ejected"
+/* dns.check */
+#define CTL_REPLY_ZONE "zone"
+#define CTL_REPLY_GRANT "grant"
+#define CTL_REPLY_CREDENTIAL_BYTES "credential_bytes"
+/* shard (name and data for get), shard.drop */
+#define CTL_REPLY_USED "used"
+#define CTL_REPLY_QUOTA "quota"
+#define CTL_REPLY_SHARD_DATA "data"
+#define CTL_REPLY_FREED "freed"
+/* services, service.add, service.rm, service.ls */
+#define CTL_REPLY_URL "url"
+#define CTL_REPLY_INTERVAL_S "interval_s"
+#define CTL_REPLY_TIMEOUT_S "timeout_s"
+#define CTL_REPLY_EXPECT_STATUS "expect_status"
+#define CTL_REPLY_MONITORS "monitors"
+#define CTL_REPLY_REMOVED "removed"
+/* health */
+#define CTL_REPLY_OWNER "owner"
+#define CTL_REPLY_OWNER_NAME "owner_name"
+#define CTL_REPLY_SERVICE "service"
+#define CTL_REPLY_VERDICT "verdict"
+#define CTL_REPLY_CHECKED_HERE "checked_here"
+#define CTL_REPLY_OBSERVERS "observers"
+#define CTL_REPLY_STATUS "status"
+#define CTL_REPLY_LATENCY_MS "latency_ms"
+#define CTL_REPLY_AGE "age"
+#define CTL_REPLY_OBS_ERROR "error"
+/* record.import */
+#define CTL_REPLY_AUTHOR "author"
+#define CTL_REPLY_KIND "kind"
+#define CTL_REPLY_SEQ "seq"
+#define CTL_REPLY_RESULT "result"
+
+/* status: {id, name, version, uptime, incarnation, listen, advertise,
+ * records, founder, members: {a count per member state name}, received,
+ * rejected, checks, store, connections, work: the maps below}. */
+#define CTL_REPLY_VERSION "version"
+#define CTL_REPLY_UPTIME "uptime"
+#define CTL_REPLY_LISTEN "listen"
+#define CTL_REPLY_ADVERTISE "advertise"
+#define CTL_REPLY_RECORDS "records"
+/* status.received */
+#define CTL_REPLY_RECEIVED "received"
+#define CTL_REPLY_MESSAGES "messages"
+#define CTL_REPLY_RECORDS_STORED "records_stored"
+#define CTL_REPLY_RECORDS_STALE "records_stale"
+/* status.rejected */
+#define CTL_REPLY_REJECTED "rejected"
+#define CTL_REPLY_RECORDS_OVER_BUDGET "records_over_budget"
+#define CTL_REPLY_MESSAGES_BUSY "messages_busy"
+#define CTL_REPLY_MALFORMED_MESSAGES "malformed_messages"
+#define CTL_REPLY_REQUESTS_REFUSED "requests_refused"
+#define CTL_REPLY_JOINS_REFUSED "joins_refused"
+#define CTL_REPLY_GUEST_MESSAGES "guest_messages"
+#define CTL_REPLY_HANDSHAKES_REFUSED "handshakes_refused"
+#define CTL_REPLY_PEERS_BANNED "peers_banned"
+#define CTL_REPLY_RECORDS_NONMEMBER "records_nonmember"
+#define CTL_REPLY_RECORDS_BAD_SIGNATURE "records_bad_signature"
+#define CTL_REPLY_RECORDS_INVALID "records_invalid"
+#define CTL_REPLY_MEMBERSHIP_UPDATES "membership_updates"
+/* status.checks: the checks this agent runs for partners */
+#define CTL_REPLY_CHECKS "checks"
+#define CTL_REPLY_SERVICES "services"
+#define CTL_REPLY_RUN "run"
+#define CTL_REPLY_LAST_MINUTE "last_minute"
+#define CTL_REPLY_UP "up"
+#define CTL_REPLY_DEGRADED "degraded"
+#define CTL_REPLY_DOWN "down"
+#define CTL_REPLY_DEFERRED "deferred" /* and status.work */
+/* status.store */
+#define CTL_REPLY_STORE "store"
+#define CTL_REPLY_USED_BYTES "used_bytes"
+#define CTL_REPLY_MAP_BYTES "map_bytes"
+#define CTL_REPLY_LIMIT_BYTES "limit_bytes"
+#define CTL_REPLY_NEAR_FULL "near_full"
+#define CTL_REPLY_PRUNED "pruned"
+#define CTL_REPLY_DROPPED_EJECTED "dropped_ejected"
+/* status.connections */
+#define CTL_REPLY_CONNECTIONS "connections"
+#define CTL_REPLY_INBOUND "inbound"
+#define CTL_REPLY_CLOSED_SILENT "closed_silent"
+#define CTL_REPLY_CLOSED_GUEST "closed_guest"
+#define CTL_REPLY_CLOSED_ROUTING_ID "closed_routing_id"
+/* status.work */
+#define CTL_REPLY_WORK "work"
+#define CTL_REPLY_HANDLED "handled"
+#define CTL_REPLY_WAITING "waiting"
+#define CTL_REPLY_RECORDS_MESSAGES_CUT_SHORT "records_messages_cut_short"
+#define CTL_REPLY_LOG_LINES_HELD "log_lines_held"
 
 struct loop;
 
@@ -51,10 +284,10 @@ struct ctl_request {
 };
 
 /* Decodes a request (buf borrowed): a map of at most CTL_ARGS_MAX + 1
- * entries, "cmd" (text, 1..CTL_CMD_MAX bytes) in any place, every other key
+ * entries, CTL_KEY_CMD (text, 1..CTL_CMD_MAX bytes) in any place, every other key
  * a distinct text of at most CTL_KEY_MAX bytes whose value is text, a
  * positive integer, a boolean or a binary. Returns 0 or a KITH_E* code:
- * KITH_EMISSING without "cmd", KITH_EDUPKEY for a repeated key,
+ * KITH_EMISSING without CTL_KEY_CMD, KITH_EDUPKEY for a repeated key,
  * KITH_ETOOBIG past a limit, KITH_ETYPE for any other value type,
  * KITH_ETRAIL, KITH_ETRUNC, KITH_EMALFORMED, KITH_EVALUE (bad text). Never
  * writes outside *out, whatever the bytes; on error *out is unspecified. */
@@ -66,12 +299,23 @@ int ctl_arg_text(const struct ctl_request *r, const char *key, char *out, size_t
 int ctl_arg_uint(const struct ctl_request *r, const char *key, uint64_t *out);
 /* An absent boolean reads as false. */
 bool ctl_arg_flag(const struct ctl_request *r, const char *key);
+/* The binary argument key, or NULL when it is absent or no binary. */
+const struct ctl_arg *ctl_arg_bin(const struct ctl_request *r, const char *key);
+/* Parses the peer ID argument key into peer; err (n bytes) says what is
+ * wrong, for the admin. Returns 0, KITH_EMISSING or KITH_EVALUE. */
+int ctl_arg_peer(const struct ctl_request *r, const char *key, uint8_t peer[PROTO_KEY_LEN],
+                 char *err, size_t n);
+/* Writes fmt into err (n bytes) and returns code: a command's refusal in
+ * one statement, return ctl_fail(err, n, KITH_EVALUE, "...", ...). */
+__attribute__((format(printf, 4, 5))) int ctl_fail(char *err, size_t n, int code, const char *fmt,
+                                                   ...);
 
 struct mp_buf;
 
 /* Packs into out the reply to a command that returned rc: {"ok": true,
  * "data": data} (data holds one packed value, borrowed) or {"ok": false,
- * "error": err, or rc's text when err is empty}. */
+ * "error": err, or rc's text when err is empty}. A data buffer that ran
+ * out of memory makes an error reply. */
 void ctl_reply_pack(struct mp_buf *out, int rc, const char *err, const struct mp_buf *data);
 
 #endif

@@ -425,3 +425,74 @@ void mp_pack_bin(msgpack_packer *pk, const uint8_t *b, size_t len)
 	msgpack_pack_bin(pk, len);
 	msgpack_pack_bin_body(pk, b, len);
 }
+
+/* ---- maps that count their entries ---- */
+
+void mp_map_begin(struct mp_map *m)
+{
+	memset(m, 0, sizeof(*m));
+	mp_buf_packer(&m->buf, &m->pk);
+}
+
+msgpack_packer *mp_map_key(struct mp_map *m, const char *key)
+{
+	m->count++;
+	mp_pack_cstr(&m->pk, key);
+	return &m->pk;
+}
+
+void mp_map_str(struct mp_map *m, const char *key, const char *value)
+{
+	mp_pack_cstr(mp_map_key(m, key), value);
+}
+
+void mp_map_uint(struct mp_map *m, const char *key, uint64_t value)
+{
+	msgpack_pack_uint64(mp_map_key(m, key), value);
+}
+
+void mp_map_bool(struct mp_map *m, const char *key, bool value)
+{
+	msgpack_packer *pk = mp_map_key(m, key);
+
+	if (value)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+}
+
+void mp_map_bin(struct mp_map *m, const char *key, const uint8_t *b, size_t len)
+{
+	mp_pack_bin(mp_map_key(m, key), b, len);
+}
+
+void mp_map_map(struct mp_map *m, const char *key, struct mp_map *child)
+{
+	mp_map_end(child, mp_map_key(m, key));
+}
+
+int mp_map_end(struct mp_map *m, msgpack_packer *pk)
+{
+	int rc = m->buf.err;
+
+	if (rc) {
+		/* Our own packers write into a struct mp_buf: make the loss
+		 * stick there, where the caller will look. */
+		if (pk->callback == buf_write && !((struct mp_buf *)pk->data)->err)
+			((struct mp_buf *)pk->data)->err = rc;
+	} else {
+		msgpack_pack_map(pk, m->count);
+		if (m->buf.len)
+			pk->callback(pk->data, (const char *)m->buf.data, m->buf.len);
+	}
+	mp_map_free(m);
+	return rc;
+}
+
+void mp_map_free(struct mp_map *m)
+{
+	if (!m)
+		return;
+	mp_buf_free(&m->buf);
+	m->count = 0;
+}

@@ -9,7 +9,8 @@
  * after an error every read fails with the same code, so a decoder may
  * check once at the end.
  *
- * Writing uses msgpack-c's packer into a struct mp_buf. */
+ * Writing uses msgpack-c's packer into a struct mp_buf; struct mp_map
+ * builds a map whose header counts its entries itself. */
 #ifndef KITH_PROTO_MP_H
 #define KITH_PROTO_MP_H
 
@@ -83,5 +84,53 @@ void mp_buf_free(struct mp_buf *buf);
 void mp_pack_str(msgpack_packer *pk, const char *s, size_t len);
 void mp_pack_cstr(msgpack_packer *pk, const char *s);
 void mp_pack_bin(msgpack_packer *pk, const uint8_t *b, size_t len);
+
+/* A map that counts its own entries, so that no caller counts by hand the
+ * entries it packs (some conditional, some added later) in a header it
+ * writes first. Entries are packed into the map's own buffer; mp_map_end()
+ * then writes the header with the count, followed by the entries: the
+ * bytes are those of msgpack_pack_map(pk, count) and the same entries, at
+ * the cost of one copy.
+ *
+ *	struct mp_map m;
+ *	mp_map_begin(&m);
+ *	mp_map_str(&m, "id", id);
+ *	if (endpoint)
+ *		mp_map_str(&m, "endpoint", endpoint);
+ *	mp_map_end(&m, pk);
+ *
+ * The buffer is the map's until mp_map_end(), or mp_map_free() on a path
+ * that packs nothing. A failed allocation sticks in buf.err as in any
+ * struct mp_buf: later entries do nothing and mp_map_end() reports it. */
+struct mp_map {
+	struct mp_buf buf; /* the entries packed so far (owned) */
+	msgpack_packer pk; /* packs into buf */
+	uint32_t count;
+};
+
+void mp_map_begin(struct mp_map *m);
+/* Packs key and counts one entry; returns the packer the caller packs the
+ * entry's one value with (any msgpack_pack_*() or mp_pack_*(), an array,
+ * or a map: for a map prefer mp_map_map()). The packer is m's: valid
+ * until mp_map_end(). */
+msgpack_packer *mp_map_key(struct mp_map *m, const char *key);
+/* One entry whose value is text, an unsigned integer, a boolean or a
+ * binary. */
+void mp_map_str(struct mp_map *m, const char *key, const char *value);
+void mp_map_uint(struct mp_map *m, const char *key, uint64_t value);
+void mp_map_bool(struct mp_map *m, const char *key, bool value);
+void mp_map_bin(struct mp_map *m, const char *key, const uint8_t *b, size_t len);
+/* One entry whose value is the map child: ends child (mp_map_end()) into
+ * m. An error of child's becomes m's. */
+void mp_map_map(struct mp_map *m, const char *key, struct mp_map *child);
+/* Writes the map with pk: its header with the count, then the entries.
+ * Frees m's buffer (m may be begun again). Returns 0, or m's error
+ * (-ENOMEM): then nothing is written and, when pk writes into a struct
+ * mp_buf (mp_buf_packer()), that buffer's err is set too, so that a caller
+ * checking only that buffer at the end still sees the loss. */
+int mp_map_end(struct mp_map *m, msgpack_packer *pk);
+/* Drops m's entries without writing them; harmless on a zeroed, ended or
+ * already freed map. */
+void mp_map_free(struct mp_map *m);
 
 #endif

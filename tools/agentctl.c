@@ -18,31 +18,31 @@
  * above that and still bounds what kith allocates. */
 #define REPLY_MAX (16 << 20)
 
-void agentctl_begin(struct agentctl_request *r, const char *cmd, uint32_t n_args)
+void agentctl_begin(struct agentctl_request *r, const char *cmd)
 {
-	memset(r, 0, sizeof(*r));
-	mp_buf_packer(&r->buf, &r->pk);
-	msgpack_pack_map(&r->pk, n_args + 1);
-	mp_pack_cstr(&r->pk, "cmd");
-	mp_pack_cstr(&r->pk, cmd);
+	mp_map_begin(&r->map);
+	/* First, as kith always sent it (kithd takes it in any place). */
+	mp_map_str(&r->map, CTL_KEY_CMD, cmd);
 }
 
 void agentctl_arg_text(struct agentctl_request *r, const char *key, const char *value)
 {
-	mp_pack_cstr(&r->pk, key);
-	mp_pack_cstr(&r->pk, value);
+	mp_map_str(&r->map, key, value);
 }
 
 void agentctl_arg_uint(struct agentctl_request *r, const char *key, uint64_t value)
 {
-	mp_pack_cstr(&r->pk, key);
-	msgpack_pack_uint64(&r->pk, value);
+	mp_map_uint(&r->map, key, value);
 }
 
 void agentctl_arg_flag(struct agentctl_request *r, const char *key, bool value)
 {
-	mp_pack_cstr(&r->pk, key);
-	(value ? msgpack_pack_true : msgpack_pack_false)(&r->pk);
+	mp_map_bool(&r->map, key, value);
+}
+
+void agentctl_arg_bin(struct agentctl_request *r, const char *key, const uint8_t *b, size_t len)
+{
+	mp_map_bin(&r->map, key, b, len);
 }
 
 /* Is something listening on the unix socket at path? ZeroMQ would happily
@@ -114,6 +114,8 @@ int agentctl_call(const char *data_dir, struct agentctl_request *r, struct agent
 {
 	char path[4200], text[512];
 	const msgpack_object *ok;
+	struct mp_buf req = {0};
+	msgpack_packer pk;
 	zmq_msg_t msg;
 	size_t off = 0;
 	int rc;
@@ -122,10 +124,12 @@ int agentctl_call(const char *data_dir, struct agentctl_request *r, struct agent
 	msgpack_unpacked_init(&reply->unpacked);
 	zmq_msg_init(&msg);
 	snprintf(path, sizeof(path), "%s/%s", data_dir, CTL_SOCKET);
-	rc = r->buf.err ? cli_fail("out of memory") : check_listening(path, data_dir);
+	mp_buf_packer(&req, &pk);
+	mp_map_end(&r->map, &pk);
+	rc = req.err ? cli_fail("out of memory") : check_listening(path, data_dir);
 	if (rc == CLI_OK)
-		rc = exchange(path, &r->buf, &msg);
-	mp_buf_free(&r->buf);
+		rc = exchange(path, &req, &msg);
+	mp_buf_free(&req);
 	if (rc != CLI_OK)
 		goto out;
 	/* The unpacked strings point into the bytes: keep a copy that lives
@@ -141,17 +145,17 @@ int agentctl_call(const char *data_dir, struct agentctl_request *r, struct agent
 		rc = cli_fail("kithd sent a reply kith cannot read (different versions?)");
 		goto out;
 	}
-	ok = agentctl_get(&reply->unpacked.data, "ok");
+	ok = agentctl_get(&reply->unpacked.data, CTL_REPLY_OK);
 	if (!ok || ok->type != MSGPACK_OBJECT_BOOLEAN) {
 		rc = cli_fail("kithd sent a reply kith cannot read (different versions?)");
 		goto out;
 	}
 	if (!ok->via.boolean) {
-		rc = cli_fail("%s",
-		              agentctl_text(&reply->unpacked.data, "error", text, sizeof(text)));
+		rc = cli_fail("%s", agentctl_text(&reply->unpacked.data, CTL_REPLY_ERROR, text,
+		                                  sizeof(text)));
 		goto out;
 	}
-	reply->data = agentctl_get(&reply->unpacked.data, "data");
+	reply->data = agentctl_get(&reply->unpacked.data, CTL_REPLY_DATA);
 out:
 	zmq_msg_close(&msg);
 	if (rc != CLI_OK)
@@ -286,7 +290,7 @@ int agentctl_query_main(int argc, char **argv, const char *cmd, const char *usag
 
 	if (rc != CLI_CONTINUE)
 		return rc;
-	agentctl_begin(&r, cmd, 0);
+	agentctl_begin(&r, cmd);
 	return agentctl_run(data_dir, &r, json, render);
 }
 

@@ -1,10 +1,13 @@
-/* Talking to a running kithd over its control socket (see proto/ctl.h).
+/* Talking to a running kithd over its control socket (see proto/ctl.h,
+ * which names every command, argument key and reply key).
  *
- * A request is built as a msgpack map with string keys, "cmd" first; the
- * reply's data comes back as a msgpack-c object the command renders as
- * text, or converts whole to JSON for --json. The reply comes from our own
- * agent through a 0600 socket, so msgpack-c's unpacker is used for it;
- * requests are what kithd bounds-checks. */
+ * A request is built as a msgpack map with text keys, the command first;
+ * the map counts its own entries (struct mp_map), so that optional
+ * arguments need no counting. The reply's data comes back as a msgpack-c
+ * object the command renders as text, or converts whole to JSON for
+ * --json. The reply comes from our own agent through a 0600 socket, so
+ * msgpack-c's unpacker is used for it; requests are what kithd
+ * bounds-checks. */
 #ifndef KITH_TOOLS_AGENTCTL_H
 #define KITH_TOOLS_AGENTCTL_H
 
@@ -14,15 +17,16 @@
 
 #include <msgpack.h>
 
+#include "proto/ctl.h"
 #include "proto/mp.h"
 
 /* How long kith waits for kithd to answer, in milliseconds. */
 #define AGENTCTL_TIMEOUT_MS 30000
 
+/* A request being built: owned by the caller until agentctl_call(),
+ * which frees it. */
 struct agentctl_request {
-	struct mp_buf buf;
-	msgpack_packer pk;
-	uint32_t n_args;
+	struct mp_map map;
 };
 
 /* A reply; data points into unpacked, whose strings point into bytes
@@ -33,11 +37,15 @@ struct agentctl_reply {
 	const msgpack_object *data;
 };
 
-/* Starts a request for cmd with n_args arguments to come. */
-void agentctl_begin(struct agentctl_request *r, const char *cmd, uint32_t n_args);
+/* Starts a request for cmd (a CTL_CMD_*); its arguments follow, each key
+ * (a CTL_KEY_*) at most once. Out of memory is reported by
+ * agentctl_call(). */
+void agentctl_begin(struct agentctl_request *r, const char *cmd);
 void agentctl_arg_text(struct agentctl_request *r, const char *key, const char *value);
 void agentctl_arg_uint(struct agentctl_request *r, const char *key, uint64_t value);
 void agentctl_arg_flag(struct agentctl_request *r, const char *key, bool value);
+/* b (len bytes) is copied. */
+void agentctl_arg_bin(struct agentctl_request *r, const char *key, const uint8_t *b, size_t len);
 
 /* Sends the request to the kithd of data_dir and waits for its reply. On
  * success (the agent said ok) returns CLI_OK with *reply filled; otherwise

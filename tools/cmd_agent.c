@@ -6,6 +6,7 @@
 
 #include "proto/peerid.h"
 #include "proto/units.h"
+#include "proto/wire.h"
 #include "agentctl.h"
 #include "cli.h"
 
@@ -21,12 +22,21 @@ static void format_age(char *buf, size_t n, uint64_t seconds)
 		snprintf(buf, n, "%" PRIu64 "d", seconds / 86400);
 }
 
+/* status.members counts members by state, keyed by the state's name. */
+static uint64_t by_state(const msgpack_object *members, enum proto_member_state s)
+{
+	return agentctl_uint(members, proto_member_state_name(s));
+}
+
 /* The store against its limit, and what peers cost. */
 static void print_limits(const msgpack_object *d)
 {
-	const msgpack_object *st = agentctl_get(d, "store"), *c = agentctl_get(d, "connections");
-	const msgpack_object *w = agentctl_get(d, "work"), *near = agentctl_get(st, "near_full");
-	uint64_t used = agentctl_uint(st, "used_bytes"), limit = agentctl_uint(st, "limit_bytes");
+	const msgpack_object *st = agentctl_get(d, CTL_REPLY_STORE),
+	                     *c = agentctl_get(d, CTL_REPLY_CONNECTIONS);
+	const msgpack_object *w = agentctl_get(d, CTL_REPLY_WORK),
+	                     *near = agentctl_get(st, CTL_REPLY_NEAR_FULL);
+	uint64_t used = agentctl_uint(st, CTL_REPLY_USED_BYTES),
+	         limit = agentctl_uint(st, CTL_REPLY_LIMIT_BYTES);
 	char u[32], l[32];
 
 	proto_size_format(used, u, sizeof(u));
@@ -37,65 +47,78 @@ static void print_limits(const msgpack_object *d)
 	       near && near->type == MSGPACK_OBJECT_BOOLEAN && near->via.boolean
 	           ? ", NEAR FULL: only trust records and no new shards are taken"
 	           : "",
-	       agentctl_uint(st, "pruned"), agentctl_uint(st, "dropped_ejected"));
+	       agentctl_uint(st, CTL_REPLY_PRUNED), agentctl_uint(st, CTL_REPLY_DROPPED_EJECTED));
 	printf("connections:  %" PRIu64 " inbound; closed %" PRIu64 " silent, %" PRIu64
 	       " of guests, %" PRIu64 " naming their routing id\n",
-	       agentctl_uint(c, "inbound"), agentctl_uint(c, "closed_silent"),
-	       agentctl_uint(c, "closed_guest"), agentctl_uint(c, "closed_routing_id"));
+	       agentctl_uint(c, CTL_REPLY_INBOUND), agentctl_uint(c, CTL_REPLY_CLOSED_SILENT),
+	       agentctl_uint(c, CTL_REPLY_CLOSED_GUEST),
+	       agentctl_uint(c, CTL_REPLY_CLOSED_ROUTING_ID));
 	printf("work:         %" PRIu64 " heavy messages at once, %" PRIu64 " waited (%" PRIu64
 	       " waiting), %" PRIu64 " cut short; %" PRIu64 " log lines held back\n",
-	       agentctl_uint(w, "handled"), agentctl_uint(w, "deferred"),
-	       agentctl_uint(w, "waiting"), agentctl_uint(w, "records_messages_cut_short"),
-	       agentctl_uint(w, "log_lines_held"));
+	       agentctl_uint(w, CTL_REPLY_HANDLED), agentctl_uint(w, CTL_REPLY_DEFERRED),
+	       agentctl_uint(w, CTL_REPLY_WAITING),
+	       agentctl_uint(w, CTL_REPLY_RECORDS_MESSAGES_CUT_SHORT),
+	       agentctl_uint(w, CTL_REPLY_LOG_LINES_HELD));
 }
 
 static void print_status(const msgpack_object *d)
 {
-	const msgpack_object *m = agentctl_get(d, "members"), *rej = agentctl_get(d, "rejected");
-	const msgpack_object *rcv = agentctl_get(d, "received"), *chk = agentctl_get(d, "checks");
+	const msgpack_object *m = agentctl_get(d, CTL_REPLY_MEMBERS),
+	                     *rej = agentctl_get(d, CTL_REPLY_REJECTED);
+	const msgpack_object *rcv = agentctl_get(d, CTL_REPLY_RECEIVED),
+	                     *chk = agentctl_get(d, CTL_REPLY_CHECKS);
 	char a[128], b[128], up[32];
 
-	format_age(up, sizeof(up), agentctl_uint(d, "uptime"));
-	printf("peer ID:      %s\n", agentctl_text(d, "id", a, sizeof(a)));
-	printf("name:         %s\n", agentctl_text(d, "name", a, sizeof(a)));
-	printf("founder:      %s\n", agentctl_text(d, "founder", a, sizeof(a)));
+	format_age(up, sizeof(up), agentctl_uint(d, CTL_REPLY_UPTIME));
+	printf("peer ID:      %s\n", agentctl_text(d, CTL_REPLY_ID, a, sizeof(a)));
+	printf("name:         %s\n", agentctl_text(d, CTL_REPLY_NAME, a, sizeof(a)));
+	printf("founder:      %s\n", agentctl_text(d, CTL_REPLY_FOUNDER, a, sizeof(a)));
 	printf("version:      %s, up %s, incarnation %" PRIu64 "\n",
-	       agentctl_text(d, "version", a, sizeof(a)), up, agentctl_uint(d, "incarnation"));
-	printf("listen:       %s, advertised as %s\n", agentctl_text(d, "listen", a, sizeof(a)),
-	       agentctl_text(d, "advertise", b, sizeof(b))[0] ? b : "(nothing: set advertise)");
+	       agentctl_text(d, CTL_REPLY_VERSION, a, sizeof(a)), up,
+	       agentctl_uint(d, CTL_REPLY_INCARNATION));
+	printf("listen:       %s, advertised as %s\n",
+	       agentctl_text(d, CTL_REPLY_LISTEN, a, sizeof(a)),
+	       agentctl_text(d, CTL_REPLY_ADVERTISE, b, sizeof(b))[0] ? b
+	                                                              : "(nothing: set advertise)");
 	printf("members:      %" PRIu64 " alive, %" PRIu64 " suspect, %" PRIu64 " dead, %" PRIu64
 	       " left\n",
-	       agentctl_uint(m, "alive"), agentctl_uint(m, "suspect"), agentctl_uint(m, "dead"),
-	       agentctl_uint(m, "left"));
+	       by_state(m, PROTO_STATE_ALIVE), by_state(m, PROTO_STATE_SUSPECT),
+	       by_state(m, PROTO_STATE_DEAD), by_state(m, PROTO_STATE_LEFT));
 	printf("records:      %" PRIu64 " held, %" PRIu64 " received, %" PRIu64 " already held\n",
-	       agentctl_uint(d, "records"), agentctl_uint(rcv, "records_stored"),
-	       agentctl_uint(rcv, "records_stale"));
-	printf("messages:     %" PRIu64 " received\n", agentctl_uint(rcv, "messages"));
+	       agentctl_uint(d, CTL_REPLY_RECORDS), agentctl_uint(rcv, CTL_REPLY_RECORDS_STORED),
+	       agentctl_uint(rcv, CTL_REPLY_RECORDS_STALE));
+	printf("messages:     %" PRIu64 " received\n", agentctl_uint(rcv, CTL_REPLY_MESSAGES));
 	printf("checks:       %" PRIu64 " services, %" PRIu64 " checks run (%" PRIu64
 	       " in the last minute), %" PRIu64 " down, %" PRIu64 " degraded\n",
-	       agentctl_uint(chk, "services"), agentctl_uint(chk, "run"),
-	       agentctl_uint(chk, "last_minute"), agentctl_uint(chk, "down"),
-	       agentctl_uint(chk, "degraded"));
+	       agentctl_uint(chk, CTL_REPLY_SERVICES), agentctl_uint(chk, CTL_REPLY_RUN),
+	       agentctl_uint(chk, CTL_REPLY_LAST_MINUTE), agentctl_uint(chk, CTL_REPLY_DOWN),
+	       agentctl_uint(chk, CTL_REPLY_DEGRADED));
 	printf("rejected:     %" PRIu64 " malformed messages, %" PRIu64 " from guests, %" PRIu64
 	       " handshakes, %" PRIu64 " peers banned\n",
-	       agentctl_uint(rej, "malformed_messages"), agentctl_uint(rej, "guest_messages"),
-	       agentctl_uint(rej, "handshakes_refused"), agentctl_uint(rej, "peers_banned"));
+	       agentctl_uint(rej, CTL_REPLY_MALFORMED_MESSAGES),
+	       agentctl_uint(rej, CTL_REPLY_GUEST_MESSAGES),
+	       agentctl_uint(rej, CTL_REPLY_HANDSHAKES_REFUSED),
+	       agentctl_uint(rej, CTL_REPLY_PEERS_BANNED));
 	printf("              %" PRIu64 " records from non-members, %" PRIu64
 	       " with a bad signature, %" PRIu64 " invalid, %" PRIu64 " bad membership updates\n",
-	       agentctl_uint(rej, "records_nonmember"), agentctl_uint(rej, "records_bad_signature"),
-	       agentctl_uint(rej, "records_invalid"), agentctl_uint(rej, "membership_updates"));
+	       agentctl_uint(rej, CTL_REPLY_RECORDS_NONMEMBER),
+	       agentctl_uint(rej, CTL_REPLY_RECORDS_BAD_SIGNATURE),
+	       agentctl_uint(rej, CTL_REPLY_RECORDS_INVALID),
+	       agentctl_uint(rej, CTL_REPLY_MEMBERSHIP_UPDATES));
 	printf("              %" PRIu64 " requests without a valid grant, %" PRIu64
 	       " join attempts\n",
-	       agentctl_uint(rej, "requests_refused"), agentctl_uint(rej, "joins_refused"));
+	       agentctl_uint(rej, CTL_REPLY_REQUESTS_REFUSED),
+	       agentctl_uint(rej, CTL_REPLY_JOINS_REFUSED));
 	printf("              %" PRIu64 " records over their author's budget, %" PRIu64
 	       " messages while busy\n",
-	       agentctl_uint(rej, "records_over_budget"), agentctl_uint(rej, "messages_busy"));
+	       agentctl_uint(rej, CTL_REPLY_RECORDS_OVER_BUDGET),
+	       agentctl_uint(rej, CTL_REPLY_MESSAGES_BUSY));
 	print_limits(d);
 }
 
 int cmd_status_main(int argc, char **argv)
 {
-	return agentctl_query_main(argc, argv, "status", "kith status [--json] [--data DIR]",
+	return agentctl_query_main(argc, argv, CTL_CMD_STATUS, "kith status [--json] [--data DIR]",
 	                           print_status);
 }
 
@@ -109,27 +132,27 @@ static void print_members(const msgpack_object *d)
 	for (uint32_t i = 0; i < d->via.array.size; i++) {
 		const msgpack_object *m = &d->via.array.ptr[i];
 		char id[128], name[128], state[16], endpoint[300], seen[32] = "never";
-		uint64_t last = agentctl_uint(m, "last_seen");
-		const msgpack_object *self = agentctl_get(m, "self");
+		uint64_t last = agentctl_uint(m, CTL_REPLY_LAST_SEEN);
+		const msgpack_object *self = agentctl_get(m, CTL_REPLY_SELF);
 
-		agentctl_text(m, "id", id, sizeof(id));
+		agentctl_text(m, CTL_REPLY_ID, id, sizeof(id));
 		id[PROTO_PEERID_SHORT_LEN] = '\0';
 		if (self && self->type == MSGPACK_OBJECT_BOOLEAN && self->via.boolean)
 			snprintf(seen, sizeof(seen), "(this agent)");
 		else if (last)
 			format_age(seen, sizeof(seen), now > last ? now - last : 0);
 		printf("%-8s %-24s %-8s %-32s %s%s\n", id,
-		       agentctl_text(m, "name", name, sizeof(name)),
-		       agentctl_text(m, "state", state, sizeof(state)),
-		       agentctl_text(m, "endpoint", endpoint, sizeof(endpoint)), seen,
+		       agentctl_text(m, CTL_REPLY_NAME, name, sizeof(name)),
+		       agentctl_text(m, CTL_REPLY_STATE, state, sizeof(state)),
+		       agentctl_text(m, CTL_REPLY_ENDPOINT, endpoint, sizeof(endpoint)), seen,
 		       last && seen[0] != '(' ? " ago" : "");
 	}
 }
 
 int cmd_members_main(int argc, char **argv)
 {
-	return agentctl_query_main(argc, argv, "members", "kith members [--json] [--data DIR]",
-	                           print_members);
+	return agentctl_query_main(argc, argv, CTL_CMD_MEMBERS,
+	                           "kith members [--json] [--data DIR]", print_members);
 }
 
 int cmd_admit_main(int argc, char **argv)
@@ -152,10 +175,10 @@ int cmd_admit_main(int argc, char **argv)
 	/* Checked here too, so that a typo is caught even with no agent. */
 	if (proto_peerid_parse(key, args.pos[0], why, sizeof(why)) != 0)
 		return cli_usage("admit", "%s", why);
-	agentctl_begin(&r, "admit", endpoint ? 2 : 1);
-	agentctl_arg_text(&r, "peer", args.pos[0]);
+	agentctl_begin(&r, CTL_CMD_ADMIT);
+	agentctl_arg_text(&r, CTL_KEY_PEER, args.pos[0]);
 	if (endpoint)
-		agentctl_arg_text(&r, "endpoint", endpoint);
+		agentctl_arg_text(&r, CTL_KEY_ENDPOINT, endpoint);
 	rc = agentctl_call(data_dir, &r, &reply);
 	if (rc != CLI_OK)
 		return rc;

@@ -21,8 +21,9 @@ static void print_services(const msgpack_object *d)
 		const msgpack_object *s = &d->via.array.ptr[i];
 		char name[80], url[2100];
 		printf("%-24s %-8" PRIu64 "s %-8" PRIu64 " %s\n",
-		       agentctl_text(s, "name", name, sizeof(name)), agentctl_uint(s, "interval_s"),
-		       agentctl_uint(s, "monitors"), agentctl_text(s, "url", url, sizeof(url)));
+		       agentctl_text(s, CTL_REPLY_NAME, name, sizeof(name)),
+		       agentctl_uint(s, CTL_REPLY_INTERVAL_S), agentctl_uint(s, CTL_REPLY_MONITORS),
+		       agentctl_text(s, CTL_REPLY_URL, url, sizeof(url)));
 	}
 }
 
@@ -31,7 +32,7 @@ static int list_own(const char *data_dir, bool json)
 {
 	struct agentctl_request r;
 
-	agentctl_begin(&r, "service.ls", 0);
+	agentctl_begin(&r, CTL_CMD_SERVICE_LS);
 	return agentctl_run(data_dir, &r, json, print_services);
 }
 
@@ -70,8 +71,8 @@ int cmd_service_main(int argc, char **argv)
 		return cli_usage("service",
 		                 "a service name is 1 to 63 characters of a-z, 0-9, '-', '_', '.'");
 	if (!strcmp(args.pos[0], "rm")) {
-		agentctl_begin(&r, "service.rm", 1);
-		agentctl_arg_text(&r, "name", args.pos[1]);
+		agentctl_begin(&r, CTL_CMD_SERVICE_RM);
+		agentctl_arg_text(&r, CTL_KEY_NAME, args.pos[1]);
 	} else {
 		if (!url)
 			return cli_usage("service", "add needs --url URL");
@@ -87,21 +88,19 @@ int cmd_service_main(int argc, char **argv)
 			if (*end || code < 100 || code > 599)
 				return cli_usage("service", "--expect-status must be 100 to 599");
 		}
-		agentctl_begin(&r, "service.add",
-		               2 + (status != NULL) + (body != NULL) + (interval != NULL) +
-		                   (timeout != NULL) + (warn != NULL));
-		agentctl_arg_text(&r, "name", args.pos[1]);
-		agentctl_arg_text(&r, "url", url);
+		agentctl_begin(&r, CTL_CMD_SERVICE_ADD);
+		agentctl_arg_text(&r, CTL_KEY_NAME, args.pos[1]);
+		agentctl_arg_text(&r, CTL_KEY_URL, url);
 		if (status)
-			agentctl_arg_uint(&r, "expect_status", code);
+			agentctl_arg_uint(&r, CTL_KEY_EXPECT_STATUS, code);
 		if (body)
-			agentctl_arg_text(&r, "expect_body", body);
+			agentctl_arg_text(&r, CTL_KEY_EXPECT_BODY, body);
 		if (interval)
-			agentctl_arg_text(&r, "interval", interval);
+			agentctl_arg_text(&r, CTL_KEY_INTERVAL, interval);
 		if (timeout)
-			agentctl_arg_text(&r, "timeout", timeout);
+			agentctl_arg_text(&r, CTL_KEY_TIMEOUT, timeout);
 		if (warn)
-			agentctl_arg_text(&r, "tls_warn", warn);
+			agentctl_arg_text(&r, CTL_KEY_TLS_WARN, warn);
 	}
 	rc = agentctl_call(data_dir, &r, &reply);
 	if (rc != CLI_OK)
@@ -112,7 +111,7 @@ int cmd_service_main(int argc, char **argv)
 		printf("removed %s: partners stop checking it\n", args.pos[1]);
 	else
 		printf("registered %s, sealed to %" PRIu64 " monitoring partner(s)\n", args.pos[1],
-		       agentctl_uint(reply.data, "monitors"));
+		       agentctl_uint(reply.data, CTL_REPLY_MONITORS));
 	agentctl_reply_free(&reply);
 	return CLI_OK;
 }
@@ -138,11 +137,12 @@ int cmd_contact_main(int argc, char **argv)
 	               opts, 2, &args, data_dir, sizeof(data_dir));
 	if (rc != CLI_CONTINUE)
 		return rc;
-	if (args.n != 2 || (strcmp(args.pos[0], "add") && strcmp(args.pos[0], "rm")))
+	if (args.n != 2 ||
+	    (strcmp(args.pos[0], CTL_CONTACT_ADD) && strcmp(args.pos[0], CTL_CONTACT_RM)))
 		return cli_usage("contact", "say add URI or rm URI");
-	agentctl_begin(&r, "contact", 2);
-	agentctl_arg_text(&r, "action", args.pos[0]);
-	agentctl_arg_text(&r, "uri", args.pos[1]);
+	agentctl_begin(&r, CTL_CMD_CONTACT);
+	agentctl_arg_text(&r, CTL_KEY_ACTION, args.pos[0]);
+	agentctl_arg_text(&r, CTL_KEY_URI, args.pos[1]);
 	rc = agentctl_call(data_dir, &r, &reply);
 	if (rc != CLI_OK)
 		return rc;
@@ -167,28 +167,30 @@ static void print_health(const msgpack_object *d)
 		return;
 	printf("%-20s %-20s %-9s %-20s %s\n", "OWNER", "SERVICE", "VERDICT", "SINCE", "OBSERVERS");
 	for (uint32_t i = 0; i < d->via.array.size; i++) {
-		const msgpack_object *s = &d->via.array.ptr[i], *obs = agentctl_get(s, "observers");
+		const msgpack_object *s = &d->via.array.ptr[i],
+		                     *obs = agentctl_get(s, CTL_REPLY_OBSERVERS);
 		char owner[80], name[80], verdict[16], since[32] = "-", id[80], status[16];
-		uint64_t t = agentctl_uint(s, "since");
+		uint64_t t = agentctl_uint(s, CTL_REPLY_SINCE);
 
 		if (t)
 			show_time(since, sizeof(since), t);
-		agentctl_text(s, "owner_name", owner, sizeof(owner));
+		agentctl_text(s, CTL_REPLY_OWNER_NAME, owner, sizeof(owner));
 		if (!owner[0]) {
-			agentctl_text(s, "owner", owner, sizeof(owner));
+			agentctl_text(s, CTL_REPLY_OWNER, owner, sizeof(owner));
 			owner[PROTO_PEERID_SHORT_LEN] = '\0';
 		}
 		printf("%-20s %-20s %-9s %-20s", owner,
-		       agentctl_text(s, "service", name, sizeof(name)),
-		       agentctl_text(s, "verdict", verdict, sizeof(verdict)), since);
+		       agentctl_text(s, CTL_REPLY_SERVICE, name, sizeof(name)),
+		       agentctl_text(s, CTL_REPLY_VERDICT, verdict, sizeof(verdict)), since);
 		for (uint32_t k = 0;
 		     obs && obs->type == MSGPACK_OBJECT_ARRAY && k < obs->via.array.size; k++) {
 			const msgpack_object *o = &obs->via.array.ptr[k];
-			agentctl_text(o, "id", id, sizeof(id));
+			agentctl_text(o, CTL_REPLY_ID, id, sizeof(id));
 			id[PROTO_PEERID_SHORT_LEN] = '\0';
 			printf(" %s:%s/%" PRIu64 "ms/%" PRIu64 "s", id,
-			       agentctl_text(o, "status", status, sizeof(status)),
-			       agentctl_uint(o, "latency_ms"), agentctl_uint(o, "age"));
+			       agentctl_text(o, CTL_REPLY_STATUS, status, sizeof(status)),
+			       agentctl_uint(o, CTL_REPLY_LATENCY_MS),
+			       agentctl_uint(o, CTL_REPLY_AGE));
 		}
 		fputc('\n', stdout);
 	}
@@ -196,6 +198,6 @@ static void print_health(const msgpack_object *d)
 
 int cmd_health_main(int argc, char **argv)
 {
-	return agentctl_query_main(argc, argv, "health", "kith health [--json] [--data DIR]",
+	return agentctl_query_main(argc, argv, CTL_CMD_HEALTH, "kith health [--json] [--data DIR]",
 	                           print_health);
 }

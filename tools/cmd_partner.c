@@ -19,7 +19,7 @@
 static void print_usage_line(const msgpack_object *d)
 {
 	char used[32], quota[32];
-	uint64_t u = agentctl_uint(d, "used"), q = agentctl_uint(d, "quota");
+	uint64_t u = agentctl_uint(d, CTL_REPLY_USED), q = agentctl_uint(d, CTL_REPLY_QUOTA);
 
 	if (u)
 		proto_size_format(u, used, sizeof(used));
@@ -31,7 +31,7 @@ static void print_usage_line(const msgpack_object *d)
 
 static int write_shard(const msgpack_object *d, const char *out)
 {
-	const msgpack_object *data = agentctl_get(d, "data");
+	const msgpack_object *data = agentctl_get(d, CTL_REPLY_SHARD_DATA);
 	FILE *f = stdout;
 
 	if (!data || data->type != MSGPACK_OBJECT_BIN)
@@ -73,12 +73,12 @@ static int shard_drop(const char *data_dir, const struct cli_args *args)
 		return cli_usage("shard", "drop takes PEER_ID");
 	if ((rc = cli_check_peer("shard", args->pos[1])) != CLI_CONTINUE)
 		return rc;
-	agentctl_begin(&r, "shard.drop", 1);
-	agentctl_arg_text(&r, "peer", args->pos[1]);
+	agentctl_begin(&r, CTL_CMD_SHARD_DROP);
+	agentctl_arg_text(&r, CTL_KEY_PEER, args->pos[1]);
 	rc = agentctl_call(data_dir, &r, &reply);
 	if (rc != CLI_OK)
 		return rc;
-	bytes = agentctl_uint(reply.data, "freed");
+	bytes = agentctl_uint(reply.data, CTL_REPLY_FREED);
 	if (bytes)
 		proto_size_format(bytes, freed, sizeof(freed));
 	printf("dropped %s bytes of shards kept for %s\n", bytes ? freed : "0", args->pos[1]);
@@ -110,10 +110,10 @@ int cmd_shard_main(int argc, char **argv)
 		return rc;
 	if (args.n >= 1 && !strcmp(args.pos[0], "drop"))
 		return shard_drop(data_dir, &args);
-	if (args.n < 1 ||
-	    (strcmp(args.pos[0], "put") && strcmp(args.pos[0], "get") && strcmp(args.pos[0], "rm")))
+	if (args.n < 1 || (strcmp(args.pos[0], CTL_SHARD_PUT) &&
+	                   strcmp(args.pos[0], CTL_SHARD_GET) && strcmp(args.pos[0], CTL_SHARD_RM)))
 		return cli_usage("shard", "say put, get, rm or drop");
-	want = !strcmp(args.pos[0], "put") ? 4 : 3;
+	want = !strcmp(args.pos[0], CTL_SHARD_PUT) ? 4 : 3;
 	if (args.n != want)
 		return cli_usage("shard", "%s takes PEER_ID NAME%s", args.pos[0],
 		                 want == 4 ? " FILE" : "");
@@ -123,19 +123,18 @@ int cmd_shard_main(int argc, char **argv)
 	 * error would replace a good one at the partner. */
 	if (want == 4 && (rc = cli_read_file(args.pos[3], PROTO_SHARD_MAX, &data, &len)) != CLI_OK)
 		return rc;
-	agentctl_begin(&r, "shard", want == 4 ? 4 : 3);
-	agentctl_arg_text(&r, "action", args.pos[0]);
-	agentctl_arg_text(&r, "peer", args.pos[1]);
-	agentctl_arg_text(&r, "name", args.pos[2]);
+	agentctl_begin(&r, CTL_CMD_SHARD);
+	agentctl_arg_text(&r, CTL_KEY_ACTION, args.pos[0]);
+	agentctl_arg_text(&r, CTL_KEY_PEER, args.pos[1]);
+	agentctl_arg_text(&r, CTL_KEY_NAME, args.pos[2]);
 	if (data) {
-		mp_pack_cstr(&r.pk, "data");
-		mp_pack_bin(&r.pk, data, len);
+		agentctl_arg_bin(&r, CTL_KEY_DATA, data, len);
 		free(data);
 	}
 	rc = agentctl_call(data_dir, &r, &reply);
 	if (rc != CLI_OK)
 		return rc;
-	if (!strcmp(args.pos[0], "get"))
+	if (!strcmp(args.pos[0], CTL_SHARD_GET))
 		rc = write_shard(reply.data, out);
 	else if (json) {
 		agentctl_print_json(&reply);
@@ -165,8 +164,8 @@ int cmd_services_main(int argc, char **argv)
 		return cmd_services_own_main(data_dir, json);
 	if ((rc = cli_check_peer("services", of)) != CLI_CONTINUE)
 		return rc;
-	agentctl_begin(&r, "services", 1);
-	agentctl_arg_text(&r, "peer", of);
+	agentctl_begin(&r, CTL_CMD_SERVICES);
+	agentctl_arg_text(&r, CTL_KEY_PEER, of);
 	rc = agentctl_call(data_dir, &r, &reply);
 	if (rc != CLI_OK)
 		return rc;
@@ -178,9 +177,9 @@ int cmd_services_main(int argc, char **argv)
 			const msgpack_object *s = &reply.data->via.array.ptr[i];
 			char name[80], url[2100];
 			printf("%-24s %-9" PRIu64 "s %s\n",
-			       agentctl_text(s, "name", name, sizeof(name)),
-			       agentctl_uint(s, "interval_s"),
-			       agentctl_text(s, "url", url, sizeof(url)));
+			       agentctl_text(s, CTL_REPLY_NAME, name, sizeof(name)),
+			       agentctl_uint(s, CTL_REPLY_INTERVAL_S),
+			       agentctl_text(s, CTL_REPLY_URL, url, sizeof(url)));
 		}
 	}
 	agentctl_reply_free(&reply);
@@ -205,20 +204,20 @@ int cmd_dns_main(int argc, char **argv)
 		return cli_usage("dns", "say check PEER_ID ZONE");
 	if ((rc = cli_check_peer("dns", args.pos[1])) != CLI_CONTINUE)
 		return rc;
-	agentctl_begin(&r, "dns.check", 2);
-	agentctl_arg_text(&r, "peer", args.pos[1]);
-	agentctl_arg_text(&r, "zone", args.pos[2]);
+	agentctl_begin(&r, CTL_CMD_DNS_CHECK);
+	agentctl_arg_text(&r, CTL_KEY_PEER, args.pos[1]);
+	agentctl_arg_text(&r, CTL_KEY_ZONE, args.pos[2]);
 	rc = agentctl_call(data_dir, &r, &reply);
 	if (rc != CLI_OK)
 		return rc;
 	if (json) {
 		agentctl_print_json(&reply);
 	} else {
-		show_time(expires, sizeof(expires), agentctl_uint(reply.data, "expires"));
+		show_time(expires, sizeof(expires), agentctl_uint(reply.data, CTL_REPLY_EXPIRES));
 		printf("may update %s under grant %s until %s (credential of %" PRIu64 " bytes)\n",
-		       agentctl_text(reply.data, "zone", zone, sizeof(zone)),
-		       agentctl_text(reply.data, "grant", grant, sizeof(grant)), expires,
-		       agentctl_uint(reply.data, "credential_bytes"));
+		       agentctl_text(reply.data, CTL_REPLY_ZONE, zone, sizeof(zone)),
+		       agentctl_text(reply.data, CTL_REPLY_GRANT, grant, sizeof(grant)), expires,
+		       agentctl_uint(reply.data, CTL_REPLY_CREDENTIAL_BYTES));
 	}
 	agentctl_reply_free(&reply);
 	return CLI_OK;

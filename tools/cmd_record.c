@@ -195,15 +195,14 @@ static int import_through_agent(const char *data_dir, const struct proto_record 
 	char author[PROTO_PEERID_SHORT_LEN + 1], result[32];
 	int rc;
 
-	agentctl_begin(&r, "record.import", 1);
-	mp_pack_cstr(&r.pk, "record");
-	mp_pack_bin(&r.pk, buf, len);
+	agentctl_begin(&r, CTL_CMD_RECORD_IMPORT);
+	agentctl_arg_bin(&r, CTL_KEY_RECORD, buf, len);
 	rc = agentctl_call(data_dir, &r, &reply);
 	if (rc != CLI_OK)
 		return rc;
 	proto_peerid_short(author, rec->author);
-	agentctl_text(reply.data, "result", result, sizeof(result));
-	say_imported(author, rec->kind, rec->seq, strcmp(result, "stored") != 0);
+	agentctl_text(reply.data, CTL_REPLY_RESULT, result, sizeof(result));
+	say_imported(author, rec->kind, rec->seq, strcmp(result, CTL_IMPORT_STORED) != 0);
 	agentctl_reply_free(&reply);
 	return CLI_OK;
 }

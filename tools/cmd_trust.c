@@ -55,19 +55,19 @@ int cmd_invite_main(int argc, char **argv)
 		if (*end || !*uses || n_uses < 1 || n_uses > 1000)
 			return cli_usage("invite", "--uses must be a number from 1 to 1000");
 	}
-	agentctl_begin(&r, "invite", 1 + (scopes != NULL) + (expires != NULL));
-	agentctl_arg_uint(&r, "uses", n_uses);
+	agentctl_begin(&r, CTL_CMD_INVITE);
+	agentctl_arg_uint(&r, CTL_KEY_USES, n_uses);
 	if (scopes)
-		agentctl_arg_text(&r, "scopes", scopes);
+		agentctl_arg_text(&r, CTL_KEY_SCOPES, scopes);
 	if (expires)
-		agentctl_arg_text(&r, "expires", expires);
+		agentctl_arg_text(&r, CTL_KEY_EXPIRES, expires);
 	rc = agentctl_call(data_dir, &r, &reply);
 	if (rc != CLI_OK)
 		return rc;
 	if (json)
 		agentctl_print_json(&reply);
 	else
-		printf("%s\n", agentctl_text(reply.data, "token", token, sizeof(token)));
+		printf("%s\n", agentctl_text(reply.data, CTL_REPLY_TOKEN, token, sizeof(token)));
 	agentctl_reply_free(&reply);
 	return CLI_OK;
 }
@@ -112,12 +112,12 @@ int cmd_join_main(int argc, char **argv)
 		if (!endpoint)
 			return cli_usage("join", "joining by peer ID needs --endpoint");
 	}
-	agentctl_begin(&r, "join", token ? 1 : 2);
+	agentctl_begin(&r, CTL_CMD_JOIN);
 	if (token) {
-		agentctl_arg_text(&r, "token", args.pos[0]);
+		agentctl_arg_text(&r, CTL_KEY_TOKEN, args.pos[0]);
 	} else {
-		agentctl_arg_text(&r, "peer", args.pos[0]);
-		agentctl_arg_text(&r, "endpoint", endpoint);
+		agentctl_arg_text(&r, CTL_KEY_PEER, args.pos[0]);
+		agentctl_arg_text(&r, CTL_KEY_ENDPOINT, endpoint);
 	}
 	rc = agentctl_call(data_dir, &r, &reply);
 	if (rc != CLI_OK)
@@ -126,8 +126,8 @@ int cmd_join_main(int argc, char **argv)
 		agentctl_print_json(&reply);
 	else
 		printf("joined the network founded by %s: %" PRIu64 " members\n",
-		       agentctl_text(reply.data, "founder", founder, sizeof(founder)),
-		       agentctl_uint(reply.data, "members"));
+		       agentctl_text(reply.data, CTL_REPLY_FOUNDER, founder, sizeof(founder)),
+		       agentctl_uint(reply.data, CTL_REPLY_MEMBERS));
 	agentctl_reply_free(&reply);
 	return CLI_OK;
 }
@@ -185,14 +185,13 @@ int cmd_grant_main(int argc, char **argv)
 			                strcmp(secret_file, "-") ? secret_file : "standard input");
 		}
 	}
-	agentctl_begin(&r, "grant", 2 + (expires != NULL) + (secret != NULL));
-	agentctl_arg_text(&r, "peer", args.pos[0]);
-	agentctl_arg_text(&r, "scopes", scopes);
+	agentctl_begin(&r, CTL_CMD_GRANT);
+	agentctl_arg_text(&r, CTL_KEY_PEER, args.pos[0]);
+	agentctl_arg_text(&r, CTL_KEY_SCOPES, scopes);
 	if (expires)
-		agentctl_arg_text(&r, "expires", expires);
+		agentctl_arg_text(&r, CTL_KEY_EXPIRES, expires);
 	if (secret) {
-		mp_pack_cstr(&r.pk, "secret");
-		mp_pack_bin(&r.pk, secret, secret_len);
+		agentctl_arg_bin(&r, CTL_KEY_SECRET, secret, secret_len);
 		free(secret);
 	}
 	rc = agentctl_call(data_dir, &r, &reply);
@@ -202,7 +201,7 @@ int cmd_grant_main(int argc, char **argv)
 		agentctl_print_json(&reply);
 	else
 		printf("granted %s as %s\n", scopes,
-		       agentctl_text(reply.data, "id", id, sizeof(id)));
+		       agentctl_text(reply.data, CTL_REPLY_ID, id, sizeof(id)));
 	agentctl_reply_free(&reply);
 	return CLI_OK;
 }
@@ -219,14 +218,15 @@ static void print_grants(const msgpack_object *d)
 		const msgpack_object *g = &d->via.array.ptr[i], *scopes;
 		char id[80], dir[16], issuer[80], subject[80], state[16], expires[32];
 
-		agentctl_text(g, "issuer", issuer, sizeof(issuer));
-		agentctl_text(g, "subject", subject, sizeof(subject));
+		agentctl_text(g, CTL_REPLY_ISSUER, issuer, sizeof(issuer));
+		agentctl_text(g, CTL_REPLY_SUBJECT, subject, sizeof(subject));
 		issuer[PROTO_PEERID_SHORT_LEN] = subject[PROTO_PEERID_SHORT_LEN] = '\0';
-		show_time(expires, sizeof(expires), agentctl_uint(g, "expires"));
-		printf("%-20s %-9s %-8s %-8s %-20s %-8s", agentctl_text(g, "id", id, sizeof(id)),
-		       agentctl_text(g, "direction", dir, sizeof(dir)), issuer, subject, expires,
-		       agentctl_text(g, "state", state, sizeof(state)));
-		scopes = agentctl_get(g, "scopes");
+		show_time(expires, sizeof(expires), agentctl_uint(g, CTL_REPLY_EXPIRES));
+		printf("%-20s %-9s %-8s %-8s %-20s %-8s",
+		       agentctl_text(g, CTL_REPLY_ID, id, sizeof(id)),
+		       agentctl_text(g, CTL_REPLY_DIRECTION, dir, sizeof(dir)), issuer, subject,
+		       expires, agentctl_text(g, CTL_REPLY_STATE, state, sizeof(state)));
+		scopes = agentctl_get(g, CTL_REPLY_SCOPES);
 		for (uint32_t k = 0;
 		     scopes && scopes->type == MSGPACK_OBJECT_ARRAY && k < scopes->via.array.size;
 		     k++) {
@@ -252,8 +252,8 @@ int cmd_grants_main(int argc, char **argv)
 	               data_dir, sizeof(data_dir));
 	if (rc != CLI_CONTINUE)
 		return rc;
-	agentctl_begin(&r, "grants", 1);
-	agentctl_arg_flag(&r, "all", all);
+	agentctl_begin(&r, CTL_CMD_GRANTS);
+	agentctl_arg_flag(&r, CTL_KEY_ALL, all);
 	return agentctl_run(data_dir, &r, json, print_grants);
 }
 
@@ -282,11 +282,11 @@ int cmd_revoke_main(int argc, char **argv)
 		return cli_usage("revoke", "give a peer ID or a grant ID");
 	if (member && (rc = cli_check_peer("revoke", args.pos[0])) != CLI_CONTINUE)
 		return rc;
-	agentctl_begin(&r, "revoke", 2 + (reason != NULL));
-	agentctl_arg_text(&r, "target", args.pos[0]);
-	agentctl_arg_flag(&r, "member", member);
+	agentctl_begin(&r, CTL_CMD_REVOKE);
+	agentctl_arg_text(&r, CTL_KEY_TARGET, args.pos[0]);
+	agentctl_arg_flag(&r, CTL_KEY_MEMBER, member);
 	if (reason)
-		agentctl_arg_text(&r, "reason", reason);
+		agentctl_arg_text(&r, CTL_KEY_REASON, reason);
 	rc = agentctl_call(data_dir, &r, &reply);
 	if (rc != CLI_OK)
 		return rc;
@@ -295,7 +295,7 @@ int cmd_revoke_main(int argc, char **argv)
 	} else if (member) {
 		printf("ejected %s from the network\n", args.pos[0]);
 	} else {
-		const msgpack_object *ids = agentctl_get(reply.data, "revoked");
+		const msgpack_object *ids = agentctl_get(reply.data, CTL_REPLY_REVOKED);
 		for (uint32_t i = 0;
 		     ids && ids->type == MSGPACK_OBJECT_ARRAY && i < ids->via.array.size; i++)
 			if (ids->via.array.ptr[i].type == MSGPACK_OBJECT_STR)

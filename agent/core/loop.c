@@ -37,6 +37,13 @@ uint64_t loop_clock_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+uint64_t loop_wall_s(void)
+{
+	time_t t = time(NULL);
+
+	return t < 0 ? 0 : (uint64_t)t;
+}
+
 int loop_new(struct loop **out)
 {
 	struct loop *l = calloc(1, sizeof(*l));

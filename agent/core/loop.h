@@ -66,5 +66,8 @@ int loop_once(struct loop *l, uint64_t max_wait_ms);
 
 /* Monotonic milliseconds, outside of any loop. */
 uint64_t loop_clock_ms(void);
+/* The wall clock in Unix seconds: what records, grants and observations
+ * are dated with. */
+uint64_t loop_wall_s(void);
 
 #endif

@@ -3,16 +3,15 @@
  * anti-entropy timer. Applying a RECORDS message is gossip_recv.c.
  *
  * Every message is sized before it is encoded, from upper bounds of the
- * encoder's overheads (gossip_int.h), so nothing larger than max_message
- * is ever built; a record that cannot fit in any message is logged and
- * never sent. */
-#include <assert.h>
+ * encoder's overheads (here and in gossip_out.h), so nothing larger than
+ * max_message is ever built; a record that cannot fit in any message is
+ * logged and never sent. */
 #include <errno.h>
-#include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "proto/error.h"
 #include "proto/peerid.h"
@@ -20,19 +19,21 @@
 #include "proto/wire.h"
 #include "store/store.h"
 #include "agent/core/conf.h"
+#include "agent/core/log.h"
+#include "agent/core/loop.h"
 #include "gossip_int.h"
+#include "gossip_out.h"
 
 /* Returned by a store walk callback to end the walk without an error. */
 #define WALK_STOP 1
 /* Refused or unsendable records: at most 10 lines, then one per 6 s. */
 #define LOG_BURST 10
 #define LOG_INTERVAL_MS 6000
-
-uint64_t gossip_wall_now(void)
-{
-	time_t t = time(NULL);
-	return t < 0 ? 0 : (uint64_t)t;
-}
+/* Upper bounds of the msgpack bytes proto_sync_encode() writes (at most 9
+ * around the digest, 44 per entry), so that a digest is sized before it is
+ * encoded and never over max_message. */
+#define SYNC_OVERHEAD 16 /* [type, {heads, reply}] */
+#define HEAD_SIZE 48     /* one [author, seq] */
 
 size_t gossip_max_message(const struct gossip *g)
 {
@@ -54,22 +55,6 @@ size_t gossip_fanout(const struct gossip *g, size_t live)
 	return n > GOSSIP_FANOUT_MAX ? GOSSIP_FANOUT_MAX : n;
 }
 
-void gossip_log_refused(enum log_level level, const uint8_t from[PROTO_KEY_LEN],
-                        const uint8_t author[PROTO_KEY_LEN], const char *why)
-{
-	char who[2 * PROTO_PEERID_SHORT_LEN + 16];
-
-	/* By author and sender: a flood is one line per 10 s, with its count. */
-	memcpy(who, "of ", 3);
-	proto_peerid_short(who + 3, author);
-	if (memcmp(from, author, PROTO_KEY_LEN) != 0) {
-		size_t at = strlen(who);
-		memcpy(who + at, " from ", 6);
-		proto_peerid_short(who + at + 6, from);
-	}
-	log_tally(level, "gossip: refused", 1, "record", who, why);
-}
-
 /* A record that no message of max_message bytes can hold. */
 static void log_too_big(struct gossip *g, const uint8_t author[PROTO_KEY_LEN], size_t len)
 {
@@ -80,141 +65,6 @@ static void log_too_big(struct gossip *g, const uint8_t author[PROTO_KEY_LEN], s
 	proto_peerid_short(a, author);
 	log_warnx("gossip: a record of %s (%zu bytes) does not fit in max_message (%zu): not sent",
 	          a, len, gossip_max_message(g));
-}
-
-/* ---- building RECORDS messages ---- */
-
-void gossip_out_init(struct gossip_out *o, struct proto_block *blocks, size_t cap_blocks,
-                     struct proto_recref *recs, size_t cap_recs)
-{
-	memset(o, 0, sizeof(*o));
-	o->blocks = blocks;
-	o->cap_blocks = cap_blocks;
-	o->recs = recs;
-	o->cap_recs = cap_recs;
-}
-
-void gossip_out_reset(struct gossip_out *o, size_t budget, size_t limit, bool copy)
-{
-	o->n_blocks = 0;
-	o->n_recs = 0;
-	o->size = GOSSIP_MSG_OVERHEAD;
-	o->budget = budget < limit ? budget : limit;
-	o->limit = limit;
-	o->block_open = false;
-	o->copy = copy;
-	o->arena_len = 0;
-}
-
-void gossip_out_free(struct gossip_out *o)
-{
-	free(o->arena);
-	o->arena = NULL;
-	o->arena_cap = 0;
-	o->arena_len = 0;
-}
-
-void gossip_out_close(struct gossip_out *o)
-{
-	if (o->block_open && o->blocks[o->n_blocks - 1].n_records == 0)
-		o->n_blocks--;
-	o->block_open = false;
-}
-
-bool gossip_out_block(struct gossip_out *o, const uint8_t author[PROTO_KEY_LEN], uint64_t after)
-{
-	struct proto_block *b;
-
-	gossip_out_close(o);
-	if (o->n_blocks == o->cap_blocks)
-		return false;
-	b = &o->blocks[o->n_blocks++];
-	memcpy(b->author, author, PROTO_KEY_LEN);
-	b->after = after;
-	b->first = (uint32_t)o->n_recs;
-	b->n_records = 0;
-	o->block_open = true;
-	return true;
-}
-
-/* Copies a record into the arena, which grows geometrically; its total
- * stays under the message limit (at most PROTO_MSG_MAX). */
-static int arena_append(struct gossip_out *o, const uint8_t *buf, size_t len)
-{
-	if (len > o->arena_cap - o->arena_len) {
-		size_t cap = o->arena_cap ? o->arena_cap : 65536;
-		uint8_t *grown;
-
-		while (cap - o->arena_len < len)
-			cap *= 2;
-		grown = realloc(o->arena, cap);
-		if (!grown)
-			return -ENOMEM;
-		o->arena = grown;
-		o->arena_cap = cap;
-	}
-	memcpy(o->arena + o->arena_len, buf, len);
-	o->arena_len += len;
-	return 0;
-}
-
-enum gossip_add gossip_out_add(struct gossip_out *o, const uint8_t *buf, size_t len)
-{
-	const size_t alone = GOSSIP_MSG_OVERHEAD + GOSSIP_BLOCK_OVERHEAD + GOSSIP_RECORD_OVERHEAD;
-	struct proto_block *b;
-	size_t cost;
-
-	assert(o->block_open);
-	b = &o->blocks[o->n_blocks - 1];
-	if (o->limit < alone || len > o->limit - alone || len > PROTO_RECORD_MAX)
-		return GOSSIP_TOOBIG;
-	if (o->n_recs == o->cap_recs)
-		return GOSSIP_FULL;
-	cost = GOSSIP_RECORD_OVERHEAD + len + (b->n_records == 0 ? GOSSIP_BLOCK_OVERHEAD : 0);
-	/* The first record of a message goes in whatever the budget: a
-	 * record bigger than the budget must still travel. */
-	if (o->size + cost > o->budget && o->n_recs > 0)
-		return GOSSIP_FULL;
-	if (o->copy && arena_append(o, buf, len) < 0)
-		return GOSSIP_NOMEM;
-	o->recs[o->n_recs].buf = o->copy ? NULL : buf; /* copies are pointed at when sent */
-	o->recs[o->n_recs].len = len;
-	o->n_recs++;
-	b->n_records++;
-	o->size += cost;
-	return GOSSIP_ADDED;
-}
-
-void gossip_out_send(struct gossip *g, struct gossip_out *o, const uint8_t (*peers)[PROTO_KEY_LEN],
-                     size_t n)
-{
-	struct mp_buf buf = {0};
-	int rc;
-
-	gossip_out_close(o);
-	if (o->n_recs == 0 || n == 0)
-		goto reset;
-	if (o->copy) {
-		/* The arena is final now: point at the copies, in order. */
-		size_t off = 0;
-		for (size_t i = 0; i < o->n_recs; i++) {
-			o->recs[i].buf = o->arena + off;
-			off += o->recs[i].len;
-		}
-	}
-	rc = proto_records_encode(&buf, o->blocks, o->n_blocks, o->recs);
-	if (rc == 0 && buf.len > o->limit)
-		rc = KITH_ETOOBIG; /* the overheads of gossip_int.h are wrong */
-	if (rc < 0) {
-		log_warnx("gossip: cannot encode %zu records: %s", o->n_recs, proto_strerror(rc));
-		goto reset;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (g->ops->send(g->arg, peers[i], buf.data, buf.len) == 0)
-			g->stats.records_sent += o->n_recs;
-reset:
-	mp_buf_free(&buf);
-	gossip_out_reset(o, o->budget, o->limit, o->copy);
 }
 
 /* ---- the heads digest ---- */
@@ -257,7 +107,7 @@ static int heads_load(struct gossip *g)
 static size_t digest_cap(const struct gossip *g)
 {
 	size_t max = gossip_max_message(g);
-	size_t n = max > GOSSIP_MSG_OVERHEAD ? (max - GOSSIP_MSG_OVERHEAD) / GOSSIP_HEAD_SIZE : 0;
+	size_t n = max > SYNC_OVERHEAD ? (max - SYNC_OVERHEAD) / HEAD_SIZE : 0;
 
 	return n < PROTO_DIGEST_MAX ? n : PROTO_DIGEST_MAX;
 }
@@ -348,16 +198,16 @@ static int reply_add(void *arg, const uint8_t *buf, size_t len)
 	    proto_record_check_time(&rec, w->now) == KITH_EEXPIRED)
 		return 0;
 	switch (gossip_out_add(&w->g->out, buf, len)) {
-	case GOSSIP_ADDED:
+	case GOSSIP_OUT_ADDED:
 		return 0;
-	case GOSSIP_FULL:
+	case GOSSIP_OUT_FULL:
 		w->full = true;
 		return WALK_STOP;
-	case GOSSIP_TOOBIG:
+	case GOSSIP_OUT_TOOBIG:
 		/* The block ends before it: what follows may not go without it. */
 		log_too_big(w->g, w->author, len);
 		return WALK_STOP;
-	case GOSSIP_NOMEM:
+	case GOSSIP_OUT_NOMEM:
 		break;
 	}
 	w->err = -ENOMEM;
@@ -370,7 +220,7 @@ static int reply_add(void *arg, const uint8_t *buf, size_t len)
  * budget does not always go to the same ones. */
 static void reply_records(struct gossip *g, const uint8_t peer[PROTO_KEY_LEN], size_t n_theirs)
 {
-	struct reply_walk w = {.g = g, .now = gossip_wall_now()};
+	struct reply_walk w = {.g = g, .now = loop_wall_s()};
 	uint8_t to[1][PROTO_KEY_LEN];
 	uint64_t budget = g->conf->sync_budget;
 	size_t n, start;
@@ -400,7 +250,7 @@ static void reply_records(struct gossip *g, const uint8_t peer[PROTO_KEY_LEN], s
 	if (w.err < 0)
 		log_warnx("gossip: building a reply: %s", proto_strerror(w.err));
 	memcpy(to[0], peer, PROTO_KEY_LEN);
-	gossip_out_send(g, &g->out, to, 1);
+	g->stats.records_sent += gossip_out_send(&g->out, g->ops->send, g->arg, to, 1);
 }
 
 static int on_sync(struct gossip *g, const uint8_t from[PROTO_KEY_LEN], const uint8_t *buf,
@@ -452,17 +302,9 @@ int gossip_new(struct gossip **out, struct loop *l, struct store *s, const struc
 	/* Scratch sized for the largest message the wire allows: about 1.4 MB,
 	 * allocated once rather than per message. */
 	g->peer_heads = calloc(PROTO_DIGEST_MAX, sizeof(*g->peer_heads));
-	g->in_blocks = calloc(PROTO_BLOCKS_MAX, sizeof(*g->in_blocks));
-	g->in_state = calloc(PROTO_BLOCKS_MAX, sizeof(*g->in_state));
-	g->in_sorted = calloc(PROTO_BLOCKS_MAX, sizeof(*g->in_sorted));
 	g->out_blocks = calloc(PROTO_BLOCKS_MAX, sizeof(*g->out_blocks));
-	g->in_recs = calloc(PROTO_MSG_RECORDS_MAX, sizeof(*g->in_recs));
-	g->items = calloc(PROTO_MSG_RECORDS_MAX, sizeof(*g->items));
-	g->item_block = calloc(PROTO_MSG_RECORDS_MAX, sizeof(*g->item_block));
-	g->item_why = calloc(PROTO_MSG_RECORDS_MAX, sizeof(*g->item_why));
 	g->out_recs = calloc(PROTO_MSG_RECORDS_MAX, sizeof(*g->out_recs));
-	if (!g->peer_heads || !g->in_blocks || !g->in_state || !g->in_sorted || !g->out_blocks ||
-	    !g->in_recs || !g->items || !g->item_block || !g->item_why || !g->out_recs) {
+	if (!g->peer_heads || !g->out_blocks || !g->out_recs || gossip_recv_alloc(g) < 0) {
 		gossip_free(&g);
 		return -ENOMEM;
 	}
@@ -482,14 +324,8 @@ void gossip_free(struct gossip **gp)
 	gossip_out_free(&g->out);
 	free(g->heads);
 	free(g->peer_heads);
-	free(g->in_blocks);
-	free(g->in_state);
-	free(g->in_sorted);
+	gossip_recv_free(g);
 	free(g->out_blocks);
-	free(g->in_recs);
-	free(g->items);
-	free(g->item_block);
-	free(g->item_why);
 	free(g->out_recs);
 	free(g);
 	*gp = NULL;
@@ -513,8 +349,6 @@ int gossip_on_message(struct gossip *g, const uint8_t from[PROTO_KEY_LEN], uint8
 	}
 }
 
-/* Stores our record buf and pushes it to up to fanout live members (0:
- * as many as gossip_fanout() says for the number alive). */
 /* Stores a record (ours, or another member's an admin imports) and pushes
  * it to fanout live members (0: gossip_fanout()). Another author's record
  * must be a member's, within its budget, as from gossip. */
@@ -540,7 +374,7 @@ static int publish(struct gossip *g, const uint8_t *buf, size_t len, size_t fano
 	if (rc == 0)
 		rc = store_head_get(g->store, rec.author, &head);
 	if (rc == 0)
-		rc = store_record_put_budget(g->store, buf, len, gossip_wall_now(), budget, result);
+		rc = store_record_put_budget(g->store, buf, len, loop_wall_s(), budget, result);
 	if (rc < 0)
 		return rc;
 	if (*result == STORE_PUT_STALE)
@@ -559,9 +393,10 @@ static int publish(struct gossip *g, const uint8_t *buf, size_t len, size_t fano
 	gossip_out_init(&o, &block, 1, &ref, 1);
 	gossip_out_reset(&o, gossip_max_message(g), gossip_max_message(g), false);
 	gossip_out_block(&o, rec.author, head < rec.seq ? head : rec.seq - 1);
-	if (gossip_out_add(&o, buf, len) == GOSSIP_TOOBIG)
+	if (gossip_out_add(&o, buf, len) == GOSSIP_OUT_TOOBIG)
 		log_too_big(g, rec.author, len);
-	gossip_out_send(g, &o, (const uint8_t(*)[PROTO_KEY_LEN])to, n);
+	g->stats.records_sent +=
+	    gossip_out_send(&o, g->ops->send, g->arg, (const uint8_t(*)[PROTO_KEY_LEN])to, n);
 	free(to);
 	return 0;
 }

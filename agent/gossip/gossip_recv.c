@@ -18,6 +18,7 @@
  * our head from before the records arrived. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,7 +27,37 @@
 #include "proto/record.h"
 #include "proto/wire.h"
 #include "store/store.h"
+#include "agent/core/log.h"
 #include "gossip_int.h"
+#include "gossip_out.h"
+
+/* Passes over the blocks of one RECORDS message: the first, then retries of
+ * blocks whose author was not a member, in case an admission stored by an
+ * earlier pass made it one. */
+#define PASSES 4
+/* Signatures checked per RECORDS message (~50 us each): what a message
+ * holds past that is left for the next exchange, so that one message of
+ * max_message bytes never holds the loop for long. */
+#define VERIFY_MAX 1024
+
+/* Per-block state while a RECORDS message is applied. */
+enum block_state {
+	BLOCK_TODO = 0,
+	BLOCK_DONE = 1,
+	BLOCK_NONMEMBER = 2, /* author not a member (yet): retried */
+};
+
+struct gossip_in_block {
+	uint8_t state;
+	bool repeat;          /* an earlier block of the message has the same author */
+	uint64_t head_before; /* our head for the author before the block was stored */
+};
+
+/* For sorting block authors to find repeats. */
+struct gossip_author_ref {
+	const uint8_t *author;
+	uint32_t index;
+};
 
 /* One RECORDS message being applied. */
 struct recv {
@@ -46,6 +77,50 @@ struct recv {
 	bool cut_short;      /* the budget ran out: what is left comes again */
 };
 
+int gossip_recv_alloc(struct gossip *g)
+{
+	g->in_blocks = calloc(PROTO_BLOCKS_MAX, sizeof(*g->in_blocks));
+	g->in_state = calloc(PROTO_BLOCKS_MAX, sizeof(*g->in_state));
+	g->in_sorted = calloc(PROTO_BLOCKS_MAX, sizeof(*g->in_sorted));
+	g->in_recs = calloc(PROTO_MSG_RECORDS_MAX, sizeof(*g->in_recs));
+	g->items = calloc(PROTO_MSG_RECORDS_MAX, sizeof(*g->items));
+	g->item_block = calloc(PROTO_MSG_RECORDS_MAX, sizeof(*g->item_block));
+	g->item_why = calloc(PROTO_MSG_RECORDS_MAX, sizeof(*g->item_why));
+	if (!g->in_blocks || !g->in_state || !g->in_sorted || !g->in_recs || !g->items ||
+	    !g->item_block || !g->item_why)
+		return -ENOMEM;
+	return 0;
+}
+
+void gossip_recv_free(struct gossip *g)
+{
+	free(g->in_blocks);
+	free(g->in_state);
+	free(g->in_sorted);
+	free(g->in_recs);
+	free(g->items);
+	free(g->item_block);
+	free(g->item_why);
+}
+
+/* Logs at level (warn or info), one line per cause per LOG_TALLY_MS, a
+ * record of author refused from peer from; why is borrowed. */
+static void log_refused(enum log_level level, const uint8_t from[PROTO_KEY_LEN],
+                        const uint8_t author[PROTO_KEY_LEN], const char *why)
+{
+	char who[2 * PROTO_PEERID_SHORT_LEN + 16];
+
+	/* By author and sender: a flood is one line per 10 s, with its count. */
+	memcpy(who, "of ", 3);
+	proto_peerid_short(who + 3, author);
+	if (memcmp(from, author, PROTO_KEY_LEN) != 0) {
+		size_t at = strlen(who);
+		memcpy(who + at, " from ", 6);
+		proto_peerid_short(who + at + 6, from);
+	}
+	log_tally(level, "gossip: refused", 1, "record", who, why);
+}
+
 static int author_ref_cmp(const void *a, const void *b)
 {
 	const struct gossip_author_ref *x = a, *y = b;
@@ -61,7 +136,7 @@ static int author_ref_cmp(const void *a, const void *b)
 static void mark_repeats(struct gossip *g, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		g->in_state[i] = (struct gossip_in_block){.state = GOSSIP_BLOCK_TODO};
+		g->in_state[i] = (struct gossip_in_block){.state = BLOCK_TODO};
 		g->in_sorted[i] = (struct gossip_author_ref){g->in_blocks[i].author, (uint32_t)i};
 	}
 	qsort(g->in_sorted, n, sizeof(*g->in_sorted), author_ref_cmp);
@@ -74,7 +149,9 @@ static void mark_repeats(struct gossip *g, size_t n)
 
 static void relay_send(struct gossip *g, struct recv *r)
 {
-	gossip_out_send(g, &g->out, (const uint8_t(*)[PROTO_KEY_LEN])r->targets, r->n_targets);
+	g->stats.records_sent +=
+	    gossip_out_send(&g->out, g->ops->send, g->arg,
+	                    (const uint8_t(*)[PROTO_KEY_LEN])r->targets, r->n_targets);
 }
 
 /* Up to gossip_fanout() live members other than the sender (and us). */
@@ -100,7 +177,7 @@ static void relay_add(struct gossip *g, struct recv *r, size_t bi, const uint8_t
 {
 	const struct proto_block *b = &g->in_blocks[bi];
 	struct gossip_out *o = &g->out;
-	enum gossip_add res;
+	enum gossip_out_add res;
 
 	if (!r->picked)
 		relay_pick(g, r);
@@ -115,12 +192,12 @@ static void relay_add(struct gossip *g, struct recv *r, size_t bi, const uint8_t
 		}
 	}
 	res = gossip_out_add(o, buf, len);
-	if (res == GOSSIP_FULL) {
+	if (res == GOSSIP_OUT_FULL) {
 		relay_send(g, r);
 		gossip_out_block(o, b->author, r->relay_seq);
 		res = gossip_out_add(o, buf, len);
 	}
-	if (res != GOSSIP_ADDED) {
+	if (res != GOSSIP_OUT_ADDED) {
 		/* What follows may not be relayed without it: anti-entropy
 		 * will carry the block instead. */
 		gossip_out_close(o);
@@ -160,8 +237,8 @@ static void batch_result(struct gossip *g, struct recv *r, size_t i)
 	if (it->err == KITH_EQUOTA) {
 		/* Over its author's budget: passed over, as an expired one. */
 		g->stats.rej_budget++;
-		gossip_log_refused(LOG_LEVEL_WARN, r->from, g->in_blocks[bi].author,
-		                   g->item_why[i] ? g->item_why[i] : proto_strerror(it->err));
+		log_refused(LOG_LEVEL_WARN, r->from, g->in_blocks[bi].author,
+		            g->item_why[i] ? g->item_why[i] : proto_strerror(it->err));
 		return;
 	}
 	if (it->err < 0) {
@@ -172,9 +249,9 @@ static void batch_result(struct gossip *g, struct recv *r, size_t i)
 			g->stats.rej_signature++;
 		else
 			g->stats.rej_invalid++;
-		gossip_log_refused(LOG_LEVEL_WARN, r->from, g->in_blocks[bi].author,
-		                   it->err == -EEXIST ? "another record has its seq"
-		                                      : proto_strerror(it->err));
+		log_refused(LOG_LEVEL_WARN, r->from, g->in_blocks[bi].author,
+		            it->err == -EEXIST ? "another record has its seq"
+		                               : proto_strerror(it->err));
 		return;
 	}
 	if (it->result == STORE_PUT_STALE) {
@@ -221,13 +298,13 @@ static bool take_record(struct gossip *g, struct recv *r, size_t bi, const struc
 
 	if (rc < 0) {
 		g->stats.rej_invalid++;
-		gossip_log_refused(LOG_LEVEL_WARN, r->from, b->author, proto_strerror(rc));
+		log_refused(LOG_LEVEL_WARN, r->from, b->author, proto_strerror(rc));
 		return false;
 	}
 	if (proto_block_check(b, &rec, prev) < 0) {
 		g->stats.rej_invalid++;
-		gossip_log_refused(LOG_LEVEL_WARN, r->from, b->author,
-		                   "another author's, or out of seq order in its block");
+		log_refused(LOG_LEVEL_WARN, r->from, b->author,
+		            "another author's, or out of seq order in its block");
 		return false;
 	}
 	if (rec.seq <= head) {
@@ -236,7 +313,7 @@ static bool take_record(struct gossip *g, struct recv *r, size_t bi, const struc
 	}
 	/* A message's work is bounded: the rest of it waits for the next
 	 * exchange, which our heads digest will ask for. */
-	if (r->verified == GOSSIP_VERIFY_MAX) {
+	if (r->verified == VERIFY_MAX) {
 		r->cut_short = true;
 		return false;
 	}
@@ -244,13 +321,13 @@ static bool take_record(struct gossip *g, struct recv *r, size_t bi, const struc
 	rc = proto_record_verify(&rec);
 	if (rc < 0) {
 		g->stats.rej_signature++;
-		gossip_log_refused(LOG_LEVEL_WARN, r->from, b->author, proto_strerror(rc));
+		log_refused(LOG_LEVEL_WARN, r->from, b->author, proto_strerror(rc));
 		return false;
 	}
 	rc = proto_record_check_time(&rec, r->now);
 	if (rc < 0) {
 		g->stats.rej_invalid++;
-		gossip_log_refused(LOG_LEVEL_WARN, r->from, b->author, proto_strerror(rc));
+		log_refused(LOG_LEVEL_WARN, r->from, b->author, proto_strerror(rc));
 		/* An expired record is genuine (signed) and would never be
 		 * stored: going past it misses nothing. One from the future
 		 * will be good later: the block waits for it. */
@@ -275,10 +352,10 @@ static int apply_block(struct gossip *g, struct recv *r, size_t bi)
 	int rc;
 
 	if (!g->ops->accept(g->arg, b->author)) {
-		st->state = GOSSIP_BLOCK_NONMEMBER;
+		st->state = BLOCK_NONMEMBER;
 		return 0;
 	}
-	st->state = GOSSIP_BLOCK_DONE;
+	st->state = BLOCK_DONE;
 	rc = store_head_get(g->store, b->author, &head);
 	if (rc < 0) {
 		log_warnx("gossip: reading a head: %s", proto_strerror(rc));
@@ -301,10 +378,10 @@ static void refuse_nonmembers(struct gossip *g, struct recv *r)
 	for (size_t i = 0; i < r->n_blocks; i++) {
 		const struct proto_block *b = &g->in_blocks[i];
 
-		if (g->in_state[i].state != GOSSIP_BLOCK_NONMEMBER || b->n_records == 0)
+		if (g->in_state[i].state != BLOCK_NONMEMBER || b->n_records == 0)
 			continue;
 		g->stats.rej_nonmember += b->n_records;
-		gossip_log_refused(LOG_LEVEL_INFO, r->from, b->author, "author is not a member");
+		log_refused(LOG_LEVEL_INFO, r->from, b->author, "author is not a member");
 	}
 }
 
@@ -330,7 +407,7 @@ static int apply_pass(struct gossip *g, struct recv *r, uint8_t want)
 static bool any_nonmember(const struct gossip *g, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (g->in_state[i].state == GOSSIP_BLOCK_NONMEMBER)
+		if (g->in_state[i].state == BLOCK_NONMEMBER)
 			return true;
 	return false;
 }
@@ -341,7 +418,7 @@ int gossip_on_records(struct gossip *g, const uint8_t from[PROTO_KEY_LEN], const
 	uint8_t targets[GOSSIP_FANOUT_MAX][PROTO_KEY_LEN];
 	struct recv r = {
 	    .from = from,
-	    .now = gossip_wall_now(),
+	    .now = loop_wall_s(),
 	    .targets = targets,
 	    .relay_block = SIZE_MAX,
 	    .relay_broken = SIZE_MAX,
@@ -358,11 +435,11 @@ int gossip_on_records(struct gossip *g, const uint8_t from[PROTO_KEY_LEN], const
 
 	/* An admission stored by one pass can make the author of a block
 	 * refused in it a member: retry those while passes store something. */
-	rc = apply_pass(g, &r, GOSSIP_BLOCK_TODO);
-	for (int pass = 1; pass < GOSSIP_PASSES && rc == 0 && r.stored > 0; pass++) {
+	rc = apply_pass(g, &r, BLOCK_TODO);
+	for (int pass = 1; pass < PASSES && rc == 0 && r.stored > 0; pass++) {
 		if (!any_nonmember(g, r.n_blocks))
 			break;
-		rc = apply_pass(g, &r, GOSSIP_BLOCK_NONMEMBER);
+		rc = apply_pass(g, &r, BLOCK_NONMEMBER);
 	}
 	refuse_nonmembers(g, &r);
 	relay_send(g, &r);

@@ -491,7 +491,7 @@ static bool answer_fails(struct check *c, CURLcode result, struct health_result 
 
 static void evaluate(struct check *c, CURLcode result, struct health_result *r)
 {
-	uint64_t now = (uint64_t)time(NULL);
+	uint64_t now = loop_wall_s();
 	uint64_t warn = c->spec.tls_warn_s;
 	uint64_t timeout_ms = (uint64_t)c->spec.timeout_s * 1000;
 

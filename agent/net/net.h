@@ -48,6 +48,11 @@ struct net_from {
 	size_t routing_id_len;
 };
 
+/* Logs that we refused what from sent (unit: "request", "join request")
+ * and why, one line per cause per LOG_TALLY_MS: a guest by its address
+ * (its keys cost nothing), a member by its short ID. */
+void net_log_refused(const struct net_from *from, const char *unit, const char *why);
+
 struct net_ops {
 	/* Is curve_pk the CURVE key of a current member? If so, fill in its
 	 * Ed25519 key. Called by the ZAP handler at each handshake, and again

@@ -2,6 +2,7 @@
  * address entries, token buckets, and the inbound connections of each key
  * (see net_impl.h). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -12,6 +13,7 @@
 
 #include "proto/error.h"
 #include "proto/identity.h"
+#include "proto/peerid.h"
 #include "agent/core/loop.h"
 #include "net_impl.h"
 
@@ -269,4 +271,17 @@ bool net_bucket_take(struct net_bucket *b, uint64_t per_minute, uint64_t now_ms)
 		return false;
 	b->units -= UNITS_PER_TOKEN;
 	return true;
+}
+
+void net_log_refused(const struct net_from *from, const char *unit, const char *why)
+{
+	char who[NET_ADDR_MAX + 24];
+
+	if (from->guest) {
+		snprintf(who, sizeof(who), "to a guest at %s", from->addr[0] ? from->addr : "?");
+	} else {
+		memcpy(who, "to ", 3);
+		proto_peerid_short(who + 3, from->peer);
+	}
+	log_tally(LOG_LEVEL_WARN, "refused", 1, unit, who, why);
 }

@@ -791,3 +791,22 @@ const struct trust_grant *trust_grant_get(struct trust *t, const uint8_t issuer[
 	i = grant_find(t, issuer, id);
 	return i < t->n_grants ? &t->grants[i].g : NULL;
 }
+
+const char *trust_refusal(int code, const char *scope_name)
+{
+	static char text[128];
+
+	switch (code) {
+	case KITH_EREVOKED:
+		snprintf(text, sizeof(text), "your %s grant from this agent was revoked",
+		         scope_name);
+		break;
+	case KITH_EEXPIRED:
+		snprintf(text, sizeof(text), "your %s grant from this agent has expired",
+		         scope_name);
+		break;
+	default:
+		snprintf(text, sizeof(text), "no %s grant from this agent", scope_name);
+	}
+	return text;
+}

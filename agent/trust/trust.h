@@ -118,6 +118,10 @@ int trust_grant_check(struct trust *t, const uint8_t issuer[PROTO_KEY_LEN],
                       const uint8_t subject[PROTO_KEY_LEN], const struct proto_scope *want,
                       uint64_t now, const struct trust_grant **out,
                       const struct proto_scope **scope);
+/* Why a grant check refused, for the peer refused: "no SCOPE grant from
+ * this agent", or that it was revoked or expired (code from
+ * trust_grant_check()). The text is static, valid until the next call. */
+const char *trust_refusal(int code, const char *scope_name);
 /* Calls fn for every grant the records hold. */
 void trust_grants_each(struct trust *t, void (*fn)(void *arg, const struct trust_grant *g),
                        void *arg);

@@ -17,7 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t canary[sizeof(struct ctl_arg)];
 	} g;
 	struct ctl_request *req = &g.req;
-	char text[64];
+	char text[64], err[160];
+	uint8_t peer[PROTO_KEY_LEN];
 	uint64_t v;
 	int rc;
 
@@ -31,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!req->cmd[0] || req->n_args > CTL_ARGS_MAX)
 		abort();
 	for (size_t i = 0; i < req->n_args; i++) {
-		if (!strcmp(req->args[i].key, "cmd"))
+		if (!strcmp(req->args[i].key, CTL_KEY_CMD))
 			abort();
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(req->args[i].key, req->args[j].key))
@@ -39,6 +40,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ctl_arg_text(req, req->args[i].key, text, sizeof(text));
 		ctl_arg_uint(req, req->args[i].key, &v);
 		ctl_arg_flag(req, req->args[i].key);
+		if (ctl_arg_bin(req, req->args[i].key) &&
+		    ctl_arg_bin(req, req->args[i].key)->type != CTL_ARG_BIN)
+			abort();
+		/* Any text may reach the peer ID parser. */
+		ctl_arg_peer(req, req->args[i].key, peer, err, sizeof(err));
 	}
 	return 0;
 }

@@ -11,12 +11,14 @@
  * limit is then a mutation the fuzzer can make; the libFuzzer dictionaries
  * beside (dict/) give it the tokens. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "proto/body.h"
+#include "proto/ctl.h"
 #include "proto/error.h"
 #include "proto/identity.h"
 #include "proto/ops.h"
@@ -633,61 +635,77 @@ static void conf_seeds(void)
 	}
 }
 
-/* Control requests (proto/ctl.h). Every key the agent reads (grep
- * ctl_arg_ in agent/), with a value of its type. */
+/* Control requests (proto/ctl.h). Every argument key of the protocol,
+ * with a value of its type, and "json": a key no command reads (kith's
+ * --json is kith's own), which kithd must ignore. */
 static const char *const ctl_keys[] = {
-    "action",  "all",      "data",   "endpoint", "expect_body", "expect_status",
-    "expires", "interval", "json",   "member",   "name",        "peer",
-    "reason",  "scopes",   "secret", "target",   "timeout",     "tls_warn",
-    "token",   "uri",      "url",    "uses",     "zone",
+    CTL_KEY_ACTION,        CTL_KEY_ALL,     CTL_KEY_DATA,     CTL_KEY_ENDPOINT, CTL_KEY_EXPECT_BODY,
+    CTL_KEY_EXPECT_STATUS, CTL_KEY_EXPIRES, CTL_KEY_INTERVAL, "json",           CTL_KEY_MEMBER,
+    CTL_KEY_NAME,          CTL_KEY_PEER,    CTL_KEY_REASON,   CTL_KEY_RECORD,   CTL_KEY_SCOPES,
+    CTL_KEY_SECRET,        CTL_KEY_TARGET,  CTL_KEY_TIMEOUT,  CTL_KEY_TLS_WARN, CTL_KEY_TOKEN,
+    CTL_KEY_URI,           CTL_KEY_URL,     CTL_KEY_USES,     CTL_KEY_ZONE,
 };
 #define CTL_PEER "AAAQEAY-EAUDAOC-CAJBIFQ-YDIOB4V-IBCEQTC-QKRMFYY-YDENBWH-A5DYPQI"
 
-/* Packs key with a value of the type the agent expects for it. */
-static void ctl_value(msgpack_packer *pk, const char *key)
+static bool key_is(const char *key, const char *const *set)
 {
-	mp_pack_cstr(pk, key);
-	if (!strcmp(key, "all") || !strcmp(key, "json") || !strcmp(key, "member"))
-		msgpack_pack_true(pk);
-	else if (!strcmp(key, "uses") || !strcmp(key, "expect_status"))
-		msgpack_pack_uint64(pk, !strcmp(key, "uses") ? 1000 : 204);
-	else if (!strcmp(key, "data") || !strcmp(key, "secret"))
-		mp_pack_bin(pk, (const uint8_t *)"\x00\x01\x02\x03", 4);
-	else if (!strcmp(key, "peer") || !strcmp(key, "target"))
-		mp_pack_cstr(pk, CTL_PEER);
-	else if (!strcmp(key, "expires") || !strcmp(key, "interval") || !strcmp(key, "timeout") ||
-	         !strcmp(key, "tls_warn"))
-		mp_pack_cstr(pk, "30s");
-	else if (!strcmp(key, "scopes"))
-		mp_pack_cstr(pk, "monitor,backup:50G:2000,dns:example.org");
-	else if (!strcmp(key, "url") || !strcmp(key, "endpoint") || !strcmp(key, "uri"))
-		mp_pack_cstr(pk, "https://cloud.example.org/");
-	else
-		mp_pack_cstr(pk, "x");
+	for (; *set; set++)
+		if (!strcmp(key, *set))
+			return true;
+	return false;
 }
 
-/* One request: cmd and the keys listed, NULL-terminated. */
+/* Packs key into m with a value of the type the agent expects for it. */
+static void ctl_value(struct mp_map *m, const char *key)
+{
+	static const char *const flags[] = {CTL_KEY_ALL, "json", CTL_KEY_MEMBER, NULL};
+	static const char *const bins[] = {CTL_KEY_DATA, CTL_KEY_SECRET, CTL_KEY_RECORD, NULL};
+	static const char *const peers[] = {CTL_KEY_PEER, CTL_KEY_TARGET, NULL};
+	static const char *const durations[] = {CTL_KEY_EXPIRES, CTL_KEY_INTERVAL, CTL_KEY_TIMEOUT,
+	                                        CTL_KEY_TLS_WARN, NULL};
+	static const char *const urls[] = {CTL_KEY_URL, CTL_KEY_ENDPOINT, CTL_KEY_URI, NULL};
+
+	if (key_is(key, flags))
+		mp_map_bool(m, key, true);
+	else if (!strcmp(key, CTL_KEY_USES))
+		mp_map_uint(m, key, 1000);
+	else if (!strcmp(key, CTL_KEY_EXPECT_STATUS))
+		mp_map_uint(m, key, 204);
+	else if (key_is(key, bins))
+		mp_map_bin(m, key, (const uint8_t *)"\x00\x01\x02\x03", 4);
+	else if (key_is(key, peers))
+		mp_map_str(m, key, CTL_PEER);
+	else if (key_is(key, durations))
+		mp_map_str(m, key, "30s");
+	else if (!strcmp(key, CTL_KEY_SCOPES))
+		mp_map_str(m, key, "monitor,backup:50G:2000,dns:example.org");
+	else if (key_is(key, urls))
+		mp_map_str(m, key, "https://cloud.example.org/");
+	else
+		mp_map_str(m, key, "x");
+}
+
+/* One request: cmd first, then the keys listed (NULL-terminated). */
 static void ctl_request(const char *seed, const char *cmd, const char *const *keys)
 {
 	struct mp_buf b = {0};
 	msgpack_packer pk;
-	uint32_t n = 0;
+	struct mp_map m;
 
-	while (keys[n])
-		n++;
+	mp_map_begin(&m);
+	mp_map_str(&m, CTL_KEY_CMD, cmd);
+	for (size_t i = 0; keys[i]; i++)
+		ctl_value(&m, keys[i]);
 	mp_buf_packer(&b, &pk);
-	msgpack_pack_map(&pk, n + 1);
-	mp_pack_cstr(&pk, "cmd");
-	mp_pack_cstr(&pk, cmd);
-	for (uint32_t i = 0; i < n; i++)
-		ctl_value(&pk, keys[i]);
+	mp_map_end(&m, &pk);
 	put_buf("ctl", seed, &b, b.err);
 }
 
 /* A map of n_entries: n_entries - 1 arguments and cmd at place cmd_at
  * (so with 17 entries the decoder's limit is met exactly), values of
  * every type and size class: fixstr, str8, str16, positive fixint, uint8
- * to uint64, true, false, bin8, bin16. */
+ * to uint64, true, false, bin8, bin16. The map is counted by hand on
+ * purpose: its size is what these seeds are about. */
 static void ctl_wide(const char *seed, uint32_t n_entries, uint32_t cmd_at)
 {
 	static uint8_t blob[70000];
@@ -700,8 +718,8 @@ static void ctl_wide(const char *seed, uint32_t n_entries, uint32_t cmd_at)
 	msgpack_pack_map(&pk, n_entries);
 	for (uint32_t i = 0, arg = 0; i < n_entries; i++) {
 		if (i == cmd_at) {
-			mp_pack_cstr(&pk, "cmd");
-			mp_pack_cstr(&pk, "service.add");
+			mp_pack_cstr(&pk, CTL_KEY_CMD);
+			mp_pack_cstr(&pk, CTL_CMD_SERVICE_ADD);
 			continue;
 		}
 		mp_pack_cstr(&pk, ctl_keys[arg % (sizeof(ctl_keys) / sizeof(ctl_keys[0]))]);
@@ -744,40 +762,48 @@ static void ctl_wide(const char *seed, uint32_t n_entries, uint32_t cmd_at)
 static void ctl_seeds(void)
 {
 	static const char *const none[] = {NULL};
-	static const char *const peer[] = {"peer", NULL};
-	static const char *const invite[] = {"uses", "scopes", "expires", "json", NULL};
-	static const char *const join_token[] = {"token", NULL};
-	static const char *const join_peer[] = {"peer", "endpoint", NULL};
-	static const char *const grant[] = {"peer", "scopes", "expires", "secret", NULL};
-	static const char *const grants[] = {"all", NULL};
-	static const char *const revoke[] = {"target", "member", "reason", NULL};
-	static const char *const dns[] = {"peer", "zone", NULL};
-	static const char *const shard[] = {"action", "peer", "name", "data", NULL};
+	static const char *const peer[] = {CTL_KEY_PEER, NULL};
+	static const char *const admit[] = {CTL_KEY_PEER, CTL_KEY_ENDPOINT, NULL};
+	static const char *const invite[] = {CTL_KEY_USES, CTL_KEY_SCOPES, CTL_KEY_EXPIRES, "json",
+	                                     NULL};
+	static const char *const join_token[] = {CTL_KEY_TOKEN, NULL};
+	static const char *const join_peer[] = {CTL_KEY_PEER, CTL_KEY_ENDPOINT, NULL};
+	static const char *const grant[] = {CTL_KEY_PEER, CTL_KEY_SCOPES, CTL_KEY_EXPIRES,
+	                                    CTL_KEY_SECRET, NULL};
+	static const char *const grants[] = {CTL_KEY_ALL, NULL};
+	static const char *const revoke[] = {CTL_KEY_TARGET, CTL_KEY_MEMBER, CTL_KEY_REASON, NULL};
+	static const char *const dns[] = {CTL_KEY_PEER, CTL_KEY_ZONE, NULL};
+	static const char *const shard[] = {CTL_KEY_ACTION, CTL_KEY_PEER, CTL_KEY_NAME,
+	                                    CTL_KEY_DATA, NULL};
 	static const char *const service_add[] = {
-	    "name", "url", "expect_status", "expect_body", "interval", "timeout", "tls_warn", NULL};
-	static const char *const name[] = {"name", NULL};
-	static const char *const contact[] = {"action", "uri", NULL};
+	    CTL_KEY_NAME,     CTL_KEY_URL,     CTL_KEY_EXPECT_STATUS, CTL_KEY_EXPECT_BODY,
+	    CTL_KEY_INTERVAL, CTL_KEY_TIMEOUT, CTL_KEY_TLS_WARN,      NULL};
+	static const char *const name[] = {CTL_KEY_NAME, NULL};
+	static const char *const contact[] = {CTL_KEY_ACTION, CTL_KEY_URI, NULL};
+	static const char *const record[] = {CTL_KEY_RECORD, NULL};
 	struct mp_buf b = {0};
 	msgpack_packer pk;
 
-	ctl_request("status", "status", none);
-	ctl_request("members", "members", none);
-	ctl_request("admit", "admit", peer);
-	ctl_request("invite", "invite", invite);
-	ctl_request("join-token", "join", join_token);
-	ctl_request("join-peer", "join", join_peer);
-	ctl_request("grant", "grant", grant);
-	ctl_request("grants", "grants", grants);
-	ctl_request("revoke", "revoke", revoke);
-	ctl_request("dns-check", "dns.check", dns);
-	ctl_request("shard", "shard", shard);
-	ctl_request("shard-drop", "shard.drop", peer);
-	ctl_request("services", "services", peer);
-	ctl_request("service-add", "service.add", service_add);
-	ctl_request("service-rm", "service.rm", name);
-	ctl_request("service-ls", "service.ls", none);
-	ctl_request("health", "health", none);
-	ctl_request("contact", "contact", contact);
+	ctl_request("status", CTL_CMD_STATUS, none);
+	ctl_request("members", CTL_CMD_MEMBERS, none);
+	ctl_request("admit", CTL_CMD_ADMIT, peer);
+	ctl_request("admit-endpoint", CTL_CMD_ADMIT, admit);
+	ctl_request("invite", CTL_CMD_INVITE, invite);
+	ctl_request("join-token", CTL_CMD_JOIN, join_token);
+	ctl_request("join-peer", CTL_CMD_JOIN, join_peer);
+	ctl_request("grant", CTL_CMD_GRANT, grant);
+	ctl_request("grants", CTL_CMD_GRANTS, grants);
+	ctl_request("revoke", CTL_CMD_REVOKE, revoke);
+	ctl_request("dns-check", CTL_CMD_DNS_CHECK, dns);
+	ctl_request("shard", CTL_CMD_SHARD, shard);
+	ctl_request("shard-drop", CTL_CMD_SHARD_DROP, peer);
+	ctl_request("services", CTL_CMD_SERVICES, peer);
+	ctl_request("service-add", CTL_CMD_SERVICE_ADD, service_add);
+	ctl_request("service-rm", CTL_CMD_SERVICE_RM, name);
+	ctl_request("service-ls", CTL_CMD_SERVICE_LS, none);
+	ctl_request("health", CTL_CMD_HEALTH, none);
+	ctl_request("contact", CTL_CMD_CONTACT, contact);
+	ctl_request("record-import", CTL_CMD_RECORD_IMPORT, record);
 	/* Maps of 15, 16 and 17 entries, cmd first, in the middle and last:
 	 * 17 is the most the decoder takes (cmd and 16 arguments). */
 	ctl_wide("wide-15", 15, 0);
@@ -788,9 +814,9 @@ static void ctl_seeds(void)
 	/* bin32: a shard argument over 64 KiB. */
 	mp_buf_packer(&b, &pk);
 	msgpack_pack_map(&pk, 2);
-	mp_pack_cstr(&pk, "cmd");
-	mp_pack_cstr(&pk, "shard");
-	mp_pack_cstr(&pk, "data");
+	mp_pack_cstr(&pk, CTL_KEY_CMD);
+	mp_pack_cstr(&pk, CTL_CMD_SHARD);
+	mp_pack_cstr(&pk, CTL_KEY_DATA);
 	{
 		static uint8_t big[70000];
 		mp_pack_bin(&pk, big, sizeof(big));

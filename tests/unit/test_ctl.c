@@ -14,6 +14,7 @@
 #include "agent/core/loop.h"
 #include "proto/error.h"
 #include "proto/mp.h"
+#include "proto/peerid.h"
 #include "tap.h"
 
 static struct mp_buf buf;
@@ -67,9 +68,9 @@ static void request_with(int n_args, int cmd_at)
 {
 	start((uint32_t)n_args + (cmd_at >= 0));
 	for (int i = 0; i <= n_args; i++) {
-		char key[8];
+		char key[16];
 		if (i == cmd_at)
-			kv("cmd", "a");
+			kv(CTL_KEY_CMD, "a");
 		if (i == n_args)
 			break;
 		snprintf(key, sizeof(key), "k%d", i);
@@ -98,7 +99,7 @@ static void test_decode(void)
 	uint64_t v = 0;
 
 	start(4);
-	kv("cmd", "admit");
+	kv(CTL_KEY_CMD, "admit");
 	kv("peer", "ABC");
 	mp_pack_cstr(&pk, "n");
 	msgpack_pack_uint64(&pk, 42);
@@ -119,25 +120,25 @@ static void test_decode(void)
 	kv("peer", "x");
 	is(decode(&r), KITH_EMISSING, "no command");
 	start(2);
-	kv("cmd", "a");
-	kv("cmd", "b");
+	kv(CTL_KEY_CMD, "a");
+	kv(CTL_KEY_CMD, "b");
 	is(decode(&r), KITH_EDUPKEY, "command twice");
 	start(3);
-	kv("cmd", "a");
+	kv(CTL_KEY_CMD, "a");
 	kv("x", "1");
 	kv("x", "2");
 	is(decode(&r), KITH_EDUPKEY, "argument twice");
 	start(2);
-	kv("cmd", "a");
+	kv(CTL_KEY_CMD, "a");
 	mp_pack_cstr(&pk, "list");
 	msgpack_pack_array(&pk, 0);
 	is(decode(&r), KITH_ETYPE, "an array argument");
 	start(1);
-	kv("cmd", "a");
+	kv(CTL_KEY_CMD, "a");
 	msgpack_pack_nil(&pk);
 	is(decode(&r), KITH_ETRAIL, "trailing bytes");
 	start(1);
-	kv("cmd", "a-command-name-much-longer-than-allowed");
+	kv(CTL_KEY_CMD, "a-command-name-much-longer-than-allowed");
 	ok(decode(&r) != 0, "over-long command name");
 	is(decode_bytes(&r, (const uint8_t *)"\xc1", 1), KITH_EMALFORMED, "not msgpack");
 	mp_buf_free(&buf);
@@ -180,25 +181,25 @@ static void test_arg_count(void)
 	is(decode(&r), 0, "15 arguments and cmd");
 	/* A second cmd in place of the 17th entry. */
 	start(CTL_ARGS_MAX + 1);
-	kv("cmd", "a");
+	kv(CTL_KEY_CMD, "a");
 	for (int i = 0; i < CTL_ARGS_MAX - 1; i++) {
-		char key[8];
+		char key[16];
 		snprintf(key, sizeof(key), "k%d", i);
 		kv(key, "v");
 	}
-	kv("cmd", "b");
+	kv(CTL_KEY_CMD, "b");
 	is(decode(&r), KITH_EDUPKEY, "cmd first and last");
 	start(3);
 	kv("x", "1");
-	kv("cmd", "a");
-	kv("cmd", "a");
+	kv(CTL_KEY_CMD, "a");
+	kv(CTL_KEY_CMD, "a");
 	is(decode(&r), KITH_EDUPKEY, "cmd twice in the middle");
 	start(1);
-	kv("cmd", "");
+	kv(CTL_KEY_CMD, "");
 	is(decode(&r), KITH_EVALUE, "empty cmd");
 	start(2);
-	kv("cmd", "");
-	kv("cmd", "a");
+	kv(CTL_KEY_CMD, "");
+	kv(CTL_KEY_CMD, "a");
 	is(decode(&r), KITH_EVALUE, "empty cmd, then another");
 	start(0);
 	is(decode(&r), KITH_EMISSING, "empty map");
@@ -317,28 +318,28 @@ static void test_malformed(void)
 
 	/* A long key and a long cmd: one byte over is refused. */
 	start(1);
-	kv("cmd", "0123456789012345678901234567890"); /* 31 */
+	kv(CTL_KEY_CMD, "0123456789012345678901234567890"); /* 31 */
 	is(decode(&r), 0, "cmd of CTL_CMD_MAX bytes");
 	start(1);
-	kv("cmd", "01234567890123456789012345678901"); /* 32 */
+	kv(CTL_KEY_CMD, "01234567890123456789012345678901"); /* 32 */
 	is(decode(&r), KITH_ETOOBIG, "cmd of CTL_CMD_MAX + 1 bytes");
 	start(2);
-	kv("cmd", "a");
+	kv(CTL_KEY_CMD, "a");
 	kv("0123456789012345678901234567890", "v");
 	is(decode(&r), 0, "key of CTL_KEY_MAX bytes");
 	start(2);
-	kv("cmd", "a");
+	kv(CTL_KEY_CMD, "a");
 	kv("01234567890123456789012345678901", "v");
 	is(decode(&r), KITH_ETOOBIG, "key of CTL_KEY_MAX + 1 bytes");
 	start(17);
 	for (int i = 0; i < 16; i++)
 		kv("01234567890123456789012345678901", "v");
-	kv("cmd", "a");
+	kv(CTL_KEY_CMD, "a");
 	is(decode(&r), KITH_ETOOBIG, "17 over-long keys");
 
 	/* Nesting: a value 10000 arrays deep is refused at the first one. */
 	start(2);
-	kv("cmd", "a");
+	kv(CTL_KEY_CMD, "a");
 	mp_pack_cstr(&pk, "deep");
 	for (int i = 0; i < 10000; i++)
 		msgpack_pack_array(&pk, 1);
@@ -445,16 +446,16 @@ static void test_socket(void)
 	zmq_connect(req, endpoint);
 
 	start(2);
-	kv("cmd", "echo");
+	kv(CTL_KEY_CMD, "echo");
 	kv("say", "hello");
 	got = exchange(l, req, reply, sizeof(reply));
 	ok(reply_is(reply, got, true, "hello"), "a command's data comes back");
 	start(1);
-	kv("cmd", "echo");
+	kv(CTL_KEY_CMD, "echo");
 	got = exchange(l, req, reply, sizeof(reply));
 	ok(reply_is(reply, got, false, "say what?"), "a command's error comes back");
 	start(1);
-	kv("cmd", "nosuch");
+	kv(CTL_KEY_CMD, "nosuch");
 	got = exchange(l, req, reply, sizeof(reply));
 	ok(reply_is(reply, got, false, "unknown command 'nosuch'"), "unknown command");
 	mp_buf_free(&buf);
@@ -471,9 +472,45 @@ static void test_socket(void)
 	mp_buf_free(&buf);
 }
 
+/* The helpers commands share: ctl_arg_peer(), ctl_arg_bin(), ctl_fail(). */
+static void test_helpers(void)
+{
+	struct ctl_request r;
+	uint8_t key[PROTO_KEY_LEN], peer[PROTO_KEY_LEN];
+	char id[PROTO_PEERID_TEXT_LEN + 1], err[160] = "";
+	const struct ctl_arg *bin;
+
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(7 * i + 1);
+	proto_peerid_format(id, key);
+	start(4);
+	kv(CTL_KEY_CMD, CTL_CMD_ADMIT);
+	kv(CTL_KEY_PEER, id);
+	kv(CTL_KEY_TARGET, "not-a-peer-id");
+	mp_pack_cstr(&pk, CTL_KEY_DATA);
+	mp_pack_bin(&pk, (const uint8_t *)"\x01\x02\x03", 3);
+	is(decode(&r), 0, "a request with a peer ID and a binary");
+	is(ctl_arg_peer(&r, CTL_KEY_PEER, peer, err, sizeof(err)), 0, "peer ID parsed");
+	ok(!memcmp(peer, key, sizeof(key)), "peer ID value");
+	is(ctl_arg_peer(&r, CTL_KEY_TARGET, peer, err, sizeof(err)), KITH_EVALUE,
+	   "a bad peer ID is refused");
+	ok(err[0], "with a reason");
+	is(ctl_arg_peer(&r, CTL_KEY_ZONE, peer, err, sizeof(err)), KITH_EMISSING,
+	   "an absent peer ID");
+	ok(!strcmp(err, "a peer ID is needed"), "says so");
+	bin = ctl_arg_bin(&r, CTL_KEY_DATA);
+	ok(bin && bin->len == 3 && !memcmp(bin->bin, "\x01\x02\x03", 3), "binary argument");
+	ok(!ctl_arg_bin(&r, CTL_KEY_PEER) && !ctl_arg_bin(&r, CTL_KEY_NAME),
+	   "no binary for text or absent");
+	is(ctl_fail(err, 8, -ENOENT, "no %s here", "service"), -ENOENT,
+	   "ctl_fail returns its code");
+	ok(!strcmp(err, "no serv"), "and writes err, cut to its size");
+}
+
 int main(void)
 {
 	test_decode();
+	test_helpers();
 	test_arg_count();
 	test_malformed();
 	test_socket();

@@ -1,5 +1,7 @@
-/* Unit tests of the bounded msgpack reader and the mp_buf writer. */
+/* Unit tests of the bounded msgpack reader, the mp_buf writer and the
+ * self-counting mp_map builder. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -335,6 +337,182 @@ static void test_writer(void)
 	mp_buf_free(&buf);
 }
 
+/* Packs the same map by hand (msgpack_pack_map with the count) and with
+ * struct mp_map: the bytes must be the same. */
+static void test_map_counts(void)
+{
+	struct mp_buf want = {0}, got = {0};
+	msgpack_packer pk;
+	struct mp_map m;
+	int same = 1;
+
+	/* 0, 1, 15 (fixmap), 16 and 300 (map16) entries: every header form up
+	 * to map16, with every value helper. */
+	static const uint32_t sizes[] = {0, 1, 15, 16, 300};
+	for (size_t t = 0; t < sizeof(sizes) / sizeof(sizes[0]); t++) {
+		uint32_t n = sizes[t];
+		mp_buf_packer(&want, &pk);
+		msgpack_pack_map(&pk, n);
+		mp_map_begin(&m);
+		for (uint32_t i = 0; i < n; i++) {
+			char key[16];
+			snprintf(key, sizeof(key), "k%u", i);
+			mp_pack_cstr(&pk, key);
+			switch (i % 5) {
+			case 0:
+				mp_pack_cstr(&pk, "v");
+				mp_map_str(&m, key, "v");
+				break;
+			case 1:
+				msgpack_pack_uint64(&pk, (uint64_t)i << 33);
+				mp_map_uint(&m, key, (uint64_t)i << 33);
+				break;
+			case 2:
+				msgpack_pack_true(&pk);
+				mp_map_bool(&m, key, true);
+				break;
+			case 3:
+				msgpack_pack_false(&pk);
+				mp_map_bool(&m, key, false);
+				break;
+			default:
+				mp_pack_bin(&pk, (const uint8_t *)"\x00\x01", 2);
+				mp_map_bin(&m, key, (const uint8_t *)"\x00\x01", 2);
+				break;
+			}
+		}
+		is(m.count, n, "the map counted its entries");
+		mp_buf_packer(&got, &pk);
+		is(mp_map_end(&m, &pk), 0, "end succeeds");
+		if (got.err || want.err || got.len != want.len ||
+		    memcmp(got.data, want.data, got.len))
+			same = 0;
+		mp_buf_free(&want);
+		mp_buf_free(&got);
+	}
+	ok(same, "same bytes as a hand-counted map of 0, 1, 15, 16 and 300 entries");
+
+	/* The empty map is the one byte 0x80, and reads back as 0 entries. */
+	mp_buf_packer(&got, &pk);
+	mp_map_begin(&m);
+	is(mp_map_end(&m, &pk), 0, "empty map");
+	ok(got.len == 1 && got.data[0] == 0x80, "empty map is fixmap 0");
+	mp_buf_free(&got);
+
+	/* A value packed through mp_map_key(): an array. */
+	mp_buf_packer(&got, &pk);
+	mp_map_begin(&m);
+	msgpack_packer *list = mp_map_key(&m, "list");
+	msgpack_pack_array(list, 2);
+	msgpack_pack_uint64(list, 1);
+	msgpack_pack_uint64(list, 2);
+	mp_map_end(&m, &pk);
+	ok(got.len == 9 && !memcmp(got.data, "\x81\xa4list\x92\x01\x02", 9),
+	   "an array value through mp_map_key");
+	mp_buf_free(&got);
+
+	/* Ending frees the entries, and the map may be begun again. */
+	mp_map_begin(&m);
+	mp_map_str(&m, "a", "b");
+	mp_map_free(&m);
+	ok(m.buf.data == NULL && m.count == 0, "free drops the entries");
+	mp_map_free(&m);
+	mp_map_free(NULL);
+	ok(1, "free twice and free(NULL) are harmless");
+}
+
+static void test_map_nested(void)
+{
+	struct mp_buf out = {0};
+	struct mp_reader r;
+	msgpack_packer pk;
+	struct mp_map m, child, empty;
+	uint32_t n = 0;
+	uint64_t v = 0;
+	char key[16];
+	bool b = false;
+
+	mp_map_begin(&m);
+	mp_map_str(&m, "id", "x");
+	mp_map_begin(&child);
+	mp_map_uint(&child, "a", 1);
+	mp_map_bool(&child, "b", true);
+	mp_map_map(&m, "child", &child);
+	ok(child.buf.data == NULL, "the child's buffer is freed when packed");
+	mp_map_begin(&empty);
+	mp_map_map(&m, "empty", &empty);
+	mp_map_uint(&m, "last", 7);
+	is(m.count, 4, "a nested map counts once in its parent");
+	mp_buf_packer(&out, &pk);
+	is(mp_map_end(&m, &pk), 0, "nested map packs");
+
+	mp_reader_init(&r, out.data, out.len);
+	mp_read_map(&r, &n, 10);
+	is(n, 4, "outer map of 4");
+	mp_read_text(&r, key, 15);
+	mp_read_text(&r, key, 15);
+	ok(!strcmp(key, "x"), "first entry");
+	mp_read_text(&r, key, 15);
+	ok(!strcmp(key, "child"), "child key");
+	mp_read_map(&r, &n, 10);
+	is(n, 2, "child map of 2");
+	mp_read_text(&r, key, 15);
+	mp_read_uint(&r, &v);
+	mp_read_text(&r, key, 15);
+	mp_read_bool(&r, &b);
+	ok(v == 1 && b, "child values");
+	mp_read_text(&r, key, 15);
+	mp_read_map(&r, &n, 10);
+	ok(!strcmp(key, "empty") && n == 0, "empty child map");
+	mp_read_text(&r, key, 15);
+	mp_read_uint(&r, &v);
+	ok(!strcmp(key, "last") && v == 7, "entry after the children");
+	is(mp_finish(&r), 0, "nothing left");
+	mp_buf_free(&out);
+}
+
+/* Out of memory, as a failed allocation leaves it: the sticky -ENOMEM
+ * of the map's buffer. */
+static void test_map_nomem(void)
+{
+	struct mp_buf out = {0};
+	msgpack_packer pk;
+	struct mp_map m, child;
+
+	mp_map_begin(&m);
+	mp_map_str(&m, "a", "b");
+	m.buf.err = -ENOMEM;
+	mp_map_uint(&m, "c", 1);
+	mp_buf_packer(&out, &pk);
+	is(mp_map_end(&m, &pk), -ENOMEM, "end reports the map's -ENOMEM");
+	is(out.len, 0, "nothing is written");
+	is(out.err, -ENOMEM, "the error sticks in the output mp_buf");
+	ok(m.buf.data == NULL, "the entries are freed anyway");
+	mp_buf_free(&out);
+
+	/* A child's error reaches its parent, then the output. */
+	mp_map_begin(&m);
+	mp_map_begin(&child);
+	mp_map_uint(&child, "x", 1);
+	child.buf.err = -ENOMEM;
+	mp_map_map(&m, "child", &child);
+	is(m.buf.err, -ENOMEM, "a child's -ENOMEM becomes its parent's");
+	mp_map_uint(&m, "after", 2);
+	mp_buf_packer(&out, &pk);
+	is(mp_map_end(&m, &pk), -ENOMEM, "the parent reports it");
+	is(out.err, -ENOMEM, "and the output has it");
+	mp_buf_free(&out);
+
+	/* An output that failed before keeps its own error. */
+	mp_map_begin(&m);
+	mp_map_uint(&m, "x", 1);
+	out.err = -ENOMEM;
+	mp_buf_packer(&out, &pk);
+	is(mp_map_end(&m, &pk), 0, "the map itself is fine");
+	ok(out.len == 0 && out.err == -ENOMEM, "a failed output stays failed and empty");
+	mp_buf_free(&out);
+}
+
 int main(void)
 {
 	test_uint();
@@ -347,5 +525,8 @@ int main(void)
 	test_skip_depth();
 	test_skip_truncated();
 	test_writer();
+	test_map_counts();
+	test_map_nested();
+	test_map_nomem();
 	return tap_done();
 }
