@@ -130,6 +130,14 @@ static const char *member_name(void *arg, const uint8_t peer[PROTO_KEY_LEN])
 	return m ? m->name : "";
 }
 
+static int send_alert(void *arg, const char *contact, const struct alert_message *m,
+                      bool for_other)
+{
+	struct agent *a = arg;
+
+	return alert_send(a->alert, contact, m, for_other);
+}
+
 /* ---- life cycle ---- */
 
 static int load_one(void *arg, const uint8_t *buf, size_t len)
@@ -163,6 +171,7 @@ int agent_monitor_new(struct agent *a)
 	    .contacts = contacts,
 	    .name = member_name,
 	    .members_max = members_max,
+	    .send = send_alert,
 	};
 	rc = web_new(&a->web, a->loop);
 	if (!rc) {
@@ -170,7 +179,7 @@ int agent_monitor_new(struct agent *a)
 		rc = alert_new(&a->alert, a->loop, a->web, &a->conf);
 	}
 	if (!rc)
-		rc = notify_new(&a->notify, a->alert, &a->notify_env);
+		rc = notify_new(&a->notify, &a->notify_env);
 	if (!rc)
 		rc = monitor_new(&a->monitor, a->loop, a->web, &a->monitor_env);
 	if (!rc) {

@@ -13,7 +13,6 @@
 #include "notify.h"
 
 struct notify {
-	struct alert *alert;
 	const struct notify_env *env;
 };
 
@@ -37,7 +36,7 @@ size_t notify_contacts(struct notify *n, const uint8_t peer[PROTO_KEY_LEN],
 		log_info("alert for %s: no contact to tell (kith contact add)",
 		         m->owner_name[0] ? m->owner_name : m->owner);
 	for (size_t i = 0; i < count; i++)
-		sent += alert_send(n->alert, contacts[i], m, other) == 0;
+		sent += n->env->send(n->env->arg, contacts[i], m, other) == 0;
 	free(contacts);
 	return sent;
 }
@@ -147,13 +146,12 @@ void notify_on_event(void *arg, const struct monitor_event *ev)
 		member_alert(n, ev);
 }
 
-int notify_new(struct notify **out, struct alert *a, const struct notify_env *env)
+int notify_new(struct notify **out, const struct notify_env *env)
 {
 	struct notify *n = calloc(1, sizeof(*n));
 
 	if (!n)
 		return -ENOMEM;
-	n->alert = a;
 	n->env = env;
 	*out = n;
 	return 0;

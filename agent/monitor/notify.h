@@ -1,5 +1,6 @@
 /* Who tells people, and what: the monitor's events (monitor.h) turned into
- * alerts to contacts (alert.h).
+ * alerts to contacts (sent through the env's send callback: alert_send()
+ * in the agent).
  *
  * A verdict change of a service goes to its owner's contacts, sent by the
  * owner's agent while it is alive, otherwise by one observer of the
@@ -15,7 +16,6 @@
 
 #include "proto/limits.h"
 
-struct alert;
 struct alert_message;
 struct monitor_event;
 
@@ -37,13 +37,16 @@ struct notify_env {
 	const char *(*name)(void *arg, const uint8_t peer[PROTO_KEY_LEN]);
 	/* How many members there may be, for the size of the election. */
 	size_t (*members_max)(void *arg);
+	/* Queues m for contact; for_other: m is about another member than
+	 * us (see alert_send()). Returns 0 or a negative code. */
+	int (*send)(void *arg, const char *contact, const struct alert_message *m, bool for_other);
 };
 
 struct notify;
 
-/* a (the sender) and env are borrowed and must outlive the notify. On
- * success *out is owned by the caller (notify_free()). */
-int notify_new(struct notify **out, struct alert *a, const struct notify_env *env);
+/* env is borrowed and must outlive the notify. On success *out is owned by
+ * the caller (notify_free()). */
+int notify_new(struct notify **out, const struct notify_env *env);
 void notify_free(struct notify **n);
 /* A monitor_event_fn: subscribe it with monitor_subscribe(m,
  * notify_on_event, n). */
