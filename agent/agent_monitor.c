@@ -130,8 +130,7 @@ static const char *member_name(void *arg, const uint8_t peer[PROTO_KEY_LEN])
 	return m ? m->name : "";
 }
 
-static int send_alert(void *arg, const char *contact, const struct alert_message *m,
-                      bool for_other)
+static int send_alert(void *arg, const char *contact, const struct alert_message *m, bool for_other)
 {
 	struct agent *a = arg;
 

@@ -24,3 +24,19 @@ add_test(NAME bench_checks_smoke
 	COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/bench/checks.py --smoke)
 set_tests_properties(bench_checks_smoke PROPERTIES TIMEOUT 90 RUN_SERIAL TRUE
 	ENVIRONMENT "KITH=$<TARGET_FILE:kith>;KITHD=$<TARGET_FILE:kithd>;BENCH_HTTPD=$<TARGET_FILE:bench_httpd>;PYTHONDONTWRITEBYTECODE=1")
+# The backup primitives, each against its limit (bench/chunker.c,
+# erasure.c, seal.c: MB/s, with memcpy, zstd and XChaCha20-Poly1305 alone
+# in the same run); the smoke passes run them on a few MiB once.
+add_executable(bench_chunker bench/chunker.c)
+target_link_libraries(bench_chunker PRIVATE kith_backup)
+add_test(NAME bench_chunker_smoke COMMAND bench_chunker -m 4)
+add_test(NAME bench_chunker_sweep_smoke COMMAND bench_chunker --sweep -m 2 -s 1)
+add_executable(bench_erasure bench/erasure.c)
+target_link_libraries(bench_erasure PRIVATE kith_backup)
+add_test(NAME bench_erasure_smoke COMMAND bench_erasure -n 8 -t 1)
+add_executable(bench_seal bench/seal.c)
+target_link_libraries(bench_seal PRIVATE kith_backup)
+add_test(NAME bench_seal_smoke COMMAND bench_seal -m 2 -r 1)
+set_tests_properties(bench_chunker_smoke bench_chunker_sweep_smoke bench_erasure_smoke
+	bench_seal_smoke PROPERTIES TIMEOUT 60
+	ENVIRONMENT "UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1")

@@ -17,6 +17,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <zstd.h>
+
+#include "backup/seal.h"
 #include "proto/body.h"
 #include "proto/ctl.h"
 #include "proto/error.h"
@@ -824,6 +827,47 @@ static void ctl_seeds(void)
 	put_buf("ctl", "bin32", &b, b.err);
 }
 
+/* Sealed chunks (fuzz_seal.c): with the target's fixed keys, a chunk
+ * sealed by seal_chunk() that opens as the ID asked for, and the two
+ * payload forms (way 2 of the target) that open: raw and one zstd frame;
+ * then a frame declaring more than the target's CHUNK_MAX. The constants
+ * repeat fuzz_seal.c's. */
+static void seal_seeds(void)
+{
+	static const char text[] =
+	    "kith fuzz seal, kith fuzz seal, kith fuzz seal, kith fuzz seal.\n";
+	const size_t len = sizeof(text) - 1;
+	static uint8_t buf[8192], zeros[8192];
+	struct backup_keys keys;
+	struct seal *s = NULL;
+	uint8_t chunk_id[SEAL_ID_LEN];
+	size_t n;
+
+	memset(keys.chunk_id, 0x11, sizeof(keys.chunk_id));
+	memset(keys.chunk, 0x22, sizeof(keys.chunk));
+	seal_chunk_id(chunk_id, &keys, (const uint8_t *)text, len);
+	if (seal_new(&s, 4096) ||
+	    seal_chunk(s, &keys, 3, chunk_id, (const uint8_t *)text, len, buf, sizeof(buf), &n))
+		failed = 1;
+	else
+		put("seal", "sealed", buf, n);
+	seal_free(&s);
+	buf[0] = 0;
+	memcpy(buf + 1, text, len);
+	put("seal", "payload-raw", buf, len + 1);
+	buf[0] = SEAL_FLAG_ZSTD;
+	n = ZSTD_compress(buf + 1, sizeof(buf) - 1, text, len, 3);
+	if (ZSTD_isError(n))
+		failed = 1;
+	else
+		put("seal", "payload-zstd", buf, n + 1);
+	n = ZSTD_compress(buf + 1, sizeof(buf) - 1, zeros, sizeof(zeros), 19);
+	if (ZSTD_isError(n))
+		failed = 1;
+	else
+		put("seal", "payload-bomb", buf, n + 1);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -858,6 +902,7 @@ int main(int argc, char **argv)
 	peerid_seeds();
 	conf_seeds();
 	ctl_seeds();
+	seal_seeds();
 	proto_identity_free(&id);
 	if (!failed)
 		printf("fuzz_seeds: corpus written to %s\n", outdir);

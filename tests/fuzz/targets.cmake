@@ -23,9 +23,10 @@ kith_fuzz_target(token kith_proto)
 kith_fuzz_target(join kith_proto)
 kith_fuzz_target(request kith_proto)
 kith_fuzz_target(ops kith_proto)
+kith_fuzz_target(seal kith_backup)
 
 add_executable(fuzz_seeds fuzz/seeds.c)
-target_link_libraries(fuzz_seeds PRIVATE kith_proto)
+target_link_libraries(fuzz_seeds PRIVATE kith_proto kith_backup)
 add_test(NAME fuzz_seeds COMMAND fuzz_seeds ${CMAKE_CURRENT_BINARY_DIR}/corpus)
 set_tests_properties(fuzz_seeds PROPERTIES FIXTURES_SETUP fuzz_seeds TIMEOUT 60
 	ENVIRONMENT "UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1")
