@@ -1,5 +1,7 @@
-/* Internals of the agent shared by agent.c (wiring and life cycle),
- * agent_ctl.c (control commands) and agent_publish.c (our own records). */
+/* The agent's internals: the struct agent that the wiring (agent.c, and
+ * agent_monitor.c, agent_upkeep.c for their subsystems) and the control
+ * commands (agent_*.c) share. No subsystem under agent/ includes this:
+ * each gets what it needs through its own struct of callbacks. */
 #ifndef KITH_AGENT_AGENT_INT_H
 #define KITH_AGENT_AGENT_INT_H
 
@@ -8,19 +10,19 @@
 
 #include "proto/limits.h"
 #include "store/store.h"
-#include "agent.h"
-#include "agent/net/backlog.h"
 #include "agent/core/conf.h"
 #include "agent/core/control.h"
-#include "agent/gossip/gossip.h"
 #include "agent/core/keymap.h"
 #include "agent/core/loop.h"
+#include "agent/gossip/gossip.h"
 #include "agent/member/member.h"
-#include "agent/net/net.h"
 #include "agent/monitor/monitor.h"
 #include "agent/monitor/notify.h"
+#include "agent/net/backlog.h"
+#include "agent/net/net.h"
 #include "agent/trust/trust.h"
 #include "agent/upkeep/upkeep.h"
+#include "agent.h"
 
 struct proto_identity;
 struct store;
@@ -94,9 +96,10 @@ struct agent {
 	struct monitor *monitor;       /* services, observations, verdicts */
 	struct health *health;         /* the monitor's checks (owned by it) */
 	struct notify *notify;         /* who tells whom about verdicts */
+	struct upkeep *upkeep;         /* budgets, pruning, a store near full */
+	/* What the subsystems get of the agent; they keep pointers to these. */
 	struct monitor_env monitor_env;
 	struct notify_env notify_env;
-	struct upkeep *upkeep; /* budgets, pruning, a store near full */
 	struct upkeep_env upkeep_env;
 };
 
