@@ -182,11 +182,15 @@ void agent_join_cancel(struct agent *a)
 	join_finish(a, -ECANCELED, "kithd is stopping", NULL);
 }
 
-/* Are we alone in a network of our own, as kith init left us? */
+/* May we join? Alone in a network of our own, as kith init left us; or
+ * restored from a recovery kit (kith init --restore): the network's
+ * founder is known but we are no member in our own eyes yet, as none of
+ * the network's records has reached us. */
 static bool fresh(struct agent *a)
 {
-	return !memcmp(trust_founder(a->trust), a->id->pk, PROTO_KEY_LEN) &&
-	       trust_count(a->trust) == 1;
+	if (!memcmp(trust_founder(a->trust), a->id->pk, PROTO_KEY_LEN))
+		return trust_count(a->trust) == 1;
+	return !trust_is_member(a->trust, a->id->pk);
 }
 
 /* Sends JOIN to issuer at endpoint, with an invitation when secret is set. */

@@ -21,14 +21,16 @@ static int publish(struct agent *a, uint8_t kind, const char *name, const uint8_
 {
 	struct proto_record rec = {0};
 	struct mp_buf out = {0};
-	uint64_t head = 0;
+	uint64_t head = 0, floor;
 	int err;
 
 	/* Above our own head too: a store rebuilt from partners' copies must
-	 * not hand out seqs it already used. */
+	 * not hand out seqs it already used; and above the clock, for a store
+	 * restored empty (proto_seq_floor()). */
 	err = store_head_get(a->store, a->id->pk, &head);
+	floor = proto_seq_floor(loop_wall_s());
 	if (!err)
-		err = store_counter_next(a->store, "seq", 1, head, &rec.seq);
+		err = store_counter_next(a->store, "seq", 1, head > floor ? head : floor, &rec.seq);
 	if (err)
 		return err;
 	rec.kind = kind;

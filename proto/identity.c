@@ -59,6 +59,28 @@ int proto_identity_generate(struct proto_identity **out)
 	return 0;
 }
 
+int proto_identity_from_seed(struct proto_identity **out, const uint8_t seed[PROTO_SEED_LEN])
+{
+	struct proto_identity *id = identity_alloc();
+	int err;
+
+	if (!id)
+		return -ENOMEM;
+	crypto_sign_seed_keypair(id->pk, id->sk, seed);
+	err = identity_derive_curve(id);
+	if (err) {
+		proto_identity_free(&id);
+		return err;
+	}
+	*out = id;
+	return 0;
+}
+
+void proto_identity_seed(const struct proto_identity *id, uint8_t seed[PROTO_SEED_LEN])
+{
+	crypto_sign_ed25519_sk_to_seed(seed, id->sk);
+}
+
 static int write_all(int fd, const uint8_t *p, size_t len)
 {
 	while (len > 0) {

@@ -27,6 +27,14 @@ struct proto_identity {
 
 /* Creates a new random identity. On success *out is owned by the caller. */
 int proto_identity_generate(struct proto_identity **out);
+/* The 32-byte seed an identity is made from (libsodium's Ed25519 seed):
+ * all of its secret, and what a recovery kit carries. */
+#define PROTO_SEED_LEN 32
+/* Recreates the identity of seed (borrowed). On success *out is owned by
+ * the caller. Returns 0, -ENOMEM or KITH_EKEYBAD. */
+int proto_identity_from_seed(struct proto_identity **out, const uint8_t seed[PROTO_SEED_LEN]);
+/* Writes id's seed into seed; the caller wipes it (sodium_memzero). */
+void proto_identity_seed(const struct proto_identity *id, uint8_t seed[PROTO_SEED_LEN]);
 /* Writes id to path (borrowed) with mode 0600, fsynced; never overwrites an
  * existing file (-EEXIST). */
 int proto_identity_save(const struct proto_identity *id, const char *path);

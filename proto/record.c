@@ -185,3 +185,8 @@ cleanup:
 
 static_assert(sizeof(PROTO_RECORD_DOMAIN) == PROTO_RECORD_DOMAIN_LEN,
               "the signature domain includes its NUL");
+
+uint64_t proto_seq_floor(uint64_t now)
+{
+	return now > UINT64_MAX / 1000 ? UINT64_MAX / 1000 : now * 1000;
+}

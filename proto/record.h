@@ -49,6 +49,11 @@ struct proto_record {
 	const uint8_t *sig; /* PROTO_SIG_LEN bytes */
 };
 
+/* The least seq an author draws at now (Unix seconds): the wall clock in
+ * milliseconds, so that an author restored from its recovery kit signs
+ * above every seq it used before (docs/protocol.md, "Choosing seq"). */
+uint64_t proto_seq_floor(uint64_t now);
+
 /* Parses buf (borrowed) into *out without checking the signature or time.
  * Returns 0, or KITH_ETOOBIG, KITH_ETRUNC, KITH_ETRAIL, KITH_ETYPE,
  * KITH_EMALFORMED, KITH_EVERSION or KITH_EVALUE. */

@@ -90,6 +90,12 @@ int cli_check_duration(const char *cmd, const char *opt, const char *text, uint6
 uint64_t cli_now(void);
 
 int cmd_init_main(int argc, char **argv);
+int cmd_recovery_kit_main(int argc, char **argv);
+struct proto_kit;
+/* Reads and parses the recovery kit at path ("-": standard input) into
+ * kit (which should be in sodium_malloc() memory: it holds the secret).
+ * Returns CLI_OK, or CLI_FAIL after one line saying what is wrong. */
+int cli_read_kit(const char *path, struct proto_kit *kit);
 int cmd_id_main(int argc, char **argv);
 int cmd_records_main(int argc, char **argv);
 int cmd_record_main(int argc, char **argv);

@@ -1,14 +1,18 @@
 /* kith init: create the data directory, the identity and the store, and
- * sign the agent's first member record. */
+ * sign the agent's first member record; with --restore, the identity and
+ * the network's founder come from a recovery kit (cmd_kit.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include <sodium.h>
 #include <unistd.h>
 
 #include "proto/body.h"
 #include "proto/error.h"
 #include "proto/identity.h"
+#include "proto/kit.h"
 #include "proto/peerid.h"
 #include "proto/record.h"
 #include "agent/core/conf.h"
@@ -58,7 +62,7 @@ static int publish_member(struct store *s, const struct proto_identity *id, cons
 	rec.expires = rec.issued + MEMBER_TTL;
 	rec.body = body.data;
 	rec.body_len = body.len;
-	err = store_seq_reserve(s, 1, &rec.seq);
+	err = store_counter_next(s, "seq", 1, proto_seq_floor(rec.issued), &rec.seq);
 	if (err)
 		goto cleanup;
 	err = proto_record_sign(&out, id, &rec);
@@ -93,7 +97,43 @@ struct init_net {
 	enum conf_profile profile;
 };
 
-static int init(const char *data_dir, const char *name, const struct init_net *net)
+/* The identity of kit, checked against the peer ID it names. */
+static int kit_identity(const struct proto_kit *kit, struct proto_identity **id)
+{
+	char peer[PROTO_PEERID_TEXT_LEN + 1];
+	int err = proto_identity_from_seed(id, kit->seed);
+
+	if (err)
+		return cli_fail("cannot make the identity of the kit: %s", proto_strerror(err));
+	if (memcmp((*id)->pk, kit->peer, PROTO_KEY_LEN) != 0) {
+		proto_peerid_format(peer, kit->peer);
+		proto_identity_free(id);
+		return cli_fail("the kit's secret is not that of its peer ID %s: is the secret "
+		                "line from another kit?",
+		                peer);
+	}
+	return CLI_OK;
+}
+
+/* What to run next, after a restore: rejoin through a partner. */
+static void print_rejoin(const struct proto_kit *kit, const char *data_dir)
+{
+	char peer[PROTO_PEERID_TEXT_LEN + 1];
+
+	printf("start kithd, then rejoin the network through one of your partners:\n");
+	for (size_t i = 0; i < kit->n_partners; i++) {
+		proto_peerid_format(peer, kit->partners[i].peer);
+		printf("  kith join %s --endpoint %s --data %s%s%s\n", peer,
+		       kit->partners[i].endpoint, data_dir, kit->partners[i].name[0] ? "  # " : "",
+		       kit->partners[i].name);
+	}
+	if (kit->n_partners == 0)
+		printf("  kith join PEER_ID --endpoint tcp://HOST:PORT --data %s\n", data_dir);
+}
+
+/* kit: NULL for a new identity, else the recovery kit to restore. */
+static int init(const char *data_dir, const char *name, const struct init_net *net,
+                const struct proto_kit *kit)
 {
 	struct proto_identity *id = NULL;
 	struct store *s = NULL;
@@ -105,10 +145,14 @@ static int init(const char *data_dir, const char *name, const struct init_net *n
 		return cli_fail("data directory path too long");
 	if (access(key_path, F_OK) == 0)
 		return cli_fail("%s already holds an identity; refusing to overwrite it", data_dir);
+	if (kit && kit_identity(kit, &id) != CLI_OK)
+		return CLI_FAIL;
 	err = make_dirs(data_dir);
-	if (err)
-		return cli_fail("cannot create %s: %s", data_dir, proto_strerror(err));
-	err = proto_identity_generate(&id);
+	if (err) {
+		cli_fail("cannot create %s: %s", data_dir, proto_strerror(err));
+		goto cleanup;
+	}
+	err = kit ? 0 : proto_identity_generate(&id);
 	if (!err)
 		err = proto_identity_save(id, key_path);
 	if (err) {
@@ -116,6 +160,10 @@ static int init(const char *data_dir, const char *name, const struct init_net *n
 		goto cleanup;
 	}
 	err = store_open(&s, data_dir, NULL);
+	/* A restored agent belongs to its old network: without its founder
+	 * kithd would take itself for the founder of a new one. */
+	if (!err && kit)
+		err = store_founder_set(s, kit->founder);
 	if (!err)
 		err = publish_member(s, id, name);
 	if (err) {
@@ -130,7 +178,10 @@ static int init(const char *data_dir, const char *name, const struct init_net *n
 		goto cleanup;
 	}
 	proto_peerid_format(peer_id, id->pk);
-	printf("initialised %s in %s\npeer ID: %s\n", name, data_dir, peer_id);
+	printf("%s %s in %s\npeer ID: %s\n", kit ? "restored" : "initialised", name, data_dir,
+	       peer_id);
+	if (kit)
+		print_rejoin(kit, data_dir);
 	rc = CLI_OK;
 cleanup:
 	store_close(&s);
@@ -138,24 +189,13 @@ cleanup:
 	return rc;
 }
 
-int cmd_init_main(int argc, char **argv)
+/* Checks the options, then runs init. */
+static int init_checked(const char *data_dir, const char *name, const char *listen,
+                        const char *advertise, const char *profile, const struct proto_kit *kit)
 {
-	const char *name = NULL, *listen = NULL, *advertise = NULL, *profile = NULL, *problem;
-	const struct cli_opt opts[] = {
-	    {"name", &name, NULL},       {"listen", &listen, NULL}, {"advertise", &advertise, NULL},
-	    {"profile", &profile, NULL}, {NULL, NULL, NULL},
-	};
 	struct init_net net = {"tcp://0.0.0.0:7707", "", CONF_PROFILE_WAN};
-	struct cli_args args;
-	char data_dir[4096];
-	int rc;
+	const char *problem;
 
-	rc = cli_parse(argc, argv,
-	               "kith init --name NAME [--listen tcp://ADDR:PORT] "
-	               "[--advertise tcp://HOST:PORT] [--profile wan|lan] [--data DIR]",
-	               opts, 0, &args, data_dir, sizeof(data_dir));
-	if (rc != CLI_CONTINUE)
-		return rc;
 	if (!name)
 		return cli_usage("init", "--name NAME is required");
 	problem = name_problem(name);
@@ -169,5 +209,41 @@ int cmd_init_main(int argc, char **argv)
 		return cli_usage("init", "--profile must be wan or lan");
 	net.listen = listen ? listen : net.listen;
 	net.advertise = advertise ? advertise : "";
-	return init(data_dir, name, &net);
+	return init(data_dir, name, &net, kit);
+}
+
+int cmd_init_main(int argc, char **argv)
+{
+	const char *name = NULL, *listen = NULL, *advertise = NULL, *profile = NULL,
+	           *restore = NULL;
+	const struct cli_opt opts[] = {
+	    {"name", &name, NULL},           {"listen", &listen, NULL},
+	    {"advertise", &advertise, NULL}, {"profile", &profile, NULL},
+	    {"restore", &restore, NULL},     {NULL, NULL, NULL},
+	};
+	struct proto_kit *kit = NULL;
+	struct cli_args args;
+	char data_dir[4096];
+	int rc;
+
+	rc = cli_parse(argc, argv,
+	               "kith init --name NAME [--listen tcp://ADDR:PORT] "
+	               "[--advertise tcp://HOST:PORT] [--profile wan|lan] [--data DIR]\n"
+	               "       kith init --restore KIT|- [--name NAME] [--listen ...] [--data DIR]",
+	               opts, 0, &args, data_dir, sizeof(data_dir));
+	if (rc != CLI_CONTINUE)
+		return rc;
+	if (restore) {
+		kit = sodium_malloc(sizeof(*kit));
+		if (!kit)
+			return cli_fail("out of memory");
+		rc = cli_read_kit(restore, kit);
+		if (rc == CLI_OK && !name && kit->name[0])
+			name = kit->name;
+	}
+	if (rc == CLI_CONTINUE || rc == CLI_OK)
+		rc = init_checked(data_dir, name, listen, advertise, profile, kit);
+	if (kit)
+		sodium_free(kit);
+	return rc;
 }

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "cli.h"
 
 struct command {
@@ -14,6 +16,7 @@ struct command {
 static const struct command commands[] = {
     {"init", cmd_init_main, "create the data directory, identity and store"},
     {"id", cmd_id_main, "print this agent's peer ID"},
+    {"recovery-kit", cmd_recovery_kit_main, "print the page that brings this collective back"},
     {"records", cmd_records_main, "list the records in the store"},
     {"record", cmd_record_main, "export or import one signed record"},
     {"status", cmd_status_main, "show the running agent's state and counters"},
@@ -46,6 +49,11 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/* Before anything: commands keep secrets in sodium_malloc() memory. */
+	if (sodium_init() < 0) {
+		fprintf(stderr, "kith: cannot initialise libsodium\n");
+		return CLI_FAIL;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return CLI_USAGE;

@@ -73,6 +73,8 @@ static void send_sync(struct rogue *r)
 /* A member record signed by signer, with author set to who: when who is
  * not signer, the key is overwritten inside the signed bytes, so the
  * signature cannot match. */
+#define ROGUE_SEQ ((uint64_t)1 << 62)
+
 static void send_record_as(struct rogue *r, const struct proto_identity *signer,
                            const uint8_t who[PROTO_KEY_LEN])
 {
@@ -86,7 +88,9 @@ static void send_record_as(struct rogue *r, const struct proto_identity *signer,
 	if (proto_member_encode(&body, &m) != 0)
 		goto out;
 	rec.kind = PROTO_KIND_MEMBER;
-	rec.seq = 1000000;
+	/* Above any seq a real author draws (the clock in ms): never stale,
+	 * so the receiver must check it. */
+	rec.seq = ROGUE_SEQ;
 	rec.issued = (uint64_t)time(NULL);
 	rec.expires = rec.issued + 3600;
 	rec.body = body.data;
