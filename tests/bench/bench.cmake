@@ -40,3 +40,10 @@ add_test(NAME bench_seal_smoke COMMAND bench_seal -m 2 -r 1)
 set_tests_properties(bench_chunker_smoke bench_chunker_sweep_smoke bench_erasure_smoke
 	bench_seal_smoke PROPERTIES TIMEOUT 60
 	ENVIRONMENT "UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1")
+# A holder receiving a shard in pieces (bench/shardfile.c): MB/s against
+# plain write() + fsync(), and the longest time the loop was held.
+add_executable(bench_shardfile bench/shardfile.c)
+target_link_libraries(bench_shardfile PRIVATE kith_agent_backup)
+add_test(NAME bench_shardfile_smoke COMMAND bench_shardfile -m 8 -r 1)
+set_tests_properties(bench_shardfile_smoke PROPERTIES TIMEOUT 60
+	ENVIRONMENT "UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1")

@@ -18,11 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sodium.h>
 
 #include "backup/chunker.h"
+#include "bench.h"
 
 #define MIB (1024u * 1024u)
 #define FEED MIB
@@ -178,19 +178,6 @@ static size_t cut(struct chunker *c, const uint8_t *buf, size_t len, struct chun
 	return n;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int dbl_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 static int speed(const uint8_t key[CHUNKER_KEY_LEN], size_t size)
 {
 	uint8_t *buf = malloc(size);
@@ -205,11 +192,11 @@ static int speed(const uint8_t key[CHUNKER_KEY_LEN], size_t size)
 
 		fill(text, buf, size, &rng, &id);
 		for (int r = 0; r < RUNS; r++) {
-			double t = now();
+			double t = bench_clock_s();
 			n = cut(c, buf, size, NULL);
-			mbs[r] = (double)size / 1e6 / (now() - t);
+			mbs[r] = (double)size / 1e6 / (bench_clock_s() - t);
 		}
-		qsort(mbs, RUNS, sizeof(double), dbl_cmp);
+		bench_sort(mbs, RUNS);
 		printf(
 		    "%-6s %zu MiB: %zu chunks, mean %zu B, %.0f MB/s (median of %d; runs %.0f %.0f "
 		    "%.0f)\n",

@@ -18,10 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "backup/erasure.h"
+#include "../unit/rng.h"
+#include "bench.h"
 
 #define TRIALS_MAX 101
 #define N_MAX (ERASURE_K_MAX + ERASURE_M_MAX)
@@ -41,27 +42,6 @@ struct run {
 	uint8_t *(*shards)[N_MAX]; /* for decode: lost data shards point into rebuilt */
 };
 
-static double clock_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static void *xmalloc(size_t n)
 {
 	void *p = malloc(n);
@@ -74,16 +54,11 @@ static void *xmalloc(size_t n)
 	return p;
 }
 
+/* The same bytes on every call: the sequence starts afresh. */
 static void fill_random(uint8_t *p, size_t n)
 {
-	uint64_t x = 0x9e3779b97f4a7c15u;
-
-	for (size_t i = 0; i < n; i++) {
-		x ^= x >> 12;
-		x ^= x << 25;
-		x ^= x >> 27;
-		p[i] = (uint8_t)((x * 0x2545f4914f6cdd1du) >> 56);
-	}
+	rng_seed(RNG_SEED);
+	rng_fill(p, n);
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -147,12 +122,12 @@ static void run_free(struct run *r)
 
 static double time_encode(struct run *r, size_t shard)
 {
-	double t0 = clock_s();
+	double t0 = bench_clock_s();
 
 	for (size_t s = 0; s < r->stripes; s++)
 		erasure_encode(r->e, (const uint8_t *const *)r->shards[s], r->shards[s] + r->k,
 		               shard);
-	return clock_s() - t0;
+	return bench_clock_s() - t0;
 }
 
 /* Data shards 0 and 1 of every stripe lost, rebuilt into r->rebuilt. */
@@ -165,7 +140,7 @@ static double time_decode(struct run *r, size_t shard)
 	for (unsigned i = 0; i < r->k + r->m; i++)
 		present[i] = i >= 2;
 	memset(r->rebuilt, 0, r->stripes * 2 * shard);
-	t0 = clock_s();
+	t0 = bench_clock_s();
 	for (size_t s = 0; s < r->stripes; s++) {
 		memcpy(shards, r->shards[s], sizeof(shards));
 		shards[0] = r->rebuilt + s * 2 * shard;
@@ -173,7 +148,7 @@ static double time_decode(struct run *r, size_t shard)
 		if (erasure_decode(r->e, shards, present, shard))
 			return -1;
 	}
-	return clock_s() - t0;
+	return bench_clock_s() - t0;
 }
 
 static bool decode_correct(const struct run *r, size_t shard)
@@ -187,10 +162,10 @@ static bool decode_correct(const struct run *r, size_t shard)
 
 static double time_memcpy(uint8_t *dst, const uint8_t *src, size_t n)
 {
-	double t0 = clock_s();
+	double t0 = bench_clock_s();
 
 	memcpy(dst, src, n);
-	return clock_s() - t0;
+	return bench_clock_s() - t0;
 }
 
 static double memcpy_mbs(const struct options *o)
@@ -201,7 +176,7 @@ static double memcpy_mbs(const struct options *o)
 	fill_random(src, o->total);
 	for (int i = 0; i < o->trials; i++)
 		t[i] = (double)o->total / 1e6 / time_memcpy(dst, src, o->total);
-	mbs = median(t, o->trials);
+	mbs = bench_median(t, o->trials);
 	/* Read dst so the copy cannot be optimised away. */
 	if (memcmp(src, dst, o->total))
 		mbs = -1;
@@ -229,8 +204,8 @@ static int bench_code(const struct options *o, unsigned k, unsigned m, double co
 		run_free(&r);
 		return -1;
 	}
-	e = median(enc, o->trials);
-	d = median(dec, o->trials);
+	e = bench_median(enc, o->trials);
+	d = bench_median(dec, o->trials);
 	printf("%u+%u  %4zu stripes  encode %8.0f MB/s (%.2fx memcpy)  "
 	       "decode, 2 data lost %8.0f MB/s (%.2fx memcpy)\n",
 	       k, m, r.stripes, e, e / copy, d, d / copy);

@@ -26,6 +26,7 @@
 #include "proto/identity.h"
 #include "proto/record.h"
 #include "store/store.h"
+#include "bench.h"
 
 #define TRIALS_MAX 101
 #define PATH_LEN 512
@@ -48,25 +49,6 @@ struct corpus {
 	uint64_t now;
 	size_t body_bytes;
 };
-
-static double clock_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static int usage(void)
 {
@@ -124,7 +106,7 @@ static void record_fields(struct proto_record *in, const struct corpus *c, size_
 static int sign_all(struct corpus *c, const struct options *o, const uint8_t *pool, double *rate)
 {
 	struct proto_record in;
-	double t0 = clock_s();
+	double t0 = bench_clock_s();
 	int rc;
 
 	c->body_bytes = 0;
@@ -136,7 +118,7 @@ static int sign_all(struct corpus *c, const struct options *o, const uint8_t *po
 			return rc;
 		c->body_bytes += in.body_len;
 	}
-	*rate = (double)o->n / (clock_s() - t0);
+	*rate = (double)o->n / (bench_clock_s() - t0);
 	return 0;
 }
 
@@ -165,13 +147,13 @@ static int prepare_raw(struct corpus *c, const struct options *o)
 /* (a) */
 static int verify_raw(const struct corpus *c, size_t n, double *rate)
 {
-	double t0 = clock_s();
+	double t0 = bench_clock_s();
 
 	for (size_t i = 0; i < n; i++)
 		if (crypto_sign_verify_detached(c->sigs[i], c->msgs[i], c->msg_lens[i],
 		                                c->pks[i]) != 0)
 			return KITH_EBADSIG;
-	*rate = (double)n / (clock_s() - t0);
+	*rate = (double)n / (bench_clock_s() - t0);
 	return 0;
 }
 
@@ -216,10 +198,10 @@ static int store_all(const struct corpus *c, const struct options *o, double *ra
 		return -errno;
 	}
 	rc = store_open(&s, dir, NULL);
-	t0 = clock_s();
+	t0 = bench_clock_s();
 	for (size_t i = 0; i < o->n && rc == 0; i += o->batch)
 		rc = put_batch(s, c, i, o->n - i < o->batch ? o->n - i : o->batch, items);
-	*rate = (double)o->n / (clock_s() - t0);
+	*rate = (double)o->n / (bench_clock_s() - t0);
 	store_close(&s);
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	free(items);
@@ -307,8 +289,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (rc == 0)
-		print_table(&o, &c, median(a, o.trials), median(b, o.trials),
-		            median(sign, o.trials), median(ratio, o.trials));
+		print_table(&o, &c, bench_median(a, o.trials), bench_median(b, o.trials),
+		            bench_median(sign, o.trials), bench_median(ratio, o.trials));
 	else
 		fprintf(stderr, "bench_records: %s\n", proto_strerror(rc));
 	corpus_free(&c, &o);

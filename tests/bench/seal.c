@@ -15,13 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 #include <zstd.h>
 
 #include "backup/seal.h"
+#include "bench.h"
 
 #define REPS_MAX 15
 
@@ -40,13 +40,6 @@ struct run {
 	ZSTD_DCtx *dctx;
 	const struct backup_keys *keys;
 };
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static size_t chunks(const struct run *r)
 {
@@ -140,12 +133,6 @@ static bool pass_aead_dec(struct run *r)
 
 /* ---- timing ---- */
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 /* Median MB/s of reps passes; each decoding pass must give the plaintext
  * back. Returns a negative figure on a failure. */
 static double measure(struct run *r, bool (*pass)(struct run *), bool decodes, int reps)
@@ -154,14 +141,14 @@ static double measure(struct run *r, bool (*pass)(struct run *), bool decodes, i
 	for (int k = 0; k < reps; k++) {
 		if (decodes)
 			memset(r->out, 0, r->total);
-		double t0 = now();
+		double t0 = bench_clock_s();
 		if (!pass(r))
 			goto fail;
-		mbs[k] = (double)r->total / 1e6 / (now() - t0);
+		mbs[k] = (double)r->total / 1e6 / (bench_clock_s() - t0);
 		if (decodes && memcmp(r->out, r->plain, r->total))
 			goto fail;
 	}
-	qsort(mbs, (size_t)reps, sizeof(double), cmp_double);
+	bench_sort(mbs, (size_t)reps);
 	return mbs[reps / 2];
 fail:
 	failed = 1;

@@ -38,6 +38,7 @@
 #include "proto/record.h"
 #include "store/store.h"
 #include "../unit/tap.h"
+#include "crash.h"
 
 #define ROUNDS 25
 #define TIME_BUDGET_NS (20LL * 1000 * 1000 * 1000)
@@ -57,7 +58,6 @@ struct report {
 
 static char dir[] = "/tmp/kith-crash-store-XXXXXX";
 static char key_path[PATH_LEN];
-static uint64_t rng_state;
 static uint64_t now;
 
 static uint64_t be64_get(const uint8_t in[8])
@@ -66,22 +66,6 @@ static uint64_t be64_get(const uint8_t in[8])
 	for (int i = 0; i < 8; i++)
 		v = (v << 8) | in[i];
 	return v;
-}
-
-static uint64_t rng(void)
-{
-	/* xorshift64: reproducible from the seed printed at start */
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
-static int64_t clock_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static int sign_one(struct mp_buf *out, const struct proto_identity *id, uint32_t name,
@@ -95,7 +79,7 @@ static int sign_one(struct mp_buf *out, const struct proto_identity *id, uint32_
 	in.expires = now + (EARLY(name) ? 1000 : 86400);
 	memset(body, (int)seq, sizeof(body));
 	in.body = body;
-	in.body_len = 50 + (size_t)(rng() % (sizeof(body) - 50));
+	in.body_len = 50 + (size_t)(crash_rng() % (sizeof(body) - 50));
 	out->len = 0;
 	return proto_record_sign(out, id, &in);
 }
@@ -112,7 +96,7 @@ static void report(int fd, uint64_t seq, uint32_t name)
 static void write_single(struct store *s, const struct proto_identity *id, int fd)
 {
 	struct mp_buf b = {0};
-	uint32_t name = (uint32_t)(rng() % NAMES);
+	uint32_t name = (uint32_t)(crash_rng() % NAMES);
 	uint64_t seq;
 
 	if (store_seq_reserve(s, 1, &seq) || sign_one(&b, id, name, seq) ||
@@ -130,13 +114,13 @@ static void write_batch(struct store *s, const struct proto_identity *id, int fd
 	struct mp_buf b[BATCH_MAX] = {{0}};
 	struct store_item items[BATCH_MAX];
 	uint32_t names[BATCH_MAX];
-	size_t n = 2 + (size_t)(rng() % (BATCH_MAX - 1));
+	size_t n = 2 + (size_t)(crash_rng() % (BATCH_MAX - 1));
 	uint64_t first;
 
 	if (store_seq_reserve(s, n, &first))
 		_exit(5);
 	for (size_t i = 0; i < n; i++) {
-		names[i] = (uint32_t)(rng() % NAMES);
+		names[i] = (uint32_t)(crash_rng() % NAMES);
 		if (sign_one(&b[i], id, names[i], first + i))
 			_exit(6);
 		items[i] =
@@ -161,7 +145,7 @@ static void writer(int fd, uint64_t seed)
 	struct proto_identity *id = NULL;
 	struct store *s = NULL;
 
-	rng_state = seed;
+	crash_rng_seed(seed);
 	if (proto_identity_load(&id, key_path) || store_open(&s, dir, &opt))
 		_exit(2);
 	for (unsigned i = 0;; i++) {
@@ -207,7 +191,7 @@ static int run_child(child_fn body, int64_t delay_ns, int *rfd)
 {
 	struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)delay_ns};
 	int fds[2], status = 0;
-	uint64_t seed = rng();
+	uint64_t seed = crash_rng();
 	pid_t pid;
 
 	*rfd = -1;
@@ -506,15 +490,15 @@ static void local_use(struct store *s, int fd)
 static void local_shard(struct store *s, int fd)
 {
 	static uint8_t buf[SHARD_MAX];
-	uint32_t slot = (uint32_t)(rng() % SHARD_SLOTS);
+	uint32_t slot = (uint32_t)(crash_rng() % SHARD_SLOTS);
 	uint8_t owner[PROTO_KEY_LEN];
-	uint64_t tag = rng() | 1;
+	uint64_t tag = crash_rng() | 1;
 	char name[16];
 	int rc;
 
 	slot_owner(owner, slot);
 	slot_name(name, slot);
-	if (rng() % 4 == 0) {
+	if (crash_rng() % 4 == 0) {
 		rc = store_shard_del(s, owner, name, NULL);
 		tag = 0;
 	} else {
@@ -532,7 +516,7 @@ static void local_writer(int fd, uint64_t seed)
 {
 	struct store *s = NULL;
 
-	rng_state = seed;
+	crash_rng_seed(seed);
 	if (store_open(&s, dir, NULL))
 		_exit(2);
 	for (unsigned i = 0;; i++) {
@@ -727,15 +711,15 @@ static int local_round(struct local_state *known, struct local_state *totals, in
 static int local_phase(void)
 {
 	struct local_state known, totals = {0};
-	int64_t start = clock_ns();
+	int64_t start = crash_clock_ns();
 	int rounds = 0, failures = 0;
 
 	if (local_setup(&known) != 0) {
 		ok(0, "store the invitation for phase 2");
 		return 1;
 	}
-	while (rounds < LOCAL_ROUNDS && clock_ns() - start < LOCAL_BUDGET_NS) {
-		int64_t delay = (2 + (int64_t)(rng() % 59)) * 1000 * 1000;
+	while (rounds < LOCAL_ROUNDS && crash_clock_ns() - start < LOCAL_BUDGET_NS) {
+		int64_t delay = (2 + (int64_t)(crash_rng() % 59)) * 1000 * 1000;
 		int round_failures = local_round(&known, &totals, delay);
 
 		ok(round_failures == 0,
@@ -775,10 +759,10 @@ int main(void)
 	struct proto_identity *id = NULL;
 	struct reported rep = {.count = 0};
 	uint64_t seed = seed_from_env(), last_first = 0;
-	int64_t start = clock_ns();
+	int64_t start = crash_clock_ns();
 	int rounds = 0, failures = 0;
 
-	rng_state = seed;
+	crash_rng_seed(seed);
 	now = (uint64_t)time(NULL);
 	printf("# seed %llu (KITH_CRASH_SEED replays it)\n", (unsigned long long)seed);
 	if (!mkdtemp(dir) || snprintf(key_path, sizeof(key_path), "%s/%s", dir,
@@ -790,8 +774,8 @@ int main(void)
 		printf("# cannot create the identity\n");
 		return 1;
 	}
-	while (rounds < ROUNDS && clock_ns() - start < TIME_BUDGET_NS) {
-		int64_t delay = (2 + (int64_t)(rng() % 59)) * 1000 * 1000;
+	while (rounds < ROUNDS && crash_clock_ns() - start < TIME_BUDGET_NS) {
+		int64_t delay = (2 + (int64_t)(crash_rng() % 59)) * 1000 * 1000;
 		int round_failures = run_round(&rep, delay) != 0;
 
 		round_failures += check_store(id->pk, &rep, &last_first);

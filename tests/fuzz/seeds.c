@@ -19,11 +19,13 @@
 
 #include <zstd.h>
 
+#include "backup/pack.h"
 #include "backup/seal.h"
 #include "proto/body.h"
 #include "proto/ctl.h"
 #include "proto/error.h"
 #include "proto/identity.h"
+#include "proto/kit.h"
 #include "proto/ops.h"
 #include "proto/peerid.h"
 #include "proto/record.h"
@@ -868,6 +870,97 @@ static void seal_seeds(void)
 		put("seal", "payload-bomb", buf, n + 1);
 }
 
+/* Packs (fuzz_pack.c), with the target's fixed index key (0x33): a data
+ * pack and an index pack made by pack_writer from a few chunks (way 1);
+ * wrapped inputs (way 2: kind, chunk area length u16 LE, table
+ * plaintext) whose table opens, and one listing an ID twice; and a
+ * recipe of chunk lengths for the writer (way 3). The sealed chunks are
+ * filler: only the table is read. */
+static void pack_seeds(void)
+{
+	static uint8_t sealed[SEAL_OVERHEAD + 64];
+	static uint8_t wrapped[3 + 3 * PACK_ENTRY_LEN];
+	struct backup_keys keys;
+	struct pack_writer *w = NULL;
+	const uint8_t *p;
+	uint8_t chunk_id[SEAL_ID_LEN], pid[PACK_ID_LEN];
+	size_t len;
+	int kinds[2] = {PACK_KIND_DATA, PACK_KIND_INDEX};
+	const char *names[2] = {"data", "index"};
+
+	memset(&keys, 0, sizeof(keys));
+	memset(keys.index, 0x33, sizeof(keys.index));
+	memset(sealed, 0x5a, sizeof(sealed));
+	for (int k = 0; k < 2; k++) {
+		if (pack_writer_new(&w, kinds[k], PACK_TARGET_MIN)) {
+			failed = 1;
+			return;
+		}
+		for (int i = 0; i < 3; i++) {
+			memset(chunk_id, 'a' + i, sizeof(chunk_id));
+			if (pack_writer_add(w, chunk_id, sealed, SEAL_OVERHEAD + 16 * i, 16 * i))
+				failed = 1;
+		}
+		if (pack_writer_finish(w, &keys, &p, &len, pid))
+			failed = 1;
+		else
+			put("pack", names[k], p, len);
+		pack_writer_free(&w);
+	}
+	/* Wrapped: kind 1, a chunk area of 42 + 50 bytes, two entries. */
+	memset(wrapped, 0, sizeof(wrapped));
+	wrapped[0] = PACK_KIND_DATA;
+	wrapped[1] = 92;
+	for (int i = 0; i < 2; i++) {
+		uint8_t *e = wrapped + 3 + i * PACK_ENTRY_LEN;
+		memset(e, 'a' + i, SEAL_ID_LEN);
+		e[32] = i ? 42 : 0;  /* offset */
+		e[36] = i ? 50 : 42; /* sealed length */
+		e[40] = i ? 8 : 0;   /* plaintext length */
+	}
+	put("pack", "wrapped", wrapped, 3 + 2 * PACK_ENTRY_LEN);
+	memset(wrapped + 3 + PACK_ENTRY_LEN, 'a', SEAL_ID_LEN);
+	put("pack", "wrapped-dup", wrapped, 3 + 2 * PACK_ENTRY_LEN);
+	/* Way 3: chunk lengths 42 + 37 * b, one ID repeated (0xf1, 0xf1). */
+	put("pack", "recipe", "\x00\x10\xf1\x80\xf1\xff\x01", 7);
+}
+
+/* Recovery kits (fuzz_kit.c): one with two partners, one without a name
+ * or partner, and one with a typo in its secret. */
+static void kit_seeds(void)
+{
+	static struct proto_kit kit;
+	static char text[PROTO_KIT_TEXT_MAX];
+	int len;
+
+	snprintf(kit.name, sizeof(kit.name), "coop-example");
+	memset(kit.peer, 0x11, sizeof(kit.peer));
+	memset(kit.seed, 0x22, sizeof(kit.seed));
+	memset(kit.founder, 0x33, sizeof(kit.founder));
+	kit.n_partners = 2;
+	for (int i = 0; i < 2; i++) {
+		memset(kit.partners[i].peer, 0x44 + i, PROTO_KEY_LEN);
+		snprintf(kit.partners[i].endpoint, sizeof(kit.partners[i].endpoint),
+		         "tcp://partner%d.example.org:7707", i);
+		snprintf(kit.partners[i].name, sizeof(kit.partners[i].name), "partner %d", i);
+	}
+	len = proto_kit_format(&kit, text, sizeof(text));
+	if (len < 0) {
+		failed = 1;
+		return;
+	}
+	put("kit", "partners", text, (size_t)len);
+	text[strstr(text, "\nsecret ") - text + 9] ^= 1; /* a typo */
+	put("kit", "typo", text, (size_t)len);
+	kit.name[0] = '\0';
+	kit.n_partners = 0;
+	len = proto_kit_format(&kit, text, sizeof(text));
+	if (len < 0)
+		failed = 1;
+	else
+		put("kit", "bare", text, (size_t)len);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -903,6 +996,8 @@ int main(int argc, char **argv)
 	conf_seeds();
 	ctl_seeds();
 	seal_seeds();
+	pack_seeds();
+	kit_seeds();
 	proto_identity_free(&id);
 	if (!failed)
 		printf("fuzz_seeds: corpus written to %s\n", outdir);

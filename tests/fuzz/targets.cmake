@@ -24,6 +24,8 @@ kith_fuzz_target(join kith_proto)
 kith_fuzz_target(request kith_proto)
 kith_fuzz_target(ops kith_proto)
 kith_fuzz_target(seal kith_backup)
+kith_fuzz_target(pack kith_backup)
+kith_fuzz_target(kit kith_proto)
 
 add_executable(fuzz_seeds fuzz/seeds.c)
 target_link_libraries(fuzz_seeds PRIVATE kith_proto kith_backup)

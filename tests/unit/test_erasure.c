@@ -11,27 +11,11 @@
 
 #include "backup/erasure.h"
 #include "proto/error.h"
+#include "rng.h"
 #include "tap.h"
 
 #define N_MAX (ERASURE_K_MAX + ERASURE_M_MAX)
 #define JUNK 0xa5
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15u;
-
-/* xorshift64*: reproducible test data without libc's rand(). */
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1du;
-}
-
-static void fill_random(uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		p[i] = (uint8_t)(rng() >> 56);
-}
 
 /* GF(2^8) with the polynomial x^8 + x^4 + x^3 + x^2 + 1 (0x11d), written
  * here by hand, shift and add, so the reference shares no code with ISA-L. */
@@ -90,7 +74,7 @@ static void stripe_init(struct stripe *s, struct erasure *e, size_t len)
 		s->work[i] = malloc(len);
 	}
 	for (unsigned j = 0; j < s->k; j++)
-		fill_random(s->orig[j], len);
+		rng_fill(s->orig[j], len);
 	erasure_encode(e, (const uint8_t *const *)s->orig, s->orig + s->k, len);
 }
 
@@ -162,7 +146,7 @@ static void random_pattern(unsigned n, unsigned lost, bool *present)
 	for (unsigned i = 0; i < n; i++)
 		present[i] = true;
 	while (lost) {
-		unsigned i = (unsigned)(rng() % n);
+		unsigned i = (unsigned)(rng_next() % n);
 
 		if (present[i]) {
 			present[i] = false;
@@ -182,7 +166,7 @@ static void test_random_patterns(unsigned k, unsigned m, unsigned rounds)
 	erasure_new(&e, k, m);
 	stripe_init(&s, e, 4096 + 17);
 	for (unsigned r = 0; r < rounds; r++) {
-		random_pattern(k + m, 1 + (unsigned)(rng() % m), present);
+		random_pattern(k + m, 1 + (unsigned)(rng_next() % m), present);
 		bad += !decodes(e, &s, present);
 	}
 	snprintf(what, sizeof(what), "%u+%u: %u random patterns of 1..%u lost rebuild all", k, m,
@@ -363,7 +347,7 @@ static bool pack_round_trip(struct erasure *e, size_t n)
 	uint8_t *pack = malloc(n + 1), *back = malloc(n + 1), *shards[N_MAX];
 	bool present[N_MAX], same;
 
-	fill_random(pack, n);
+	rng_fill(pack, n);
 	for (unsigned i = 0; i < k + m; i++)
 		shards[i] = calloc(1, len + 1);
 	for (unsigned j = 0; j < k; j++) {

@@ -6,10 +6,9 @@
  * the mount vanishes with the process whatever happens: as root, or as
  * anyone where unprivileged user namespaces are allowed. Where neither
  * works the test exits 77, which ctest reports as skipped. */
-#define _GNU_SOURCE /* unshare(), CLONE_NEWNS */
+#define _GNU_SOURCE /* unshare(), CLONE_NEWNS in tmpfs.h */
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 #include "proto/record.h"
 #include "store/store.h"
 #include "tap.h"
+#include "tmpfs.h"
 
 #define SKIP 77
 #define PATH_LEN 512
@@ -33,43 +33,6 @@ static char dir[] = "/tmp/kith-test-store-disk-XXXXXX";
 static char filler[PATH_LEN];
 static struct proto_identity *alice;
 static uint64_t now;
-
-/* Writes text to a /proc file of ours; 0 or -1. */
-static int proc_write(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : write(fd, text, strlen(text));
-
-	if (fd >= 0)
-		close(fd);
-	return n == (ssize_t)strlen(text) ? 0 : -1;
-}
-
-/* A user namespace in which we are root, for the mount namespace. */
-static int user_ns(void)
-{
-	char map[64];
-	uid_t uid = getuid();
-	gid_t gid = getgid();
-
-	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0)
-		return -1;
-	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)uid);
-	if (proc_write("/proc/self/uid_map", map) != 0 ||
-	    proc_write("/proc/self/setgroups", "deny") != 0)
-		return -1;
-	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)gid);
-	return proc_write("/proc/self/gid_map", map);
-}
-
-/* Enters a mount namespace of our own, whose mounts do not propagate
- * back. 0, or -1 when this system does not let us. */
-static int private_ns(void)
-{
-	if (unshare(CLONE_NEWNS) != 0 && user_ns() != 0)
-		return -1;
-	return mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
-}
 
 /* Takes FILLER_LEN bytes of the disk, to give back later. */
 static int filler_make(void)
@@ -167,7 +130,7 @@ static void test_full(void)
 int main(void)
 {
 	now = (uint64_t)time(NULL);
-	if (private_ns() != 0) {
+	if (tmpfs_private_ns() != 0) {
 		printf("1..0 # SKIP no mount namespace of our own here (%s)\n", strerror(errno));
 		return SKIP;
 	}
