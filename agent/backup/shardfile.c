@@ -95,25 +95,11 @@ struct shardfile_dir {
 
 /* ---- names and paths ---- */
 
-bool shardfile_name_ok(const char *name, size_t len)
-{
-	if (!name || len == 0 || len > SHARDFILE_NAME_MAX || name[0] == '.')
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = name[i];
-		bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '.' ||
-		          c == '_' || c == '-';
-		if (!ok || (c == '.' && i + 1 < len && name[i + 1] == '.'))
-			return false;
-	}
-	return true;
-}
-
 /* name is a C string: the length is bounded first, so a peer's long
  * string costs at most SHARDFILE_NAME_MAX + 1 reads. */
 static bool name_valid(const char *name)
 {
-	return name && shardfile_name_ok(name, strnlen(name, SHARDFILE_NAME_MAX + 1));
+	return name && proto_hold_name_ok(name, strnlen(name, SHARDFILE_NAME_MAX + 1));
 }
 
 static void owner_hex(char out[OWNER_HEX_LEN + 1], const uint8_t owner[PROTO_KEY_LEN])

@@ -54,9 +54,10 @@
 #include <stdint.h>
 
 #include "proto/limits.h"
+#include "proto/ops.h"
 
 #define SHARDFILE_DIR "shards"
-#define SHARDFILE_NAME_MAX 128                 /* store/'s STORE_SHARD_NAME_MAX */
+#define SHARDFILE_NAME_MAX PROTO_HOLD_NAME_MAX /* store/'s STORE_SHARD_NAME_MAX */
 #define SHARDFILE_SIZE_MAX ((uint64_t)4 << 30) /* 4 GiB per shard */
 #define SHARDFILE_PIECE_MAX ((size_t)1 << 20)  /* bytes per shardfile_write() */
 #define SHARDFILE_READ_MAX ((size_t)1 << 20)   /* bytes per shardfile_read() */
@@ -91,11 +92,10 @@ void shardfile_dir_close(struct shardfile_dir **d);
 /* Jobs queued or running whose completion the loop has not handled yet. */
 unsigned shardfile_dir_pending(const struct shardfile_dir *d);
 
-/* Whether name (len bytes, no NUL inside) is a valid shard name: 1 to
+/* Shard names are those of the hold.* ops (proto_hold_name_ok(): 1 to
  * SHARDFILE_NAME_MAX characters of [0-9a-z._-], not starting with '.', no
- * "..". A peer chooses names, so every function checks them this way
+ * ".."). A peer chooses them, so every function below checks them again
  * (KITH_EVALUE otherwise) and no name can reach outside its directory. */
-bool shardfile_name_ok(const char *name, size_t len);
 
 /* Starts owner's shard name (both borrowed) of exactly size bytes
  * (KITH_ETOOBIG over SHARDFILE_SIZE_MAX): creates the owner's directory

@@ -571,6 +571,64 @@ static void ops_seeds(void)
 		put_unknown_key("ops", "services-unknown-key", b.data, b.len, 0);
 	put_buf("ops", "services", &b, rc);
 	put_buf("ops", "no-services", &b, proto_services_encode(&b, NULL, 0));
+
+	/* hold.* args and results */
+	static struct proto_hold_list l;
+	static const uint8_t piece[] = "a piece of a sealed pack shard";
+	static const uint8_t owner[PROTO_KEY_LEN] = {0x42};
+	struct proto_hold_open ho = {.name = "p-0007.s3", .size = 5ULL << 30 >> 1};
+	struct proto_hold_write hw = {
+	    .name = "p-0007.s3", .offset = 262144, .data = piece, .len = sizeof(piece)};
+	struct proto_hold_written hn = {.written = 262144 + sizeof(piece)};
+	struct proto_hold_name nm = {.name = "p-0007.s3"};
+	struct proto_hold_receipt rc_ = {0};
+	struct proto_hold_read hr = {.name = "p-0007.s3", .offset = 1 << 20, .len = 262144};
+	struct proto_hold_data hd = {.data = piece, .len = sizeof(piece), .size = 1ULL << 32};
+	struct proto_hold_list_args la = {.after = "p-0006.s1", .has_after = true};
+	memset(ho.hash, 0xa5, sizeof(ho.hash));
+	rc = proto_hold_open_encode(&b, &ho);
+	if (!rc)
+		put_unknown_key("ops", "hold-open-unknown-key", b.data, b.len, 0);
+	put_buf("ops", "hold-open", &b, rc);
+	memset(ho.name, 'z', PROTO_HOLD_NAME_MAX);
+	ho.name[PROTO_HOLD_NAME_MAX] = '\0';
+	ho.size = PROTO_HOLD_SIZE_MAX;
+	put_buf("ops", "hold-open-max", &b, proto_hold_open_encode(&b, &ho));
+	rc = proto_hold_write_encode(&b, &hw);
+	if (!rc)
+		put_unknown_key("ops", "hold-write-unknown-key", b.data, b.len, 0);
+	put_buf("ops", "hold-write", &b, rc);
+	put_buf("ops", "hold-written", &b, proto_hold_written_encode(&b, &hn));
+	put_buf("ops", "hold-name", &b, proto_hold_name_encode(&b, &nm));
+	rc = proto_hold_receipt_sign(&rc_, id, owner, nm.name, ho.size, ho.hash, ISSUED);
+	if (!rc)
+		rc = proto_hold_receipt_encode(&b, &rc_);
+	put_buf("ops", "hold-receipt", &b, rc);
+	rc = proto_hold_read_encode(&b, &hr);
+	if (!rc)
+		put_unknown_key("ops", "hold-read-unknown-key", b.data, b.len, 0);
+	put_buf("ops", "hold-read", &b, rc);
+	put_buf("ops", "hold-data", &b, proto_hold_data_encode(&b, &hd));
+	hd.len = 0;
+	put_buf("ops", "hold-data-empty", &b, proto_hold_data_encode(&b, &hd));
+	put_buf("ops", "hold-list-after", &b, proto_hold_list_args_encode(&b, &la));
+	la.has_after = false;
+	put_buf("ops", "hold-list-first", &b, proto_hold_list_args_encode(&b, &la));
+	for (int i = 0; i < 3; i++) {
+		snprintf(l.entries[i].name, sizeof(l.entries[i].name), "p-%04d.s%d", i, i);
+		l.entries[i].size = (uint64_t)i << 30;
+		memset(l.entries[i].hash, 0x10 + i, PROTO_HOLD_HASH_LEN);
+		l.entries[i].state = (enum proto_hold_state)i;
+	}
+	l.n = 3;
+	l.more = true;
+	rc = proto_hold_list_encode(&b, &l);
+	if (!rc)
+		put_unknown_key("ops", "hold-list-unknown-key", b.data, b.len, 0);
+	put_buf("ops", "hold-list", &b, rc);
+	l.n = 0;
+	l.more = false;
+	put_buf("ops", "hold-list-empty", &b, proto_hold_list_encode(&b, &l));
 }
 
 static void scope_seeds(void)

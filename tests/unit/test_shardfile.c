@@ -165,17 +165,17 @@ static void test_names(void)
 	bool all = true;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		all &= !shardfile_name_ok(bad[i], strlen(bad[i]));
+		all &= !proto_hold_name_ok(bad[i], strlen(bad[i]));
 	ok(all, "names with '/', \"..\", a leading '.', upper case, others: refused");
-	ok(!shardfile_name_ok("ab\0c", 4), "a NUL inside a name: refused");
-	ok(!shardfile_name_ok(NULL, 0), "no name: refused");
+	ok(!proto_hold_name_ok("ab\0c", 4), "a NUL inside a name: refused");
+	ok(!proto_hold_name_ok(NULL, 0), "no name: refused");
 	memset(longest, 'a', sizeof(longest));
 	longest[SHARDFILE_NAME_MAX] = 0;
-	ok(shardfile_name_ok(longest, SHARDFILE_NAME_MAX), "128 characters: fine");
+	ok(proto_hold_name_ok(longest, SHARDFILE_NAME_MAX), "128 characters: fine");
 	longest[SHARDFILE_NAME_MAX] = 'a';
 	longest[SHARDFILE_NAME_MAX + 1] = 0;
-	ok(!shardfile_name_ok(longest, SHARDFILE_NAME_MAX + 1), "129: refused");
-	ok(shardfile_name_ok("pack-0f.s1_k4.m2", 16), "[0-9a-z._-]: fine");
+	ok(!proto_hold_name_ok(longest, SHARDFILE_NAME_MAX + 1), "129: refused");
+	ok(proto_hold_name_ok("pack-0f.s1_k4.m2", 16), "[0-9a-z._-]: fine");
 
 	is(shardfile_create(dir_, owner_a, "../escape", 10, &w), KITH_EVALUE,
 	   "create \"../escape\"");
