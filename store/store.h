@@ -14,9 +14,12 @@
  *            expiry order, for pruning, but for the kinds in
  *            STORE_KINDS_KEPT, never pruned
  *   invites  invitation id -> created, expires, uses left, secret, scopes
- *   shards   (owner, name) -> the shard's bytes
- *   usage    owner -> bytes (8 BE) || count (8 BE) of its shards
- *            (STORE_SHARD_OVERHEAD and the name included)
+ *   shards   (owner, name) -> the shard's bytes (kith shard: the old way)
+ *   holds    (owner, name) -> state (1) || size (8 BE) || hash (32) ||
+ *            created (8 BE) || grace_until (8 BE): the index of the
+ *            shards kept as files (agent/backup/shardfile.h)
+ *   usage    owner -> bytes (8 BE) || count (8 BE) of its shards and
+ *            holds together (STORE_SHARD_OVERHEAD and the name included)
  * meta also holds "founder" -> 32 bytes and the named counters. authors,
  * expiry and usage change in the transaction of every change they count,
  * so they are always exact: a budget or quota check is one read.
@@ -55,9 +58,9 @@
 
 #define STORE_DIR "store"
 /* 2 since issue 4 added invites, shards and usage; 3 added authors and
- * expiry and counts names and overhead in usage. An older store is
- * upgraded in place, in one transaction, by store_open(). */
-#define STORE_SCHEMA_VERSION 3
+ * expiry and counts names and overhead in usage; 4 added holds. An older
+ * store is upgraded in place, in one transaction, by store_open(). */
+#define STORE_SCHEMA_VERSION 4
 #define STORE_MAP_SIZE_DEFAULT ((size_t)256 << 20) /* 256 MiB */
 #define STORE_MAP_MAX_DEFAULT ((size_t)8 << 30)    /* 8 GiB */
 
@@ -90,7 +93,7 @@ struct store_options {
  * caller: close it with store_close(). The map starts at the larger of
  * opt->map_size and the size the file was last grown to, within the
  * limits above (never below what the file holds). A store of schema
- * version 1 or 2 is upgraded to version 3 in the open's write transaction
+ * version 1, 2 or 3 is upgraded to version 4 in the open's write transaction
  * (a process built for an older version then refuses it). Returns 0,
  * -errno, KITH_ESCHEMA (another schema version, or not a kith store: the
  * file is left as it was), -EIO (a damaged store, also left as it was),
@@ -289,20 +292,23 @@ int store_invites_each(struct store *s, int (*fn)(void *arg, const struct store_
 int store_invites_prune(struct store *s, uint64_t now, uint64_t *removed);
 
 /* Shards partners keep with us, accounted per owner (the peer whose grant
- * allows them). Names are 1..STORE_SHARD_NAME_MAX bytes: every function
- * refuses an empty name with KITH_EVALUE and a longer one with
- * KITH_ETOOBIG. A shard may be empty (data NULL, len 0): it counts. An
- * owner's bytes are what its shards cost: for each, its length + its
- * name's length + STORE_SHARD_OVERHEAD (the entries it takes), so many
- * tiny shards cost what they occupy. */
+ * allows them): as LMDB values (store_shard_*, kith shard) or as files
+ * indexed here (store_hold*, below). One usage per owner counts both, so
+ * one quota and one count cover both. Names are 1..STORE_SHARD_NAME_MAX
+ * bytes: every function refuses an empty name with KITH_EVALUE and a
+ * longer one with KITH_ETOOBIG. A shard may be empty (data NULL, len 0):
+ * it counts. An owner's bytes are what its shards and holds cost: for
+ * each, its length + its name's length + STORE_SHARD_OVERHEAD (the
+ * entries it takes), so many tiny shards cost what they occupy. */
 #define STORE_SHARD_NAME_MAX 128
 #define STORE_SHARD_OVERHEAD 64
 
 /* Stores (or replaces) owner's shard name if the owner's bytes after the
  * change (used - the old shard's cost + the new one's) stay within quota
  * (KITH_EQUOTA otherwise) and, for a new shard, if owner has fewer than
- * max_shards (KITH_ETOOMANY otherwise; a replacement is never refused
- * for the count); nothing changes when refused. data is borrowed. *used
+ * max_shards shards and holds (KITH_ETOOMANY otherwise; a replacement is
+ * never refused for the count); -EEXIST when name is one of owner's holds;
+ * nothing changes when refused. data is borrowed. *used
  * (may be NULL) receives the owner's bytes after the call (on 0, on
  * KITH_EQUOTA and on KITH_ETOOMANY). */
 int store_shard_put(struct store *s, const uint8_t owner[PROTO_KEY_LEN], const char *name,
@@ -314,16 +320,112 @@ int store_shard_get(struct store *s, const uint8_t owner[PROTO_KEY_LEN], const c
 /* Removes it; -ENOENT when absent. *used as for put. */
 int store_shard_del(struct store *s, const uint8_t owner[PROTO_KEY_LEN], const char *name,
                     uint64_t *used);
-/* What owner's shards cost, and how many it keeps with us (0 and 0 for an
- * owner with none). */
+/* What owner's shards and holds cost, and how many it keeps with us (0
+ * and 0 for an owner with none): its usage entry. */
 int store_shard_usage(struct store *s, const uint8_t owner[PROTO_KEY_LEN], uint64_t *bytes,
                       uint64_t *count);
-/* Removes every shard of owner (its grant was revoked and the admin asked
- * to drop them); *freed (may be NULL) receives the cost freed. It counts
- * the shards themselves and removes owner's usage entry without reading
- * it, so it is also how an owner whose usage was found damaged (-EIO) is
- * repaired. */
+/* Removes every shard and every hold of owner (kith shard drop: its grant
+ * was revoked and the admin asked to drop them); *freed (may be NULL)
+ * receives the cost freed. It counts the entries themselves and removes
+ * owner's usage entry without reading it, so it is also how an owner
+ * whose usage was found damaged (-EIO) is repaired, and the only way
+ * then (a damaged holds value is removed too, its cost unknown). The
+ * files of the holds are the caller's: remove DATA/shards/<owner hex>
+ * (or walk store_holds_each() first); files the index no longer names
+ * are what the agent's check at start removes. */
 int store_shards_drop(struct store *s, const uint8_t owner[PROTO_KEY_LEN], uint64_t *freed);
+
+/* ---- holds: the index of the shards kept as files ----
+ *
+ * The bytes are files (agent/backup/shardfile.h); each has an entry here,
+ * made before any byte flows: a put reserves its whole cost in usage
+ * (RESERVED), the file's commit turns it KEPT with its content hash, and
+ * an abort, a deletion or the end of a grace period releases it. A
+ * RESERVED entry found at start is a put a crash cut short:
+ * store_holds_drop_reserved() releases them all, so usage is exact after
+ * kill -9 at any moment. Names are as for shards (the agent checks their
+ * characters with shardfile_name_ok(); here only the length), and a name
+ * is a shard or a hold of its owner, never both. A hold costs its size +
+ * its name's length + STORE_SHARD_OVERHEAD, as a shard of that size.
+ * Every change is one synced write transaction; -EIO as for shards when
+ * an owner's usage cannot count what is taken out of it, or an entry does
+ * not decode. */
+#define STORE_HOLD_HASH_LEN 32 /* SHARDFILE_HASH_LEN: BLAKE2b-256 of the bytes */
+/* The largest size a hold may have, so that costs never overflow. */
+#define STORE_HOLD_SIZE_MAX (UINT64_MAX / 2)
+
+enum store_hold_state {
+	STORE_HOLD_RESERVED = 1, /* quota taken, bytes on their way */
+	STORE_HOLD_KEPT = 2,     /* the file is durable under its name */
+};
+
+struct store_hold {
+	enum store_hold_state state;
+	uint64_t size;                     /* bytes of the file */
+	uint8_t hash[STORE_HOLD_HASH_LEN]; /* all zero while RESERVED */
+	uint64_t created;                  /* Unix seconds, when reserved */
+	uint64_t grace_until;              /* Unix seconds; 0: not in a grace period */
+};
+
+/* Reserves owner's hold name of size bytes at time now: adds a RESERVED
+ * entry and its cost to owner's usage if the usage after stays within
+ * quota (KITH_EQUOTA otherwise) and owner has fewer than max_count shards
+ * and holds (KITH_ETOOMANY otherwise; UINT64_MAX: no limit, as for
+ * store_shard_put()). -EEXIST when owner already has a shard or a hold of
+ * that name (whatever its state), KITH_ETOOBIG for a size over
+ * STORE_HOLD_SIZE_MAX; nothing changes when refused. *used (may be NULL)
+ * receives the owner's bytes after the call (on 0, KITH_EQUOTA and
+ * KITH_ETOOMANY). */
+int store_hold_reserve(struct store *s, const uint8_t owner[PROTO_KEY_LEN], const char *name,
+                       uint64_t size, uint64_t quota, uint64_t max_count, uint64_t now,
+                       uint64_t *used);
+/* RESERVED -> KEPT with the file's content hash (borrowed): called once
+ * the file is durable (shardfile_commit()'s callback). -ENOENT when there
+ * is no such hold, KITH_EVALUE when it is not RESERVED. Usage does not
+ * change. */
+int store_hold_commit(struct store *s, const uint8_t owner[PROTO_KEY_LEN], const char *name,
+                      const uint8_t hash[STORE_HOLD_HASH_LEN]);
+/* Removes the hold whatever its state (a put aborted, a deletion, the end
+ * of a grace period) and takes its cost off owner's usage; -ENOENT when
+ * absent. *used (may be NULL) receives the owner's bytes after it (on
+ * 0). The file is the caller's to remove. */
+int store_hold_release(struct store *s, const uint8_t owner[PROTO_KEY_LEN], const char *name,
+                       uint64_t *used);
+/* Reads the hold into *out; -ENOENT. */
+int store_hold_get(struct store *s, const uint8_t owner[PROTO_KEY_LEN], const char *name,
+                   struct store_hold *out);
+
+/* Called once per hold; owner, name and h are valid during the call only.
+ * A non-zero return stops the walk and is returned. The callback may read
+ * the store, not write (-EBUSY): collect, then release. */
+typedef int (*store_hold_fn)(void *arg, const uint8_t owner[PROTO_KEY_LEN], const char *name,
+                             const struct store_hold *h);
+/* Calls fn for every hold of owner (NULL: of every owner), in key order
+ * (owner, then name bytes), read-only. */
+int store_holds_each(struct store *s, const uint8_t owner[PROTO_KEY_LEN], store_hold_fn fn,
+                     void *arg);
+
+/* Sets grace_until to until on every hold of owner (its grant was revoked
+ * or expired: they stay, read-only, until then; the agent refuses new
+ * puts itself). RESERVED holds are marked too, so that a put still in
+ * flight commits into the grace period rather than out of it. until 0
+ * ends the grace period (a new grant came). *marked (may be NULL) counts
+ * the holds changed. */
+int store_hold_grace(struct store *s, const uint8_t owner[PROTO_KEY_LEN], uint64_t until,
+                     uint64_t *marked);
+/* Calls fn, as store_holds_each(), for every hold whose grace period
+ * ended before now (0 < grace_until < now), whatever its owner: what to
+ * delete (shardfile_remove(), then store_hold_release()). A walk of every
+ * hold: meant for a timer of minutes, not per message. */
+int store_holds_expired(struct store *s, uint64_t now, store_hold_fn fn, void *arg);
+
+/* Releases every RESERVED hold, of every owner, in one transaction: at the
+ * agent's start, when they can only be puts a crash cut short (call it
+ * with shardfile_dir_open(), which removes their temporary files).
+ * *released (may be NULL) counts them. -EIO when an owner's usage cannot
+ * count them: nothing changes then (store_shards_drop() repairs the
+ * owner). */
+int store_holds_drop_reserved(struct store *s, uint64_t *released);
 
 /* Number of current records. */
 int store_record_count(struct store *s, uint64_t *count);

@@ -6,7 +6,9 @@
  * writes records; store_author.c keeps what each author's records cost;
  * store_prune.c removes records; store_read.c reads them and keeps the
  * counters; store_local.c keeps the founder and the invitations;
- * store_shard.c keeps partners' shards and their usage. */
+ * store_shard.c keeps partners' shards and their usage; store_hold.c keeps
+ * the index of the shards partners keep with us as files, in the same
+ * usage. */
 #ifndef KITH_STORE_STORE_INT_H
 #define KITH_STORE_STORE_INT_H
 
@@ -40,6 +42,7 @@ struct store {
 	MDB_dbi invites; /* store_local.c */
 	MDB_dbi shards;  /* store_shard.c, with usage */
 	MDB_dbi usage;
+	MDB_dbi holds; /* store_hold.c */
 	/* One read transaction handle, reset between reads and renewed for
 	 * the next: renewing is much cheaper than beginning. */
 	MDB_txn *rtxn;
@@ -148,7 +151,46 @@ int store_head_raise(struct store *s, MDB_txn *txn, const uint8_t author[PROTO_K
 /* Counts and indexes every stored record into authors and expiry, which
  * must be empty: the schema upgrade (store_author.c). */
 int store_authors_rebuild(struct store *s, MDB_txn *txn);
-/* Recounts every owner's usage from its shards (store_shard.c). */
+/* Recounts every owner's usage from its shards (store_shard.c): the
+ * upgrade to version 3, before holds existed. */
 int store_usage_rebuild(struct store *s, MDB_txn *txn);
+
+/* ---- what owners' shards and holds cost (store_shard.c) ---- */
+
+/* shards and holds key: owner || name (no NUL). */
+#define STORE_SHARD_KEY_MAX (PROTO_KEY_LEN + STORE_SHARD_NAME_MAX)
+
+/* An owner's usage entry, or a change to it. */
+struct store_usage {
+	uint64_t bytes;
+	uint64_t count;
+};
+
+/* Checks name (KITH_EVALUE empty, KITH_ETOOBIG too long) and writes the
+ * shards and holds key of (owner, name) into key; k points into key. */
+int store_shard_key(uint8_t key[STORE_SHARD_KEY_MAX], MDB_val *k,
+                    const uint8_t owner[PROTO_KEY_LEN], const char *name);
+/* The cost in usage of a shard or hold of size bytes named by a key of
+ * length klen (size is at most STORE_HOLD_SIZE_MAX: it cannot overflow). */
+uint64_t store_shard_cost(uint64_t size, size_t klen);
+/* Owner's usage within txn: zero when it has none; -EIO when the entry is
+ * short, or counts bytes without an entry. */
+int store_usage_read(struct store *s, MDB_txn *txn, const uint8_t owner[PROTO_KEY_LEN],
+                     struct store_usage *u);
+/* Writes owner's usage; one of count 0 is removed. */
+int store_usage_write(struct store *s, MDB_txn *txn, const uint8_t owner[PROTO_KEY_LEN],
+                      const struct store_usage *u);
+/* Takes n entries costing bytes out of *u: -EIO when *u cannot have
+ * counted them. */
+int store_usage_take(struct store_usage *u, uint64_t n, uint64_t bytes);
+/* Whether the shards entry k exists (*found). */
+int store_shard_exists(struct store *s, MDB_txn *txn, const MDB_val *k, bool *found);
+
+/* Whether the holds entry k exists (*found) (store_hold.c). */
+int store_hold_exists(struct store *s, MDB_txn *txn, const MDB_val *k, bool *found);
+/* Deletes every holds entry of owner; adds their cost to *freed (a damaged
+ * entry is deleted, its cost unknown). */
+int store_holds_delete(struct store *s, MDB_txn *txn, const uint8_t owner[PROTO_KEY_LEN],
+                       uint64_t *freed);
 
 #endif

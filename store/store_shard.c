@@ -1,15 +1,17 @@
 /* Shards partners keep with us, and what each owner uses.
  *
  * shards maps owner (32) || name to the shard's bytes; usage maps owner to
- * bytes (8 BE) || count (8 BE), where a shard's bytes are its cost: its
- * length + its name's length + STORE_SHARD_OVERHEAD. Every change to an
- * owner's shards rewrites its usage entry in the same write transaction,
- * so the two never disagree on disk and a quota check is one read, not a
- * walk. An owner with no shard has no usage entry. When they do disagree
- * (a file damaged or edited behind our back) the change is refused with
- * -EIO: an owner must never get more room than its grant allows because a
- * counter went wrong. store_shards_drop() is the way out. The schema
- * upgrade to version 3 recounts every owner (store_usage_rebuild()). */
+ * bytes (8 BE) || count (8 BE) of its shards and its holds (store_hold.c),
+ * where each one's bytes are its cost: its length + its name's length +
+ * STORE_SHARD_OVERHEAD. Every change to an owner's shards or holds
+ * rewrites its usage entry in the same write transaction, so they never
+ * disagree on disk and a quota check is one read, not a walk. An owner
+ * with neither has no usage entry. When they do disagree (a file damaged
+ * or edited behind our back) the change is refused with -EIO: an owner
+ * must never get more room than its grant allows because a counter went
+ * wrong. store_shards_drop() is the way out. The schema upgrade to
+ * version 3 recounts every owner (store_usage_rebuild()). A name is
+ * either a shard or a hold of its owner, never both. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -18,13 +20,8 @@
 #include "../proto/error.h"
 #include "store_int.h"
 
-#define SHARD_KEY_MAX (PROTO_KEY_LEN + STORE_SHARD_NAME_MAX)
+#define SHARD_KEY_MAX STORE_SHARD_KEY_MAX
 #define USAGE_VALUE_LEN 16
-
-struct usage {
-	uint64_t bytes;
-	uint64_t count;
-};
 
 /* *len = the length of a valid name; KITH_EVALUE or KITH_ETOOBIG. */
 static int name_check(const char *name, size_t *len)
@@ -35,9 +32,8 @@ static int name_check(const char *name, size_t *len)
 	return *len > STORE_SHARD_NAME_MAX ? KITH_ETOOBIG : 0;
 }
 
-/* Checks name and writes the shards key of (owner, name) into key. */
-static int shard_key(uint8_t key[SHARD_KEY_MAX], MDB_val *k, const uint8_t owner[PROTO_KEY_LEN],
-                     const char *name)
+int store_shard_key(uint8_t key[STORE_SHARD_KEY_MAX], MDB_val *k,
+                    const uint8_t owner[PROTO_KEY_LEN], const char *name)
 {
 	size_t len;
 	int rc = name_check(name, &len);
@@ -50,15 +46,13 @@ static int shard_key(uint8_t key[SHARD_KEY_MAX], MDB_val *k, const uint8_t owner
 	return 0;
 }
 
-/* Owner's usage within txn: zero when it has none; -EIO when the entry is
- * short, or counts bytes without a shard. */
-static int usage_read(struct store *s, MDB_txn *txn, const uint8_t owner[PROTO_KEY_LEN],
-                      struct usage *u)
+int store_usage_read(struct store *s, MDB_txn *txn, const uint8_t owner[PROTO_KEY_LEN],
+                     struct store_usage *u)
 {
 	MDB_val k = {PROTO_KEY_LEN, (void *)owner}, v;
 	int rc = mdb_get(txn, s->usage, &k, &v);
 
-	*u = (struct usage){0, 0};
+	*u = (struct store_usage){0, 0};
 	if (rc == MDB_NOTFOUND)
 		return 0;
 	if (rc != 0)
@@ -68,14 +62,14 @@ static int usage_read(struct store *s, MDB_txn *txn, const uint8_t owner[PROTO_K
 	u->bytes = store_be64_get(v.mv_data);
 	u->count = store_be64_get((const uint8_t *)v.mv_data + 8);
 	if (u->count == 0) {
-		*u = (struct usage){0, 0};
-		return -EIO; /* an entry is removed with the last shard */
+		*u = (struct store_usage){0, 0};
+		return -EIO; /* an entry is removed with the last shard or hold */
 	}
 	return 0;
 }
 
-static int usage_write(struct store *s, MDB_txn *txn, const uint8_t owner[PROTO_KEY_LEN],
-                       const struct usage *u)
+int store_usage_write(struct store *s, MDB_txn *txn, const uint8_t owner[PROTO_KEY_LEN],
+                      const struct store_usage *u)
 {
 	uint8_t buf[USAGE_VALUE_LEN];
 	MDB_val k = {PROTO_KEY_LEN, (void *)owner}, v = {sizeof(buf), buf};
@@ -90,10 +84,9 @@ static int usage_write(struct store *s, MDB_txn *txn, const uint8_t owner[PROTO_
 	return store_mdb_error(s, mdb_put(txn, s->usage, &k, &v, 0));
 }
 
-/* The cost of a shard of len bytes named by the shards key of length klen. */
-static uint64_t shard_cost(size_t len, size_t klen)
+uint64_t store_shard_cost(uint64_t size, size_t klen)
 {
-	return (uint64_t)len + (klen - PROTO_KEY_LEN) + STORE_SHARD_OVERHEAD;
+	return size + (klen - PROTO_KEY_LEN) + STORE_SHARD_OVERHEAD;
 }
 
 /* Looks up the shard k: *found, and its cost in *cost. */
@@ -103,36 +96,42 @@ static int shard_lookup(struct store *s, MDB_txn *txn, MDB_val *k, bool *found, 
 	int rc = mdb_get(txn, s->shards, k, &v);
 
 	*found = rc == 0;
-	*cost = rc == 0 ? shard_cost(v.mv_size, k->mv_size) : 0;
+	*cost = rc == 0 ? store_shard_cost(v.mv_size, k->mv_size) : 0;
 	return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_mdb_error(s, rc);
 }
 
-/* The usage left once a shard costing old is taken out: -EIO when the
- * usage cannot have counted it. */
-static int usage_take(struct usage *u, uint64_t old)
+int store_shard_exists(struct store *s, MDB_txn *txn, const MDB_val *k, bool *found)
 {
-	if (u->count == 0 || u->bytes < old)
+	uint64_t cost;
+
+	return shard_lookup(s, txn, (MDB_val *)k, found, &cost);
+}
+
+int store_usage_take(struct store_usage *u, uint64_t n, uint64_t bytes)
+{
+	if (u->count < n || u->bytes < bytes)
 		return -EIO;
-	u->count--;
-	u->bytes -= old;
+	u->count -= n;
+	u->bytes -= bytes;
 	if (u->count == 0 && u->bytes != 0)
-		return -EIO; /* bytes counted for shards that are not there */
+		return -EIO; /* bytes counted for entries that are not there */
 	return 0;
 }
 
 /* Owner's usage within txn before (*now) and after (*without) shard k is
  * taken out, and whether k exists (*found). */
 static int usage_without(struct store *s, MDB_txn *txn, const uint8_t owner[PROTO_KEY_LEN],
-                         MDB_val *k, struct usage *now, struct usage *without, bool *found)
+                         MDB_val *k, struct store_usage *now, struct store_usage *without,
+                         bool *found)
 {
 	uint64_t old;
-	int rc = usage_read(s, txn, owner, now);
+	int rc = store_usage_read(s, txn, owner, now);
 
 	*without = *now;
 	if (rc == 0)
 		rc = shard_lookup(s, txn, k, found, &old);
 	if (rc == 0 && *found)
-		rc = usage_take(without, old);
+		rc = store_usage_take(without, 1, old);
 	return rc;
 }
 
@@ -143,28 +142,32 @@ struct shard_put {
 	uint64_t used; /* out */
 };
 
-/* Refuses the shard when it would be one too many or pass the quota
- * (p->used then says what is used), else stores it. */
+/* Refuses the shard when its name is a hold, or it would be one too many
+ * or pass the quota (p->used then says what is used), else stores it. */
 static int shard_put_write(struct store *s, MDB_txn *txn, void *arg)
 {
 	struct shard_put *p = arg;
-	uint64_t cost = shard_cost(p->v.mv_size, p->k.mv_size);
-	struct usage now, base, after;
-	bool found;
+	uint64_t cost = store_shard_cost(p->v.mv_size, p->k.mv_size);
+	struct store_usage now, base, after;
+	bool found, held = false;
 	int rc = usage_without(s, txn, p->owner, &p->k, &now, &base, &found);
 
 	p->used = now.bytes;
+	if (rc == 0)
+		rc = store_hold_exists(s, txn, &p->k, &held);
 	if (rc < 0)
 		return rc;
+	if (held)
+		return -EEXIST;
 	if (!found && base.count >= p->max_shards)
 		return KITH_ETOOMANY;
 	/* base.bytes + cost <= quota, written so that it cannot overflow */
 	if (cost > p->quota || base.bytes > p->quota - cost)
 		return KITH_EQUOTA;
-	after = (struct usage){base.bytes + cost, base.count + 1};
+	after = (struct store_usage){base.bytes + cost, base.count + 1};
 	rc = store_mdb_error(s, mdb_put(txn, s->shards, &p->k, &p->v, 0));
 	if (rc == 0)
-		rc = usage_write(s, txn, p->owner, &after);
+		rc = store_usage_write(s, txn, p->owner, &after);
 	if (rc == 0)
 		p->used = after.bytes;
 	return rc;
@@ -181,7 +184,7 @@ int store_shard_put(struct store *s, const uint8_t owner[PROTO_KEY_LEN], const c
 
 	if (used)
 		*used = 0;
-	rc = shard_key(key, &p.k, owner, name);
+	rc = store_shard_key(key, &p.k, owner, name);
 	if (rc < 0)
 		return rc;
 	if (!data && len > 0)
@@ -203,7 +206,7 @@ int store_shard_get(struct store *s, const uint8_t owner[PROTO_KEY_LEN], const c
 
 	*data = NULL;
 	*len = 0;
-	rc = shard_key(key, &k, owner, name);
+	rc = store_shard_key(key, &k, owner, name);
 	if (rc < 0)
 		return rc;
 	rc = store_read_begin(s, &txn);
@@ -235,7 +238,7 @@ struct shard_del {
 static int shard_del_write(struct store *s, MDB_txn *txn, void *arg)
 {
 	struct shard_del *d = arg;
-	struct usage now, u;
+	struct store_usage now, u;
 	bool found;
 	int rc = usage_without(s, txn, d->owner, &d->k, &now, &u, &found);
 
@@ -244,7 +247,7 @@ static int shard_del_write(struct store *s, MDB_txn *txn, void *arg)
 	if (rc == 0)
 		rc = store_mdb_error(s, mdb_del(txn, s->shards, &d->k, NULL));
 	if (rc == 0)
-		rc = usage_write(s, txn, d->owner, &u);
+		rc = store_usage_write(s, txn, d->owner, &u);
 	d->used = u.bytes;
 	return rc;
 }
@@ -258,7 +261,7 @@ int store_shard_del(struct store *s, const uint8_t owner[PROTO_KEY_LEN], const c
 
 	if (used)
 		*used = 0;
-	rc = shard_key(key, &d.k, owner, name);
+	rc = store_shard_key(key, &d.k, owner, name);
 	if (rc == 0)
 		rc = store_write(s, STORE_WRITE_RESERVE, shard_del_write, &d);
 	if (rc == 0 && used)
@@ -269,13 +272,13 @@ int store_shard_del(struct store *s, const uint8_t owner[PROTO_KEY_LEN], const c
 int store_shard_usage(struct store *s, const uint8_t owner[PROTO_KEY_LEN], uint64_t *bytes,
                       uint64_t *count)
 {
-	struct usage u = {0, 0};
+	struct store_usage u = {0, 0};
 	MDB_txn *txn;
 	int rc;
 
 	rc = store_read_begin(s, &txn);
 	if (rc == 0) {
-		rc = usage_read(s, txn, owner, &u);
+		rc = store_usage_read(s, txn, owner, &u);
 		store_read_end(s);
 	}
 	*bytes = u.bytes;
@@ -297,7 +300,7 @@ static int shards_delete(struct store *s, MDB_cursor *cur, const uint8_t owner[P
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size < PROTO_KEY_LEN || memcmp(k.mv_data, owner, PROTO_KEY_LEN) != 0)
 			return 0; /* past owner's entries */
-		*freed += shard_cost(v.mv_size, k.mv_size);
+		*freed += store_shard_cost(v.mv_size, k.mv_size);
 		rc = mdb_cursor_del(cur, 0);
 		if (rc != 0)
 			break;
@@ -312,7 +315,7 @@ struct shards_drop {
 
 static int shards_drop_write(struct store *s, MDB_txn *txn, void *arg)
 {
-	static const struct usage none = {0, 0};
+	static const struct store_usage none = {0, 0};
 	struct shards_drop *d = arg;
 	MDB_cursor *cur = NULL;
 	int rc = store_mdb_error(s, mdb_cursor_open(txn, s->shards, &cur));
@@ -322,8 +325,10 @@ static int shards_drop_write(struct store *s, MDB_txn *txn, void *arg)
 		rc = shards_delete(s, cur, d->owner, &d->freed);
 	if (cur)
 		mdb_cursor_close(cur);
+	if (rc == 0)
+		rc = store_holds_delete(s, txn, d->owner, &d->freed);
 	/* The usage entry goes without being read: drop repairs it. */
-	return rc < 0 ? rc : usage_write(s, txn, d->owner, &none);
+	return rc < 0 ? rc : store_usage_write(s, txn, d->owner, &none);
 }
 
 int store_shards_drop(struct store *s, const uint8_t owner[PROTO_KEY_LEN], uint64_t *freed)
@@ -339,18 +344,18 @@ int store_shards_drop(struct store *s, const uint8_t owner[PROTO_KEY_LEN], uint6
 /* Counts one shards entry (k, v) into its owner's total *u, first writing
  * the total of the owner before it when k starts another. */
 static int rebuild_step(struct store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
-                        uint8_t owner[PROTO_KEY_LEN], struct usage *u)
+                        uint8_t owner[PROTO_KEY_LEN], struct store_usage *u)
 {
 	int rc = 0;
 
 	if (k->mv_size <= PROTO_KEY_LEN || k->mv_size > SHARD_KEY_MAX)
 		return -EIO;
 	if (u->count > 0 && memcmp(owner, k->mv_data, PROTO_KEY_LEN) != 0) {
-		rc = usage_write(s, txn, owner, u);
-		*u = (struct usage){0, 0};
+		rc = store_usage_write(s, txn, owner, u);
+		*u = (struct store_usage){0, 0};
 	}
 	memcpy(owner, k->mv_data, PROTO_KEY_LEN);
-	u->bytes += shard_cost(v->mv_size, k->mv_size);
+	u->bytes += store_shard_cost(v->mv_size, k->mv_size);
 	u->count++;
 	return rc;
 }
@@ -360,7 +365,7 @@ static int rebuild_step(struct store *s, MDB_txn *txn, const MDB_val *k, const M
 int store_usage_rebuild(struct store *s, MDB_txn *txn)
 {
 	uint8_t owner[PROTO_KEY_LEN];
-	struct usage u = {0, 0};
+	struct store_usage u = {0, 0};
 	MDB_cursor *cur = NULL;
 	MDB_cursor_op op = MDB_FIRST;
 	MDB_val k, v;
@@ -379,7 +384,7 @@ int store_usage_rebuild(struct store *s, MDB_txn *txn)
 	if (rc != MDB_NOTFOUND)
 		rc = store_mdb_error(s, rc);
 	else
-		rc = u.count > 0 ? usage_write(s, txn, owner, &u) : 0;
+		rc = u.count > 0 ? store_usage_write(s, txn, owner, &u) : 0;
 out:
 	mdb_cursor_close(cur);
 	return rc;

@@ -2,7 +2,7 @@
  * expired ones refused and pruned), shards accounted exactly against a
  * quota with names and overhead and a bound on their number, damaged
  * values ending in -EIO, and the upgrade of version-1 and version-2 stores
- * to version 3. */
+ * to the current version (test_store_hold.c: version 3 to 4). */
 #define _XOPEN_SOURCE 700 /* nftw() */
 #include <errno.h>
 #include <ftw.h>
@@ -775,7 +775,7 @@ static void test_shards(void)
 }
 
 /* A version-1 store (schema 1; meta, records, byseq, heads only) becomes
- * version 3 in place; its records and counters stay, and are counted. */
+ * the current version in place; its records and counters stay, and are counted. */
 static void test_upgrade_v1(void)
 {
 	struct proto_identity *id = NULL;
@@ -799,14 +799,14 @@ static void test_upgrade_v1(void)
 	}
 	is(open_fresh(&s, "upgrade", data), 0, "open");
 	is(raw_schema(data), STORE_SCHEMA_VERSION, "a new store has the current version");
-	is(STORE_SCHEMA_VERSION, 3, "which is 3");
+	is(STORE_SCHEMA_VERSION, 4, "which is 4");
 	store_record_put(s, b.data, b.len, now, NULL);
 	store_seq_reserve(s, 7, &first);
 	store_close(&s);
 	is(raw_rewind(data, 1, v1_missing, 5), 0, "rewind it to the version-1 layout");
 	is(raw_schema(data), 1, "schema 1");
 	is(store_open(&s, data, NULL), 0, "open a version-1 store");
-	is(raw_schema(data), 3, "it is version 3 now");
+	is(raw_schema(data), STORE_SCHEMA_VERSION, "it is the current version now");
 	is(store_record_get(s, id->pk, PROTO_KIND_SERVICE, "web", &rec, &len), 0,
 	   "its record is there");
 	ok(rec && len == b.len && memcmp(rec, b.data, len) == 0, "unchanged");
@@ -1001,7 +1001,7 @@ static void test_upgrade_v2(void)
 	ok(s == NULL, "nothing is returned");
 	is(raw_schema(data), 2, "and leaves it at version 2");
 	is(store_open(&s, data, NULL), 0, "open it");
-	is(raw_schema(data), 3, "version 3 now");
+	is(raw_schema(data), STORE_SCHEMA_VERSION, "the current version now");
 	for (size_t i = 0; i < 4; i++)
 		want_a += recs[i].len + (i == 3 ? 9 : 2) + STORE_RECORD_OVERHEAD;
 	is(store_author_usage(s, a->pk, &records, &bytes), 0, "a's usage");
@@ -1064,7 +1064,7 @@ static void test_upgrade_v2_damaged(void)
 /* Versions this build does not know are refused and left untouched. */
 static void test_versions(void)
 {
-	static const uint8_t versions[][4] = {{0, 0, 0, 0}, {0, 0, 0, 4}, {0, 0, 1, 3}};
+	static const uint8_t versions[][4] = {{0, 0, 0, 0}, {0, 0, 0, 5}, {0, 0, 1, 4}};
 	char data[PATH_LEN], what[64];
 	struct store *s = NULL;
 
