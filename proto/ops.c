@@ -7,8 +7,15 @@
  * is no version key: an op whose arguments change gets a new name. The
  * value rules live in *_check() functions shared by encoder and decoder;
  * a service's check details are the service record body, read and written
- * by its own codec (body.c). */
+ * by its own codec (body.c).
+ *
+ * Most structs are flat: a table of their fields (struct op_field) drives
+ * one decoder and one encoder, as struct body_kind does in body.c, so that
+ * an op is its keys, its table and its check. The lists (services,
+ * hold.list) walk their arrays by hand, each entry's fields through the
+ * same table reader. */
 #include <assert.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "codec.h"
@@ -59,6 +66,158 @@ enum hold_key {
 /* ...and inside a hold.list entry: op map, list array, entry map. */
 #define ENTRY_SKIP_DEPTH (PROTO_DEPTH_MAX - 3)
 
+/* ---- the field tables ---- */
+
+/* How a field is read, written and kept in its struct. */
+enum op_field_type {
+	FIELD_UINT, /* uint64_t */
+	/* uint32_t. Any uint is read, one over max kept as max + 1, so that
+	 * the check refuses it alike whatever its width. */
+	FIELD_U32,
+	FIELD_TEXT,      /* char[max + 1], NUL-terminated */
+	FIELD_BIN,       /* 0..max bytes: const uint8_t * (borrowed from buf), size_t at len_at */
+	FIELD_BIN_EXACT, /* uint8_t[max], exactly max bytes */
+};
+
+struct op_field {
+	uint64_t key;
+	enum op_field_type type;
+	size_t max;
+	size_t at;     /* offsetof() the value in its struct */
+	size_t len_at; /* FIELD_BIN: offsetof() its length */
+	/* Required fields are always written. An optional one is written when
+	 * the bool at has_at says it is there, and the decoder sets that bool
+	 * once the key was met. */
+	bool required;
+	size_t has_at;
+};
+
+#define FIELD(s, k, t, m, mx)                                                                      \
+	{                                                                                          \
+		.key = (k), .type = (t), .max = (mx), .at = offsetof(s, m), .required = true       \
+	}
+/* A struct's data and len. */
+#define FIELD_DATA(s, k, mx)                                                                       \
+	{                                                                                          \
+		.key = (k), .type = FIELD_BIN, .max = (mx), .at = offsetof(s, data),               \
+		.len_at = offsetof(s, len), .required = true                                       \
+	}
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A flat op: its fields in the order they are written, and its value
+ * rules (NULL for none beyond the fields' own), shared with the encoder. */
+struct op_kind {
+	const struct op_field *fields;
+	size_t n;
+	size_t size; /* of the struct */
+	int (*check)(const void *op);
+};
+
+#define OP_KIND(s, fields, check)                                                                  \
+	{                                                                                          \
+		fields, COUNT(fields), sizeof(s), check                                            \
+	}
+
+static const struct op_field *field_find(const struct op_field *tab, size_t n, uint64_t key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (tab[i].key == key)
+			return &tab[i];
+	return NULL;
+}
+
+/* Reads the value of key into obj, false (nothing read) for a key tab
+ * does not hold. Errors stay in the reader. */
+static bool read_field(struct mp_reader *r, const struct op_field *tab, size_t n, uint64_t key,
+                       void *obj)
+{
+	const struct op_field *f = field_find(tab, n, key);
+	char *base = obj;
+	void *p;
+	uint64_t v = 0;
+	if (!f)
+		return false;
+	p = base + f->at;
+	switch (f->type) {
+	case FIELD_UINT:
+		mp_read_uint(r, p);
+		break;
+	case FIELD_U32:
+		if (!mp_read_uint(r, &v))
+			*(uint32_t *)p = v > f->max ? (uint32_t)f->max + 1 : (uint32_t)v;
+		break;
+	case FIELD_TEXT:
+		mp_read_text(r, p, f->max);
+		break;
+	case FIELD_BIN:
+		mp_read_bin(r, p, (size_t *)(base + f->len_at), f->max);
+		break;
+	case FIELD_BIN_EXACT:
+		mp_read_bin_exact(r, p, f->max);
+		break;
+	}
+	if (!f->required)
+		*(bool *)(base + f->has_at) = true;
+	return true;
+}
+
+/* Whether a required key of tab is not among those read. */
+static bool field_missing(const struct fields *f, const struct op_field *tab, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (tab[i].required && !fields_have(f, tab[i].key))
+			return true;
+	return false;
+}
+
+static bool field_present(const struct op_field *f, const void *obj)
+{
+	return f->required || *(const bool *)((const char *)obj + f->has_at);
+}
+
+/* The entries pack_fields() writes, for the map's header. */
+static uint32_t count_fields(const struct op_field *tab, size_t n, const void *obj)
+{
+	uint32_t count = 0;
+	for (size_t i = 0; i < n; i++)
+		count += field_present(&tab[i], obj);
+	return count;
+}
+
+/* Keys and values of obj's fields, in tab's order; integers in their
+ * smallest width (msgpack_pack_uint64()). */
+static void pack_fields(msgpack_packer *pk, const struct op_field *tab, size_t n, const void *obj)
+{
+	const char *base = obj;
+	for (size_t i = 0; i < n; i++) {
+		const struct op_field *f = &tab[i];
+		const void *p = base + f->at;
+		if (!field_present(f, obj))
+			continue;
+		msgpack_pack_uint64(pk, f->key);
+		switch (f->type) {
+		case FIELD_UINT:
+			msgpack_pack_uint64(pk, *(const uint64_t *)p);
+			break;
+		case FIELD_U32:
+			msgpack_pack_uint64(pk, *(const uint32_t *)p);
+			break;
+		case FIELD_TEXT:
+			mp_pack_cstr(pk, p);
+			break;
+		case FIELD_BIN:
+			mp_pack_bin(pk, *(const uint8_t *const *)p,
+			            *(const size_t *)(base + f->len_at));
+			break;
+		case FIELD_BIN_EXACT:
+			mp_pack_bin(pk, p, f->max);
+			break;
+		}
+	}
+}
+
+/* ---- one decoder, one encoder ---- */
+
 /* Opens the op's map, refusing before parsing what no message could
  * carry. */
 static int open_map(struct mp_reader *r, struct fields *f, const uint8_t *buf, size_t len)
@@ -67,6 +226,14 @@ static int open_map(struct mp_reader *r, struct fields *f, const uint8_t *buf, s
 	if (len > PROTO_MSG_MAX)
 		return mp_fail(r, KITH_ETOOBIG);
 	return fields_open(r, f);
+}
+
+/* Ends a decoder: the reader's error, then tab's required keys. */
+static int finish(struct mp_reader *r, const struct fields *f, const struct op_field *tab, size_t n)
+{
+	if (mp_finish(r))
+		return r->err;
+	return field_missing(f, tab, n) ? KITH_EMISSING : 0;
 }
 
 /* Ends an encoding begun at out->data[start]: on error nothing stays. */
@@ -79,12 +246,43 @@ static int close_encoding(struct mp_buf *out, size_t start, int rc)
 	return rc;
 }
 
+/* The reader's error, then the required keys, then the value rules. */
+static int decode(const struct op_kind *kind, void *out, const uint8_t *buf, size_t len)
+{
+	struct mp_reader r;
+	struct fields f;
+	uint64_t key;
+	memset(out, 0, kind->size);
+	open_map(&r, &f, buf, len);
+	while (fields_next(&r, &f, &key))
+		if (!read_field(&r, kind->fields, kind->n, key, out))
+			mp_skip(&r, OP_SKIP_DEPTH);
+	int rc = finish(&r, &f, kind->fields, kind->n);
+	if (!rc && kind->check)
+		rc = kind->check(out);
+	return rc;
+}
+
+static int encode(struct mp_buf *out, const struct op_kind *kind, const void *in)
+{
+	msgpack_packer pk;
+	size_t start = out->len;
+	int rc = kind->check ? kind->check(in) : 0;
+	if (rc)
+		return rc;
+	mp_buf_packer(out, &pk);
+	msgpack_pack_map(&pk, count_fields(kind->fields, kind->n, in));
+	pack_fields(&pk, kind->fields, kind->n, in);
+	return close_encoding(out, start, 0);
+}
+
 /* ---- shard ---- */
 
 /* Without data the decoder leaves data NULL and len 0, and the encoder
  * writes neither. */
-static int shard_check(const struct proto_shard *s)
+static int shard_check(const void *op)
 {
+	const struct proto_shard *s = op;
 	int rc = check_text(s->name, sizeof(s->name), 1);
 	if (rc)
 		return rc;
@@ -95,84 +293,44 @@ static int shard_check(const struct proto_shard *s)
 	return s->len && !s->data ? KITH_EVALUE : 0;
 }
 
+static const struct op_field shard_fields[] = {
+    FIELD(struct proto_shard, SHARD_NAME, FIELD_TEXT, name, PROTO_SHARD_NAME_MAX),
+    {.key = SHARD_DATA,
+     .type = FIELD_BIN,
+     .max = PROTO_SHARD_MAX,
+     .at = offsetof(struct proto_shard, data),
+     .len_at = offsetof(struct proto_shard, len),
+     .has_at = offsetof(struct proto_shard, has_data)},
+};
+static const struct op_kind shard_kind = OP_KIND(struct proto_shard, shard_fields, shard_check);
+
 int proto_shard_decode(struct proto_shard *out, const uint8_t *buf, size_t len)
 {
-	struct mp_reader r;
-	struct fields f;
-	uint64_t key;
-	memset(out, 0, sizeof(*out));
-	open_map(&r, &f, buf, len);
-	while (fields_next(&r, &f, &key)) {
-		if (key == SHARD_NAME) {
-			mp_read_text(&r, out->name, PROTO_SHARD_NAME_MAX);
-		} else if (key == SHARD_DATA) {
-			mp_read_bin(&r, &out->data, &out->len, PROTO_SHARD_MAX);
-			out->has_data = true;
-		} else {
-			mp_skip(&r, OP_SKIP_DEPTH);
-		}
-	}
-	if (mp_finish(&r))
-		return r.err;
-	if (!fields_have(&f, SHARD_NAME))
-		return KITH_EMISSING;
-	return shard_check(out);
+	return decode(&shard_kind, out, buf, len);
 }
 
 int proto_shard_encode(struct mp_buf *out, const struct proto_shard *in)
 {
-	msgpack_packer pk;
-	size_t start = out->len;
-	int rc = shard_check(in);
-	if (rc)
-		return rc;
-	mp_buf_packer(out, &pk);
-	msgpack_pack_map(&pk, 1 + (uint32_t)in->has_data);
-	msgpack_pack_uint64(&pk, SHARD_NAME);
-	mp_pack_cstr(&pk, in->name);
-	if (in->has_data) {
-		msgpack_pack_uint64(&pk, SHARD_DATA);
-		mp_pack_bin(&pk, in->data, in->len);
-	}
-	return close_encoding(out, start, 0);
+	return encode(out, &shard_kind, in);
 }
 
 /* ---- usage ---- */
 
 /* used may be above quota: a quota can be lowered under what is kept. */
+static const struct op_field usage_fields[] = {
+    FIELD(struct proto_usage, USAGE_USED, FIELD_UINT, used, 0),
+    FIELD(struct proto_usage, USAGE_QUOTA, FIELD_UINT, quota, 0),
+};
+static const struct op_kind usage_kind = OP_KIND(struct proto_usage, usage_fields, NULL);
+
 int proto_usage_decode(struct proto_usage *out, const uint8_t *buf, size_t len)
 {
-	struct mp_reader r;
-	struct fields f;
-	uint64_t key;
-	memset(out, 0, sizeof(*out));
-	open_map(&r, &f, buf, len);
-	while (fields_next(&r, &f, &key)) {
-		if (key == USAGE_USED)
-			mp_read_uint(&r, &out->used);
-		else if (key == USAGE_QUOTA)
-			mp_read_uint(&r, &out->quota);
-		else
-			mp_skip(&r, OP_SKIP_DEPTH);
-	}
-	if (mp_finish(&r))
-		return r.err;
-	if (!fields_have(&f, USAGE_USED) || !fields_have(&f, USAGE_QUOTA))
-		return KITH_EMISSING;
-	return 0;
+	return decode(&usage_kind, out, buf, len);
 }
 
 int proto_usage_encode(struct mp_buf *out, const struct proto_usage *in)
 {
-	msgpack_packer pk;
-	size_t start = out->len;
-	mp_buf_packer(out, &pk);
-	msgpack_pack_map(&pk, 2);
-	msgpack_pack_uint64(&pk, USAGE_USED);
-	msgpack_pack_uint64(&pk, in->used);
-	msgpack_pack_uint64(&pk, USAGE_QUOTA);
-	msgpack_pack_uint64(&pk, in->quota);
-	return close_encoding(out, start, 0);
+	return encode(out, &usage_kind, in);
 }
 
 /* ---- services ---- */
@@ -313,72 +471,39 @@ static int piece_check(const uint8_t *data, size_t len, bool empty_ok)
 	return data ? 0 : KITH_EVALUE;
 }
 
-/* Ends a decoder: the reader's error, then the required keys (req, a bit
- * per key), then the value rules (rc of the struct's check). */
-static int finish(struct mp_reader *r, const struct fields *f, unsigned req)
-{
-	if (mp_finish(r))
-		return r->err;
-	for (uint64_t key = 1; req >> key; key++)
-		if ((req >> key & 1) && !fields_have(f, key))
-			return KITH_EMISSING;
-	return 0;
-}
-
-#define KEY(k) (1u << (k))
-
 /* hold.open */
 
-static int hold_open_check(const struct proto_hold_open *h)
+static int hold_open_check(const void *op)
 {
+	const struct proto_hold_open *h = op;
 	int rc = name_check(h->name);
 	return rc ? rc : size_check(h->size);
 }
 
+static const struct op_field hold_open_fields[] = {
+    FIELD(struct proto_hold_open, HOLD_NAME, FIELD_TEXT, name, PROTO_HOLD_NAME_MAX),
+    FIELD(struct proto_hold_open, HOLD_OPEN_SIZE, FIELD_UINT, size, 0),
+    FIELD(struct proto_hold_open, HOLD_OPEN_HASH, FIELD_BIN_EXACT, hash, PROTO_HOLD_HASH_LEN),
+};
+static const struct op_kind hold_open_kind =
+    OP_KIND(struct proto_hold_open, hold_open_fields, hold_open_check);
+
 int proto_hold_open_decode(struct proto_hold_open *out, const uint8_t *buf, size_t len)
 {
-	struct mp_reader r;
-	struct fields f;
-	uint64_t key;
-	memset(out, 0, sizeof(*out));
-	open_map(&r, &f, buf, len);
-	while (fields_next(&r, &f, &key)) {
-		if (key == HOLD_NAME)
-			mp_read_text(&r, out->name, PROTO_HOLD_NAME_MAX);
-		else if (key == HOLD_OPEN_SIZE)
-			mp_read_uint(&r, &out->size);
-		else if (key == HOLD_OPEN_HASH)
-			mp_read_bin_exact(&r, out->hash, PROTO_HOLD_HASH_LEN);
-		else
-			mp_skip(&r, OP_SKIP_DEPTH);
-	}
-	int rc = finish(&r, &f, KEY(HOLD_NAME) | KEY(HOLD_OPEN_SIZE) | KEY(HOLD_OPEN_HASH));
-	return rc ? rc : hold_open_check(out);
+	return decode(&hold_open_kind, out, buf, len);
 }
 
 int proto_hold_open_encode(struct mp_buf *out, const struct proto_hold_open *in)
 {
-	msgpack_packer pk;
-	size_t start = out->len;
-	int rc = hold_open_check(in);
-	if (rc)
-		return rc;
-	mp_buf_packer(out, &pk);
-	msgpack_pack_map(&pk, 3);
-	msgpack_pack_uint64(&pk, HOLD_NAME);
-	mp_pack_cstr(&pk, in->name);
-	msgpack_pack_uint64(&pk, HOLD_OPEN_SIZE);
-	msgpack_pack_uint64(&pk, in->size);
-	msgpack_pack_uint64(&pk, HOLD_OPEN_HASH);
-	mp_pack_bin(&pk, in->hash, PROTO_HOLD_HASH_LEN);
-	return close_encoding(out, start, 0);
+	return encode(out, &hold_open_kind, in);
 }
 
 /* hold.write */
 
 /* offset <= PROTO_HOLD_SIZE_MAX is checked first, so the sum cannot wrap. */
-static int hold_write_check(const struct proto_hold_write *h)
+static int hold_write_check(const void *op)
 {
+	const struct proto_hold_write *h = op;
 	int rc = name_check(h->name);
 	if (!rc)
 		rc = piece_check(h->data, h->len, false);
@@ -387,148 +512,97 @@ static int hold_write_check(const struct proto_hold_write *h)
 	return rc;
 }
 
+static const struct op_field hold_write_fields[] = {
+    FIELD(struct proto_hold_write, HOLD_NAME, FIELD_TEXT, name, PROTO_HOLD_NAME_MAX),
+    FIELD(struct proto_hold_write, HOLD_WRITE_OFFSET, FIELD_UINT, offset, 0),
+    FIELD_DATA(struct proto_hold_write, HOLD_WRITE_DATA, PROTO_HOLD_PIECE_MAX),
+};
+static const struct op_kind hold_write_kind =
+    OP_KIND(struct proto_hold_write, hold_write_fields, hold_write_check);
+
 int proto_hold_write_decode(struct proto_hold_write *out, const uint8_t *buf, size_t len)
 {
-	struct mp_reader r;
-	struct fields f;
-	uint64_t key;
-	memset(out, 0, sizeof(*out));
-	open_map(&r, &f, buf, len);
-	while (fields_next(&r, &f, &key)) {
-		if (key == HOLD_NAME)
-			mp_read_text(&r, out->name, PROTO_HOLD_NAME_MAX);
-		else if (key == HOLD_WRITE_OFFSET)
-			mp_read_uint(&r, &out->offset);
-		else if (key == HOLD_WRITE_DATA)
-			mp_read_bin(&r, &out->data, &out->len, PROTO_HOLD_PIECE_MAX);
-		else
-			mp_skip(&r, OP_SKIP_DEPTH);
-	}
-	int rc = finish(&r, &f, KEY(HOLD_NAME) | KEY(HOLD_WRITE_OFFSET) | KEY(HOLD_WRITE_DATA));
-	return rc ? rc : hold_write_check(out);
+	return decode(&hold_write_kind, out, buf, len);
 }
 
 int proto_hold_write_encode(struct mp_buf *out, const struct proto_hold_write *in)
 {
-	msgpack_packer pk;
-	size_t start = out->len;
-	int rc = hold_write_check(in);
-	if (rc)
-		return rc;
-	mp_buf_packer(out, &pk);
-	msgpack_pack_map(&pk, 3);
-	msgpack_pack_uint64(&pk, HOLD_NAME);
-	mp_pack_cstr(&pk, in->name);
-	msgpack_pack_uint64(&pk, HOLD_WRITE_OFFSET);
-	msgpack_pack_uint64(&pk, in->offset);
-	msgpack_pack_uint64(&pk, HOLD_WRITE_DATA);
-	mp_pack_bin(&pk, in->data, in->len);
-	return close_encoding(out, start, 0);
+	return encode(out, &hold_write_kind, in);
 }
 
 /* hold.write result */
 
+static int hold_written_check(const void *op)
+{
+	const struct proto_hold_written *h = op;
+	return size_check(h->written);
+}
+
+static const struct op_field hold_written_fields[] = {
+    FIELD(struct proto_hold_written, HOLD_WRITTEN, FIELD_UINT, written, 0),
+};
+static const struct op_kind hold_written_kind =
+    OP_KIND(struct proto_hold_written, hold_written_fields, hold_written_check);
+
 int proto_hold_written_decode(struct proto_hold_written *out, const uint8_t *buf, size_t len)
 {
-	struct mp_reader r;
-	struct fields f;
-	uint64_t key;
-	memset(out, 0, sizeof(*out));
-	open_map(&r, &f, buf, len);
-	while (fields_next(&r, &f, &key)) {
-		if (key == HOLD_WRITTEN)
-			mp_read_uint(&r, &out->written);
-		else
-			mp_skip(&r, OP_SKIP_DEPTH);
-	}
-	int rc = finish(&r, &f, KEY(HOLD_WRITTEN));
-	return rc ? rc : size_check(out->written);
+	return decode(&hold_written_kind, out, buf, len);
 }
 
 int proto_hold_written_encode(struct mp_buf *out, const struct proto_hold_written *in)
 {
-	msgpack_packer pk;
-	size_t start = out->len;
-	int rc = size_check(in->written);
-	if (rc)
-		return rc;
-	mp_buf_packer(out, &pk);
-	msgpack_pack_map(&pk, 1);
-	msgpack_pack_uint64(&pk, HOLD_WRITTEN);
-	msgpack_pack_uint64(&pk, in->written);
-	return close_encoding(out, start, 0);
+	return encode(out, &hold_written_kind, in);
 }
 
 /* hold.commit and hold.del args */
 
+static int hold_name_check(const void *op)
+{
+	const struct proto_hold_name *h = op;
+	return name_check(h->name);
+}
+
+static const struct op_field hold_name_fields[] = {
+    FIELD(struct proto_hold_name, HOLD_NAME, FIELD_TEXT, name, PROTO_HOLD_NAME_MAX),
+};
+static const struct op_kind hold_name_kind =
+    OP_KIND(struct proto_hold_name, hold_name_fields, hold_name_check);
+
 int proto_hold_name_decode(struct proto_hold_name *out, const uint8_t *buf, size_t len)
 {
-	struct mp_reader r;
-	struct fields f;
-	uint64_t key;
-	memset(out, 0, sizeof(*out));
-	open_map(&r, &f, buf, len);
-	while (fields_next(&r, &f, &key)) {
-		if (key == HOLD_NAME)
-			mp_read_text(&r, out->name, PROTO_HOLD_NAME_MAX);
-		else
-			mp_skip(&r, OP_SKIP_DEPTH);
-	}
-	int rc = finish(&r, &f, KEY(HOLD_NAME));
-	return rc ? rc : name_check(out->name);
+	return decode(&hold_name_kind, out, buf, len);
 }
 
 int proto_hold_name_encode(struct mp_buf *out, const struct proto_hold_name *in)
 {
-	msgpack_packer pk;
-	size_t start = out->len;
-	int rc = name_check(in->name);
-	if (rc)
-		return rc;
-	mp_buf_packer(out, &pk);
-	msgpack_pack_map(&pk, 1);
-	msgpack_pack_uint64(&pk, HOLD_NAME);
-	mp_pack_cstr(&pk, in->name);
-	return close_encoding(out, start, 0);
+	return encode(out, &hold_name_kind, in);
 }
 
-/* hold.commit result */
+/* hold.commit result: whether the signature holds is the caller's check
+ * (proto_hold_receipt_verify()). */
+
+static const struct op_field hold_receipt_fields[] = {
+    FIELD(struct proto_hold_receipt, HOLD_RECEIPT_SIG, FIELD_BIN_EXACT, sig, PROTO_SIG_LEN),
+    FIELD(struct proto_hold_receipt, HOLD_RECEIPT_TIME, FIELD_UINT, time, 0),
+};
+static const struct op_kind hold_receipt_kind =
+    OP_KIND(struct proto_hold_receipt, hold_receipt_fields, NULL);
 
 int proto_hold_receipt_decode(struct proto_hold_receipt *out, const uint8_t *buf, size_t len)
 {
-	struct mp_reader r;
-	struct fields f;
-	uint64_t key;
-	memset(out, 0, sizeof(*out));
-	open_map(&r, &f, buf, len);
-	while (fields_next(&r, &f, &key)) {
-		if (key == HOLD_RECEIPT_SIG)
-			mp_read_bin_exact(&r, out->sig, PROTO_SIG_LEN);
-		else if (key == HOLD_RECEIPT_TIME)
-			mp_read_uint(&r, &out->time);
-		else
-			mp_skip(&r, OP_SKIP_DEPTH);
-	}
-	return finish(&r, &f, KEY(HOLD_RECEIPT_SIG) | KEY(HOLD_RECEIPT_TIME));
+	return decode(&hold_receipt_kind, out, buf, len);
 }
 
 int proto_hold_receipt_encode(struct mp_buf *out, const struct proto_hold_receipt *in)
 {
-	msgpack_packer pk;
-	size_t start = out->len;
-	mp_buf_packer(out, &pk);
-	msgpack_pack_map(&pk, 2);
-	msgpack_pack_uint64(&pk, HOLD_RECEIPT_SIG);
-	mp_pack_bin(&pk, in->sig, PROTO_SIG_LEN);
-	msgpack_pack_uint64(&pk, HOLD_RECEIPT_TIME);
-	msgpack_pack_uint64(&pk, in->time);
-	return close_encoding(out, start, 0);
+	return encode(out, &hold_receipt_kind, in);
 }
 
 /* hold.read */
 
-static int hold_read_check(const struct proto_hold_read *h)
+static int hold_read_check(const void *op)
 {
+	const struct proto_hold_read *h = op;
 	int rc = name_check(h->name);
 	if (!rc)
 		rc = size_check(h->offset);
@@ -539,51 +613,29 @@ static int hold_read_check(const struct proto_hold_read *h)
 	return rc;
 }
 
+static const struct op_field hold_read_fields[] = {
+    FIELD(struct proto_hold_read, HOLD_NAME, FIELD_TEXT, name, PROTO_HOLD_NAME_MAX),
+    FIELD(struct proto_hold_read, HOLD_READ_OFFSET, FIELD_UINT, offset, 0),
+    FIELD(struct proto_hold_read, HOLD_READ_LEN, FIELD_U32, len, PROTO_HOLD_PIECE_MAX),
+};
+static const struct op_kind hold_read_kind =
+    OP_KIND(struct proto_hold_read, hold_read_fields, hold_read_check);
+
 int proto_hold_read_decode(struct proto_hold_read *out, const uint8_t *buf, size_t len)
 {
-	struct mp_reader r;
-	struct fields f;
-	uint64_t key, n = 0;
-	memset(out, 0, sizeof(*out));
-	open_map(&r, &f, buf, len);
-	while (fields_next(&r, &f, &key)) {
-		if (key == HOLD_NAME)
-			mp_read_text(&r, out->name, PROTO_HOLD_NAME_MAX);
-		else if (key == HOLD_READ_OFFSET)
-			mp_read_uint(&r, &out->offset);
-		else if (key == HOLD_READ_LEN)
-			mp_read_uint(&r, &n);
-		else
-			mp_skip(&r, OP_SKIP_DEPTH);
-	}
-	/* Anything over the piece is refused below, whatever its width. */
-	out->len = n > PROTO_HOLD_PIECE_MAX ? PROTO_HOLD_PIECE_MAX + 1 : (uint32_t)n;
-	int rc = finish(&r, &f, KEY(HOLD_NAME) | KEY(HOLD_READ_OFFSET) | KEY(HOLD_READ_LEN));
-	return rc ? rc : hold_read_check(out);
+	return decode(&hold_read_kind, out, buf, len);
 }
 
 int proto_hold_read_encode(struct mp_buf *out, const struct proto_hold_read *in)
 {
-	msgpack_packer pk;
-	size_t start = out->len;
-	int rc = hold_read_check(in);
-	if (rc)
-		return rc;
-	mp_buf_packer(out, &pk);
-	msgpack_pack_map(&pk, 3);
-	msgpack_pack_uint64(&pk, HOLD_NAME);
-	mp_pack_cstr(&pk, in->name);
-	msgpack_pack_uint64(&pk, HOLD_READ_OFFSET);
-	msgpack_pack_uint64(&pk, in->offset);
-	msgpack_pack_uint64(&pk, HOLD_READ_LEN);
-	msgpack_pack_uint64(&pk, in->len);
-	return close_encoding(out, start, 0);
+	return encode(out, &hold_read_kind, in);
 }
 
 /* hold.read result */
 
-static int hold_data_check(const struct proto_hold_data *h)
+static int hold_data_check(const void *op)
 {
+	const struct proto_hold_data *h = op;
 	int rc = piece_check(h->data, h->len, true);
 	if (!rc)
 		rc = size_check(h->size);
@@ -592,81 +644,49 @@ static int hold_data_check(const struct proto_hold_data *h)
 	return rc;
 }
 
+static const struct op_field hold_data_fields[] = {
+    FIELD_DATA(struct proto_hold_data, HOLD_DATA_DATA, PROTO_HOLD_PIECE_MAX),
+    FIELD(struct proto_hold_data, HOLD_DATA_SIZE, FIELD_UINT, size, 0),
+};
+static const struct op_kind hold_data_kind =
+    OP_KIND(struct proto_hold_data, hold_data_fields, hold_data_check);
+
 int proto_hold_data_decode(struct proto_hold_data *out, const uint8_t *buf, size_t len)
 {
-	struct mp_reader r;
-	struct fields f;
-	uint64_t key;
-	memset(out, 0, sizeof(*out));
-	open_map(&r, &f, buf, len);
-	while (fields_next(&r, &f, &key)) {
-		if (key == HOLD_DATA_DATA)
-			mp_read_bin(&r, &out->data, &out->len, PROTO_HOLD_PIECE_MAX);
-		else if (key == HOLD_DATA_SIZE)
-			mp_read_uint(&r, &out->size);
-		else
-			mp_skip(&r, OP_SKIP_DEPTH);
-	}
-	int rc = finish(&r, &f, KEY(HOLD_DATA_DATA) | KEY(HOLD_DATA_SIZE));
-	return rc ? rc : hold_data_check(out);
+	return decode(&hold_data_kind, out, buf, len);
 }
 
 int proto_hold_data_encode(struct mp_buf *out, const struct proto_hold_data *in)
 {
-	msgpack_packer pk;
-	size_t start = out->len;
-	int rc = hold_data_check(in);
-	if (rc)
-		return rc;
-	mp_buf_packer(out, &pk);
-	msgpack_pack_map(&pk, 2);
-	msgpack_pack_uint64(&pk, HOLD_DATA_DATA);
-	mp_pack_bin(&pk, in->data, in->len);
-	msgpack_pack_uint64(&pk, HOLD_DATA_SIZE);
-	msgpack_pack_uint64(&pk, in->size);
-	return close_encoding(out, start, 0);
+	return encode(out, &hold_data_kind, in);
 }
 
 /* hold.list args */
 
-static int hold_list_args_check(const struct proto_hold_list_args *h)
+static int hold_list_args_check(const void *op)
 {
+	const struct proto_hold_list_args *h = op;
 	return h->has_after ? name_check(h->after) : 0;
 }
 
+static const struct op_field hold_list_args_fields[] = {
+    {.key = HOLD_AFTER,
+     .type = FIELD_TEXT,
+     .max = PROTO_HOLD_NAME_MAX,
+     .at = offsetof(struct proto_hold_list_args, after),
+     .has_at = offsetof(struct proto_hold_list_args, has_after)},
+};
+static const struct op_kind hold_list_args_kind =
+    OP_KIND(struct proto_hold_list_args, hold_list_args_fields, hold_list_args_check);
+
 int proto_hold_list_args_decode(struct proto_hold_list_args *out, const uint8_t *buf, size_t len)
 {
-	struct mp_reader r;
-	struct fields f;
-	uint64_t key;
-	memset(out, 0, sizeof(*out));
-	open_map(&r, &f, buf, len);
-	while (fields_next(&r, &f, &key)) {
-		if (key == HOLD_AFTER) {
-			mp_read_text(&r, out->after, PROTO_HOLD_NAME_MAX);
-			out->has_after = true;
-		} else {
-			mp_skip(&r, OP_SKIP_DEPTH);
-		}
-	}
-	int rc = finish(&r, &f, 0);
-	return rc ? rc : hold_list_args_check(out);
+	return decode(&hold_list_args_kind, out, buf, len);
 }
 
 int proto_hold_list_args_encode(struct mp_buf *out, const struct proto_hold_list_args *in)
 {
-	msgpack_packer pk;
-	size_t start = out->len;
-	int rc = hold_list_args_check(in);
-	if (rc)
-		return rc;
-	mp_buf_packer(out, &pk);
-	msgpack_pack_map(&pk, in->has_after);
-	if (in->has_after) {
-		msgpack_pack_uint64(&pk, HOLD_AFTER);
-		mp_pack_cstr(&pk, in->after);
-	}
-	return close_encoding(out, start, 0);
+	return encode(out, &hold_list_args_kind, in);
 }
 
 /* hold.list result */
@@ -694,6 +714,14 @@ static int hold_list_check(const struct proto_hold_list *h)
 	return 0;
 }
 
+/* An entry's fields but its state: an enum, written only when not
+ * PROTO_HOLD_KEPT, whose bound is checked once the map is read. */
+static const struct op_field hold_entry_fields[] = {
+    FIELD(struct proto_hold_entry, HOLD_ENTRY_NAME, FIELD_TEXT, name, PROTO_HOLD_NAME_MAX),
+    FIELD(struct proto_hold_entry, HOLD_ENTRY_SIZE, FIELD_UINT, size, 0),
+    FIELD(struct proto_hold_entry, HOLD_ENTRY_HASH, FIELD_BIN_EXACT, hash, PROTO_HOLD_HASH_LEN),
+};
+
 static int read_hold_entry(struct mp_reader *r, struct proto_hold_entry *e)
 {
 	struct fields f;
@@ -701,21 +729,14 @@ static int read_hold_entry(struct mp_reader *r, struct proto_hold_entry *e)
 	memset(e, 0, sizeof(*e));
 	fields_open(r, &f);
 	while (fields_next(r, &f, &key)) {
-		if (key == HOLD_ENTRY_NAME)
-			mp_read_text(r, e->name, PROTO_HOLD_NAME_MAX);
-		else if (key == HOLD_ENTRY_SIZE)
-			mp_read_uint(r, &e->size);
-		else if (key == HOLD_ENTRY_HASH)
-			mp_read_bin_exact(r, e->hash, PROTO_HOLD_HASH_LEN);
-		else if (key == HOLD_ENTRY_STATE)
+		if (key == HOLD_ENTRY_STATE)
 			mp_read_uint(r, &state);
-		else
+		else if (!read_field(r, hold_entry_fields, COUNT(hold_entry_fields), key, e))
 			mp_skip(r, ENTRY_SKIP_DEPTH);
 	}
 	if (r->err)
 		return r->err;
-	if (!fields_have(&f, HOLD_ENTRY_NAME) || !fields_have(&f, HOLD_ENTRY_SIZE) ||
-	    !fields_have(&f, HOLD_ENTRY_HASH))
+	if (field_missing(&f, hold_entry_fields, COUNT(hold_entry_fields)))
 		return mp_fail(r, KITH_EMISSING);
 	if (state > PROTO_HOLD_STATE_MAX)
 		return mp_fail(r, KITH_EVALUE);
@@ -745,7 +766,7 @@ int proto_hold_list_decode(struct proto_hold_list *out, const uint8_t *buf, size
 		}
 	}
 	out->n = n;
-	int rc = finish(&r, &f, 0);
+	int rc = finish(&r, &f, NULL, 0);
 	if (!rc)
 		rc = hold_list_check(out);
 	if (rc) {
@@ -770,14 +791,11 @@ int proto_hold_list_encode(struct mp_buf *out, const struct proto_hold_list *in)
 	}
 	for (size_t i = 0; i < in->n; i++) {
 		const struct proto_hold_entry *e = &in->entries[i];
-		msgpack_pack_map(&pk, 3 + (e->state != PROTO_HOLD_KEPT));
-		msgpack_pack_uint64(&pk, HOLD_ENTRY_NAME);
-		mp_pack_cstr(&pk, e->name);
-		msgpack_pack_uint64(&pk, HOLD_ENTRY_SIZE);
-		msgpack_pack_uint64(&pk, e->size);
-		msgpack_pack_uint64(&pk, HOLD_ENTRY_HASH);
-		mp_pack_bin(&pk, e->hash, PROTO_HOLD_HASH_LEN);
-		if (e->state != PROTO_HOLD_KEPT) {
+		bool kept = e->state == PROTO_HOLD_KEPT;
+		msgpack_pack_map(&pk, count_fields(hold_entry_fields, COUNT(hold_entry_fields), e) +
+		                          !kept);
+		pack_fields(&pk, hold_entry_fields, COUNT(hold_entry_fields), e);
+		if (!kept) {
 			msgpack_pack_uint64(&pk, HOLD_ENTRY_STATE);
 			msgpack_pack_uint64(&pk, (uint64_t)e->state);
 		}
