@@ -493,6 +493,12 @@ static int start_modules(struct agent *a, char *err, size_t n)
 		snprintf(err, n, "cannot start: %s", proto_strerror(rc));
 		return rc;
 	}
+	rc = agent_hold_start(a, err, n);
+	if (rc) {
+		if (rc == -ENOMEM)
+			snprintf(err, n, "out of memory");
+		return rc;
+	}
 	rc = control_new(&a->ctl, a->loop, a->zmq, a->data_dir, agent_ctl_commands,
 	                 agent_ctl_n_commands, a);
 	if (rc) {
@@ -595,6 +601,8 @@ void agent_free(struct agent **ap)
 		agent_join_cancel(a);
 		agent_calls_cancel(a);
 	}
+	/* Before net and the store: the commits in flight are answered. */
+	agent_hold_stop(a);
 	upkeep_free(&a->upkeep);
 	control_free(&a->ctl);
 	agent_monitor_free(a);

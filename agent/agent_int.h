@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "proto/limits.h"
+#include "proto/wire.h"
 #include "store/store.h"
 #include "agent/core/conf.h"
 #include "agent/core/control.h"
@@ -39,8 +40,11 @@ struct store_budget;
 #define AGENT_INVITE_TTL (7 * 24 * 3600)
 #define AGENT_GRANT_TTL (365 * 24 * 3600)
 
+struct agent_holds;
 struct control_pending;
+struct proto_request;
 struct proto_response;
+struct shardfile_dir;
 
 /* The join this agent is making (one at a time). */
 struct agent_join {
@@ -97,6 +101,8 @@ struct agent {
 	struct health *health;         /* the monitor's checks (owned by it) */
 	struct notify *notify;         /* who tells whom about verdicts */
 	struct upkeep *upkeep;         /* budgets, pruning, a store near full */
+	struct shardfile_dir *shards;  /* the shards partners keep with us, as files */
+	struct agent_holds *holds;     /* their open writers (agent_hold.c) */
 	/* What the subsystems get of the agent; they keep pointers to these. */
 	struct monitor_env monitor_env;
 	struct notify_env notify_env;
@@ -158,6 +164,12 @@ int agent_ctl_dns_check(void *arg, const struct ctl_request *req, msgpack_packer
 void agent_on_request(struct agent *a, const struct net_from *from, const uint8_t *buf, size_t len);
 void agent_on_response(struct agent *a, const struct net_from *from, const uint8_t *buf,
                        size_t len);
+/* Answers request id on the connection to came in on (to borrowed: a copy
+ * kept from an earlier message will do) with status, reason (may be NULL)
+ * and result (may be NULL). */
+void agent_respond(struct agent *a, const struct net_from *to, uint32_t id,
+                   enum proto_response_status status, const char *reason,
+                   const struct mp_buf *result);
 /* Answers a request we have no time for: try again. */
 void agent_request_busy(struct agent *a, const struct net_from *from, const uint8_t *buf,
                         size_t len);
@@ -168,6 +180,19 @@ int agent_ctl_shard_drop(void *arg, const struct ctl_request *req, msgpack_packe
 int agent_ctl_services(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
                        size_t n);
 void agent_calls_cancel(struct agent *a);
+
+/* agent_hold.c: the holder's side of backups, the hold.* requests.
+ * agent_hold_start() opens DATA/shards and makes the files and the index
+ * agree after a crash (their worker thread starts there); agent_hold_stop()
+ * aborts the open puts, answers the commits in flight and closes it;
+ * harmless when not started. */
+int agent_hold_start(struct agent *a, char *err, size_t n);
+void agent_hold_stop(struct agent *a);
+/* Whether op is one of the hold.* ops. */
+bool agent_hold_serves(const char *op);
+/* Serves a decoded hold.* request (req borrowed, as from). */
+void agent_hold_serve(struct agent *a, const struct net_from *from,
+                      const struct proto_request *req);
 
 /* agent_monitor.c: the monitor and the alerts, wired (agent/monitor/). */
 int agent_monitor_new(struct agent *a);

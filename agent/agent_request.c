@@ -20,9 +20,9 @@
 
 /* ---- serving requests ---- */
 
-static void respond(struct agent *a, const struct net_from *to, uint32_t id,
-                    enum proto_response_status status, const char *reason,
-                    const struct mp_buf *result)
+void agent_respond(struct agent *a, const struct net_from *to, uint32_t id,
+                   enum proto_response_status status, const char *reason,
+                   const struct mp_buf *result)
 {
 	struct proto_response r = {.id = id, .status = status};
 	struct mp_buf out = {0};
@@ -59,7 +59,7 @@ static const struct proto_scope *granted(struct agent *a, const struct net_from 
 	a->refused_requests++;
 	snprintf(why, sizeof(why), "%s: %s", req->op, trust_refusal(rc, name));
 	net_log_refused(from, "request", why);
-	respond(a, from, req->id, PROTO_RESPONSE_REFUSED, trust_refusal(rc, name), NULL);
+	agent_respond(a, from, req->id, PROTO_RESPONSE_REFUSED, trust_refusal(rc, name), NULL);
 	return NULL;
 }
 
@@ -70,9 +70,9 @@ static void usage_result(struct agent *a, const struct net_from *from, uint32_t 
 	struct mp_buf out = {0};
 
 	if (proto_usage_encode(&out, &u) == 0)
-		respond(a, from, id, PROTO_RESPONSE_OK, NULL, &out);
+		agent_respond(a, from, id, PROTO_RESPONSE_OK, NULL, &out);
 	else
-		respond(a, from, id, PROTO_RESPONSE_ERROR, "cannot encode the result", NULL);
+		agent_respond(a, from, id, PROTO_RESPONSE_ERROR, "cannot encode the result", NULL);
 	mp_buf_free(&out);
 }
 
@@ -91,8 +91,8 @@ static void serve_shard(struct agent *a, const struct net_from *from,
 	if (!scope)
 		return;
 	if (proto_shard_decode(&s, req->args, req->args_len) != 0) {
-		respond(a, from, req->id, PROTO_RESPONSE_INVALID, "malformed shard arguments",
-		        NULL);
+		agent_respond(a, from, req->id, PROTO_RESPONSE_INVALID, "malformed shard arguments",
+		              NULL);
 		return;
 	}
 	if (!strcmp(req->op, PROTO_OP_SHARD_PUT)) {
@@ -112,23 +112,24 @@ static void serve_shard(struct agent *a, const struct net_from *from,
 			rc = proto_shard_encode(&out, &back);
 		}
 		if (!rc)
-			respond(a, from, req->id, PROTO_RESPONSE_OK, NULL, &out);
+			agent_respond(a, from, req->id, PROTO_RESPONSE_OK, NULL, &out);
 	}
 	if (rc == KITH_ETOOMANY) {
 		snprintf(msg, sizeof(msg), "over your backup grant's %llu shards",
 		         (unsigned long long)proto_scope_backup_count(scope));
-		respond(a, from, req->id, PROTO_RESPONSE_QUOTA, msg, NULL);
+		agent_respond(a, from, req->id, PROTO_RESPONSE_QUOTA, msg, NULL);
 	} else if (rc == KITH_EQUOTA) {
 		store_shard_usage(a->store, from->peer, &used, &count);
 		proto_size_format(used ? used : 1, have, sizeof(have));
 		proto_size_format(scope->quota, quota, sizeof(quota));
 		snprintf(msg, sizeof(msg), "over your backup quota of %s (%s used)", quota,
 		         used ? have : "0");
-		respond(a, from, req->id, PROTO_RESPONSE_QUOTA, msg, NULL);
+		agent_respond(a, from, req->id, PROTO_RESPONSE_QUOTA, msg, NULL);
 	} else if (rc == -ENOENT) {
-		respond(a, from, req->id, PROTO_RESPONSE_NOT_FOUND, "no shard by that name", NULL);
+		agent_respond(a, from, req->id, PROTO_RESPONSE_NOT_FOUND, "no shard by that name",
+		              NULL);
 	} else if (rc) {
-		respond(a, from, req->id, PROTO_RESPONSE_ERROR, proto_strerror(rc), NULL);
+		agent_respond(a, from, req->id, PROTO_RESPONSE_ERROR, proto_strerror(rc), NULL);
 	} else if (strcmp(req->op, PROTO_OP_SHARD_GET)) {
 		usage_result(a, from, req->id, used, scope->quota);
 	}
@@ -174,9 +175,9 @@ static void serve_services(struct agent *a, const struct net_from *from,
 	if (!rc)
 		rc = proto_services_encode(&out, w.entries, w.n);
 	if (rc)
-		respond(a, from, req->id, PROTO_RESPONSE_ERROR, proto_strerror(rc), NULL);
+		agent_respond(a, from, req->id, PROTO_RESPONSE_ERROR, proto_strerror(rc), NULL);
 	else
-		respond(a, from, req->id, PROTO_RESPONSE_OK, NULL, &out);
+		agent_respond(a, from, req->id, PROTO_RESPONSE_OK, NULL, &out);
 	mp_buf_free(&out);
 	free(w.entries);
 }
@@ -195,8 +196,10 @@ void agent_on_request(struct agent *a, const struct net_from *from, const uint8_
 		serve_shard(a, from, &req);
 	else if (!strcmp(req.op, PROTO_OP_SERVICES_GET))
 		serve_services(a, from, &req);
+	else if (agent_hold_serves(req.op))
+		agent_hold_serve(a, from, &req);
 	else
-		respond(a, from, req.id, PROTO_RESPONSE_UNKNOWN, "unknown request", NULL);
+		agent_respond(a, from, req.id, PROTO_RESPONSE_UNKNOWN, "unknown request", NULL);
 }
 
 void agent_request_busy(struct agent *a, const struct net_from *from, const uint8_t *buf,
@@ -205,7 +208,8 @@ void agent_request_busy(struct agent *a, const struct net_from *from, const uint
 	struct proto_request req;
 
 	if (proto_request_decode(&req, buf, len) == 0)
-		respond(a, from, req.id, PROTO_RESPONSE_ERROR, "busy: try again in a moment", NULL);
+		agent_respond(a, from, req.id, PROTO_RESPONSE_ERROR, "busy: try again in a moment",
+		              NULL);
 }
 
 /* ---- making requests for kith ---- */

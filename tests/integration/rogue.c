@@ -12,7 +12,14 @@
  *   stranger   RECORDS with a record properly signed by the identity in
  *              --author-data (default: ours), to relay a non-member's record
  *   forgejoin  JOIN naming the invitation of --token with a wrong proof;
- *              prints the issuer's reason */
+ *              prints the issuer's reason
+ *   hold       a member's backup put through the hold.* requests, one at a
+ *              time: hold.open of --file as --name, its bytes in --pieces
+ *              hold.write pieces, hold.commit, then hold.read back; prints
+ *              {"status", "reason", "used", "quota", "written",
+ *              "receipt_ok", "identical"}; --cut-after N stops after N
+ *              pieces (a put cut short: no commit)
+ *   holdlist   hold.list; prints {"status", "reason", "names"} */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -27,6 +34,7 @@
 #include "proto/body.h"
 #include "proto/error.h"
 #include "proto/identity.h"
+#include "proto/ops.h"
 #include "proto/peerid.h"
 #include "proto/record.h"
 #include "proto/token.h"
@@ -190,6 +198,213 @@ static int run_mode(struct rogue *r, const char *mode, int count)
 	return 0;
 }
 
+/* ---- hold: requests, one at a time ---- */
+
+struct hold_call {
+	int status; /* the response's, or -1: no answer */
+	char reason[PROTO_REASON_TEXT_MAX + 1];
+	uint8_t *result; /* malloc()ed copy */
+	size_t result_len;
+};
+
+static void hold_call_free(struct hold_call *c)
+{
+	free(c->result);
+	memset(c, 0, sizeof(*c));
+	c->status = -1;
+}
+
+/* Sends op with args (may be NULL) and waits up to wait_ms for its
+ * response into *c (freed first). */
+static int hold_request(struct rogue *r, const char *op, const struct mp_buf *args, int wait_ms,
+                        struct hold_call *c)
+{
+	static uint32_t next_id;
+	static uint8_t buf[1 << 20];
+	struct proto_request req = {.id = ++next_id};
+	struct mp_buf out = {0};
+	int rc;
+
+	hold_call_free(c);
+	snprintf(req.op, sizeof(req.op), "%s", op);
+	req.args = args ? args->data : NULL;
+	req.args_len = args ? args->len : 0;
+	rc = proto_request_encode(&out, &req);
+	if (!rc)
+		rc = send_bytes(r, out.data, out.len);
+	mp_buf_free(&out);
+	if (rc)
+		return rc;
+	for (int waited = 0; waited < wait_ms; waited += 100) {
+		zmq_pollitem_t item = {r->socket, 0, ZMQ_POLLIN, 0};
+		struct proto_response resp;
+		uint8_t type;
+		int got;
+
+		if (zmq_poll(&item, 1, 100) <= 0 ||
+		    (got = zmq_recv(r->socket, buf, sizeof(buf), 0)) < 0 ||
+		    (size_t)got > sizeof(buf))
+			continue;
+		if (proto_msg_type(buf, (size_t)got, &type) != 0 || type != PROTO_MSG_RESPONSE ||
+		    proto_response_decode(&resp, buf, (size_t)got) != 0 || resp.id != req.id)
+			continue;
+		c->status = (int)resp.status;
+		snprintf(c->reason, sizeof(c->reason), "%s", resp.reason);
+		if (resp.result_len) {
+			c->result = malloc(resp.result_len);
+			if (!c->result)
+				return -ENOMEM;
+			memcpy(c->result, resp.result, resp.result_len);
+			c->result_len = resp.result_len;
+		}
+		return 0;
+	}
+	return -ETIMEDOUT;
+}
+
+static void print_text(const char *s)
+{
+	for (const char *ch = s; *ch; ch++)
+		printf(*ch == '"' || *ch == '\\' ? "\\%c" : "%c", *ch);
+}
+
+struct hold_opts {
+	const char *file, *name;
+	int pieces, cut_after, wait_ms;
+};
+
+static int read_file(const char *path, uint8_t **data, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	long size;
+
+	if (!f)
+		return -errno;
+	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+		fclose(f);
+		return -EIO;
+	}
+	*len = (size_t)size;
+	*data = malloc(*len ? *len : 1);
+	if (!*data || fread(*data, 1, *len, f) != *len) {
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	return 0;
+}
+
+/* open, pieces, commit, read back: stops at the first answer that is not
+ * OK, whose status and reason are printed. */
+static int run_hold(struct rogue *r, const uint8_t holder[PROTO_KEY_LEN], const struct hold_opts *o)
+{
+	struct hold_call c = {.status = -1};
+	struct proto_hold_open op = {0};
+	struct proto_usage u = {0};
+	struct proto_hold_written wr = {0};
+	struct proto_hold_receipt rec;
+	struct mp_buf args = {0};
+	uint8_t *data = NULL, *back = NULL;
+	size_t len = 0, piece, got = 0;
+	bool receipt_ok = false, identical = false;
+	int rc = read_file(o->file, &data, &len);
+
+	if (rc) {
+		fprintf(stderr, "kith_rogue: %s: %s\n", o->file, strerror(-rc));
+		return 1;
+	}
+	snprintf(op.name, sizeof(op.name), "%s", o->name);
+	op.size = len;
+	crypto_generichash(op.hash, sizeof(op.hash), data, len, NULL, 0);
+	rc = proto_hold_open_encode(&args, &op);
+	if (!rc)
+		rc = hold_request(r, PROTO_OP_HOLD_OPEN, &args, o->wait_ms, &c);
+	mp_buf_free(&args);
+	if (rc || c.status != 0 || proto_usage_decode(&u, c.result, c.result_len) != 0)
+		goto out;
+	piece = o->pieces > 0 ? (len + (size_t)o->pieces - 1) / (size_t)o->pieces : len;
+	if (piece > PROTO_HOLD_PIECE_MAX)
+		piece = PROTO_HOLD_PIECE_MAX;
+	for (size_t at = 0, i = 0; at < len; at += piece, i++) {
+		struct proto_hold_write w = {.offset = at, .data = data + at};
+		if (o->cut_after >= 0 && i == (size_t)o->cut_after)
+			goto out;
+		snprintf(w.name, sizeof(w.name), "%s", o->name);
+		w.len = len - at < piece ? len - at : piece;
+		rc = proto_hold_write_encode(&args, &w);
+		if (!rc)
+			rc = hold_request(r, PROTO_OP_HOLD_WRITE, &args, o->wait_ms, &c);
+		mp_buf_free(&args);
+		if (rc || c.status != 0 || proto_hold_written_decode(&wr, c.result, c.result_len))
+			goto out;
+	}
+	{
+		struct proto_hold_name nm = {0};
+		snprintf(nm.name, sizeof(nm.name), "%s", o->name);
+		rc = proto_hold_name_encode(&args, &nm);
+	}
+	if (!rc)
+		rc = hold_request(r, PROTO_OP_HOLD_COMMIT, &args, o->wait_ms, &c);
+	mp_buf_free(&args);
+	if (rc || c.status != 0 || proto_hold_receipt_decode(&rec, c.result, c.result_len))
+		goto out;
+	receipt_ok = proto_hold_receipt_verify(&rec, holder, r->id->pk, o->name, len, op.hash) == 0;
+	back = malloc(len ? len : 1);
+	while (back && got < len) {
+		struct proto_hold_read rd = {.offset = got, .len = PROTO_HOLD_PIECE_MAX};
+		struct proto_hold_data d;
+		snprintf(rd.name, sizeof(rd.name), "%s", o->name);
+		rc = proto_hold_read_encode(&args, &rd);
+		if (!rc)
+			rc = hold_request(r, PROTO_OP_HOLD_READ, &args, o->wait_ms, &c);
+		mp_buf_free(&args);
+		if (rc || c.status != 0 || proto_hold_data_decode(&d, c.result, c.result_len) ||
+		    d.len == 0 || d.len > len - got || d.size != len)
+			goto out;
+		memcpy(back + got, d.data, d.len);
+		got += d.len;
+	}
+	identical = back && got == len && !memcmp(back, data, len);
+out:
+	printf("{\"sent\": %d, \"status\": %d, \"error\": \"%s\", \"reason\": \"", r->sent,
+	       c.status, rc ? proto_strerror(rc) : "");
+	print_text(c.reason);
+	printf("\", \"used\": %llu, \"quota\": %llu, \"written\": %llu, \"receipt_ok\": %s, "
+	       "\"identical\": %s}\n",
+	       (unsigned long long)u.used, (unsigned long long)u.quota,
+	       (unsigned long long)wr.written, receipt_ok ? "true" : "false",
+	       identical ? "true" : "false");
+	hold_call_free(&c);
+	free(data);
+	free(back);
+	return 0;
+}
+
+static int run_holdlist(struct rogue *r, int wait_ms)
+{
+	struct hold_call c = {.status = -1};
+	struct proto_hold_list_args la = {0};
+	struct proto_hold_list *list = calloc(1, sizeof(*list));
+	struct mp_buf args = {0};
+	int rc = list ? proto_hold_list_args_encode(&args, &la) : -ENOMEM;
+
+	if (!rc)
+		rc = hold_request(r, PROTO_OP_HOLD_LIST, &args, wait_ms, &c);
+	mp_buf_free(&args);
+	if (!rc && c.status == 0)
+		rc = proto_hold_list_decode(list, c.result, c.result_len);
+	printf("{\"sent\": %d, \"status\": %d, \"error\": \"%s\", \"reason\": \"", r->sent,
+	       c.status, rc ? proto_strerror(rc) : "");
+	print_text(c.reason);
+	printf("\", \"names\": [");
+	for (size_t i = 0; !rc && c.status == 0 && i < list->n; i++)
+		printf("%s\"%s\"", i ? ", " : "", list->entries[i].name);
+	printf("]}\n");
+	hold_call_free(&c);
+	free(list);
+	return 0;
+}
+
 __attribute__((format(printf, 2, 3))) static int die(int status, const char *fmt, ...)
 {
 	va_list ap;
@@ -214,10 +429,15 @@ int main(int argc, char **argv)
 	    {"wait-ms", required_argument, NULL, 'w'},
 	    {"author-data", required_argument, NULL, 'a'},
 	    {"token", required_argument, NULL, 't'},
+	    {"file", required_argument, NULL, 'f'},
+	    {"name", required_argument, NULL, 'n'},
+	    {"pieces", required_argument, NULL, 'P'},
+	    {"cut-after", required_argument, NULL, 'x'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *data = NULL, *endpoint = NULL, *peer = NULL, *mode = "ping", *author = NULL;
 	struct rogue r = {0};
+	struct hold_opts ho = {.name = "shard", .pieces = 1, .cut_after = -1};
 	uint8_t server[PROTO_KEY_LEN], server_curve[PROTO_KEY_LEN];
 	char path[4200], why[160];
 	int c, count = 10, wait_ms = 2000, received = 0, linger = 0, rc;
@@ -253,6 +473,18 @@ int main(int argc, char **argv)
 		case 't':
 			r.token = optarg;
 			break;
+		case 'f':
+			ho.file = optarg;
+			break;
+		case 'n':
+			ho.name = optarg;
+			break;
+		case 'P':
+			ho.pieces = atoi(optarg);
+			break;
+		case 'x':
+			ho.cut_after = atoi(optarg);
+			break;
 		default:
 			return 2;
 		}
@@ -281,6 +513,16 @@ int main(int argc, char **argv)
 	zmq_setsockopt(r.socket, ZMQ_CURVE_SECRETKEY, r.id->curve_sk, PROTO_KEY_LEN);
 	if (zmq_connect(r.socket, endpoint) != 0)
 		return die(1, "connect: %s", zmq_strerror(errno));
+	if (!strcmp(mode, "hold") || !strcmp(mode, "holdlist")) {
+		ho.wait_ms = wait_ms;
+		if (!strcmp(mode, "holdlist"))
+			rc = run_holdlist(&r, wait_ms);
+		else if (!ho.file)
+			rc = die(2, "hold needs --file");
+		else
+			rc = run_hold(&r, server, &ho);
+		goto done;
+	}
 	rc = run_mode(&r, mode, count);
 	/* Anything the agent answers on this connection counts. */
 	for (int waited = 0; waited < wait_ms && rc == 0; waited += 100) {
@@ -304,6 +546,7 @@ int main(int argc, char **argv)
 	for (const char *ch = r.reason; *ch; ch++)
 		printf(*ch == '"' || *ch == '\\' ? "\\%c" : "%c", *ch);
 	printf("\"}\n");
+done:
 	zmq_close(r.socket);
 	zmq_ctx_term(ctx);
 	if (r.author != r.id)

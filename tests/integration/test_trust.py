@@ -1,6 +1,7 @@
 """The trust network with real agents: invitations (used, expired, forged,
 unknown, truncated), scoped grants with expiry and quota, revocation of
-grants and ejection of members, each checked on every scope."""
+grants and ejection of members, each checked on every scope; and the
+holder's side of backups (hold.*) spoken by kith_rogue as a member."""
 import base64
 import hashlib
 import json
@@ -195,7 +196,8 @@ def test(tap, fed):
            "and is still out")
     again.stop()
     tap.ok(all(a.alive() for a in (f, b)), "f and b still running")
-    restore(tap, fed, f, b)
+    back = restore(tap, fed, f, b)
+    holds(tap, fed, f, back)
 
 
 def restore(tap, fed, f, b):
@@ -230,6 +232,68 @@ def restore(tap, fed, f, b):
                "a record of the restored b above its old seqs at f")
     tap.ok(True, "its new records come above the seqs it used before the loss")
     back.stop()
+    return back
+
+
+def hold(f, owner, mode, *args):
+    """kith_rogue speaking hold.* to f as owner (its identity; its kithd
+    need not run); returns the JSON line it prints."""
+    p = subprocess.run([ROGUE, "--data", owner.data, "--endpoint", f.endpoint, "--peer", f.id,
+                        "--mode", mode, "--wait-ms", "10000"] + list(args),
+                       capture_output=True, text=True, timeout=120)
+    return json.loads(p.stdout)
+
+
+def shard_files(f):
+    top = os.path.join(f.data, "shards")
+    return sorted(name for _, _, names in os.walk(top) for name in names)
+
+
+def holds(tap, fed, f, b):
+    """The holder's side of backups over the wire: a shard put in pieces,
+    read back, refused over quota, and cut short by kill -9 of the holder."""
+    f.kith("grant", b.id, "backup:4M")
+    blob = os.path.join(fed.root, "hold-3m")
+    with open(blob, "wb") as fh:
+        fh.write(os.urandom(3 << 20))
+    got = hold(f, b, "hold", "--file", blob, "--name", "a", "--pieces", "12")
+    # A hold costs its bytes, its name and 64 bytes of overhead.
+    used = (3 << 20) + 1 + 64
+    tap.ok(got["status"] == 0 and got["used"] == used and got["quota"] == 4 << 20
+           and got["written"] == 3 << 20, "a 3 MiB shard goes to f in 12 pieces", got)
+    tap.ok(got["receipt_ok"] and got["identical"],
+           "it reads back byte-identical, with a receipt signed by f", got)
+    tap.ok(shard_files(f) == ["a"], "f keeps it as one file under shards/", shard_files(f))
+
+    big = os.path.join(fed.root, "hold-1m")
+    with open(big, "wb") as fh:
+        fh.write(os.urandom(1 << 20))
+    got = hold(f, b, "hold", "--file", big, "--name", "big", "--pieces", "4")
+    tap.ok(got["status"] == 2 and "over your backup quota of 4M" in got["reason"]
+           and got["sent"] == 1, "over quota is refused at open, before any byte", got)
+    tap.ok(shard_files(f) == ["a"], "and nothing of it is kept", shard_files(f))
+
+    half = os.path.join(fed.root, "hold-512k")
+    with open(half, "wb") as fh:
+        fh.write(os.urandom(512 << 10))
+    got = hold(f, b, "hold", "--file", half, "--name", "c", "--pieces", "4", "--cut-after", "2")
+    tap.ok(got["status"] == 0 and got["written"] == 256 << 10
+           and got["used"] == used + (512 << 10) + 1 + 64,
+           "a put cut after half its pieces had its quota reserved", got)
+    f.kill9()
+    f.start()
+    tiny = os.path.join(fed.root, "hold-1k")
+    with open(tiny, "wb") as fh:
+        fh.write(os.urandom(1024))
+    got = hold(f, b, "hold", "--file", tiny, "--name", "d")
+    tap.ok(got["status"] == 0 and got["used"] == used + 1024 + 1 + 64 and got["identical"],
+           "after kill -9 of the holder mid-put, usage is exactly as before it", got)
+    tap.ok(shard_files(f) == ["a", "d"], "and no file of the cut put is left", shard_files(f))
+    got = hold(f, b, "holdlist")
+    tap.ok(got["names"] == ["a", "d"], "hold.list names what is held", got)
+    log = open(f.log_path).read()
+    tap.ok("released 1 reservations of unfinished shards" in log and
+           "removed 1 unfinished shard files" in log, "f logged what it cleaned at start")
 
 
 if __name__ == "__main__":
