@@ -30,6 +30,11 @@
  * given back: a partner that vanished mid-put must not hold it forever. */
 #define HOLD_IDLE_MS 60000
 #define HOLD_SWEEP_MS 5000
+/* How often grants are compared with what we keep ([backup] grace), and
+ * how much one turn does: the rest waits for the next turn. */
+#define HOLD_GRACE_CHECK_MS 10000
+#define HOLD_GRACE_OWNERS 256
+#define HOLD_GRACE_EXPIRED 256
 
 struct hold_writer {
 	struct agent *a;
@@ -50,6 +55,7 @@ struct hold_writer {
 struct agent_holds {
 	struct hold_writer writers[HOLD_WRITERS_MAX];
 	struct loop_timer sweep;
+	struct loop_timer grace; /* grants ended or back, graces over */
 };
 
 static void answer_usage(struct agent *a, const struct net_from *to, uint32_t id, uint64_t used,
@@ -132,6 +138,159 @@ static void sweep_tick(struct loop *l, void *arg)
 		loop_timer_start(l, &a->holds->sweep, HOLD_SWEEP_MS);
 }
 
+/* Removes owner's kept or reserved hold name: the index first, so that a
+ * crash before the file goes leaves a file no hold names, which the next
+ * start removes (the other order could leave an entry counted in usage
+ * with no file). *used (may be NULL) as store_hold_release() gives it. */
+static int drop_hold(struct agent *a, const uint8_t owner[PROTO_KEY_LEN], const char *name,
+                     uint64_t *used)
+{
+	struct store_hold h;
+	int rc = store_hold_get(a->store, owner, name, &h), err;
+
+	if (!rc)
+		rc = store_hold_release(a->store, owner, name, used);
+	if (!rc && h.state == STORE_HOLD_KEPT) {
+		err = shardfile_remove(a->shards, owner, name, NULL, NULL);
+		if (err)
+			log_warnx("cannot remove a shard file now (%s): the next start will",
+			          proto_strerror(err));
+	}
+	return rc;
+}
+
+/* ---- grace: what we keep for an owner whose grant ended ----
+ *
+ * Stateless: every turn compares each owner's holds with its grants now,
+ * so a revocation, an expiry and an ejection are all seen the same way,
+ * also across restarts. */
+
+struct grace_owner {
+	uint8_t peer[PROTO_KEY_LEN];
+	bool unmarked, marked; /* holds without, and with, a grace deadline */
+};
+
+struct grace_scan {
+	struct grace_owner owners[HOLD_GRACE_OWNERS];
+	size_t n;
+};
+
+static int grace_collect(void *arg, const uint8_t owner[PROTO_KEY_LEN], const char *name,
+                         const struct store_hold *h)
+{
+	struct grace_scan *g = arg;
+	struct grace_owner *o = g->n ? &g->owners[g->n - 1] : NULL;
+
+	(void)name;
+	if (!o || memcmp(o->peer, owner, PROTO_KEY_LEN) != 0) {
+		if (g->n == HOLD_GRACE_OWNERS)
+			return 1; /* the rest at the next turn */
+		o = &g->owners[g->n++];
+		memset(o, 0, sizeof(*o));
+		memcpy(o->peer, owner, PROTO_KEY_LEN);
+	}
+	if (h->grace_until)
+		o->marked = true;
+	else
+		o->unmarked = true;
+	return 0;
+}
+
+static void grace_owner_check(struct agent *a, const struct grace_owner *o, uint64_t now)
+{
+	struct proto_scope want = {.type = PROTO_SCOPE_BACKUP};
+	const struct trust_grant *g;
+	const struct proto_scope *scope;
+	char who[PROTO_PEERID_SHORT_LEN + 1];
+	bool granted = trust_grant_check(a->trust, a->id->pk, o->peer, &want, now, &g, &scope) == 0;
+	uint64_t marked = 0, until = now + a->conf.backup_grace_ms / 1000;
+	int rc = 0;
+
+	proto_peerid_short(who, o->peer);
+	if (!granted && o->unmarked) {
+		rc = store_hold_grace(a->store, o->peer, until, &marked);
+		if (!rc)
+			log_info("the backup grant of %s ended: its %llu shards stay readable for "
+			         "%llu s more ([backup] grace)",
+			         who, (unsigned long long)marked,
+			         (unsigned long long)(until - now));
+	} else if (granted && o->marked) {
+		rc = store_hold_grace(a->store, o->peer, 0, &marked);
+		if (!rc)
+			log_info("%s holds a backup grant again: its shards are kept", who);
+	}
+	if (rc)
+		log_warnx("cannot mark the shards of %s: %s", who, proto_strerror(rc));
+}
+
+struct grace_expired {
+	struct {
+		uint8_t owner[PROTO_KEY_LEN];
+		char name[PROTO_HOLD_NAME_MAX + 1];
+	} items[HOLD_GRACE_EXPIRED];
+	size_t n;
+};
+
+static int expired_collect(void *arg, const uint8_t owner[PROTO_KEY_LEN], const char *name,
+                           const struct store_hold *h)
+{
+	struct grace_expired *e = arg;
+
+	(void)h;
+	if (e->n == HOLD_GRACE_EXPIRED)
+		return 1;
+	memcpy(e->items[e->n].owner, owner, PROTO_KEY_LEN);
+	snprintf(e->items[e->n].name, sizeof(e->items[e->n].name), "%s", name);
+	e->n++;
+	return 0;
+}
+
+static void grace_delete_expired(struct agent *a, uint64_t now)
+{
+	struct grace_expired *e = calloc(1, sizeof(*e));
+	unsigned deleted = 0;
+
+	if (!e)
+		return;
+	store_holds_expired(a->store, now, expired_collect, e);
+	for (size_t i = 0; i < e->n; i++) {
+		struct hold_writer *hw = writer_find(a, e->items[i].owner, e->items[i].name);
+		if (hw && hw->committing)
+			continue; /* its callback comes first; the next turn deletes it */
+		if (hw)
+			writer_abort(hw, "its grace period is over");
+		else if (drop_hold(a, e->items[i].owner, e->items[i].name, NULL) == 0)
+			deleted++;
+	}
+	if (deleted)
+		log_info("deleted %u shards whose grace period was over", deleted);
+	free(e);
+}
+
+/* Half the grace period, within 1 s and HOLD_GRACE_CHECK_MS. */
+static uint64_t grace_check_ms(const struct agent *a)
+{
+	uint64_t half = a->conf.backup_grace_ms / 2;
+
+	return half < 1000 ? 1000 : half > HOLD_GRACE_CHECK_MS ? HOLD_GRACE_CHECK_MS : half;
+}
+
+static void grace_tick(struct loop *l, void *arg)
+{
+	struct agent *a = arg;
+	struct grace_scan *g = calloc(1, sizeof(*g));
+	uint64_t now = loop_wall_s();
+
+	if (g) {
+		store_holds_each(a->store, NULL, grace_collect, g);
+		for (size_t i = 0; i < g->n; i++)
+			grace_owner_check(a, &g->owners[i], now);
+		free(g);
+	}
+	grace_delete_expired(a, now);
+	loop_timer_start(l, &a->holds->grace, grace_check_ms(a));
+}
+
 /* ---- start and stop ---- */
 
 struct orphan_walk {
@@ -178,6 +337,7 @@ int agent_hold_start(struct agent *a, char *err, size_t n)
 	for (size_t i = 0; i < HOLD_WRITERS_MAX; i++)
 		a->holds->writers[i].a = a;
 	loop_timer_init(&a->holds->sweep, sweep_tick, a);
+	loop_timer_init(&a->holds->grace, grace_tick, a);
 	rc = shardfile_dir_open(&a->shards, a->loop, a->data_dir, &removed);
 	if (rc) {
 		snprintf(err, n, "cannot open %s/%s: %s", a->data_dir, SHARDFILE_DIR,
@@ -201,7 +361,7 @@ int agent_hold_start(struct agent *a, char *err, size_t n)
 		log_warnx("cannot check the shard files against the index: %s", proto_strerror(rc));
 	if (walk.removed)
 		log_info("removed %u shard files that no hold names", walk.removed);
-	return 0;
+	return loop_timer_start(a->loop, &a->holds->grace, 0);
 }
 
 void agent_hold_stop(struct agent *a)
@@ -212,8 +372,10 @@ void agent_hold_stop(struct agent *a)
 			if (hw->used && !hw->committing)
 				writer_abort(hw, NULL);
 		}
-		if (a->loop)
+		if (a->loop) {
 			loop_timer_stop(a->loop, &a->holds->sweep);
+			loop_timer_stop(a->loop, &a->holds->grace);
+		}
 	}
 	/* Runs the callbacks of the commits still queued (answering them),
 	 * so the writers' table must still be there. */
@@ -570,7 +732,6 @@ static void serve_del(struct agent *a, const struct net_from *from, const struct
 {
 	struct proto_hold_name nm;
 	struct hold_writer *hw;
-	struct store_hold h;
 	uint64_t used = 0, count = 0;
 	int rc;
 
@@ -591,21 +752,10 @@ static void serve_del(struct agent *a, const struct net_from *from, const struct
 		answer_usage(a, from, req->id, used, scope->quota);
 		return;
 	}
-	rc = store_hold_get(a->store, from->peer, nm.name, &h);
-	/* The index first: a crash before the file goes leaves a file no hold
-	 * names, which the next start removes; the other order could leave
-	 * an entry counted in usage with no file. */
-	if (!rc)
-		rc = store_hold_release(a->store, from->peer, nm.name, &used);
+	rc = drop_hold(a, from->peer, nm.name, &used);
 	if (rc) {
 		answer_error(a, from, req->id, rc);
 		return;
-	}
-	if (h.state == STORE_HOLD_KEPT) {
-		rc = shardfile_remove(a->shards, from->peer, nm.name, NULL, NULL);
-		if (rc)
-			log_warnx("cannot remove a shard file now (%s): the next start will",
-			          proto_strerror(rc));
 	}
 	answer_usage(a, from, req->id, used, scope->quota);
 }

@@ -80,6 +80,8 @@ static const struct key schema[] = {
      S(600), S(30)},
     {"monitoring", "max_checks", TYPE_COUNT, FIELD(max_checks), 1, 100000, 256, 256},
     {"monitoring", "refuse_private", TYPE_COUNT, FIELD(refuse_private), 0, 1, 1, 0},
+    {"backup", "grace", TYPE_DURATION, FIELD(backup_grace_ms), S(1), S(365 * 86400), S(30 * 86400),
+     S(30 * 86400)},
     {"alerts", "smtp_url", TYPE_TEXT, FIELD(smtp_url), 0, 0, 0, 0},
     {"alerts", "smtp_user", TYPE_TEXT, FIELD(smtp_user), 0, 0, 0, 0},
     {"alerts", "smtp_password", TYPE_TEXT, FIELD(smtp_password), 0, 0, 0, 0},

@@ -65,13 +65,14 @@ struct conf {
 	uint64_t map_size; /* LMDB map at the start; it grows... */
 	uint64_t map_max;  /* ...up to this */
 	/* [monitoring] */
-	uint32_t quorum;         /* distinct fresh observers a verdict needs */
-	uint32_t down_after;     /* consecutive evaluations saying down before down */
-	uint64_t recovery_ms;    /* seen up this long before up again after down */
-	uint64_t heartbeat_ms;   /* an unchanged observation is re-published this often */
-	uint64_t dead_alert_ms;  /* a member dead this long gets its contacts told */
-	uint32_t max_checks;     /* checks running at once */
-	uint32_t refuse_private; /* 1: never check loopback or private addresses */
+	uint32_t quorum;          /* distinct fresh observers a verdict needs */
+	uint32_t down_after;      /* consecutive evaluations saying down before down */
+	uint64_t recovery_ms;     /* seen up this long before up again after down */
+	uint64_t heartbeat_ms;    /* an unchanged observation is re-published this often */
+	uint64_t dead_alert_ms;   /* a member dead this long gets its contacts told */
+	uint64_t backup_grace_ms; /* shards of an owner whose grant ended stay readable this long */
+	uint32_t max_checks;      /* checks running at once */
+	uint32_t refuse_private;  /* 1: never check loopback or private addresses */
 	/* [alerts] */
 	char smtp_url[CONF_TEXT_MAX + 1]; /* smtp://host:port or smtps://... */
 	char smtp_user[CONF_TEXT_MAX + 1];

@@ -186,6 +186,7 @@ def test(tap, fed):
     # Rejoin with the old multi-use token from a fresh copy of its keys.
     c.stop()
     again = Agent(fed.root, "c-again", c.port)
+    fed.agents.append(again)
     os.makedirs(again.data, mode=0o700)
     shutil.copy(os.path.join(c.data, "identity.key"), again.data)
     shutil.copy(os.path.join(c.data, "kithd.conf"), again.data)
@@ -216,6 +217,7 @@ def restore(tap, fed, f, b):
     b.kill9()
     shutil.rmtree(b.data)
     back = Agent(fed.root, "b-restored", b.port)
+    fed.agents.append(back)  # stopped by fed.close() whatever happens
     refused(back, ["init", "--restore", path + ".typo"], "secret", tap,
             "a typo in the secret is caught, and named")
     out = back.kith("init", "--restore", path, "--listen", back.listen, "--advertise",
@@ -251,7 +253,8 @@ def shard_files(f):
 
 def holds(tap, fed, f, b):
     """The holder's side of backups over the wire: a shard put in pieces,
-    read back, refused over quota, and cut short by kill -9 of the holder."""
+    read back, refused over quota, cut short by kill -9 of the holder, and
+    kept read-only for the grace period once the grant ends."""
     f.kith("grant", b.id, "backup:4M")
     blob = os.path.join(fed.root, "hold-3m")
     with open(blob, "wb") as fh:
@@ -281,7 +284,7 @@ def holds(tap, fed, f, b):
            and got["used"] == used + (512 << 10) + 1 + 64,
            "a put cut after half its pieces had its quota reserved", got)
     f.kill9()
-    f.start()
+    f.start("\n[backup]\ngrace = 3s\n")
     tiny = os.path.join(fed.root, "hold-1k")
     with open(tiny, "wb") as fh:
         fh.write(os.urandom(1024))
@@ -294,6 +297,20 @@ def holds(tap, fed, f, b):
     log = open(f.log_path).read()
     tap.ok("released 1 reservations of unfinished shards" in log and
            "removed 1 unfinished shard files" in log, "f logged what it cleaned at start")
+
+    f.kith("revoke", b.id)
+    wait_until(lambda: "stay readable" in open(f.log_path).read(), 15,
+               "f to put b's shards in their grace period")
+    got = hold(f, b, "holdlist")
+    tap.ok(got.get("names") == ["a", "d"], "the grant revoked: b still lists its shards", got)
+    got = hold(f, b, "hold", "--file", tiny, "--name", "e")
+    tap.ok(got["status"] != 0 and shard_files(f) == ["a", "d"],
+           "but cannot add any", got)
+    wait_until(lambda: shard_files(f) == [], 15, "the grace period to end")
+    tap.ok("deleted 2 shards whose grace period was over" in open(f.log_path).read(),
+           "after the grace period f deletes them, and says so")
+    got = hold(f, b, "holdlist")
+    tap.ok(got.get("status", 0) != 0 or got.get("names") == [], "and b has nothing left", got)
 
 
 if __name__ == "__main__":
