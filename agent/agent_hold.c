@@ -58,19 +58,6 @@ struct agent_holds {
 	struct loop_timer grace; /* grants ended or back, graces over */
 };
 
-static void answer_usage(struct agent *a, const struct net_from *to, uint32_t id, uint64_t used,
-                         uint64_t quota)
-{
-	struct proto_usage u = {used, quota};
-	struct mp_buf out = {0};
-
-	if (proto_usage_encode(&out, &u) == 0)
-		agent_respond(a, to, id, PROTO_RESPONSE_OK, NULL, &out);
-	else
-		agent_respond(a, to, id, PROTO_RESPONSE_ERROR, "cannot encode the result", NULL);
-	mp_buf_free(&out);
-}
-
 /* The answer for a failure of the store or the files, as shard.put's. */
 static void answer_error(struct agent *a, const struct net_from *to, uint32_t id, int rc)
 {
@@ -418,7 +405,6 @@ static const struct proto_scope *hold_granted(struct agent *a, const struct net_
 	const struct trust_grant *g;
 	const struct proto_scope *scope;
 	uint64_t now = loop_wall_s();
-	char why[PROTO_OP_MAX + 160];
 	int rc = trust_grant_check(a->trust, a->id->pk, from->peer, &want, now, &g, &scope);
 
 	if (rc == 0)
@@ -437,10 +423,7 @@ static const struct proto_scope *hold_granted(struct agent *a, const struct net_
 			return &none;
 		}
 	}
-	a->refused_requests++;
-	snprintf(why, sizeof(why), "%s: %s", req->op, trust_refusal(rc, "backup"));
-	net_log_refused(from, "request", why);
-	agent_respond(a, from, req->id, PROTO_RESPONSE_REFUSED, trust_refusal(rc, "backup"), NULL);
+	agent_refuse_request(a, from, req, rc, "backup");
 	return NULL;
 }
 
@@ -528,7 +511,7 @@ static void serve_open(struct agent *a, const struct net_from *from,
 	slot->last_ms = loop_now_ms(a->loop);
 	if (!loop_timer_active(&a->holds->sweep))
 		loop_timer_start(a->loop, &a->holds->sweep, HOLD_SWEEP_MS);
-	answer_usage(a, from, req->id, used, scope->quota);
+	agent_respond_usage(a, from, req->id, used, scope->quota);
 }
 
 static void serve_write(struct agent *a, const struct net_from *from,
@@ -749,7 +732,7 @@ static void serve_del(struct agent *a, const struct net_from *from, const struct
 	if (hw) {
 		writer_abort(hw, NULL); /* releases its reservation */
 		store_shard_usage(a->store, from->peer, &used, &count);
-		answer_usage(a, from, req->id, used, scope->quota);
+		agent_respond_usage(a, from, req->id, used, scope->quota);
 		return;
 	}
 	rc = drop_hold(a, from->peer, nm.name, &used);
@@ -757,7 +740,7 @@ static void serve_del(struct agent *a, const struct net_from *from, const struct
 		answer_error(a, from, req->id, rc);
 		return;
 	}
-	answer_usage(a, from, req->id, used, scope->quota);
+	agent_respond_usage(a, from, req->id, used, scope->quota);
 }
 
 struct list_walk {

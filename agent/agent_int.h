@@ -170,6 +170,13 @@ void agent_on_response(struct agent *a, const struct net_from *from, const uint8
 void agent_respond(struct agent *a, const struct net_from *to, uint32_t id,
                    enum proto_response_status status, const char *reason,
                    const struct mp_buf *result);
+/* Answers a request with its usage result (proto_usage). */
+void agent_respond_usage(struct agent *a, const struct net_from *to, uint32_t id, uint64_t used,
+                         uint64_t quota);
+/* Refuses req for want of a valid grant of scope_name (rc from
+ * trust_grant_check()): counted, logged once per cause, answered. */
+void agent_refuse_request(struct agent *a, const struct net_from *from,
+                          const struct proto_request *req, int rc, const char *scope_name);
 /* Answers a request we have no time for: try again. */
 void agent_request_busy(struct agent *a, const struct net_from *from, const uint8_t *buf,
                         size_t len);

@@ -50,20 +50,28 @@ static const struct proto_scope *granted(struct agent *a, const struct net_from 
 	struct proto_scope want = {.type = type};
 	const struct trust_grant *g;
 	const struct proto_scope *scope;
-	char why[PROTO_OP_MAX + 160];
 	int rc =
 	    trust_grant_check(a->trust, a->id->pk, from->peer, &want, loop_wall_s(), &g, &scope);
 
 	if (rc == 0)
 		return scope;
-	a->refused_requests++;
-	snprintf(why, sizeof(why), "%s: %s", req->op, trust_refusal(rc, name));
-	net_log_refused(from, "request", why);
-	agent_respond(a, from, req->id, PROTO_RESPONSE_REFUSED, trust_refusal(rc, name), NULL);
+	agent_refuse_request(a, from, req, rc, name);
 	return NULL;
 }
 
-static void usage_result(struct agent *a, const struct net_from *from, uint32_t id, uint64_t used,
+void agent_refuse_request(struct agent *a, const struct net_from *from,
+                          const struct proto_request *req, int rc, const char *scope_name)
+{
+	char why[PROTO_OP_MAX + 160];
+
+	a->refused_requests++;
+	snprintf(why, sizeof(why), "%s: %s", req->op, trust_refusal(rc, scope_name));
+	net_log_refused(from, "request", why);
+	agent_respond(a, from, req->id, PROTO_RESPONSE_REFUSED, trust_refusal(rc, scope_name),
+	              NULL);
+}
+
+void agent_respond_usage(struct agent *a, const struct net_from *from, uint32_t id, uint64_t used,
                          uint64_t quota)
 {
 	struct proto_usage u = {used, quota};
@@ -131,7 +139,7 @@ static void serve_shard(struct agent *a, const struct net_from *from,
 	} else if (rc) {
 		agent_respond(a, from, req->id, PROTO_RESPONSE_ERROR, proto_strerror(rc), NULL);
 	} else if (strcmp(req->op, PROTO_OP_SHARD_GET)) {
-		usage_result(a, from, req->id, used, scope->quota);
+		agent_respond_usage(a, from, req->id, used, scope->quota);
 	}
 	mp_buf_free(&out);
 	free(data);
