@@ -324,5 +324,8 @@ const struct control_command agent_ctl_commands[] = {
     {CTL_CMD_HEALTH, agent_ctl_health},
     {CTL_CMD_CONTACT, agent_ctl_contact},
     {CTL_CMD_RECORD_IMPORT, cmd_record_import},
+    {CTL_CMD_BACKUP_HOLDERS, agent_ctl_backup_holders},
+    {CTL_CMD_HOLD, agent_ctl_hold},
+    {CTL_CMD_BACKUP_PUBLISH, agent_ctl_backup_publish},
 };
 const size_t agent_ctl_n_commands = sizeof(agent_ctl_commands) / sizeof(agent_ctl_commands[0]);

@@ -36,9 +36,17 @@ struct store_budget;
 #define AGENT_REFRESH_MS (3600 * 1000)
 /* How long kith join and requests to peers wait for an answer. */
 #define AGENT_REPLY_WAIT_MS 20000
+/* Requests to members in flight for kith at once: kith backup keeps a few
+ * per holder (its window), and each holds at most one piece
+ * (PROTO_HOLD_PIECE_MAX) in ZeroMQ's queues, so this bounds what the
+ * control socket can make kithd buffer to 16 MiB. */
+#define AGENT_CALLS_MAX 64
 /* Defaults of kith invite and kith grant. */
 #define AGENT_INVITE_TTL (7 * 24 * 3600)
 #define AGENT_GRANT_TTL (365 * 24 * 3600)
+/* A backup's root record lives as long as an admission: what it names is
+ * kept until kith backup forget says otherwise, not until a clock runs out. */
+#define AGENT_BACKUP_TTL (10 * 365 * 24 * 3600)
 
 struct agent_holds;
 struct control_pending;
@@ -91,6 +99,7 @@ struct agent {
 	uint64_t guest_dropped; /* guest messages refused */
 	struct agent_join join;
 	struct agent_call *calls; /* requests awaiting a response */
+	unsigned n_calls;         /* how many, <= AGENT_CALLS_MAX */
 	uint32_t next_call_id;
 	struct loop_timer calls_timer; /* expires calls past their deadline */
 	uint64_t refused_requests;     /* requests refused for want of a grant */
@@ -187,6 +196,24 @@ int agent_ctl_shard_drop(void *arg, const struct ctl_request *req, msgpack_packe
 int agent_ctl_services(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
                        size_t n);
 void agent_calls_cancel(struct agent *a);
+/* Sends op with args (borrowed; NULL: none) to peer and defers the
+ * current control request until the response, which done renders as the
+ * reply's data, or the deadline. Returns CONTROL_DEFERRED, or a refusal
+ * written into err (n bytes): peer no member, -EBUSY past
+ * AGENT_CALLS_MAX, a send failure. */
+int agent_call_peer(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const char *op,
+                    const struct mp_buf *args,
+                    int (*done)(struct agent *, const struct proto_response *, struct mp_buf *,
+                                char *, size_t),
+                    char *err, size_t n);
+
+/* agent_owner.c: the owner's side of backups, for kith backup. */
+int agent_ctl_backup_holders(void *arg, const struct ctl_request *req, msgpack_packer *pk,
+                             char *err, size_t n);
+int agent_ctl_backup_publish(void *arg, const struct ctl_request *req, msgpack_packer *pk,
+                             char *err, size_t n);
+int agent_ctl_hold(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                   size_t n);
 
 /* agent_hold.c: the holder's side of backups, the hold.* requests.
  * agent_hold_start() opens DATA/shards and makes the files and the index

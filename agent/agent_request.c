@@ -229,8 +229,10 @@ static void call_finish(struct agent *a, struct agent_call *c, int rc, const cha
 
 	while (*at && *at != c)
 		at = &(*at)->next;
-	if (*at)
+	if (*at) {
 		*at = c->next;
+		a->n_calls--;
+	}
 	control_finish(a->ctl, c->pending, rc, err, data);
 	free(c);
 }
@@ -265,12 +267,11 @@ void agent_calls_cancel(struct agent *a)
 		call_finish(a, a->calls, -ECANCELED, "kithd is stopping", NULL);
 }
 
-/* Sends op with args to peer and defers the control request until the
- * response (rendered by done) or the deadline. */
-static int
-call(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const char *op, const struct mp_buf *args,
-     int (*done)(struct agent *, const struct proto_response *, struct mp_buf *, char *, size_t),
-     char *err, size_t n)
+int agent_call_peer(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const char *op,
+                    const struct mp_buf *args,
+                    int (*done)(struct agent *, const struct proto_response *, struct mp_buf *,
+                                char *, size_t),
+                    char *err, size_t n)
 {
 	struct agent_call *c;
 	struct proto_request req = {0};
@@ -279,6 +280,9 @@ call(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const char *op, const s
 
 	if (!trust_is_member(a->trust, peer))
 		return ctl_fail(err, n, KITH_EVALUE, "that peer is not a member");
+	if (a->n_calls >= AGENT_CALLS_MAX)
+		return ctl_fail(err, n, -EBUSY, "%d requests to members in flight already",
+		                AGENT_CALLS_MAX);
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
@@ -303,6 +307,7 @@ call(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const char *op, const s
 	}
 	c->next = a->calls;
 	a->calls = c;
+	a->n_calls++;
 	if (!loop_timer_active(&a->calls_timer))
 		loop_timer_start(a->loop, &a->calls_timer, 1000);
 	return CONTROL_DEFERRED;
@@ -452,7 +457,7 @@ int agent_ctl_shard(void *arg, const struct ctl_request *req, msgpack_packer *pk
 	if (rc)
 		rc = ctl_fail(err, n, rc, "bad shard: %s", proto_strerror(rc));
 	else
-		rc = call(a, peer, op, &args, get ? done_shard : done_usage, err, n);
+		rc = agent_call_peer(a, peer, op, &args, get ? done_shard : done_usage, err, n);
 	mp_buf_free(&args);
 	return rc;
 }
@@ -467,7 +472,7 @@ int agent_ctl_services(void *arg, const struct ctl_request *req, msgpack_packer 
 	(void)pk;
 	if (rc)
 		return rc;
-	return call(a, peer, PROTO_OP_SERVICES_GET, NULL, done_services, err, n);
+	return agent_call_peer(a, peer, PROTO_OP_SERVICES_GET, NULL, done_services, err, n);
 }
 
 /* kith shard drop: frees the shards a peer keeps with us (after its

@@ -11,6 +11,8 @@ enum {
 	KEY_CHUNK = 2,
 	KEY_CHUNKER = 3,
 	KEY_INDEX = 4,
+	KEY_ROOT = 5,
+	KEY_NAME = 6,
 };
 
 static const char kdf_context[crypto_kdf_CONTEXTBYTES] = {'k', 'i', 't', 'h', 'b', 'k', 'u', 'p'};
@@ -31,6 +33,8 @@ int backup_keys_derive(struct backup_keys *out, const struct proto_identity *id)
 	crypto_kdf_derive_from_key(out->chunk, BACKUP_KEY_LEN, KEY_CHUNK, kdf_context, master);
 	crypto_kdf_derive_from_key(out->chunker, BACKUP_KEY_LEN, KEY_CHUNKER, kdf_context, master);
 	crypto_kdf_derive_from_key(out->index, BACKUP_KEY_LEN, KEY_INDEX, kdf_context, master);
+	crypto_kdf_derive_from_key(out->root, BACKUP_KEY_LEN, KEY_ROOT, kdf_context, master);
+	crypto_kdf_derive_from_key(out->name, BACKUP_KEY_LEN, KEY_NAME, kdf_context, master);
 	sodium_memzero(master, sizeof(master));
 	return 0;
 }

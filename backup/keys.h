@@ -19,7 +19,9 @@ struct backup_keys {
 	uint8_t chunk_id[BACKUP_KEY_LEN]; /* keyed BLAKE2b of a chunk's plaintext: its ID */
 	uint8_t chunk[BACKUP_KEY_LEN];    /* XChaCha20-Poly1305 of chunks */
 	uint8_t chunker[BACKUP_KEY_LEN];  /* the chunker's gear table */
-	uint8_t index[BACKUP_KEY_LEN];    /* snapshot indexes and root records */
+	uint8_t index[BACKUP_KEY_LEN];    /* XChaCha20-Poly1305 of pack tables (pack.h) */
+	uint8_t root[BACKUP_KEY_LEN];     /* XChaCha20-Poly1305 of snapshot roots (snapshot.h) */
+	uint8_t name[BACKUP_KEY_LEN];     /* keyed BLAKE2b of a backup's name in record names */
 };
 
 /* Derives every key of id's backups into *out, which should live in

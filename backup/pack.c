@@ -246,6 +246,22 @@ bool pack_writer_has(const struct pack_writer *w, const uint8_t id[SEAL_ID_LEN])
 	return idset_find(&w->ids, w->table, id) >= 0;
 }
 
+int pack_writer_find(const struct pack_writer *w, const uint8_t id[SEAL_ID_LEN],
+                     struct pack_entry *out)
+{
+	long i = w->finished ? -1 : idset_find(&w->ids, w->table, id);
+	const uint8_t *e;
+
+	if (i < 0)
+		return KITH_EMISSING;
+	e = w->table + (size_t)i * PACK_ENTRY_LEN;
+	memcpy(out->id, e, SEAL_ID_LEN);
+	out->offset = get_u32(e + SEAL_ID_LEN);
+	out->sealed_len = get_u32(e + SEAL_ID_LEN + 4);
+	out->plain_len = get_u32(e + SEAL_ID_LEN + 8);
+	return 0;
+}
+
 /* Grows buf to hold need bytes: doubling, never past the writer's limit
  * (need never is: pack_writer_add() checked the pack fits). */
 static int grow_buf(struct pack_writer *w, size_t need)

@@ -150,6 +150,12 @@ bool pack_writer_fits(const struct pack_writer *w, size_t sealed_len);
 /* Whether a chunk with this ID is already in the pack being built (a
  * stream may repeat a chunk before the pack holding it is shipped). */
 bool pack_writer_has(const struct pack_writer *w, const uint8_t id[SEAL_ID_LEN]);
+/* The entry of the chunk with this ID in the pack being built, copied into
+ * *out (offset, lengths): 0, or KITH_EMISSING when it is not there or the
+ * pack is finished. A stream that repeats a chunk refers to it there. */
+struct pack_entry;
+int pack_writer_find(const struct pack_writer *w, const uint8_t id[SEAL_ID_LEN],
+                     struct pack_entry *out);
 /* Appends one sealed chunk (sealed[0..sealed_len) as seal_chunk() made it
  * from plain_len bytes, with its ID; all borrowed and copied). Returns 0,
  * or, leaving the pack unchanged:

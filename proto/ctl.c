@@ -157,17 +157,21 @@ int ctl_fail(char *err, size_t n, int code, const char *fmt, ...)
 	return code;
 }
 
-static void pack_error(msgpack_packer *pk, const char *text)
+static void pack_error(msgpack_packer *pk, uint64_t tag, int rc, const char *text)
 {
 	struct mp_map m;
 
 	mp_map_begin(&m);
 	mp_map_bool(&m, CTL_REPLY_OK, false);
 	mp_map_str(&m, CTL_REPLY_ERROR, text);
+	mp_map_uint(&m, CTL_REPLY_CODE, rc < 0 ? (uint64_t) - (int64_t)rc : (uint64_t)rc);
+	if (tag)
+		mp_map_uint(&m, CTL_REPLY_TAG, tag);
 	mp_map_end(&m, pk);
 }
 
-void ctl_reply_pack(struct mp_buf *out, int rc, const char *err, const struct mp_buf *data)
+void ctl_reply_pack(struct mp_buf *out, uint64_t tag, int rc, const char *err,
+                    const struct mp_buf *data)
 {
 	msgpack_packer pk;
 
@@ -175,12 +179,16 @@ void ctl_reply_pack(struct mp_buf *out, int rc, const char *err, const struct mp
 	if (!rc && data->err)
 		rc = data->err;
 	if (rc) {
-		pack_error(&pk, err && err[0] ? err : proto_strerror(rc));
+		pack_error(&pk, tag, rc, err && err[0] ? err : proto_strerror(rc));
 		return;
 	}
-	/* Two entries, one of them raw bytes: counted here rather than
+	/* A few entries, one of them raw bytes: counted here rather than
 	 * copying data (up to a 4 MiB shard) once more through a mp_map. */
-	msgpack_pack_map(&pk, 2);
+	msgpack_pack_map(&pk, tag ? 3 : 2);
+	if (tag) {
+		mp_pack_cstr(&pk, CTL_REPLY_TAG);
+		msgpack_pack_uint64(&pk, tag);
+	}
 	mp_pack_cstr(&pk, CTL_REPLY_OK);
 	msgpack_pack_true(&pk);
 	mp_pack_cstr(&pk, CTL_REPLY_DATA);

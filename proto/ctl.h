@@ -38,10 +38,17 @@
 /* Request: {CTL_KEY_CMD: command name, argument key: value...}. */
 #define CTL_KEY_CMD "cmd"
 /* Reply: {CTL_REPLY_OK: true, CTL_REPLY_DATA: the command's value} or
- * {CTL_REPLY_OK: false, CTL_REPLY_ERROR: one line for the admin}. */
+ * {CTL_REPLY_OK: false, CTL_REPLY_ERROR: one line for the admin,
+ * CTL_REPLY_CODE: the KITH_E* or -errno code, negated to be positive}. */
 #define CTL_REPLY_OK "ok"
 #define CTL_REPLY_DATA "data"
 #define CTL_REPLY_ERROR "error"
+#define CTL_REPLY_CODE "code"
+/* Any request may carry a tag (unsigned integer, 1 or more), which its
+ * reply repeats: a client with several requests in flight on one DEALER
+ * socket (kith backup) matches replies, which come in any order, by it. */
+#define CTL_KEY_TAG "tag"
+#define CTL_REPLY_TAG "tag"
 
 /* ---- commands and their arguments ----
  *
@@ -134,6 +141,23 @@
 #define CTL_KEY_RECORD "record"
 #define CTL_IMPORT_STORED "stored"
 #define CTL_IMPORT_HELD "already held"
+/* kith backup, the partners that keep our shards: no arguments ->
+ * [{id, quota, count, alive}], one per member whose grant lets us store
+ * now (quota: its SIZE, count: the most shards it keeps). */
+#define CTL_CMD_BACKUP_HOLDERS "backup.holders"
+/* kith backup, one hold.* request to a holder, relayed as is: peer, op
+ * (text, a hold.* op of proto/ops.h), args? (binary, the op's encoded
+ * arguments) -> the holder's encoded result (binary). A refusal is an
+ * error reply whose code says why: KITH_EQUOTA, -ENOENT, KITH_ENOGRANT,
+ * -ETIMEDOUT, -EBUSY (too many in flight at kithd). */
+#define CTL_CMD_HOLD "hold"
+/* kith backup, a snapshot's root: name (text, "backup/..."), body
+ * (binary, sealed by kith; empty: forget it) -> {seq}. kithd signs and
+ * publishes it as a "backup" record, with the seqs it hands out. */
+#define CTL_CMD_BACKUP_PUBLISH "backup.publish"
+#define CTL_KEY_BODY "body"
+#define CTL_KEY_OP "op"
+#define CTL_KEY_ARGS "args"
 
 /* ---- reply keys ----
  *
@@ -174,6 +198,8 @@
 /* shard (name and data for get), shard.drop */
 #define CTL_REPLY_USED "used"
 #define CTL_REPLY_QUOTA "quota"
+#define CTL_REPLY_COUNT "count"
+#define CTL_REPLY_ALIVE "alive"
 #define CTL_REPLY_SHARD_DATA "data"
 #define CTL_REPLY_FREED "freed"
 /* services, service.add, service.rm, service.ls */
@@ -314,8 +340,10 @@ struct mp_buf;
 
 /* Packs into out the reply to a command that returned rc: {"ok": true,
  * "data": data} (data holds one packed value, borrowed) or {"ok": false,
- * "error": err, or rc's text when err is empty}. A data buffer that ran
- * out of memory makes an error reply. */
-void ctl_reply_pack(struct mp_buf *out, int rc, const char *err, const struct mp_buf *data);
+ * "error": err, or rc's text when err is empty, "code": -rc}; with "tag":
+ * tag added when tag is not 0. A data buffer that ran out of memory makes
+ * an error reply. */
+void ctl_reply_pack(struct mp_buf *out, uint64_t tag, int rc, const char *err,
+                    const struct mp_buf *data);
 
 #endif

@@ -47,7 +47,7 @@ void agentctl_arg_bin(struct agentctl_request *r, const char *key, const uint8_t
 
 /* Is something listening on the unix socket at path? ZeroMQ would happily
  * queue a request for a socket nobody serves; a plain connect() tells. */
-static int check_listening(const char *path, const char *data_dir)
+int agentctl_check_listening(const char *path, const char *data_dir)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct stat st;
@@ -77,7 +77,7 @@ static int check_listening(const char *path, const char *data_dir)
 /* Sends the request and receives the reply bytes into *msg. */
 static int exchange(const char *path, const struct mp_buf *req, zmq_msg_t *msg)
 {
-	char endpoint[300];
+	char endpoint[4300];
 	void *ctx = zmq_ctx_new(), *s = ctx ? zmq_socket(ctx, ZMQ_REQ) : NULL;
 	int timeout = AGENTCTL_TIMEOUT_MS, linger = 0, rc = CLI_FAIL;
 	int64_t max = REPLY_MAX;
@@ -126,7 +126,7 @@ int agentctl_call(const char *data_dir, struct agentctl_request *r, struct agent
 	snprintf(path, sizeof(path), "%s/%s", data_dir, CTL_SOCKET);
 	mp_buf_packer(&req, &pk);
 	mp_map_end(&r->map, &pk);
-	rc = req.err ? cli_fail("out of memory") : check_listening(path, data_dir);
+	rc = req.err ? cli_fail("out of memory") : agentctl_check_listening(path, data_dir);
 	if (rc == CLI_OK)
 		rc = exchange(path, &req, &msg);
 	mp_buf_free(&req);

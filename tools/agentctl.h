@@ -53,6 +53,10 @@ void agentctl_arg_bin(struct agentctl_request *r, const char *key, const uint8_t
  * returns CLI_FAIL. Frees the request either way. */
 int agentctl_call(const char *data_dir, struct agentctl_request *r, struct agentctl_reply *reply);
 void agentctl_reply_free(struct agentctl_reply *reply);
+/* Whether a kithd serves the control socket at path (in data_dir, both
+ * borrowed): ZeroMQ would queue requests for a socket nobody serves. CLI_OK,
+ * or CLI_FAIL after one line (not running, stale socket, no permission). */
+int agentctl_check_listening(const char *path, const char *data_dir);
 /* Prints the reply's data as one line of JSON ("null" when none). */
 void agentctl_print_json(const struct agentctl_reply *reply);
 /* agentctl_call(), then prints the reply's data as JSON when json is set,

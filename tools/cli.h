@@ -108,6 +108,7 @@ int cmd_grant_main(int argc, char **argv);
 int cmd_grants_main(int argc, char **argv);
 int cmd_revoke_main(int argc, char **argv);
 int cmd_shard_main(int argc, char **argv);
+int cmd_backup_main(int argc, char **argv);
 int cmd_services_main(int argc, char **argv);
 int cmd_dns_main(int argc, char **argv);
 int cmd_service_main(int argc, char **argv);

@@ -27,6 +27,7 @@ static const struct command commands[] = {
     {"grant", cmd_grant_main, "grant a member scopes: monitor, backup:SIZE, dns:ZONE, admit"},
     {"grants", cmd_grants_main, "list the grants issued and received"},
     {"revoke", cmd_revoke_main, "revoke a grant, every grant to a peer, or a member"},
+    {"backup", cmd_backup_main, "back up a stream to partners, restore it, list snapshots"},
     {"shard", cmd_shard_main, "keep, fetch or remove a shard with a partner"},
     {"service", cmd_service_main, "register (add), remove (rm) or list (ls) a service"},
     {"services", cmd_services_main, "list our services, or a partner's (--of, needs monitor)"},

@@ -22,12 +22,14 @@
 struct control_pending {
 	uint8_t id[CONTROL_ID_MAX];
 	size_t id_len;
+	uint64_t tag; /* the request's CTL_KEY_TAG, 0: none */
 	struct control_pending *next;
 };
 
 struct control {
 	struct loop *loop;
 	zmq_msg_t *current;              /* routing ID of the request being handled */
+	uint64_t current_tag;            /* and its tag, 0: none */
 	struct control_pending *pending; /* deferred requests awaiting control_finish() */
 	void *socket;
 	char path[256]; /* the socket file */
@@ -48,22 +50,24 @@ static int handle(struct control *c, const uint8_t *buf, size_t len, struct mp_b
 
 	if (rc) {
 		snprintf(err, sizeof(err), "malformed request: %s", proto_strerror(rc));
-		ctl_reply_pack(out, rc, err, &data);
+		ctl_reply_pack(out, 0, rc, err, &data);
 		return 0;
 	}
+	if (ctl_arg_uint(&req, CTL_KEY_TAG, &c->current_tag) != 0)
+		c->current_tag = 0;
 	for (size_t i = 0; i < c->n_commands; i++) {
 		if (strcmp(c->commands[i].name, req.cmd))
 			continue;
 		mp_buf_packer(&data, &dpk);
 		rc = c->commands[i].fn(c->arg, &req, &dpk, err, sizeof(err));
 		if (rc != CONTROL_DEFERRED)
-			ctl_reply_pack(out, rc, err, &data);
+			ctl_reply_pack(out, c->current_tag, rc, err, &data);
 		mp_buf_free(&data);
 		return rc == CONTROL_DEFERRED ? CONTROL_DEFERRED : 0;
 	}
 	snprintf(err, sizeof(err), "unknown command '%s' (is kith newer than this kithd?)",
 	         req.cmd);
-	ctl_reply_pack(out, KITH_EVALUE, err, &data);
+	ctl_reply_pack(out, c->current_tag, KITH_EVALUE, err, &data);
 	return 0;
 }
 
@@ -189,6 +193,7 @@ struct control_pending *control_defer(struct control *c)
 	if (!p)
 		return NULL;
 	p->id_len = zmq_msg_size(c->current);
+	p->tag = c->current_tag;
 	memcpy(p->id, zmq_msg_data(c->current), p->id_len);
 	p->next = c->pending;
 	c->pending = p;
@@ -207,7 +212,7 @@ void control_finish(struct control *c, struct control_pending *p, int rc, const 
 	if (!*at)
 		return; /* not ours, or already finished */
 	*at = p->next;
-	ctl_reply_pack(&out, rc, err, data ? data : &none);
+	ctl_reply_pack(&out, p->tag, rc, err, data ? data : &none);
 	reply(c, p->id, p->id_len, &out);
 	mp_buf_free(&out);
 	free(p);

@@ -21,6 +21,7 @@
 
 #include "backup/pack.h"
 #include "backup/seal.h"
+#include "backup/snapshot.h"
 #include "proto/body.h"
 #include "proto/ctl.h"
 #include "proto/error.h"
@@ -983,6 +984,92 @@ static void pack_seeds(void)
 	put("pack", "recipe", "\x00\x10\xf1\x80\xf1\xff\x01", 7);
 }
 
+/* A placement with code k + m, holders distinct, fields from seed. */
+static void snapshot_pack(struct snap_pack *p, unsigned k, unsigned m, unsigned seed)
+{
+	memset(p, 0, sizeof(*p));
+	memset(p->id, (int)(0x10 + seed), sizeof(p->id));
+	p->len = 4096 + seed;
+	p->k = (uint8_t)k;
+	p->m = (uint8_t)m;
+	for (unsigned i = 0; i < k + m; i++) {
+		memset(p->holder[i], (int)(0x80 + seed), PLACE_PEER_LEN);
+		p->holder[i][0] = (uint8_t)i;
+		memset(p->hash[i], (int)i, 32);
+	}
+}
+
+/* Appends entry *e to b[*at..cap). */
+static void snapshot_add(uint8_t *b, size_t cap, size_t *at, const struct snap_entry *e)
+{
+	size_t n;
+	if (snap_entry_encode(b + *at, cap - *at, e, &n))
+		failed = 1;
+	else
+		*at += n;
+}
+
+/* Snapshots (fuzz_snapshot.c): index streams (way 1) of pack and chunk
+ * entries, a chunk naming an earlier pack, the largest code, and a pack
+ * with one holder twice; root plaintexts (way 2), one with two 4+2 index
+ * packs, one with a 32+16 one, and one with a byte after it. Way 3 (a
+ * sealed body) is refused whatever the bytes: these reach it too. */
+static void snapshot_seeds(void)
+{
+	static uint8_t b[4 * SNAP_ENTRY_MAX];
+	static struct snap_entry e;
+	static struct snap_root r;
+	size_t at = 0;
+
+	e.type = SNAP_ENTRY_PACK;
+	snapshot_pack(&e.pack, 4, 2, 0);
+	snapshot_add(b, sizeof(b), &at, &e);
+	e.type = SNAP_ENTRY_CHUNK;
+	for (uint32_t i = 0; i < 3; i++) {
+		e.chunk = (struct snap_chunk){0, 1000 * i, SEAL_OVERHEAD + 100 * i, 100 * i, {0}};
+		memset(e.chunk.id, (int)('a' + i), SEAL_ID_LEN);
+		snapshot_add(b, sizeof(b), &at, &e);
+	}
+	e.type = SNAP_ENTRY_PACK;
+	snapshot_pack(&e.pack, 1, 0, 1);
+	snapshot_add(b, sizeof(b), &at, &e);
+	e.type = SNAP_ENTRY_CHUNK;
+	e.chunk = (struct snap_chunk){0, 0, SEAL_OVERHEAD, 0, {0}}; /* back to pack 0 */
+	snapshot_add(b, sizeof(b), &at, &e);
+	put("snapshot", "stream", b, at);
+	at = 0;
+	e.type = SNAP_ENTRY_PACK;
+	snapshot_pack(&e.pack, ERASURE_K_MAX, ERASURE_M_MAX, 2);
+	snapshot_add(b, sizeof(b), &at, &e);
+	put("snapshot", "stream-32-16", b, at);
+	memcpy(b + 1 + SNAP_PACK_FIXED_LEN + SNAP_SHARD_LEN, b + 1 + SNAP_PACK_FIXED_LEN,
+	       PLACE_PEER_LEN);
+	put("snapshot", "stream-dup", b, at);
+
+	snprintf(r.name, sizeof(r.name), "home");
+	memset(r.id, 0x5e, sizeof(r.id));
+	r.time = ISSUED;
+	r.size = 123456789;
+	r.chunks = 3;
+	r.bytes_new = 4096;
+	r.n_index = 2;
+	snapshot_pack(&r.index[0], 4, 2, 3);
+	snapshot_pack(&r.index[1], 4, 2, 4);
+	if (snap_root_encode(b, sizeof(b), &at, &r)) {
+		failed = 1;
+		return;
+	}
+	put("snapshot", "root", b, at);
+	b[at] = 0;
+	put("snapshot", "root-trail", b, at + 1);
+	r.n_index = 1;
+	snapshot_pack(&r.index[0], ERASURE_K_MAX, ERASURE_M_MAX, 5);
+	if (snap_root_encode(b, sizeof(b), &at, &r))
+		failed = 1;
+	else
+		put("snapshot", "root-32-16", b, at);
+}
+
 /* Recovery kits (fuzz_kit.c): one with two partners, one without a name
  * or partner, and one with a typo in its secret. */
 static void kit_seeds(void)
@@ -1055,6 +1142,7 @@ int main(int argc, char **argv)
 	ctl_seeds();
 	seal_seeds();
 	pack_seeds();
+	snapshot_seeds();
 	kit_seeds();
 	proto_identity_free(&id);
 	if (!failed)

@@ -25,6 +25,7 @@ kith_fuzz_target(request kith_proto)
 kith_fuzz_target(ops kith_proto)
 kith_fuzz_target(seal kith_backup)
 kith_fuzz_target(pack kith_backup)
+kith_fuzz_target(snapshot kith_backup)
 kith_fuzz_target(kit kith_proto)
 
 add_executable(fuzz_seeds fuzz/seeds.c)

@@ -11,10 +11,12 @@
 
 static bool all_distinct(const struct backup_keys *k, const struct proto_identity *id)
 {
-	const uint8_t *keys[] = {k->chunk_id, k->chunk, k->chunker, k->index, id->sk, id->curve_sk};
+	const uint8_t *keys[] = {k->chunk_id, k->chunk, k->chunker, k->index,
+	                         k->root,     k->name,  id->sk,     id->curve_sk};
+	const size_t n = sizeof(keys) / sizeof(keys[0]);
 
-	for (size_t i = 0; i < 6; i++)
-		for (size_t j = i + 1; j < 6; j++)
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
 			if (!memcmp(keys[i], keys[j], BACKUP_KEY_LEN))
 				return false;
 	return true;
@@ -37,7 +39,8 @@ int main(void)
 	ok(memcmp(ka.chunk_id, kb.chunk_id, BACKUP_KEY_LEN) &&
 	       memcmp(ka.chunk, kb.chunk, BACKUP_KEY_LEN) &&
 	       memcmp(ka.chunker, kb.chunker, BACKUP_KEY_LEN) &&
-	       memcmp(ka.index, kb.index, BACKUP_KEY_LEN),
+	       memcmp(ka.index, kb.index, BACKUP_KEY_LEN) &&
+	       memcmp(ka.root, kb.root, BACKUP_KEY_LEN) && memcmp(ka.name, kb.name, BACKUP_KEY_LEN),
 	   "another identity gives other keys");
 	ok(all_distinct(&ka, a), "no key serves twice, none is the identity's");
 	is(backup_keys_derive(&kb, &bare), KITH_EVALUE, "no secret key: refused");

@@ -407,23 +407,40 @@ static int exchange(struct loop *l, void *req, uint8_t *reply, size_t n)
 	return got;
 }
 
-/* The reply is {"ok": want_ok, "data"|"error": text containing want}. */
-static int reply_is(const uint8_t *reply, int len, bool want_ok, const char *want)
+/* The reply is {"ok": want_ok, "data"|"error": text containing want},
+ * an error with its "code" (KITH_E* negated), and "tag": want_tag when
+ * want_tag is not 0 (no tag otherwise). */
+static int reply_tagged(const uint8_t *reply, int len, bool want_ok, const char *want,
+                        uint64_t want_tag)
 {
 	struct mp_reader r;
 	uint32_t n = 0;
-	char key[8], value[200];
-	bool okv = !want_ok;
+	char key[8], value[200] = "";
+	bool okv = !want_ok, has_code = false;
+	uint64_t code = 0, tag = 0;
 
 	if (len <= 0)
 		return 0;
 	mp_reader_init(&r, reply, (size_t)len);
-	mp_read_map(&r, &n, 2);
-	mp_read_text(&r, key, sizeof(key) - 1);
-	mp_read_bool(&r, &okv);
-	mp_read_text(&r, key, sizeof(key) - 1);
-	mp_read_text(&r, value, sizeof(value) - 1);
-	return mp_finish(&r) == 0 && n == 2 && okv == want_ok && strstr(value, want) != NULL;
+	mp_read_map(&r, &n, 4);
+	for (uint32_t i = 0; i < n; i++) {
+		mp_read_text(&r, key, sizeof(key) - 1);
+		if (!strcmp(key, CTL_REPLY_OK))
+			mp_read_bool(&r, &okv);
+		else if (!strcmp(key, CTL_REPLY_CODE))
+			has_code = mp_read_uint(&r, &code) == 0;
+		else if (!strcmp(key, CTL_REPLY_TAG))
+			mp_read_uint(&r, &tag);
+		else
+			mp_read_text(&r, value, sizeof(value) - 1);
+	}
+	return mp_finish(&r) == 0 && okv == want_ok && strstr(value, want) != NULL &&
+	       tag == want_tag && (want_ok ? !has_code : has_code && code > 0);
+}
+
+static int reply_is(const uint8_t *reply, int len, bool want_ok, const char *want)
+{
+	return reply_tagged(reply, len, want_ok, want, 0);
 }
 
 static void test_socket(void)
@@ -458,6 +475,20 @@ static void test_socket(void)
 	kv(CTL_KEY_CMD, "nosuch");
 	got = exchange(l, req, reply, sizeof(reply));
 	ok(reply_is(reply, got, false, "unknown command 'nosuch'"), "unknown command");
+	start(3);
+	kv(CTL_KEY_CMD, "echo");
+	kv("say", "tagged");
+	mp_pack_cstr(&pk, CTL_KEY_TAG);
+	msgpack_pack_uint64(&pk, 7);
+	got = exchange(l, req, reply, sizeof(reply));
+	ok(reply_tagged(reply, got, true, "tagged", 7), "a request's tag comes back with its data");
+	start(2);
+	kv(CTL_KEY_CMD, "echo");
+	mp_pack_cstr(&pk, CTL_KEY_TAG);
+	msgpack_pack_uint64(&pk, 1ULL << 40);
+	got = exchange(l, req, reply, sizeof(reply));
+	ok(reply_tagged(reply, got, false, "say what?", 1ULL << 40),
+	   "and with an error, beside its code");
 	mp_buf_free(&buf);
 	buf.data = (uint8_t *)strdup("\x93garbage");
 	buf.len = 8;

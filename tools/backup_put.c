@@ -1,0 +1,437 @@
+/* kith backup put: a stream in, a snapshot out.
+ *
+ *   bytes -> chunker -> chunk ID (dedup within the pack being built)
+ *         -> sealed chunk -> data pack -> k + m shards at partners
+ *   each chunk -> an index entry -> index chunks -> index packs
+ *   index packs' placements -> the root, sealed, published by kithd
+ *
+ * One pack is shipped while the next is filled, so the memory is one pack
+ * being built, one being shipped (with its parity) and the index pack:
+ * about 16 + 24 + 8 MiB at 4+2, whatever the stream's size. The snapshot
+ * exists once its root is published, after every shard of it was
+ * committed: a put that stops half way leaves no snapshot. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "backup/chunker.h"
+#include "backup/seal.h"
+#include "proto/ctl.h"
+#include "proto/error.h"
+#include "proto/identity.h"
+#include "proto/peerid.h"
+#include "agentctl.h"
+#include "backup.h"
+#include "cli.h"
+#include "relay.h"
+
+/* Index chunks: an 8-byte sequence number, then whole entries. The
+ * number makes every index chunk distinct (a stream of zeros repeats one
+ * entry) and lets a reader check their order. */
+#define INDEX_CHUNK_MAX ((size_t)64 << 10)
+#define INDEX_SEQ_LEN 8
+/* Index packs are smaller than data packs: they are read whole on a restore. */
+#define INDEX_PACK_TARGET ((size_t)8 << 20)
+#define READ_BLOCK ((size_t)1 << 20)
+
+struct put {
+	struct bk *b;
+	struct chunker *chunker;
+	struct seal *seal;
+	struct pack_writer *data, *index;
+	struct ship *ship;
+	int shipping;     /* PACK_KIND_* of the pack being shipped */
+	uint32_t ordinal; /* of the data pack being built */
+	uint8_t *chunk;   /* the chunk being cut, CHUNKER_MAX_DEFAULT */
+	size_t chunk_len;
+	uint8_t *sealed;  /* a data chunk sealed, seal_max_len(INDEX_CHUNK_MAX) */
+	uint8_t *isealed; /* an index chunk sealed: shipping a data pack may
+	                   * flush the index while a data chunk waits in sealed */
+	uint8_t *ibuf;    /* the index chunk being filled */
+	size_t ilen;
+	uint64_t iseq;
+	struct snap_root *root;
+	/* A data pack shipped whose entry is not in the index yet: filed by
+	 * the next index_add(), never from inside index_flush() (which ships
+	 * index packs, and so may see a data pack end). */
+	struct snap_entry placed;
+	bool has_placed;
+	int rc;
+	char err[400];
+	uint64_t last_progress_ms, started_ms;
+};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+__attribute__((format(printf, 3, 4))) static int fail(struct put *p, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!p->rc) {
+		p->rc = rc;
+		va_start(ap, fmt);
+		vsnprintf(p->err, sizeof(p->err), fmt, ap);
+		va_end(ap);
+	}
+	return p->rc;
+}
+
+static void progress(struct put *p, bool last)
+{
+	char r[32], s[32];
+	uint64_t now = mono_ms(), ms = now - p->started_ms;
+
+	if (!p->b->progress || (!last && now - p->last_progress_ms < 500))
+		return;
+	p->last_progress_ms = now;
+	fprintf(stderr, "\r%s read, %s sent, %.0f MB/s   %s", bk_bytes(r, sizeof(r), p->root->size),
+	        bk_bytes(s, sizeof(s), p->b->sent),
+	        ms ? (double)p->root->size / 1000.0 / (double)ms : 0.0, last ? "\n" : "");
+}
+
+/* Waits for the pack being shipped and files its placement: a data
+ * pack's for the index (p->placed), an index pack's in the root. */
+static int ship_finish(struct put *p)
+{
+	struct snap_entry e = {.type = SNAP_ENTRY_PACK};
+	int kind = p->shipping;
+
+	if (!ship_busy(p->ship))
+		return 0;
+	if (ship_wait(p->ship, &e.pack) != 0)
+		return fail(p, KITH_EQUOTA, "%s", ship_error(p->ship));
+	p->shipping = 0;
+	if (kind == PACK_KIND_DATA) {
+		p->placed = e;
+		p->has_placed = true;
+		return 0;
+	}
+	if (p->root->n_index == SNAP_INDEX_PACKS_MAX)
+		return fail(p, KITH_ETOOBIG, "%s",
+		            "the snapshot's index outgrew its root record (split the backup)");
+	p->root->index[p->root->n_index++] = e.pack;
+	return 0;
+}
+
+/* Ships the finished pack of w (a data or index writer) and resets it. */
+static int ship_writer(struct put *p, struct pack_writer *w, int kind)
+{
+	const uint8_t *pack;
+	uint8_t id[PACK_ID_LEN];
+	size_t len;
+	int rc;
+
+	if (!pack_writer_count(w))
+		return 0;
+	while (ship_busy(p->ship) && !p->rc)
+		ship_finish(p);
+	if (p->rc)
+		return p->rc;
+	if ((rc = pack_writer_finish(w, p->b->keys, &pack, &len, id)) != 0)
+		return fail(p, rc, "cannot finish a pack: %s", proto_strerror(rc));
+	if ((rc = ship_start(p->ship, pack, len, id)) != 0)
+		return fail(p, rc, "%s", ship_error(p->ship));
+	p->shipping = kind;
+	pack_writer_reset(w);
+	if (kind == PACK_KIND_DATA)
+		p->ordinal++;
+	return 0;
+}
+
+static int index_flush(struct put *p)
+{
+	uint8_t id[SEAL_ID_LEN];
+	size_t sealed_len;
+	int rc;
+
+	seal_chunk_id(id, p->b->keys, p->ibuf, p->ilen);
+	rc = seal_chunk(p->seal, p->b->keys, 0, id, p->ibuf, p->ilen, p->isealed,
+	                seal_max_len(INDEX_CHUNK_MAX), &sealed_len);
+	if (rc)
+		return fail(p, rc, "cannot seal the index: %s", proto_strerror(rc));
+	if (!pack_writer_fits(p->index, sealed_len) &&
+	    (rc = ship_writer(p, p->index, PACK_KIND_INDEX)) != 0)
+		return rc;
+	if ((rc = pack_writer_add(p->index, id, p->isealed, sealed_len, p->ilen)) != 0)
+		return fail(p, rc, "cannot add to the index: %s", proto_strerror(rc));
+	p->iseq++;
+	for (unsigned i = 0; i < INDEX_SEQ_LEN; i++)
+		p->ibuf[i] = (uint8_t)(p->iseq >> (8 * i));
+	p->ilen = INDEX_SEQ_LEN;
+	return 0;
+}
+
+static int index_append(struct put *p, const struct snap_entry *e)
+{
+	uint8_t buf[SNAP_ENTRY_MAX];
+	size_t len;
+	int rc = snap_entry_encode(buf, sizeof(buf), e, &len);
+
+	if (rc)
+		return fail(p, rc, "cannot write the index: %s", proto_strerror(rc));
+	if (p->ilen + len > INDEX_CHUNK_MAX && (rc = index_flush(p)) != 0)
+		return rc;
+	memcpy(p->ibuf + p->ilen, buf, len);
+	p->ilen += len;
+	if (e->type == SNAP_ENTRY_CHUNK)
+		p->root->chunks++;
+	return 0;
+}
+
+/* Files the shipped data pack's placement, then e (NULL: none). Appending
+ * may ship an index pack and so end a data pack's shipping: loop. */
+static int index_add(struct put *p, const struct snap_entry *e)
+{
+	while (p->has_placed && !p->rc) {
+		struct snap_entry placed = p->placed;
+		p->has_placed = false;
+		index_append(p, &placed);
+	}
+	return p->rc || !e ? p->rc : index_append(p, e);
+}
+
+static int add_chunk(struct put *p, const uint8_t *plain, size_t len)
+{
+	struct snap_entry e = {.type = SNAP_ENTRY_CHUNK};
+	struct pack_entry pe;
+	size_t sealed_len;
+	int rc;
+
+	seal_chunk_id(e.chunk.id, p->b->keys, plain, len);
+	if (pack_writer_find(p->data, e.chunk.id, &pe) != 0) {
+		rc = seal_chunk(p->seal, p->b->keys, 0, e.chunk.id, plain, len, p->sealed,
+		                seal_max_len(INDEX_CHUNK_MAX), &sealed_len);
+		if (rc)
+			return fail(p, rc, "cannot seal a chunk: %s", proto_strerror(rc));
+		if (!pack_writer_fits(p->data, sealed_len) &&
+		    (rc = ship_writer(p, p->data, PACK_KIND_DATA)) != 0)
+			return rc;
+		rc = pack_writer_add(p->data, e.chunk.id, p->sealed, sealed_len, len);
+		if (!rc)
+			rc = pack_writer_find(p->data, e.chunk.id, &pe);
+		if (rc)
+			return fail(p, rc, "cannot add a chunk: %s", proto_strerror(rc));
+		p->root->bytes_new += sealed_len;
+	}
+	e.chunk.pack = p->ordinal;
+	e.chunk.offset = pe.offset;
+	e.chunk.sealed_len = pe.sealed_len;
+	e.chunk.plain_len = pe.plain_len;
+	return index_add(p, &e);
+}
+
+/* Feeds buf[0..len) to the chunker, adding each chunk as it is cut. */
+static int feed(struct put *p, const uint8_t *buf, size_t len)
+{
+	while (len && !p->rc) {
+		bool cut;
+		size_t n = chunker_next(p->chunker, buf, len, &cut);
+
+		memcpy(p->chunk + p->chunk_len, buf, n);
+		p->chunk_len += n;
+		buf += n, len -= n;
+		if (cut) {
+			add_chunk(p, p->chunk, p->chunk_len);
+			p->chunk_len = 0;
+		}
+	}
+	if (ship_busy(p->ship) && !p->rc) {
+		/* Keep the pack being shipped moving while this one fills. */
+		if (relay_wait(p->b->relay, 0) < 0 || ship_pump(p->ship) != 0)
+			ship_finish(p);
+	}
+	return p->rc;
+}
+
+static int put_new(struct put *p, struct bk *b, unsigned k, unsigned m)
+{
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	p->b = b;
+	p->root = calloc(1, sizeof(*p->root));
+	p->chunk = malloc(CHUNKER_MAX_DEFAULT);
+	p->sealed = malloc(seal_max_len(INDEX_CHUNK_MAX));
+	p->isealed = malloc(seal_max_len(INDEX_CHUNK_MAX));
+	p->ibuf = malloc(INDEX_CHUNK_MAX);
+	if (!p->root || !p->chunk || !p->sealed || !p->isealed || !p->ibuf)
+		return -ENOMEM;
+	p->ilen = INDEX_SEQ_LEN; /* sequence 0 */
+	memset(p->ibuf, 0, INDEX_SEQ_LEN);
+	rc = chunker_new(&p->chunker, b->keys->chunker, NULL);
+	if (!rc)
+		rc = seal_new(&p->seal, INDEX_CHUNK_MAX);
+	if (!rc)
+		rc = pack_writer_new(&p->data, PACK_KIND_DATA, 0);
+	if (!rc)
+		rc = pack_writer_new(&p->index, PACK_KIND_INDEX, INDEX_PACK_TARGET);
+	if (!rc)
+		rc = ship_new(&p->ship, b, k, m);
+	return rc;
+}
+
+static void put_free(struct put *p)
+{
+	ship_free(&p->ship);
+	pack_writer_free(&p->index);
+	pack_writer_free(&p->data);
+	seal_free(&p->seal);
+	chunker_free(&p->chunker);
+	free(p->root);
+	free(p->chunk);
+	free(p->sealed);
+	free(p->isealed);
+	free(p->ibuf);
+}
+
+/* The default code for n holders alive: 4+2 from 6 up, then as much
+ * parity as the holders allow while keeping k >= m. */
+static void default_code(size_t n, unsigned *k, unsigned *m)
+{
+	if (n >= 6)
+		*k = 4, *m = 2;
+	else if (n >= 2)
+		*m = (unsigned)n / 2 < 2 ? (unsigned)n / 2 : 2, *k = (unsigned)n - *m;
+	else
+		*k = 1, *m = 0;
+}
+
+static int publish_root(struct put *p, char *record)
+{
+	struct agentctl_request req;
+	struct agentctl_reply reply;
+	size_t len;
+	uint8_t *body = malloc(SNAP_ROOT_SEALED_MAX);
+	int rc;
+
+	if (!body)
+		return fail(p, -ENOMEM, "%s", "out of memory");
+	rc = snap_record_name(record, p->b->keys, p->root->name, p->root->id);
+	if (!rc)
+		rc = snap_root_seal(body, SNAP_ROOT_SEALED_MAX, &len, p->root, p->b->keys,
+		                    p->b->id->pk, record);
+	if (rc) {
+		free(body);
+		return fail(p, rc, "cannot seal the snapshot's root: %s", proto_strerror(rc));
+	}
+	agentctl_begin(&req, CTL_CMD_BACKUP_PUBLISH);
+	agentctl_arg_text(&req, CTL_KEY_NAME, record);
+	agentctl_arg_bin(&req, CTL_KEY_BODY, body, len);
+	free(body);
+	if (agentctl_call(p->b->data_dir, &req, &reply) != CLI_OK)
+		return fail(p, KITH_EVALUE, "%s", "kithd did not publish the snapshot");
+	agentctl_reply_free(&reply);
+	return 0;
+}
+
+static void report(const struct put *p, const char *k_m, bool json)
+{
+	char id[2 * SNAP_ID_LEN + 1], a[32], b[32], c[32];
+
+	sodium_bin2hex(id, sizeof(id), p->root->id, SNAP_ID_LEN);
+	if (json) {
+		printf("{\"name\": \"%s\", \"snapshot\": \"%s\", \"time\": %" PRIu64
+		       ", \"size\": %" PRIu64 ", \"bytes_new\": %" PRIu64
+		       ", \"bytes_sent\": %" PRIu64 ", \"chunks\": %" PRIu64
+		       ", \"code\": \"%s\"}\n",
+		       p->root->name, id, p->root->time, p->root->size, p->root->bytes_new,
+		       p->b->sent, p->root->chunks, k_m);
+		return;
+	}
+	printf("snapshot %.16s of %s: %s, %s new, %s sent, %s\n", id, p->root->name,
+	       bk_bytes(a, sizeof(a), p->root->size), bk_bytes(b, sizeof(b), p->root->bytes_new),
+	       bk_bytes(c, sizeof(c), p->b->sent), k_m);
+}
+
+int backup_put(struct bk *b, const char *name, const char *path, unsigned k, unsigned m, bool json)
+{
+	struct put p;
+	char record[SNAP_RECORD_NAME_LEN + 1], k_m[64];
+	uint8_t *buf = NULL;
+	size_t alive = 0;
+	int fd = 0, rc;
+
+	for (size_t i = 0; i < b->n_holders; i++)
+		alive += b->holders[i].alive;
+	if (!k)
+		default_code(alive, &k, &m);
+	if (alive < k + m)
+		return cli_fail("%u+%u needs %u partners keeping our backups, alive; %zu are "
+		                "(see kith grants: they grant us backup:SIZE)",
+		                k, m, k + m, alive);
+	snprintf(k_m, sizeof(k_m), "%u+%u on %zu holders", k, m, alive);
+	if (strcmp(path, "-") && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return cli_fail("cannot read %s: %s", path, strerror(errno));
+	rc = put_new(&p, b, k, m);
+	buf = malloc(READ_BLOCK);
+	if (rc || !buf) {
+		rc = cli_fail("cannot start the backup: %s", proto_strerror(rc ? rc : -ENOMEM));
+		goto out;
+	}
+	snprintf(p.root->name, sizeof(p.root->name), "%s", name);
+	randombytes_buf(p.root->id, SNAP_ID_LEN);
+	p.root->time = (uint64_t)time(NULL);
+	p.started_ms = mono_ms();
+	for (;;) {
+		ssize_t n = read(fd, buf, READ_BLOCK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fail(&p, -errno, "cannot read the input: %s", strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		p.root->size += (uint64_t)n;
+		if (feed(&p, buf, (size_t)n) != 0)
+			break;
+		progress(&p, false);
+	}
+	if (!p.rc) {
+		size_t last = chunker_finish(p.chunker);
+		if (last || p.root->size == 0)
+			add_chunk(&p, p.chunk, p.chunk_len);
+	}
+	if (!p.rc)
+		ship_writer(&p, p.data, PACK_KIND_DATA);
+	while (!p.rc && ship_busy(p.ship))
+		ship_finish(&p);
+	if (!p.rc)
+		index_add(&p, NULL);
+	if (!p.rc)
+		index_flush(&p);
+	if (!p.rc)
+		ship_writer(&p, p.index, PACK_KIND_INDEX);
+	while (!p.rc && ship_busy(p.ship))
+		ship_finish(&p);
+	if (!p.rc)
+		publish_root(&p, record);
+	progress(&p, true);
+	if (p.rc) {
+		rc = cli_fail("backup %s not made: %s", name, p.err);
+	} else {
+		report(&p, k_m, json);
+		rc = CLI_OK;
+	}
+out:
+	free(buf);
+	put_free(&p);
+	if (fd > 0)
+		close(fd);
+	return rc;
+}
