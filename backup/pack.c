@@ -246,20 +246,27 @@ bool pack_writer_has(const struct pack_writer *w, const uint8_t id[SEAL_ID_LEN])
 	return idset_find(&w->ids, w->table, id) >= 0;
 }
 
-int pack_writer_find(const struct pack_writer *w, const uint8_t id[SEAL_ID_LEN],
-                     struct pack_entry *out)
+int pack_writer_entry(const struct pack_writer *w, size_t i, struct pack_entry *out)
 {
-	long i = w->finished ? -1 : idset_find(&w->ids, w->table, id);
-	const uint8_t *e;
+	const uint8_t *e = w->table + i * PACK_ENTRY_LEN;
 
-	if (i < 0)
-		return KITH_EMISSING;
-	e = w->table + (size_t)i * PACK_ENTRY_LEN;
+	if (i >= w->n)
+		return KITH_EVALUE;
 	memcpy(out->id, e, SEAL_ID_LEN);
 	out->offset = get_u32(e + SEAL_ID_LEN);
 	out->sealed_len = get_u32(e + SEAL_ID_LEN + 4);
 	out->plain_len = get_u32(e + SEAL_ID_LEN + 8);
 	return 0;
+}
+
+int pack_writer_find(const struct pack_writer *w, const uint8_t id[SEAL_ID_LEN],
+                     struct pack_entry *out)
+{
+	long i = w->finished ? -1 : idset_find(&w->ids, w->table, id);
+
+	if (i < 0)
+		return KITH_EMISSING;
+	return pack_writer_entry(w, (size_t)i, out);
 }
 
 /* Grows buf to hold need bytes: doubling, never past the writer's limit

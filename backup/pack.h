@@ -156,6 +156,10 @@ bool pack_writer_has(const struct pack_writer *w, const uint8_t id[SEAL_ID_LEN])
 struct pack_entry;
 int pack_writer_find(const struct pack_writer *w, const uint8_t id[SEAL_ID_LEN],
                      struct pack_entry *out);
+/* Entry i of the pack being built or just finished (valid until
+ * pack_writer_reset()), in pack order: 0, or KITH_EVALUE when i >=
+ * pack_writer_count(). */
+int pack_writer_entry(const struct pack_writer *w, size_t i, struct pack_entry *out);
 /* Appends one sealed chunk (sealed[0..sealed_len) as seal_chunk() made it
  * from plain_len bytes, with its ID; all borrowed and copied). Returns 0,
  * or, leaving the pack unchanged:

@@ -189,7 +189,7 @@ int snap_entry_encode(uint8_t *out, size_t cap, const struct snap_entry *e, size
 	*len = 0;
 	if (e->type == SNAP_ENTRY_PACK) {
 		rc = pack_check(&e->pack);
-		need = rc ? 0 : 1 + snap_pack_len(e->pack.k, e->pack.m);
+		need = rc ? 0 : 1 + 4 + snap_pack_len(e->pack.k, e->pack.m);
 	} else if (e->type == SNAP_ENTRY_CHUNK) {
 		rc = chunk_check(c);
 		need = SNAP_CHUNK_ENTRY_LEN;
@@ -202,7 +202,8 @@ int snap_entry_encode(uint8_t *out, size_t cap, const struct snap_entry *e, size
 		return KITH_ETOOBIG;
 	out[0] = (uint8_t)e->type;
 	if (e->type == SNAP_ENTRY_PACK) {
-		*len = 1 + pack_write(out + 1, &e->pack);
+		put_u32(out + 1, e->ordinal);
+		*len = 1 + 4 + pack_write(out + 5, &e->pack);
 		return 0;
 	}
 	put_u32(out + 1, c->pack);
@@ -236,7 +237,11 @@ int snap_entry_decode(struct snap_entry *out, const uint8_t *buf, size_t len, si
 	if (len < 1)
 		return KITH_ETRUNC;
 	if (buf[0] == SNAP_ENTRY_PACK) {
-		rc = pack_read(&out->pack, buf + 1, len - 1, &n);
+		if (len < 5)
+			return KITH_ETRUNC;
+		out->ordinal = get_u32(buf + 1);
+		rc = pack_read(&out->pack, buf + 5, len - 5, &n);
+		n += 4;
 	} else if (buf[0] == SNAP_ENTRY_CHUNK) {
 		rc = chunk_read(&out->chunk, buf + 1, len - 1);
 		n = SNAP_CHUNK_BODY_LEN;

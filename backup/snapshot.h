@@ -30,8 +30,7 @@
  *
  * Index entries, one type byte then the body:
  *
- *   'P' (0x50)  a snap_pack encoding. The n-th pack entry (from 0) of a
- *               stream defines pack ordinal n.
+ *   'P' (0x50)  a pack: its ordinal (u32), then its snap_pack encoding.
  *   'C' (0x43)  a chunk, 48 bytes:
  *                 +0  4   pack ordinal, u32
  *                 +4  4   offset of the sealed chunk in that pack, u32
@@ -42,9 +41,13 @@
  *               offset + sealed length <= PACK_SIZE_MAX.
  *
  * The stream's chunks, in order, opened and concatenated, are the
- * backed-up bytes. A pack entry comes before the first chunk that names
- * it; a chunk may name any pack seen before (dedup reaches back), which
- * the caller checks as it reads (snap_chunk_check()).
+ * backed-up bytes. Each pack the stream uses has one pack entry, the
+ * ordinals of n packs being 0..n-1 in any order: a pack being filled gets
+ * its ordinal when it starts, but its placement (hence its entry) only
+ * once its shards are stored, while chunks deduplicated against older
+ * packs bring those packs' entries in meanwhile. So a reader collects the
+ * pack entries first (a walk of the index), then reads the chunks, and
+ * checks each against its pack (snap_chunk_check()).
  *
  * Root plaintext:
  *
@@ -114,8 +117,8 @@
 #define SNAP_ENTRY_CHUNK 'C'
 #define SNAP_CHUNK_BODY_LEN (4 + 4 + 4 + 4 + SEAL_ID_LEN)
 #define SNAP_CHUNK_ENTRY_LEN (1 + SNAP_CHUNK_BODY_LEN)
-/* The largest entry: a pack entry with k + m = PLACE_SHARDS_MAX (3 111). */
-#define SNAP_ENTRY_MAX (1 + SNAP_PACK_LEN_MAX)
+/* The largest entry: a pack entry with k + m = PLACE_SHARDS_MAX (3 115). */
+#define SNAP_ENTRY_MAX (1 + 4 + SNAP_PACK_LEN_MAX)
 
 /* Root plaintext without name and packs, and the sealed body's overhead. */
 #define SNAP_ROOT_FIXED_LEN (1 + 1 + SNAP_ID_LEN + 8 + 8 + 8 + 8 + 2)
@@ -160,7 +163,8 @@ struct snap_chunk {
 };
 
 struct snap_entry {
-	int type; /* SNAP_ENTRY_PACK or SNAP_ENTRY_CHUNK */
+	int type;         /* SNAP_ENTRY_PACK or SNAP_ENTRY_CHUNK */
+	uint32_t ordinal; /* SNAP_ENTRY_PACK: the ordinal chunks name it by */
 	union {
 		struct snap_pack pack;
 		struct snap_chunk chunk;

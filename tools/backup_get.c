@@ -149,10 +149,11 @@ struct get {
 	struct seal *seal;
 	const struct snap_root *root;
 	struct snap_pack *packs; /* the pack entries, by ordinal */
-	size_t n_packs, cap_packs;
-	uint8_t *plain;  /* a data chunk opened, PACK_CHUNK_MAX */
-	uint8_t *iplain; /* the index chunk being walked, PACK_CHUNK_MAX */
-	uint8_t *extent; /* EXTENT_MAX */
+	bool *seen;              /* which ordinals have one */
+	size_t n_packs;          /* ordinals below this have room */
+	uint8_t *plain;          /* a data chunk opened, PACK_CHUNK_MAX */
+	uint8_t *iplain;         /* the index chunk being walked, PACK_CHUNK_MAX */
+	uint8_t *extent;         /* EXTENT_MAX */
 	int out;
 	uint64_t written, chunks;
 	/* the extent being gathered: chunks [first, first + n) of one pack */
@@ -253,20 +254,37 @@ static int on_entry(struct get *g, const struct snap_entry *e)
 	if (e->type == SNAP_ENTRY_PACK) {
 		if (g->second_pass)
 			return 0;
-		if (g->n_packs == g->cap_packs) {
-			size_t cap = g->cap_packs ? g->cap_packs * 2 : 64;
-			struct snap_pack *p = realloc(g->packs, cap * sizeof(*p));
-			if (!p)
+		/* Ordinals are 0..n-1 for n pack entries, and there is at most
+		 * one pack entry per chunk entry (plus the last pack's). */
+		if (e->ordinal > g->root->chunks)
+			return get_fail(g, KITH_EVALUE,
+			                "the index numbers its packs past its chunks");
+		if (e->ordinal >= g->n_packs) {
+			size_t n = g->n_packs ? g->n_packs : 64;
+			struct snap_pack *p;
+			bool *seen;
+			while (n <= e->ordinal)
+				n *= 2;
+			p = realloc(g->packs, n * sizeof(*p));
+			if (p)
+				g->packs = p;
+			seen = p ? realloc(g->seen, n * sizeof(*seen)) : NULL;
+			if (!seen)
 				return get_fail(g, -ENOMEM, "out of memory");
-			g->packs = p;
-			g->cap_packs = cap;
+			memset(seen + g->n_packs, 0, (n - g->n_packs) * sizeof(*seen));
+			g->seen = seen;
+			g->n_packs = n;
 		}
-		g->packs[g->n_packs++] = e->pack;
+		if (g->seen[e->ordinal])
+			return get_fail(g, KITH_EVALUE, "the index names one pack ordinal twice");
+		g->seen[e->ordinal] = true;
+		g->packs[e->ordinal] = e->pack;
 		return 0;
 	}
 	if (!g->second_pass)
 		return 0;
-	if (c->pack >= g->n_packs || snap_chunk_check(c, &g->packs[c->pack]) != 0)
+	if (c->pack >= g->n_packs || !g->seen[c->pack] ||
+	    snap_chunk_check(c, &g->packs[c->pack]) != 0)
 		return get_fail(g, KITH_EVALUE, "the index names a chunk outside its packs");
 	if (g->n_ext &&
 	    (c->pack != g->ext[0].pack || c->offset != g->ext_end ||
@@ -452,6 +470,7 @@ out:
 	free(g->iplain);
 	free(g->extent);
 	free(g->packs);
+	free(g->seen);
 	free(g);
 	free(r.list);
 	return rc;

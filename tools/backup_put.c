@@ -1,6 +1,7 @@
 /* kith backup put: a stream in, a snapshot out.
  *
- *   bytes -> chunker -> chunk ID (dedup within the pack being built)
+ *   bytes -> chunker -> chunk ID -> known? (the pack being built, or the
+ *         chunk cache: backup_cache.h) -> a reference to it; else
  *         -> sealed chunk -> data pack -> k + m shards at partners
  *   each chunk -> an index entry -> index chunks -> index packs
  *   index packs' placements -> the root, sealed, published by kithd
@@ -31,6 +32,7 @@
 #include "proto/peerid.h"
 #include "agentctl.h"
 #include "backup.h"
+#include "backup_cache.h"
 #include "cli.h"
 #include "relay.h"
 
@@ -43,8 +45,26 @@
 #define INDEX_PACK_TARGET ((size_t)8 << 20)
 #define READ_BLOCK ((size_t)1 << 20)
 
+/* A pack this snapshot names, by ID: its ordinal, or REF_NONE for a
+ * cached pack that may not be used (a holder of it is gone). Open
+ * addressing, never more than half full. */
+#define REF_NONE UINT32_MAX
+struct ref {
+	uint8_t id[PACK_ID_LEN];
+	uint32_t ordinal;
+	bool used;
+};
+
 struct put {
 	struct bk *b;
+	struct cache *cache; /* NULL: none could be opened, every chunk is new */
+	struct ref *refs;
+	size_t n_refs, cap_refs;
+	uint32_t next_ordinal;
+	uint32_t building;               /* ordinal of the data pack being filled */
+	uint32_t shipped;                /* and of the data pack being shipped */
+	struct pack_entry *ship_entries; /* the chunks of the data pack being shipped */
+	size_t n_ship_entries, cap_ship_entries;
 	struct chunker *chunker;
 	struct seal *seal;
 	struct pack_writer *data, *index;
@@ -65,6 +85,7 @@ struct put {
 	 * index packs, and so may see a data pack end). */
 	struct snap_entry placed;
 	bool has_placed;
+	struct snap_pack cached; /* scratch for a cache lookup */
 	int rc;
 	char err[400];
 	uint64_t last_progress_ms, started_ms;
@@ -104,6 +125,41 @@ static void progress(struct put *p, bool last)
 	        ms ? (double)p->root->size / 1000.0 / (double)ms : 0.0, last ? "\n" : "");
 }
 
+static struct ref *ref_slot(struct put *p, const uint8_t id[PACK_ID_LEN])
+{
+	size_t mask = p->cap_refs - 1, i;
+
+	memcpy(&i, id, sizeof(i)); /* a pack ID is a hash: any bytes will do */
+	for (i &= mask; p->refs[i].used && memcmp(p->refs[i].id, id, PACK_ID_LEN);
+	     i = (i + 1) & mask)
+		;
+	return &p->refs[i];
+}
+
+static int ref_put(struct put *p, const uint8_t id[PACK_ID_LEN], uint32_t ordinal)
+{
+	struct ref *r;
+
+	if (2 * (p->n_refs + 1) > p->cap_refs) {
+		struct ref *old = p->refs;
+		size_t old_cap = p->cap_refs, cap = old_cap ? old_cap * 2 : 256;
+		if (!(p->refs = calloc(cap, sizeof(*p->refs)))) {
+			p->refs = old;
+			return fail(p, -ENOMEM, "%s", "out of memory");
+		}
+		p->cap_refs = cap;
+		for (size_t i = 0; i < old_cap; i++)
+			if (old[i].used)
+				*ref_slot(p, old[i].id) = old[i];
+		free(old);
+	}
+	r = ref_slot(p, id);
+	p->n_refs += !r->used;
+	*r = (struct ref){.ordinal = ordinal, .used = true};
+	memcpy(r->id, id, PACK_ID_LEN);
+	return 0;
+}
+
 /* Waits for the pack being shipped and files its placement: a data
  * pack's for the index (p->placed), an index pack's in the root. */
 static int ship_finish(struct put *p)
@@ -117,14 +173,38 @@ static int ship_finish(struct put *p)
 		return fail(p, KITH_EQUOTA, "%s", ship_error(p->ship));
 	p->shipping = 0;
 	if (kind == PACK_KIND_DATA) {
+		e.ordinal = p->shipped;
 		p->placed = e;
 		p->has_placed = true;
-		return 0;
+		/* Stored: later chunks may name it, in this put and the next. */
+		if (p->cache &&
+		    cache_pack_put(p->cache, &e.pack, p->ship_entries, p->n_ship_entries) != 0)
+			fprintf(stderr,
+			        "kith: cannot write the chunk cache; the next put sends more\n");
+		return ref_put(p, e.pack.id, p->shipped);
 	}
 	if (p->root->n_index == SNAP_INDEX_PACKS_MAX)
 		return fail(p, KITH_ETOOBIG, "%s",
 		            "the snapshot's index outgrew its root record (split the backup)");
 	p->root->index[p->root->n_index++] = e.pack;
+	return 0;
+}
+
+/* Copies the chunks of the data pack about to be shipped, for the cache. */
+static int keep_entries(struct put *p, const struct pack_writer *w)
+{
+	size_t n = pack_writer_count(w);
+
+	if (n > p->cap_ship_entries) {
+		struct pack_entry *e = realloc(p->ship_entries, n * sizeof(*e));
+		if (!e)
+			return fail(p, -ENOMEM, "%s", "out of memory");
+		p->ship_entries = e;
+		p->cap_ship_entries = n;
+	}
+	for (size_t i = 0; i < n; i++)
+		pack_writer_entry(w, i, &p->ship_entries[i]);
+	p->n_ship_entries = n;
 	return 0;
 }
 
@@ -144,12 +224,14 @@ static int ship_writer(struct put *p, struct pack_writer *w, int kind)
 		return p->rc;
 	if ((rc = pack_writer_finish(w, p->b->keys, &pack, &len, id)) != 0)
 		return fail(p, rc, "cannot finish a pack: %s", proto_strerror(rc));
+	if (kind == PACK_KIND_DATA && (rc = keep_entries(p, w)) != 0)
+		return rc;
 	if ((rc = ship_start(p->ship, pack, len, id)) != 0)
 		return fail(p, rc, "%s", ship_error(p->ship));
 	p->shipping = kind;
 	pack_writer_reset(w);
 	if (kind == PACK_KIND_DATA)
-		p->ordinal++;
+		p->shipped = p->building;
 	return 0;
 }
 
@@ -205,15 +287,48 @@ static int index_add(struct put *p, const struct snap_entry *e)
 	return p->rc || !e ? p->rc : index_append(p, e);
 }
 
+/* The ordinal of cached pack c in this snapshot, REF_NONE when it may not
+ * be named: every shard's holder must still be one of ours, else a new
+ * snapshot would lean on a shard that is going away. */
+static uint32_t cached_ordinal(struct put *p, const struct snap_pack *c)
+{
+	struct snap_entry e = {.type = SNAP_ENTRY_PACK, .pack = *c};
+	struct ref *r = p->cap_refs ? ref_slot(p, c->id) : NULL;
+	uint32_t ordinal = p->next_ordinal;
+
+	if (r && r->used)
+		return r->ordinal;
+	for (unsigned i = 0; i < (unsigned)c->k + c->m; i++) {
+		long h = bk_holder(p->b, c->holder[i]);
+		if (h < 0 || p->b->failed[h])
+			ordinal = REF_NONE;
+	}
+	if (ref_put(p, c->id, ordinal) != 0)
+		return REF_NONE;
+	if (ordinal != REF_NONE) {
+		p->next_ordinal++;
+		e.ordinal = ordinal;
+		if (index_add(p, &e) != 0)
+			return REF_NONE;
+	}
+	return ordinal;
+}
+
 static int add_chunk(struct put *p, const uint8_t *plain, size_t len)
 {
 	struct snap_entry e = {.type = SNAP_ENTRY_CHUNK};
+	struct snap_pack *cached = &p->cached;
 	struct pack_entry pe;
 	size_t sealed_len;
 	int rc;
 
 	seal_chunk_id(e.chunk.id, p->b->keys, plain, len);
-	if (pack_writer_find(p->data, e.chunk.id, &pe) != 0) {
+	if (pack_writer_find(p->data, e.chunk.id, &pe) == 0) {
+		e.chunk.pack = p->building;
+	} else if (p->cache && cache_chunk_get(p->cache, e.chunk.id, cached, &pe) == 0 &&
+	           (e.chunk.pack = cached_ordinal(p, cached)) != REF_NONE) {
+		/* kept by partners already */
+	} else {
 		rc = seal_chunk(p->seal, p->b->keys, 0, e.chunk.id, plain, len, p->sealed,
 		                seal_max_len(INDEX_CHUNK_MAX), &sealed_len);
 		if (rc)
@@ -221,14 +336,16 @@ static int add_chunk(struct put *p, const uint8_t *plain, size_t len)
 		if (!pack_writer_fits(p->data, sealed_len) &&
 		    (rc = ship_writer(p, p->data, PACK_KIND_DATA)) != 0)
 			return rc;
+		if (!pack_writer_count(p->data))
+			p->building = p->next_ordinal++;
 		rc = pack_writer_add(p->data, e.chunk.id, p->sealed, sealed_len, len);
 		if (!rc)
 			rc = pack_writer_find(p->data, e.chunk.id, &pe);
 		if (rc)
 			return fail(p, rc, "cannot add a chunk: %s", proto_strerror(rc));
 		p->root->bytes_new += sealed_len;
+		e.chunk.pack = p->building;
 	}
-	e.chunk.pack = p->ordinal;
 	e.chunk.offset = pe.offset;
 	e.chunk.sealed_len = pe.sealed_len;
 	e.chunk.plain_len = pe.plain_len;
@@ -282,11 +399,17 @@ static int put_new(struct put *p, struct bk *b, unsigned k, unsigned m)
 		rc = pack_writer_new(&p->index, PACK_KIND_INDEX, INDEX_PACK_TARGET);
 	if (!rc)
 		rc = ship_new(&p->ship, b, k, m);
+	if (!rc && cache_open(&p->cache, b->data_dir) != 0)
+		fprintf(stderr, "kith: no chunk cache in %s/backup-cache: every chunk is sent\n",
+		        b->data_dir);
 	return rc;
 }
 
 static void put_free(struct put *p)
 {
+	cache_close(&p->cache);
+	free(p->refs);
+	free(p->ship_entries);
 	ship_free(&p->ship);
 	pack_writer_free(&p->index);
 	pack_writer_free(&p->data);

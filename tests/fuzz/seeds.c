@@ -1031,6 +1031,7 @@ static void snapshot_seeds(void)
 		snapshot_add(b, sizeof(b), &at, &e);
 	}
 	e.type = SNAP_ENTRY_PACK;
+	e.ordinal = 1;
 	snapshot_pack(&e.pack, 1, 0, 1);
 	snapshot_add(b, sizeof(b), &at, &e);
 	e.type = SNAP_ENTRY_CHUNK;
@@ -1039,10 +1040,11 @@ static void snapshot_seeds(void)
 	put("snapshot", "stream", b, at);
 	at = 0;
 	e.type = SNAP_ENTRY_PACK;
+	e.ordinal = 0;
 	snapshot_pack(&e.pack, ERASURE_K_MAX, ERASURE_M_MAX, 2);
 	snapshot_add(b, sizeof(b), &at, &e);
 	put("snapshot", "stream-32-16", b, at);
-	memcpy(b + 1 + SNAP_PACK_FIXED_LEN + SNAP_SHARD_LEN, b + 1 + SNAP_PACK_FIXED_LEN,
+	memcpy(b + 5 + SNAP_PACK_FIXED_LEN + SNAP_SHARD_LEN, b + 5 + SNAP_PACK_FIXED_LEN,
 	       PLACE_PEER_LEN);
 	put("snapshot", "stream-dup", b, at);
 

@@ -75,6 +75,28 @@ def test(tap, fed):
     tap.ok(names == ["db", "probe"] and all(s["size"] > 0 for s in ls),
            "ls lists both snapshots with their sizes", ls)
 
+    again = owner.json("backup", "put", "db", src)
+    tap.ok(again["bytes_new"] == 0 and again["bytes_sent"] < got["bytes_sent"] / 20,
+           "a second put of the same dump stores no chunk and sends little more than its "
+           "index", again)
+
+    # A daily dump with 1% of its bytes changed in 100 places.
+    daily = os.path.join(fed.root, "daily.bin")
+    with open(daily, "wb") as f:
+        f.write(os.urandom(64 << 20))
+    first = owner.json("backup", "put", "daily", daily)
+    rng = random.Random(2)
+    with open(daily, "r+b") as f:
+        for _ in range(100):
+            f.seek(rng.randrange((64 << 20) - 8192))
+            f.write(os.urandom((64 << 20) // 100 // 100))
+    second = owner.json("backup", "put", "daily", daily)
+    tap.ok(second["bytes_new"] <= 0.05 * second["size"],
+           "1%% changed in 100 places: %.1f%% of the bytes are new (at most 5%%)"
+           % (100.0 * second["bytes_new"] / second["size"]), (first, second))
+    got = owner.json("backup", "get", "daily", "--out", out)
+    tap.ok(sha(out) == sha(daily), "and the second snapshot reads back byte-identical")
+
     # A flipped byte in one shard file: detected and read around.
     # The largest first data shard of db's packs: a get of db reads it.
     victim = max((f for f in of_db if f.endswith(".0")), key=os.path.getsize)

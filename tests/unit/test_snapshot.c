@@ -174,7 +174,7 @@ static void test_sizes(void)
 	is(snap_pack_len(4, 2), 422, "a 4+2 placement is 422 bytes");
 	is(snap_pack_len(ERASURE_K_MAX, ERASURE_M_MAX), 3110, "a 32+16 placement is 3110 bytes");
 	is(SNAP_PACK_LEN_MAX, 3110, "the largest placement");
-	is(SNAP_ENTRY_MAX, 3111, "the largest entry");
+	is(SNAP_ENTRY_MAX, 3115, "the largest entry");
 	is(SNAP_CHUNK_ENTRY_LEN, 49, "a chunk entry is 49 bytes");
 	is(SNAP_INDEX_PACKS_MAX, 19, "19 index packs per root");
 	ok(SNAP_ROOT_SEALED_MAX <= PROTO_BODY_MAX, "the largest root fits a record body");
@@ -213,11 +213,13 @@ static void pack_round_trip(unsigned k, unsigned m, const char *what)
 
 	memset(&e, 0, sizeof(e));
 	e.type = SNAP_ENTRY_PACK;
+	e.ordinal = 0x01020304;
 	make_pack(&e.pack, k, m, 9);
 	hand[0] = 'P';
-	hn = 1 + hand_pack(hand + 1, k, m, 9, 1009);
+	hand[1] = 4, hand[2] = 3, hand[3] = 2, hand[4] = 1; /* the ordinal, little-endian */
+	hn = 5 + hand_pack(hand + 5, k, m, 9, 1009);
 	good = snap_entry_encode(buf, BUF_LEN, &e, &len) == 0 && len == hn &&
-	       len == 1 + snap_pack_len(k, m) && !memcmp(buf, hand, hn);
+	       len == 5 + snap_pack_len(k, m) && !memcmp(buf, hand, hn);
 	good = good && snap_entry_decode(&d, buf, len, &used) == 0 && used == len &&
 	       !memcmp(&d, &e, sizeof(d));
 	ok(good, what);
@@ -264,6 +266,7 @@ static void test_entries(void)
 		memset(&e, 0, sizeof(e));
 		if (i % 3 == 0) {
 			e.type = SNAP_ENTRY_PACK;
+			e.ordinal = i / 3;
 			make_pack(&e.pack, 4, 2, i);
 		} else {
 			e.type = SNAP_ENTRY_CHUNK;
@@ -281,7 +284,8 @@ static void test_entries(void)
 		}
 		packs += d.type == SNAP_ENTRY_PACK;
 		chunks += d.type == SNAP_ENTRY_CHUNK;
-		if (d.type == SNAP_ENTRY_CHUNK && d.chunk.pack != packs - 1)
+		if ((d.type == SNAP_ENTRY_CHUNK && d.chunk.pack != packs - 1) ||
+		    (d.type == SNAP_ENTRY_PACK && d.ordinal != packs - 1))
 			good = false;
 	}
 	ok(good && packs == 2 && chunks == 4, "a stream of 6 entries read back in order");
@@ -315,42 +319,42 @@ static void test_entry_refusals(void)
 	ok(entry_refused(b, 50, KITH_EMALFORMED), "type 0: malformed");
 
 	/* Pack entries. */
-	b[0] = 'P';
-	n = 1 + hand_pack(b + 1, 4, 2, 1, 5000);
+	b[0] = 'P'; /* ordinal 0 in b[1..4] */
+	n = 5 + hand_pack(b + 5, 4, 2, 1, 5000);
 	all = true;
 	for (size_t i = 0; i < n; i++)
 		all = all && entry_refused(b, i, KITH_ETRUNC);
 	ok(all, "pack entry: every prefix truncated");
-	n = 1 + hand_pack(b + 1, 0, 2, 1, 5000);
+	n = 5 + hand_pack(b + 5, 0, 2, 1, 5000);
 	ok(entry_refused(b, n + 200, KITH_EVALUE), "k = 0 refused");
-	n = 1 + hand_pack(b + 1, ERASURE_K_MAX + 1, 0, 1, 5000);
+	n = 5 + hand_pack(b + 5, ERASURE_K_MAX + 1, 0, 1, 5000);
 	ok(entry_refused(b, n, KITH_EVALUE), "k = 33 refused");
-	n = 1 + hand_pack(b + 1, 4, ERASURE_M_MAX + 1, 1, 5000);
+	n = 5 + hand_pack(b + 5, 4, ERASURE_M_MAX + 1, 1, 5000);
 	ok(entry_refused(b, n, KITH_EVALUE), "m = 17 refused");
-	n = 1 + hand_pack(b + 1, 4, 2, 1, 5000);
-	ok(entry_refused(b, 39, KITH_ETRUNC), "a good k, m but no shards: truncated");
-	b[37] = 0;
-	ok(entry_refused(b, 39, KITH_EVALUE), "a bad k is found before the truncation");
-	n = 1 + hand_pack(b + 1, 4, 2, 1, 0);
+	n = 5 + hand_pack(b + 5, 4, 2, 1, 5000);
+	ok(entry_refused(b, 43, KITH_ETRUNC), "a good k, m but no shards: truncated");
+	b[41] = 0;
+	ok(entry_refused(b, 43, KITH_EVALUE), "a bad k is found before the truncation");
+	n = 5 + hand_pack(b + 5, 4, 2, 1, 0);
 	ok(entry_refused(b, n, KITH_EVALUE), "pack length 0 refused");
-	n = 1 + hand_pack(b + 1, 4, 2, 1, PACK_SIZE_MAX + 1);
+	n = 5 + hand_pack(b + 5, 4, 2, 1, PACK_SIZE_MAX + 1);
 	ok(entry_refused(b, n, KITH_EVALUE), "pack length PACK_SIZE_MAX + 1 refused");
-	n = 1 + hand_pack(b + 1, 4, 2, 1, UINT32_MAX);
+	n = 5 + hand_pack(b + 5, 4, 2, 1, UINT32_MAX);
 	ok(entry_refused(b, n, KITH_EVALUE), "pack length 2^32 - 1 refused");
-	n = 1 + hand_pack(b + 1, 4, 2, 1, PACK_SIZE_MAX);
+	n = 5 + hand_pack(b + 5, 4, 2, 1, PACK_SIZE_MAX);
 	{
 		struct snap_entry d;
 		size_t used;
 		ok(snap_entry_decode(&d, b, n, &used) == 0 && d.pack.len == PACK_SIZE_MAX,
 		   "pack length PACK_SIZE_MAX accepted");
 	}
-	memcpy(b + 1 + 38 + 5 * 64, b + 1 + 38, 32); /* last holder = first */
+	memcpy(b + 5 + 38 + 5 * 64, b + 5 + 38, 32); /* last holder = first */
 	ok(entry_refused(b, n, KITH_EDUPKEY), "first and last holder the same: refused");
-	n = 1 + hand_pack(b + 1, ERASURE_K_MAX, ERASURE_M_MAX, 1, 5000);
-	memcpy(b + 1 + 38 + 20 * 64, b + 1 + 38 + 19 * 64, 32);
+	n = 5 + hand_pack(b + 5, ERASURE_K_MAX, ERASURE_M_MAX, 1, 5000);
+	memcpy(b + 5 + 38 + 20 * 64, b + 5 + 38 + 19 * 64, 32);
 	ok(entry_refused(b, n, KITH_EDUPKEY), "two neighbours in 32+16 the same: refused");
-	n = 1 + hand_pack(b + 1, 4, 2, 1, 5000);
-	memcpy(b + 1 + 38 + 64 + 32, b + 1 + 38 + 32, 32); /* same hash: allowed */
+	n = 5 + hand_pack(b + 5, 4, 2, 1, 5000);
+	memcpy(b + 5 + 38 + 64 + 32, b + 5 + 38 + 32, 32); /* same hash: allowed */
 	{
 		struct snap_entry d;
 		size_t used;
@@ -406,10 +410,10 @@ static void test_encode_refusals(void)
 	memcpy(e.pack.holder[6], e.pack.holder[0], 32); /* past k + m: unused */
 	is(snap_entry_encode(buf, BUF_LEN, &e, &len), 0, "unused slots are not looked at");
 	memset(small, 0x77, sizeof(small));
-	is(snap_entry_encode(small, snap_pack_len(4, 2), &e, &len), KITH_ETOOBIG,
+	is(snap_entry_encode(small, 4 + snap_pack_len(4, 2), &e, &len), KITH_ETOOBIG,
 	   "cap one byte short: too big");
 	ok(len == 0 && small[0] == 0x77, "nothing written");
-	is(snap_entry_encode(small, 1 + snap_pack_len(4, 2), &e, &len), 0, "exact cap");
+	is(snap_entry_encode(small, 5 + snap_pack_len(4, 2), &e, &len), 0, "exact cap");
 
 	e.type = SNAP_ENTRY_CHUNK;
 	e.chunk = (struct snap_chunk){0, 0, SEAL_OVERHEAD - 1, 0, {0}};

@@ -1,0 +1,171 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <lmdb.h>
+
+#include "proto/error.h"
+#include "backup_cache.h"
+
+/* Virtual address space only: LMDB's file grows with what is written. A
+ * chunk costs ~100 bytes with LMDB's overhead, ~10 MiB per GiB backed
+ * up, so this holds ~400 GiB of distinct data. */
+#define CACHE_MAP_SIZE ((size_t)4 << 30)
+#define CHUNK_VALUE_LEN (PACK_ID_LEN + 12)
+
+struct cache {
+	MDB_env *env;
+	MDB_dbi chunks, packs;
+};
+
+static int lmdb_rc(int rc)
+{
+	return rc == 0 ? 0 : rc == MDB_NOTFOUND ? -ENOENT : rc > 0 ? -rc : KITH_EVALUE;
+}
+
+int cache_open(struct cache **out, const char *data_dir)
+{
+	char path[4200];
+	struct cache *c = calloc(1, sizeof(*c));
+	MDB_txn *txn = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!c)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "%s/backup-cache", data_dir);
+	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+		free(c);
+		return -errno;
+	}
+	rc = mdb_env_create(&c->env);
+	if (!rc)
+		rc = mdb_env_set_mapsize(c->env, CACHE_MAP_SIZE);
+	if (!rc)
+		rc = mdb_env_set_maxdbs(c->env, 2);
+	/* NORDAHEAD: lookups are random; reading ahead would only fill the
+	 * page cache (and kith's RSS) with pages nobody asked for. */
+	if (!rc)
+		rc = mdb_env_open(c->env, path, MDB_NORDAHEAD, 0600);
+	if (!rc)
+		rc = mdb_txn_begin(c->env, NULL, 0, &txn);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "chunks", MDB_CREATE, &c->chunks);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "packs", MDB_CREATE, &c->packs);
+	if (!rc)
+		rc = mdb_txn_commit(txn);
+	else if (txn)
+		mdb_txn_abort(txn);
+	if (rc) {
+		cache_close(&c);
+		return lmdb_rc(rc);
+	}
+	*out = c;
+	return 0;
+}
+
+void cache_close(struct cache **c)
+{
+	if (!c || !*c)
+		return;
+	if ((*c)->env)
+		mdb_env_close((*c)->env);
+	free(*c);
+	*c = NULL;
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16),
+	p[3] = (uint8_t)(v >> 24);
+}
+
+int cache_chunk_get(struct cache *c, const uint8_t id[SEAL_ID_LEN], struct snap_pack *pack,
+                    struct pack_entry *entry)
+{
+	MDB_txn *txn;
+	MDB_val k = {SEAL_ID_LEN, (void *)id}, v;
+	struct snap_entry e;
+	size_t used;
+	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
+
+	if (rc)
+		return lmdb_rc(rc);
+	rc = mdb_get(txn, c->chunks, &k, &v);
+	if (!rc && v.mv_size != CHUNK_VALUE_LEN)
+		rc = MDB_NOTFOUND; /* damaged: as if absent */
+	if (!rc) {
+		const uint8_t *b = v.mv_data;
+		memcpy(entry->id, id, SEAL_ID_LEN);
+		entry->offset = get_u32(b + PACK_ID_LEN);
+		entry->sealed_len = get_u32(b + PACK_ID_LEN + 4);
+		entry->plain_len = get_u32(b + PACK_ID_LEN + 8);
+		k = (MDB_val){PACK_ID_LEN, v.mv_data};
+		rc = mdb_get(txn, c->packs, &k, &v);
+	}
+	if (!rc && (snap_entry_decode(&e, v.mv_data, v.mv_size, &used) != 0 ||
+	            e.type != SNAP_ENTRY_PACK || used != v.mv_size))
+		rc = MDB_NOTFOUND;
+	if (!rc)
+		*pack = e.pack;
+	mdb_txn_abort(txn);
+	return lmdb_rc(rc);
+}
+
+int cache_pack_put(struct cache *c, const struct snap_pack *p, const struct pack_entry *entries,
+                   size_t n)
+{
+	struct snap_entry e = {.type = SNAP_ENTRY_PACK, .pack = *p};
+	uint8_t buf[SNAP_ENTRY_MAX], value[CHUNK_VALUE_LEN];
+	MDB_txn *txn;
+	MDB_val k, v;
+	size_t len;
+	int rc = snap_entry_encode(buf, sizeof(buf), &e, &len);
+
+	if (rc)
+		return rc;
+	rc = mdb_txn_begin(c->env, NULL, 0, &txn);
+	if (rc)
+		return lmdb_rc(rc);
+	k = (MDB_val){PACK_ID_LEN, (void *)p->id};
+	v = (MDB_val){len, buf};
+	rc = mdb_put(txn, c->packs, &k, &v, 0);
+	memcpy(value, p->id, PACK_ID_LEN);
+	for (size_t i = 0; !rc && i < n; i++) {
+		put_u32(value + PACK_ID_LEN, entries[i].offset);
+		put_u32(value + PACK_ID_LEN + 4, entries[i].sealed_len);
+		put_u32(value + PACK_ID_LEN + 8, entries[i].plain_len);
+		k = (MDB_val){SEAL_ID_LEN, (void *)entries[i].id};
+		v = (MDB_val){sizeof(value), value};
+		rc = mdb_put(txn, c->chunks, &k, &v, 0);
+	}
+	if (rc) {
+		mdb_txn_abort(txn);
+		return lmdb_rc(rc);
+	}
+	return lmdb_rc(mdb_txn_commit(txn));
+}
+
+int cache_pack_del(struct cache *c, const uint8_t id[PACK_ID_LEN])
+{
+	MDB_txn *txn;
+	MDB_val k = {PACK_ID_LEN, (void *)id};
+	int rc = mdb_txn_begin(c->env, NULL, 0, &txn);
+
+	if (rc)
+		return lmdb_rc(rc);
+	rc = mdb_del(txn, c->packs, &k, NULL);
+	if (rc && rc != MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return lmdb_rc(rc);
+	}
+	return lmdb_rc(mdb_txn_commit(txn));
+}
