@@ -216,7 +216,7 @@ void agent_request_busy(struct agent *a, const struct net_from *from, const uint
 	struct proto_request req;
 
 	if (proto_request_decode(&req, buf, len) == 0)
-		agent_respond(a, from, req.id, PROTO_RESPONSE_ERROR, "busy: try again in a moment",
+		agent_respond(a, from, req.id, PROTO_RESPONSE_BUSY, "busy: try again in a moment",
 		              NULL);
 }
 
@@ -336,7 +336,9 @@ void agent_on_response(struct agent *a, const struct net_from *from, const uint8
 		         r.reason[0] ? r.reason : "no reason given");
 		rc = r.status == PROTO_RESPONSE_NOT_FOUND ? -ENOENT
 		     : r.status == PROTO_RESPONSE_QUOTA   ? KITH_EQUOTA
-		                                          : KITH_ENOGRANT;
+		     : r.status == PROTO_RESPONSE_BUSY    ? -EAGAIN
+		     : r.status == PROTO_RESPONSE_REFUSED ? KITH_ENOGRANT
+		                                          : KITH_EVALUE;
 	} else {
 		rc = c->done(a, &r, &data, err, sizeof(err));
 	}

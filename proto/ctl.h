@@ -149,7 +149,9 @@
  * (text, a hold.* op of proto/ops.h), args? (binary, the op's encoded
  * arguments) -> the holder's encoded result (binary). A refusal is an
  * error reply whose code says why: KITH_EQUOTA, -ENOENT, KITH_ENOGRANT,
- * -ETIMEDOUT, -EBUSY (too many in flight at kithd). */
+ * -EAGAIN (the holder is busy: send it again in a moment), KITH_EVALUE
+ * (the request was wrong, or the holder failed), -ETIMEDOUT, -EBUSY (too
+ * many in flight at kithd). */
 #define CTL_CMD_HOLD "hold"
 /* kith backup, a snapshot's root: name (text, "backup/..."), body
  * (binary, sealed by kith; empty: forget it) -> {seq}. kithd signs and

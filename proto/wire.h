@@ -222,6 +222,7 @@ enum proto_response_status {
 	PROTO_RESPONSE_INVALID = 4,   /* the request itself is wrong */
 	PROTO_RESPONSE_ERROR = 5,     /* we failed */
 	PROTO_RESPONSE_UNKNOWN = 6,   /* unknown op */
+	PROTO_RESPONSE_BUSY = 7,      /* no time for it now: send it again in a moment */
 };
 
 /* REQUEST: op names what to do ("shard.put", "services.get"...); args is

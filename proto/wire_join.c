@@ -320,7 +320,7 @@ int proto_request_encode(struct mp_buf *out, const struct proto_request *in)
 
 static int response_check(const struct proto_response *in)
 {
-	if ((unsigned)in->status > PROTO_RESPONSE_UNKNOWN)
+	if ((unsigned)in->status > PROTO_RESPONSE_BUSY)
 		return KITH_EVALUE;
 	int rc = check_text(in->reason, sizeof(in->reason), 0);
 	if (!rc)
@@ -344,7 +344,7 @@ int proto_response_decode(struct proto_response *out, const uint8_t *buf, size_t
 			read_u32(&r, &out->id);
 			break;
 		case RESPONSE_STATUS:
-			read_status(&r, PROTO_RESPONSE_UNKNOWN, &status);
+			read_status(&r, PROTO_RESPONSE_BUSY, &status);
 			break;
 		case RESPONSE_REASON:
 			mp_read_text(&r, out->reason, PROTO_REASON_TEXT_MAX);

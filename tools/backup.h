@@ -21,14 +21,28 @@
 #include "backup/place.h"
 #include "backup/snapshot.h"
 #include "proto/ops.h"
+#include "relay.h"
 
 struct proto_identity;
-struct relay;
+
+/* Index chunks: an 8-byte sequence number (little-endian, from 0), then
+ * whole index entries (backup/snapshot.h). The number makes every index
+ * chunk distinct (a stream of zeros repeats one entry) and lets a reader
+ * check their order. Index packs are smaller than data packs: a restore
+ * reads each whole. */
+#define BK_INDEX_CHUNK_MAX ((size_t)64 << 10)
+#define BK_INDEX_SEQ_LEN 8
+#define BK_INDEX_PACK_TARGET ((size_t)8 << 20)
 
 /* Requests in flight per holder: enough to keep a loopback or LAN link
  * busy (4 pieces of 256 KiB), few enough that a holder's agent and its
  * disk set the pace (the holder answers a write once it took the piece). */
 #define BK_WINDOW 4
+/* A holder that answers busy (its backlog holds a message of ours
+ * already) is asked again after BK_BUSY_WAIT_MS, up to BK_BUSY_TRIES
+ * times in a row (10 s) before it counts as failed. */
+#define BK_BUSY_WAIT_MS 20
+#define BK_BUSY_TRIES 500
 
 struct bk {
 	const char *data_dir;         /* borrowed */
@@ -54,13 +68,43 @@ void bk_close(struct bk *b);
 long bk_holder(const struct bk *b, const uint8_t peer[PROTO_KEY_LEN]);
 /* A holder that failed a request: no more requests go to it in this run. */
 void bk_holder_failed(struct bk *b, size_t i);
+/* One request, waited for: done() runs once with its outcome, after as
+ * many busy answers as BK_BUSY_TRIES allows. Returns 0 or the relay's
+ * error (then done() did not run). */
+int bk_call(struct bk *b, const uint8_t peer[PROTO_KEY_LEN], const char *op,
+            const struct mp_buf *args, relay_done done, void *arg);
+/* Monotonic milliseconds. */
+uint64_t bk_now_ms(void);
 /* Runs the relay until every request in flight ended. Returns 0 or the
  * relay's error. */
 int bk_drain(struct bk *b);
+/* Pages through what peer keeps for us (hold.list), calling fn for each
+ * shard (entry borrowed for the call; a non-zero return stops and is
+ * returned). Returns 0 or a negative code with one line in err. */
+typedef int (*bk_list_fn)(void *arg, const struct proto_hold_entry *e);
+int bk_list(struct bk *b, const uint8_t peer[PROTO_KEY_LEN], bk_list_fn fn, void *arg, char *err,
+            size_t n);
+/* Parses a shard name of ours ("<64 hex>.<i>"): true with id and shard. */
+bool bk_shard_parse(const char *name, uint8_t id[PACK_ID_LEN], unsigned *shard);
 /* Shard i of pack id: "<64 hex>.<i>". */
 void bk_shard_name(char out[PROTO_HOLD_NAME_MAX + 1], const uint8_t id[PACK_ID_LEN], unsigned i);
 /* Human-readable bytes ("12.3 MiB") into buf. */
 const char *bk_bytes(char *buf, size_t n, uint64_t bytes);
+
+/* ---- a set of pack IDs (backup_bk.c) ---- */
+
+/* IDs in the order added (ids[0..n)), found by hash: a caller keeps what
+ * it knows of each in arrays of its own, by the same index. */
+struct bk_set {
+	uint8_t (*ids)[PACK_ID_LEN];
+	size_t n, cap;
+	uint32_t *slots; /* 2 * cap of them: index + 1, 0 for none */
+};
+/* The index of id: found (true) or added (false). Returns 0 or -ENOMEM. */
+int bk_set_add(struct bk_set *s, const uint8_t id[PACK_ID_LEN], size_t *index, bool *found);
+/* The index of id, or -1. */
+long bk_set_find(const struct bk_set *s, const uint8_t id[PACK_ID_LEN]);
+void bk_set_free(struct bk_set *s);
 
 /* ---- shipping one pack (backup_ship.c) ---- */
 
@@ -106,10 +150,52 @@ void fetch_mark_failed(struct fetch *f, const uint8_t peer[PROTO_KEY_LEN]);
 /* Reads a whole range synchronously (any length): fetch_start + pump. */
 int fetch_range(struct fetch *f, const struct snap_pack *p, uint64_t off, size_t len, uint8_t *out);
 
+/* ---- snapshots and their indexes (backup_walk.c) ---- */
+
+/* Our snapshots, opened: list[0..n), sorted by name then time (heap). */
+struct bk_roots {
+	struct snap_root *list;
+	size_t n, cap;
+	size_t unreadable; /* backup records our keys do not open */
+};
+/* Loads our snapshots of name (NULL: of every name) from the store.
+ * Returns CLI_OK or CLI_FAIL after one line; bk_roots_free() either way. */
+int bk_roots_load(struct bk *b, const char *name, struct bk_roots *r);
+void bk_roots_free(struct bk_roots *r);
+/* The newest snapshot whose ID starts with the hex prefix id (NULL: the
+ * newest), or NULL. */
+const struct snap_root *bk_roots_pick(const struct bk_roots *r, const char *id);
+
+/* Walks root's index in order: reads each index pack whole through f,
+ * opens its chunks and calls fn for every entry; fn's non-zero return
+ * stops the walk and is returned. Returns 0 or a negative code with one
+ * line in err (n bytes). */
+typedef int (*bk_entry_fn)(void *arg, const struct snap_entry *e);
+int bk_walk(struct bk *b, struct fetch *f, const struct snap_root *root, bk_entry_fn fn, void *arg,
+            char *err, size_t n);
+/* Marks in f the members kithd sees not alive, so that reads go around
+ * them at once rather than wait for each to time out. */
+void bk_skip_dead(struct bk *b, struct fetch *f);
+
 /* ---- the commands ---- */
 
 int backup_put(struct bk *b, const char *name, const char *path, unsigned k, unsigned m, bool json);
 int backup_get(struct bk *b, const char *name, const char *snapshot, const char *out, bool json);
 int backup_ls(struct bk *b, const char *name, bool json);
+/* read_percent: the share of shards read back whole and hashed (0..100). */
+int backup_verify(struct bk *b, const char *name, unsigned read_percent, bool json);
+/* What forget keeps of a name's snapshots: the last n, and the newest of
+ * each of the last n days, ISO weeks and months (as restic's forget). */
+struct bk_keep {
+	unsigned last, daily, weekly, monthly;
+};
+int backup_forget(struct bk *b, const char *name, const struct bk_keep *k, bool json);
+int backup_prune(struct bk *b, bool json);
+
+/* Puts and prunes exclude each other (a prune would take a running put's
+ * new packs, which no snapshot names yet, for garbage): put takes
+ * DATA/backup.lock shared, prune exclusive, neither waits. Returns CLI_OK
+ * with *fd (close it to let go) or CLI_FAIL after one line. */
+int bk_lock(struct bk *b, bool exclusive, int *fd);
 
 #endif

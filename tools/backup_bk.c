@@ -4,6 +4,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -29,6 +32,51 @@ void bk_holder_failed(struct bk *b, size_t i)
 {
 	b->failed[i] = true;
 	b->holders[i].alive = false;
+}
+
+uint64_t bk_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct call {
+	relay_done done;
+	void *arg;
+	bool busy;
+};
+
+static void call_done(void *arg, int code, const char *err, const uint8_t *result, size_t len)
+{
+	struct call *c = arg;
+
+	if (code == -EAGAIN)
+		c->busy = true;
+	else
+		c->done(c->arg, code, err, result, len);
+}
+
+int bk_call(struct bk *b, const uint8_t peer[PROTO_KEY_LEN], const char *op,
+            const struct mp_buf *args, relay_done done, void *arg)
+{
+	struct call c = {done, arg, true};
+	int rc = 0;
+
+	for (unsigned tries = 0; !rc && c.busy; tries++) {
+		if (tries == BK_BUSY_TRIES) {
+			done(arg, -EAGAIN, "busy for too long", NULL, 0);
+			return 0;
+		}
+		if (tries)
+			relay_wait(b->relay, BK_BUSY_WAIT_MS); /* nothing in flight: a pause */
+		c.busy = false;
+		rc = relay_send(b->relay, peer, op, args, call_done, &c);
+		if (!rc)
+			rc = bk_drain(b);
+	}
+	return rc;
 }
 
 int bk_drain(struct bk *b)
@@ -66,24 +114,90 @@ const char *bk_bytes(char *buf, size_t n, uint64_t bytes)
 	return buf;
 }
 
-/* ---- how much each holder keeps of ours already ---- */
+/* ---- sets of pack IDs ---- */
 
-struct usage_walk {
-	struct bk *b;
-	size_t holder;
+static size_t set_home(const struct bk_set *s, const uint8_t id[PACK_ID_LEN])
+{
+	size_t h;
+
+	memcpy(&h, id, sizeof(h)); /* a pack ID is a hash: any of its bytes will do */
+	return h & (2 * s->cap - 1);
+}
+
+long bk_set_find(const struct bk_set *s, const uint8_t id[PACK_ID_LEN])
+{
+	if (!s->cap)
+		return -1;
+	for (size_t i = set_home(s, id);; i = (i + 1) & (2 * s->cap - 1)) {
+		uint32_t v = s->slots[i];
+		if (!v)
+			return -1;
+		if (!memcmp(s->ids[v - 1], id, PACK_ID_LEN))
+			return (long)v - 1;
+	}
+}
+
+static void set_slot(struct bk_set *s, size_t index)
+{
+	size_t i = set_home(s, s->ids[index]);
+
+	while (s->slots[i])
+		i = (i + 1) & (2 * s->cap - 1);
+	s->slots[i] = (uint32_t)index + 1;
+}
+
+int bk_set_add(struct bk_set *s, const uint8_t id[PACK_ID_LEN], size_t *index, bool *found)
+{
+	long at = bk_set_find(s, id);
+
+	*found = at >= 0;
+	if (*found) {
+		*index = (size_t)at;
+		return 0;
+	}
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		uint8_t(*ids)[PACK_ID_LEN] =
+		    cap >= UINT32_MAX / 2 ? NULL : realloc(s->ids, cap * sizeof(*ids));
+		uint32_t *slots = ids ? calloc(2 * cap, sizeof(*slots)) : NULL;
+		if (ids)
+			s->ids = ids;
+		if (!slots)
+			return -ENOMEM;
+		free(s->slots);
+		s->slots = slots;
+		s->cap = cap;
+		for (size_t i = 0; i < s->n; i++)
+			set_slot(s, i);
+	}
+	memcpy(s->ids[s->n], id, PACK_ID_LEN);
+	set_slot(s, s->n);
+	*index = s->n++;
+	return 0;
+}
+
+void bk_set_free(struct bk_set *s)
+{
+	free(s->ids);
+	free(s->slots);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---- what a holder keeps of ours ---- */
+
+struct list_walk {
 	struct proto_hold_list *list; /* the last page, heap */
-	uint64_t used;
-	uint32_t count;
-	bool more, done;
+	bk_list_fn fn;
+	void *arg;
+	bool more;
 	int rc;
 	char err[300];
 };
 
 static void list_done(void *arg, int code, const char *err, const uint8_t *result, size_t len)
 {
-	struct usage_walk *w = arg;
+	struct list_walk *w = arg;
 
-	w->done = true;
 	if (code) {
 		w->rc = code;
 		snprintf(w->err, sizeof(w->err), "%s", err);
@@ -94,43 +208,68 @@ static void list_done(void *arg, int code, const char *err, const uint8_t *resul
 		snprintf(w->err, sizeof(w->err), "an unreadable list of shards");
 		return;
 	}
-	for (size_t i = 0; i < w->list->n; i++) {
-		w->used += w->list->entries[i].size;
-		w->count++;
-	}
+	for (size_t i = 0; i < w->list->n && !w->rc; i++)
+		w->rc = w->fn(w->arg, &w->list->entries[i]);
 	w->more = w->list->more;
 }
 
-/* Pages through what holder i keeps for us (hold.list), one page at a
- * time: at most count / PROTO_HOLD_LIST_MAX requests. */
-static int holder_usage(struct bk *b, size_t i, struct usage_walk *w)
+int bk_list(struct bk *b, const uint8_t peer[PROTO_KEY_LEN], bk_list_fn fn, void *arg, char *err,
+            size_t n)
 {
 	struct proto_hold_list_args args = {0};
+	struct list_walk w = {.fn = fn, .arg = arg, .more = true};
 	struct mp_buf buf = {0};
-	int rc;
+	int rc = 0;
 
-	*w = (struct usage_walk){.b = b, .holder = i, .list = w->list, .more = true};
-	while (w->more) {
-		w->more = false;
-		w->done = false;
+	if (!(w.list = malloc(sizeof(*w.list))))
+		return -ENOMEM;
+	/* One page at a time: count / PROTO_HOLD_LIST_MAX requests. */
+	while (!rc && w.more) {
+		w.more = false;
 		mp_buf_free(&buf);
 		rc = proto_hold_list_args_encode(&buf, &args);
 		if (!rc)
-			rc = relay_send(b->relay, b->holders[i].peer, PROTO_OP_HOLD_LIST, &buf,
-			                list_done, w);
-		if (!rc)
-			rc = bk_drain(b);
-		if (rc || w->rc) {
-			mp_buf_free(&buf);
-			return rc ? rc : w->rc;
-		}
-		if (w->more) {
+			rc = bk_call(b, peer, PROTO_OP_HOLD_LIST, &buf, list_done, &w);
+		if (!rc && w.rc)
+			rc = w.rc;
+		if (!rc && w.more) {
 			args.has_after = true;
-			memcpy(args.after, w->list->entries[w->list->n - 1].name,
-			       sizeof(args.after));
+			memcpy(args.after, w.list->entries[w.list->n - 1].name, sizeof(args.after));
 		}
 	}
+	snprintf(err, n, "%s", w.err[0] ? w.err : rc ? proto_strerror(rc) : "");
 	mp_buf_free(&buf);
+	free(w.list);
+	return rc;
+}
+
+bool bk_shard_parse(const char *name, uint8_t id[PACK_ID_LEN], unsigned *shard)
+{
+	size_t hex = 2 * PACK_ID_LEN;
+	char *end;
+	unsigned long i;
+
+	if (strlen(name) < hex + 2 || name[hex] != '.' ||
+	    sodium_hex2bin(id, PACK_ID_LEN, name, hex, NULL, NULL, NULL) != 0)
+		return false;
+	i = strtoul(name + hex + 1, &end, 10);
+	if (*end || end == name + hex + 1 || i >= PLACE_SHARDS_MAX)
+		return false;
+	*shard = (unsigned)i;
+	return true;
+}
+
+struct usage {
+	uint64_t used;
+	uint32_t count;
+};
+
+static int add_usage(void *arg, const struct proto_hold_entry *e)
+{
+	struct usage *u = arg;
+
+	u->used += e->size;
+	u->count++;
 	return 0;
 }
 
@@ -138,8 +277,7 @@ static int load_holders(struct bk *b)
 {
 	struct agentctl_request req;
 	struct agentctl_reply reply;
-	struct usage_walk w = {0};
-	char text[128], why[160], who[PROTO_PEERID_SHORT_LEN + 1];
+	char text[128], why[160], who[PROTO_PEERID_SHORT_LEN + 1], err[300];
 	size_t n;
 	int rc;
 
@@ -150,10 +288,8 @@ static int load_holders(struct bk *b)
 	b->holders = calloc(n ? n : 1, sizeof(*b->holders));
 	b->failed = calloc(n ? n : 1, sizeof(*b->failed));
 	b->in_flight = calloc(n ? n : 1, sizeof(*b->in_flight));
-	w.list = malloc(sizeof(*w.list));
-	if (!b->holders || !b->failed || !b->in_flight || !w.list) {
+	if (!b->holders || !b->failed || !b->in_flight) {
 		agentctl_reply_free(&reply);
-		free(w.list);
 		return cli_fail("out of memory");
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -173,22 +309,40 @@ static int load_holders(struct bk *b)
 	agentctl_reply_free(&reply);
 	for (size_t i = 0; i < b->n_holders; i++) {
 		struct place_holder *h = &b->holders[i];
+		struct usage u = {0};
 		if (!h->alive)
 			continue;
-		rc = holder_usage(b, i, &w);
+		rc = bk_list(b, h->peer, add_usage, &u, err, sizeof(err));
 		if (rc) {
 			/* It will not be given shards; a get may still read what it has. */
 			proto_peerid_short(who, h->peer);
 			fprintf(stderr, "kith: %s does not list our shards (%s): left out\n", who,
-			        w.err[0] ? w.err : proto_strerror(rc));
+			        err);
 			bk_holder_failed(b, i);
 			continue;
 		}
-		h->free_bytes = w.used < h->free_bytes ? h->free_bytes - w.used : 0;
-		h->free_count = w.count < h->free_count ? h->free_count - w.count : 0;
+		h->free_bytes = u.used < h->free_bytes ? h->free_bytes - u.used : 0;
+		h->free_count = u.count < h->free_count ? h->free_count - u.count : 0;
 	}
-	free(w.list);
 	return CLI_OK;
+}
+
+int bk_lock(struct bk *b, bool exclusive, int *fd)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/backup.lock", b->data_dir);
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd < 0)
+		return cli_fail("cannot open %s: %s", path, strerror(errno));
+	if (flock(*fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0)
+		return CLI_OK;
+	close(*fd);
+	*fd = -1;
+	if (errno != EWOULDBLOCK)
+		return cli_fail("cannot lock %s: %s", path, strerror(errno));
+	return cli_fail(exclusive ? "a backup put is running: prune once it is done"
+	                          : "a backup prune is running: put once it is done");
 }
 
 int bk_open(struct bk *b, const char *data_dir, bool holders)

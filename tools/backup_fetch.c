@@ -37,6 +37,8 @@ struct read_req {
 	unsigned shard;
 	size_t at; /* offset within the part */
 	size_t len;
+	unsigned busy;         /* busy answers to it so far */
+	struct read_req *next; /* in the fetch's list to send again */
 };
 
 struct fetch {
@@ -50,6 +52,8 @@ struct fetch {
 	char err[400];
 	uint8_t failed[FETCH_FAILED_MAX][PROTO_KEY_LEN];
 	size_t n_failed;
+	struct read_req *again; /* answered busy: sent again after a pause */
+	uint64_t again_ms;
 };
 
 int fetch_new(struct fetch **out, struct bk *b)
@@ -61,8 +65,19 @@ int fetch_new(struct fetch **out, struct bk *b)
 	return 0;
 }
 
+/* Frees the reads waiting to be sent again (none is in flight). */
+static void again_clear(struct fetch *f)
+{
+	while (f->again) {
+		struct read_req *next = f->again->next;
+		free(f->again);
+		f->again = next;
+	}
+}
+
 static void parts_clear(struct fetch *f)
 {
+	again_clear(f);
 	for (unsigned i = 0; i < f->n_parts; i++) {
 		free(f->parts[i].tmp);
 		f->parts[i].tmp = NULL;
@@ -108,6 +123,14 @@ static void on_read(void *arg, int code, const char *err, const uint8_t *result,
 	struct proto_hold_data d;
 	char who[PROTO_PEERID_SHORT_LEN + 1];
 
+	if (code == -EAGAIN && ++r->busy <= BK_BUSY_TRIES) {
+		/* Still pending: the same read goes again after a pause. */
+		if (!f->again)
+			f->again_ms = bk_now_ms() + BK_BUSY_WAIT_MS;
+		r->next = f->again;
+		f->again = r;
+		return;
+	}
 	p->pending--;
 	if (!code && proto_hold_data_decode(&d, result, len) != 0)
 		code = KITH_EMALFORMED, err = "an unreadable answer to hold.read";
@@ -130,30 +153,36 @@ static void on_read(void *arg, int code, const char *err, const uint8_t *result,
 	free(r);
 }
 
+/* Sends read r, waiting for a free slot of the relay. */
+static int send_read(struct fetch *f, struct read_req *r)
+{
+	struct proto_hold_read args = {.offset = r->p->a + r->at, .len = (uint32_t)r->len};
+	struct mp_buf buf = {0};
+	int rc;
+
+	bk_shard_name(args.name, f->pack->id, r->shard);
+	rc = proto_hold_read_encode(&buf, &args);
+	while (!rc && (rc = relay_send(f->b->relay, f->pack->holder[r->shard], PROTO_OP_HOLD_READ,
+	                               &buf, on_read, r)) == -EBUSY) {
+		rc = relay_wait(f->b->relay, 50);
+		rc = rc < 0 ? rc : 0;
+	}
+	mp_buf_free(&buf);
+	return rc;
+}
+
 /* Reads shard's [a + at, a + at + len) for part p in pieces. */
 static int read_shard(struct part *p, unsigned shard)
 {
-	struct fetch *f = p->f;
-
 	for (size_t at = 0; at < p->n;) {
-		struct proto_hold_read args = {.offset = p->a + at};
 		struct read_req *r = calloc(1, sizeof(*r));
-		struct mp_buf buf = {0};
 		size_t len = p->n - at < PROTO_HOLD_PIECE_MAX ? p->n - at : PROTO_HOLD_PIECE_MAX;
 		int rc;
 
 		if (!r)
 			return -ENOMEM;
-		*r = (struct read_req){p, shard, at, len};
-		bk_shard_name(args.name, f->pack->id, shard);
-		args.len = (uint32_t)len;
-		rc = proto_hold_read_encode(&buf, &args);
-		while (!rc && (rc = relay_send(f->b->relay, f->pack->holder[shard],
-		                               PROTO_OP_HOLD_READ, &buf, on_read, r)) == -EBUSY) {
-			rc = relay_wait(f->b->relay, 50);
-			rc = rc < 0 ? rc : 0;
-		}
-		mp_buf_free(&buf);
+		*r = (struct read_req){.p = p, .shard = shard, .at = at, .len = len};
+		rc = send_read(p->f, r);
 		if (rc) {
 			free(r);
 			return rc;
@@ -228,6 +257,19 @@ static int part_end(struct part *p)
 
 int fetch_pump(struct fetch *f)
 {
+	if (f->again && bk_now_ms() >= f->again_ms) {
+		struct read_req *r = f->again;
+		f->again = NULL;
+		while (r && !f->rc) {
+			struct read_req *next = r->next;
+			int rc = send_read(f, r);
+			if (rc) {
+				f->rc = rc;
+				snprintf(f->err, sizeof(f->err), "%s", proto_strerror(rc));
+			}
+			r = next;
+		}
+	}
 	for (unsigned i = 0; i < f->n_parts && !f->rc; i++) {
 		struct part *p = &f->parts[i];
 		int rc = 0;
@@ -295,6 +337,7 @@ int fetch_range(struct fetch *f, const struct snap_pack *p, uint64_t off, size_t
 		}
 		if (rc) {
 			bk_drain(f->b);
+			again_clear(f);
 			return rc;
 		}
 		off += n, out += n, len -= n;

@@ -1,5 +1,6 @@
-/* kith backup get and ls: find a snapshot's root among our backup
- * records, walk its index and read the chunks back from the holders.
+/* kith backup get: find a snapshot's root among our backup
+ * records, walk its index (backup_walk.c) and read the chunks back from
+ * the holders.
  *
  * The index is walked twice: first for the pack entries (where each pack
  * is: a few hundred bytes per 16 MiB pack), then for the chunks, each
@@ -27,119 +28,7 @@
 #include "cli.h"
 #include "relay.h"
 
-#define INDEX_SEQ_LEN 8
 #define EXTENT_MAX FETCH_MAX
-#define ROOTS_MAX 4096
-
-/* ---- finding roots ---- */
-
-struct roots {
-	struct bk *b;
-	const char *name;       /* NULL: every name */
-	struct snap_root *list; /* n of them, heap */
-	size_t n, cap;
-	size_t unreadable;
-};
-
-static int one_root(void *arg, const uint8_t *buf, size_t len)
-{
-	struct roots *r = arg;
-	struct proto_record rec;
-	struct snap_root *root;
-
-	if (proto_record_decode(&rec, buf, len) != 0 || rec.body_len == 0)
-		return 0; /* forgotten */
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 8;
-		struct snap_root *p;
-		if (cap > ROOTS_MAX)
-			return 0;
-		p = realloc(r->list, cap * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		r->list = p;
-		r->cap = cap;
-	}
-	root = &r->list[r->n];
-	if (snap_root_open(root, rec.body, rec.body_len, r->b->keys, rec.author, rec.name) != 0) {
-		r->unreadable++;
-		return 0;
-	}
-	if (!r->name || !strcmp(root->name, r->name))
-		r->n++;
-	return 0;
-}
-
-static int by_name_time(const void *a, const void *b)
-{
-	const struct snap_root *x = a, *y = b;
-	int c = strcmp(x->name, y->name);
-
-	if (c)
-		return c;
-	return x->time < y->time ? -1 : x->time > y->time;
-}
-
-/* Our snapshots (of name, or all), sorted by name then time. */
-static int load_roots(struct bk *b, const char *name, struct roots *r)
-{
-	struct store *s;
-	int rc;
-
-	*r = (struct roots){.b = b, .name = name};
-	if (cli_open_store(&s, b->data_dir) != CLI_OK)
-		return CLI_FAIL;
-	rc = store_records_of_kind(s, b->id->pk, PROTO_KIND_BACKUP, one_root, r);
-	store_close(&s);
-	if (rc)
-		return cli_fail("cannot read the backup records: %s", proto_strerror(rc));
-	if (r->unreadable)
-		fprintf(stderr, "kith: %zu backup records do not open with this identity's keys\n",
-		        r->unreadable);
-	qsort(r->list, r->n, sizeof(*r->list), by_name_time);
-	return CLI_OK;
-}
-
-/* ---- kith backup ls ---- */
-
-int backup_ls(struct bk *b, const char *name, bool json)
-{
-	struct roots r;
-	char id[2 * SNAP_ID_LEN + 1], when[32], size[32], fresh[32];
-
-	if (load_roots(b, name, &r) != CLI_OK)
-		return CLI_FAIL;
-	if (json)
-		fputs("[", stdout);
-	else if (r.n)
-		printf("%-20s %-16s %-20s %12s %12s\n", "NAME", "SNAPSHOT", "TIME (UTC)", "SIZE",
-		       "NEW");
-	for (size_t i = 0; i < r.n; i++) {
-		const struct snap_root *s = &r.list[i];
-		time_t t = (time_t)s->time;
-		struct tm tm;
-
-		sodium_bin2hex(id, sizeof(id), s->id, SNAP_ID_LEN);
-		gmtime_r(&t, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-		if (json)
-			printf("%s\n {\"name\": \"%s\", \"snapshot\": \"%s\", \"time\": %" PRIu64
-			       ", \"size\": %" PRIu64 ", \"chunks\": %" PRIu64
-			       ", \"bytes_new\": %" PRIu64 "}",
-			       i ? "," : "", s->name, id, s->time, s->size, s->chunks,
-			       s->bytes_new);
-		else
-			printf("%-20s %-16.16s %-20s %12s %12s\n", s->name, id, when,
-			       bk_bytes(size, sizeof(size), s->size),
-			       bk_bytes(fresh, sizeof(fresh), s->bytes_new));
-	}
-	if (json)
-		puts(r.n ? "\n]" : "]");
-	else if (!r.n)
-		printf(name ? "no snapshot of %s\n" : "no backups%s\n", name ? name : "");
-	free(r.list);
-	return CLI_OK;
-}
 
 /* ---- walking an index ---- */
 
@@ -246,8 +135,9 @@ static int extent_flush(struct get *g)
 	return 0;
 }
 
-static int on_entry(struct get *g, const struct snap_entry *e)
+static int on_entry(void *arg, const struct snap_entry *e)
 {
+	struct get *g = arg;
 	const struct snap_chunk *c = &e->chunk;
 	int rc;
 
@@ -297,122 +187,19 @@ static int on_entry(struct get *g, const struct snap_entry *e)
 	return 0;
 }
 
-/* Reads index pack p whole and walks its entries. */
-static int walk_pack(struct get *g, const struct snap_pack *p, uint64_t *seq)
-{
-	uint8_t *buf = malloc(p->len);
-	struct pack_table *t = NULL;
-	int rc;
-
-	if (!buf)
-		return get_fail(g, -ENOMEM, "out of memory");
-	rc = fetch_range(g->fetch, p, 0, p->len, buf);
-	if (rc) {
-		free(buf);
-		return get_fail(g, rc, fetch_error(g->fetch));
-	}
-	rc = pack_open_table(buf, p->len, g->b->keys, &t);
-	if (rc || pack_table_kind(t) != PACK_KIND_INDEX) {
-		free(buf);
-		pack_table_free(&t);
-		return get_fail(g, rc ? rc : KITH_EVALUE, "an index pack does not open");
-	}
-	for (size_t i = 0; !rc && i < pack_table_count(t); i++) {
-		const struct pack_entry *pe = pack_table_entry(t, i);
-		const uint8_t *sealed;
-		size_t sealed_len, plain_len, used;
-		uint64_t got = 0;
-
-		rc = pack_table_chunk(t, i, &sealed, &sealed_len);
-		if (!rc)
-			rc = seal_open(g->seal, g->b->keys, pe->id, sealed, sealed_len, g->iplain,
-			               PACK_CHUNK_MAX, &plain_len);
-		if (rc) {
-			get_fail(g, rc, "an index chunk does not open");
-			break;
-		}
-		for (unsigned j = 0; j < INDEX_SEQ_LEN && j < plain_len; j++)
-			got |= (uint64_t)g->iplain[j] << (8 * j);
-		if (plain_len < INDEX_SEQ_LEN || got != *seq) {
-			rc = get_fail(g, KITH_EVALUE, "the index chunks are out of order");
-			break;
-		}
-		(*seq)++;
-		for (size_t at = INDEX_SEQ_LEN; !rc && at < plain_len; at += used) {
-			struct snap_entry e;
-			rc = snap_entry_decode(&e, g->iplain + at, plain_len - at, &used);
-			if (rc)
-				get_fail(g, rc, "an index entry does not decode");
-			else
-				rc = on_entry(g, &e);
-		}
-	}
-	pack_table_free(&t);
-	free(buf);
-	return rc;
-}
-
-static int walk(struct get *g)
-{
-	uint64_t seq = 0;
-	int rc = 0;
-
-	for (uint32_t i = 0; !rc && i < g->root->n_index; i++)
-		rc = walk_pack(g, &g->root->index[i], &seq);
-	return rc;
-}
-
-/* Members kithd sees dead or gone: read around them from the start rather
- * than wait for each to time out. */
-static void skip_dead(struct get *g)
-{
-	struct agentctl_request req;
-	struct agentctl_reply reply;
-	char text[128], state[32], why[160];
-	uint8_t peer[PROTO_KEY_LEN];
-
-	agentctl_begin(&req, CTL_CMD_MEMBERS);
-	if (agentctl_call(g->b->data_dir, &req, &reply) != CLI_OK)
-		return;
-	for (uint32_t i = 0; reply.data && reply.data->type == MSGPACK_OBJECT_ARRAY &&
-	                     i < reply.data->via.array.size;
-	     i++) {
-		const msgpack_object *o = &reply.data->via.array.ptr[i];
-		agentctl_text(o, CTL_REPLY_STATE, state, sizeof(state));
-		if (!strcmp(state, "alive") ||
-		    proto_peerid_parse(peer, agentctl_text(o, CTL_REPLY_ID, text, sizeof(text)),
-		                       why, sizeof(why)) != 0)
-			continue;
-		fetch_mark_failed(g->fetch, peer);
-	}
-	agentctl_reply_free(&reply);
-}
-
-static const struct snap_root *pick(const struct roots *r, const char *snapshot)
-{
-	char id[2 * SNAP_ID_LEN + 1];
-
-	for (size_t i = r->n; i-- > 0;) {
-		sodium_bin2hex(id, sizeof(id), r->list[i].id, SNAP_ID_LEN);
-		if (!snapshot || !strncmp(id, snapshot, strlen(snapshot)))
-			return &r->list[i];
-	}
-	return NULL;
-}
-
 int backup_get(struct bk *b, const char *name, const char *snapshot, const char *out, bool json)
 {
-	struct roots r;
+	struct bk_roots r = {0};
 	struct get *g = calloc(1, sizeof(*g));
 	char tmp[4200], size[32];
 	int rc = CLI_FAIL;
 
 	if (!g)
 		return cli_fail("out of memory");
-	if (load_roots(b, name, &r) != CLI_OK)
+	if (bk_roots_load(b, name, &r) != CLI_OK)
 		goto out;
 	g->b = b;
-	g->root = pick(&r, snapshot);
+	g->root = bk_roots_pick(&r, snapshot);
 	if (!g->root) {
 		cli_fail(snapshot ? "no snapshot %s of %s"
 		                  : "no snapshot%s of %s (see kith backup ls)",
@@ -420,14 +207,13 @@ int backup_get(struct bk *b, const char *name, const char *snapshot, const char 
 		goto out;
 	}
 	g->plain = malloc(PACK_CHUNK_MAX);
-	g->iplain = malloc(PACK_CHUNK_MAX);
 	g->extent = malloc(EXTENT_MAX);
-	if (!g->plain || !g->iplain || !g->extent || fetch_new(&g->fetch, b) != 0 ||
+	if (!g->plain || !g->extent || fetch_new(&g->fetch, b) != 0 ||
 	    seal_new(&g->seal, PACK_CHUNK_MAX) != 0) {
 		cli_fail("out of memory");
 		goto out;
 	}
-	skip_dead(g);
+	bk_skip_dead(b, g->fetch);
 	if (!out || !strcmp(out, "-")) {
 		g->out = STDOUT_FILENO;
 	} else {
@@ -438,9 +224,10 @@ int backup_get(struct bk *b, const char *name, const char *snapshot, const char 
 			goto out;
 		}
 	}
-	if (walk(g) == 0) {
+	/* Pack entries first, then the chunks (snapshot.h says why). */
+	if (bk_walk(b, g->fetch, g->root, on_entry, g, g->err, sizeof(g->err)) == 0) {
 		g->second_pass = true;
-		if (walk(g) == 0)
+		if (bk_walk(b, g->fetch, g->root, on_entry, g, g->err, sizeof(g->err)) == 0)
 			extent_flush(g);
 	}
 	if (!g->err[0] && (g->written != g->root->size || g->chunks != g->root->chunks))
@@ -467,11 +254,10 @@ out:
 	fetch_free(&g->fetch);
 	seal_free(&g->seal);
 	free(g->plain);
-	free(g->iplain);
 	free(g->extent);
 	free(g->packs);
 	free(g->seen);
 	free(g);
-	free(r.list);
+	bk_roots_free(&r);
 	return rc;
 }

@@ -36,30 +36,18 @@
 #include "cli.h"
 #include "relay.h"
 
-/* Index chunks: an 8-byte sequence number, then whole entries. The
- * number makes every index chunk distinct (a stream of zeros repeats one
- * entry) and lets a reader check their order. */
-#define INDEX_CHUNK_MAX ((size_t)64 << 10)
-#define INDEX_SEQ_LEN 8
-/* Index packs are smaller than data packs: they are read whole on a restore. */
-#define INDEX_PACK_TARGET ((size_t)8 << 20)
 #define READ_BLOCK ((size_t)1 << 20)
 
-/* A pack this snapshot names, by ID: its ordinal, or REF_NONE for a
- * cached pack that may not be used (a holder of it is gone). Open
- * addressing, never more than half full. */
+/* The ordinal of a cached pack that may not be named (a holder of it is
+ * gone). */
 #define REF_NONE UINT32_MAX
-struct ref {
-	uint8_t id[PACK_ID_LEN];
-	uint32_t ordinal;
-	bool used;
-};
 
 struct put {
 	struct bk *b;
 	struct cache *cache; /* NULL: none could be opened, every chunk is new */
-	struct ref *refs;
-	size_t n_refs, cap_refs;
+	struct bk_set refs;  /* the packs this snapshot names, or may not */
+	uint32_t *ordinals;  /* by index in refs: the pack's ordinal, or REF_NONE */
+	size_t cap_ordinals;
 	uint32_t next_ordinal;
 	uint32_t building;               /* ordinal of the data pack being filled */
 	uint32_t shipped;                /* and of the data pack being shipped */
@@ -73,7 +61,7 @@ struct put {
 	uint32_t ordinal; /* of the data pack being built */
 	uint8_t *chunk;   /* the chunk being cut, CHUNKER_MAX_DEFAULT */
 	size_t chunk_len;
-	uint8_t *sealed;  /* a data chunk sealed, seal_max_len(INDEX_CHUNK_MAX) */
+	uint8_t *sealed;  /* a data chunk sealed, seal_max_len(BK_INDEX_CHUNK_MAX) */
 	uint8_t *isealed; /* an index chunk sealed: shipping a data pack may
 	                   * flush the index while a data chunk waits in sealed */
 	uint8_t *ibuf;    /* the index chunk being filled */
@@ -125,38 +113,22 @@ static void progress(struct put *p, bool last)
 	        ms ? (double)p->root->size / 1000.0 / (double)ms : 0.0, last ? "\n" : "");
 }
 
-static struct ref *ref_slot(struct put *p, const uint8_t id[PACK_ID_LEN])
-{
-	size_t mask = p->cap_refs - 1, i;
-
-	memcpy(&i, id, sizeof(i)); /* a pack ID is a hash: any bytes will do */
-	for (i &= mask; p->refs[i].used && memcmp(p->refs[i].id, id, PACK_ID_LEN);
-	     i = (i + 1) & mask)
-		;
-	return &p->refs[i];
-}
-
 static int ref_put(struct put *p, const uint8_t id[PACK_ID_LEN], uint32_t ordinal)
 {
-	struct ref *r;
+	size_t i;
+	bool found;
 
-	if (2 * (p->n_refs + 1) > p->cap_refs) {
-		struct ref *old = p->refs;
-		size_t old_cap = p->cap_refs, cap = old_cap ? old_cap * 2 : 256;
-		if (!(p->refs = calloc(cap, sizeof(*p->refs)))) {
-			p->refs = old;
+	if (bk_set_add(&p->refs, id, &i, &found) != 0)
+		return fail(p, -ENOMEM, "%s", "out of memory");
+	if (i >= p->cap_ordinals) {
+		size_t cap = p->refs.cap;
+		uint32_t *o = realloc(p->ordinals, cap * sizeof(*o));
+		if (!o)
 			return fail(p, -ENOMEM, "%s", "out of memory");
-		}
-		p->cap_refs = cap;
-		for (size_t i = 0; i < old_cap; i++)
-			if (old[i].used)
-				*ref_slot(p, old[i].id) = old[i];
-		free(old);
+		p->ordinals = o;
+		p->cap_ordinals = cap;
 	}
-	r = ref_slot(p, id);
-	p->n_refs += !r->used;
-	*r = (struct ref){.ordinal = ordinal, .used = true};
-	memcpy(r->id, id, PACK_ID_LEN);
+	p->ordinals[i] = ordinal;
 	return 0;
 }
 
@@ -243,7 +215,7 @@ static int index_flush(struct put *p)
 
 	seal_chunk_id(id, p->b->keys, p->ibuf, p->ilen);
 	rc = seal_chunk(p->seal, p->b->keys, 0, id, p->ibuf, p->ilen, p->isealed,
-	                seal_max_len(INDEX_CHUNK_MAX), &sealed_len);
+	                seal_max_len(BK_INDEX_CHUNK_MAX), &sealed_len);
 	if (rc)
 		return fail(p, rc, "cannot seal the index: %s", proto_strerror(rc));
 	if (!pack_writer_fits(p->index, sealed_len) &&
@@ -252,9 +224,9 @@ static int index_flush(struct put *p)
 	if ((rc = pack_writer_add(p->index, id, p->isealed, sealed_len, p->ilen)) != 0)
 		return fail(p, rc, "cannot add to the index: %s", proto_strerror(rc));
 	p->iseq++;
-	for (unsigned i = 0; i < INDEX_SEQ_LEN; i++)
+	for (unsigned i = 0; i < BK_INDEX_SEQ_LEN; i++)
 		p->ibuf[i] = (uint8_t)(p->iseq >> (8 * i));
-	p->ilen = INDEX_SEQ_LEN;
+	p->ilen = BK_INDEX_SEQ_LEN;
 	return 0;
 }
 
@@ -266,7 +238,7 @@ static int index_append(struct put *p, const struct snap_entry *e)
 
 	if (rc)
 		return fail(p, rc, "cannot write the index: %s", proto_strerror(rc));
-	if (p->ilen + len > INDEX_CHUNK_MAX && (rc = index_flush(p)) != 0)
+	if (p->ilen + len > BK_INDEX_CHUNK_MAX && (rc = index_flush(p)) != 0)
 		return rc;
 	memcpy(p->ibuf + p->ilen, buf, len);
 	p->ilen += len;
@@ -293,11 +265,11 @@ static int index_add(struct put *p, const struct snap_entry *e)
 static uint32_t cached_ordinal(struct put *p, const struct snap_pack *c)
 {
 	struct snap_entry e = {.type = SNAP_ENTRY_PACK, .pack = *c};
-	struct ref *r = p->cap_refs ? ref_slot(p, c->id) : NULL;
+	long known = bk_set_find(&p->refs, c->id);
 	uint32_t ordinal = p->next_ordinal;
 
-	if (r && r->used)
-		return r->ordinal;
+	if (known >= 0)
+		return p->ordinals[known];
 	for (unsigned i = 0; i < (unsigned)c->k + c->m; i++) {
 		long h = bk_holder(p->b, c->holder[i]);
 		if (h < 0 || p->b->failed[h])
@@ -330,7 +302,7 @@ static int add_chunk(struct put *p, const uint8_t *plain, size_t len)
 		/* kept by partners already */
 	} else {
 		rc = seal_chunk(p->seal, p->b->keys, 0, e.chunk.id, plain, len, p->sealed,
-		                seal_max_len(INDEX_CHUNK_MAX), &sealed_len);
+		                seal_max_len(BK_INDEX_CHUNK_MAX), &sealed_len);
 		if (rc)
 			return fail(p, rc, "cannot seal a chunk: %s", proto_strerror(rc));
 		if (!pack_writer_fits(p->data, sealed_len) &&
@@ -383,20 +355,20 @@ static int put_new(struct put *p, struct bk *b, unsigned k, unsigned m)
 	p->b = b;
 	p->root = calloc(1, sizeof(*p->root));
 	p->chunk = malloc(CHUNKER_MAX_DEFAULT);
-	p->sealed = malloc(seal_max_len(INDEX_CHUNK_MAX));
-	p->isealed = malloc(seal_max_len(INDEX_CHUNK_MAX));
-	p->ibuf = malloc(INDEX_CHUNK_MAX);
+	p->sealed = malloc(seal_max_len(BK_INDEX_CHUNK_MAX));
+	p->isealed = malloc(seal_max_len(BK_INDEX_CHUNK_MAX));
+	p->ibuf = malloc(BK_INDEX_CHUNK_MAX);
 	if (!p->root || !p->chunk || !p->sealed || !p->isealed || !p->ibuf)
 		return -ENOMEM;
-	p->ilen = INDEX_SEQ_LEN; /* sequence 0 */
-	memset(p->ibuf, 0, INDEX_SEQ_LEN);
+	p->ilen = BK_INDEX_SEQ_LEN; /* sequence 0 */
+	memset(p->ibuf, 0, BK_INDEX_SEQ_LEN);
 	rc = chunker_new(&p->chunker, b->keys->chunker, NULL);
 	if (!rc)
-		rc = seal_new(&p->seal, INDEX_CHUNK_MAX);
+		rc = seal_new(&p->seal, BK_INDEX_CHUNK_MAX);
 	if (!rc)
 		rc = pack_writer_new(&p->data, PACK_KIND_DATA, 0);
 	if (!rc)
-		rc = pack_writer_new(&p->index, PACK_KIND_INDEX, INDEX_PACK_TARGET);
+		rc = pack_writer_new(&p->index, PACK_KIND_INDEX, BK_INDEX_PACK_TARGET);
 	if (!rc)
 		rc = ship_new(&p->ship, b, k, m);
 	if (!rc && cache_open(&p->cache, b->data_dir) != 0)
@@ -408,7 +380,8 @@ static int put_new(struct put *p, struct bk *b, unsigned k, unsigned m)
 static void put_free(struct put *p)
 {
 	cache_close(&p->cache);
-	free(p->refs);
+	bk_set_free(&p->refs);
+	free(p->ordinals);
 	free(p->ship_entries);
 	ship_free(&p->ship);
 	pack_writer_free(&p->index);
@@ -487,19 +460,25 @@ int backup_put(struct bk *b, const char *name, const char *path, unsigned k, uns
 	char record[SNAP_RECORD_NAME_LEN + 1], k_m[64];
 	uint8_t *buf = NULL;
 	size_t alive = 0;
-	int fd = 0, rc;
+	int fd = 0, rc, lock;
 
+	if (bk_lock(b, false, &lock) != CLI_OK)
+		return CLI_FAIL;
 	for (size_t i = 0; i < b->n_holders; i++)
 		alive += b->holders[i].alive;
 	if (!k)
 		default_code(alive, &k, &m);
-	if (alive < k + m)
+	if (alive < k + m) {
+		close(lock);
 		return cli_fail("%u+%u needs %u partners keeping our backups, alive; %zu are "
 		                "(see kith grants: they grant us backup:SIZE)",
 		                k, m, k + m, alive);
+	}
 	snprintf(k_m, sizeof(k_m), "%u+%u on %zu holders", k, m, alive);
-	if (strcmp(path, "-") && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (strcmp(path, "-") && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		close(lock);
 		return cli_fail("cannot read %s: %s", path, strerror(errno));
+	}
 	rc = put_new(&p, b, k, m);
 	buf = malloc(READ_BLOCK);
 	if (rc || !buf) {
@@ -556,5 +535,6 @@ out:
 	put_free(&p);
 	if (fd > 0)
 		close(fd);
+	close(lock);
 	return rc;
 }

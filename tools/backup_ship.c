@@ -3,7 +3,13 @@
  * per shard, each holder keeping at most one shard of a pack), then
  * commit and check the signed receipt. A holder that refuses or does not
  * answer loses its shard to another (place_repair()), once its requests
- * in flight have ended, so that no late answer is taken for the new one. */
+ * in flight have ended, so that no late answer is taken for the new one.
+ *
+ * A holder that answers busy did nothing with that request, and refuses
+ * the pieces after it as out of order: the shard's window drops to one
+ * piece, and once its requests in flight ended, sending starts again
+ * after a pause from the bytes the holder acknowledged; each piece
+ * acknowledged widens the window again, up to BK_WINDOW. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +33,10 @@ struct ship_shard {
 	enum up_state state;
 	uint64_t sent, acked;
 	unsigned in_flight;
+	unsigned window; /* pieces in flight allowed, 1..BK_WINDOW */
+	unsigned busy;   /* busy answers since the last progress */
+	bool again;      /* a busy answer: resend from acked (or the open or commit) */
+	uint64_t resume_ms;
 	char name[PROTO_HOLD_NAME_MAX + 1];
 };
 
@@ -122,6 +132,19 @@ static void shard_failed(struct ship_shard *sh, int code, const char *err)
 	sh->state = UP_FAILED;
 }
 
+/* A busy answer (or, after one, a piece refused as out of order): true
+ * when it is to be sent again rather than the holder given up. */
+static bool busy(struct ship_shard *sh, int code)
+{
+	if (code != -EAGAIN && !(code == KITH_EVALUE && sh->again && sh->state == UP_WRITING))
+		return false;
+	if (++sh->busy > BK_BUSY_TRIES)
+		return false;
+	sh->again = true;
+	sh->window = 1;
+	return true;
+}
+
 static void on_open(void *arg, int code, const char *err, const uint8_t *result, size_t len)
 {
 	struct ship_shard *sh = arg;
@@ -129,6 +152,8 @@ static void on_open(void *arg, int code, const char *err, const uint8_t *result,
 
 	sh->in_flight--;
 	sh->s->b->in_flight[sh->holder]--;
+	if (busy(sh, code))
+		return;
 	if (!code && proto_usage_decode(&u, result, len) != 0)
 		code = KITH_EMALFORMED, err = "an unreadable answer to hold.open";
 	if (code)
@@ -144,6 +169,8 @@ static void on_write(void *arg, int code, const char *err, const uint8_t *result
 
 	sh->in_flight--;
 	sh->s->b->in_flight[sh->holder]--;
+	if (busy(sh, code))
+		return;
 	if (!code && proto_hold_written_decode(&w, result, len) != 0)
 		code = KITH_EMALFORMED, err = "an unreadable answer to hold.write";
 	if (code) {
@@ -153,6 +180,9 @@ static void on_write(void *arg, int code, const char *err, const uint8_t *result
 	if (sh->state == UP_WRITING && w.written > sh->acked && w.written <= sh->sent) {
 		sh->s->b->sent += w.written - sh->acked;
 		sh->acked = w.written;
+		sh->busy = 0;
+		if (sh->window < BK_WINDOW)
+			sh->window++;
 	}
 }
 
@@ -164,6 +194,8 @@ static void on_commit(void *arg, int code, const char *err, const uint8_t *resul
 
 	sh->in_flight--;
 	s->b->in_flight[sh->holder]--;
+	if (busy(sh, code))
+		return;
 	if (!code && proto_hold_receipt_decode(&r, result, len) != 0)
 		code = KITH_EMALFORMED, err = "an unreadable receipt";
 	if (!code && proto_hold_receipt_verify(&r, s->b->holders[sh->holder].peer, s->b->id->pk,
@@ -203,6 +235,8 @@ static int send_open(struct ship_shard *sh)
 	memcpy(s->pack.holder[sh->i], s->b->holders[sh->holder].peer, PLACE_PEER_LEN);
 	sh->state = UP_OPENING;
 	sh->sent = sh->acked = 0;
+	sh->window = BK_WINDOW;
+	sh->again = false;
 	rc = proto_hold_open_encode(&args, &o);
 	if (!rc)
 		rc = ship_send(sh, PROTO_OP_HOLD_OPEN, &args, on_open);
@@ -272,6 +306,7 @@ static int replace_failed(struct ship *s)
 		if (!lost[i])
 			continue;
 		s->sh[i].holder = out[i];
+		s->sh[i].busy = 0;
 		rc = send_open(&s->sh[i]);
 		if (rc)
 			return fail(s, rc, "cannot send to kithd: %s", proto_strerror(rc));
@@ -288,9 +323,27 @@ int ship_pump(struct ship *s)
 		return s->rc;
 	for (unsigned i = 0; i < shards && !rc; i++) {
 		struct ship_shard *sh = &s->sh[i];
+		if (sh->again) {
+			if (sh->in_flight)
+				continue; /* let the rest of the window come back first */
+			if (!sh->resume_ms) {
+				sh->resume_ms = bk_now_ms() + BK_BUSY_WAIT_MS;
+				continue;
+			}
+			if (bk_now_ms() < sh->resume_ms)
+				continue;
+			sh->again = false;
+			sh->resume_ms = 0;
+			sh->sent = sh->acked;
+			if (sh->state == UP_OPENING)
+				rc = send_open(sh);
+			else if (sh->state == UP_COMMITTING)
+				rc = send_commit(sh);
+			continue;
+		}
 		if (sh->state != UP_WRITING)
 			continue;
-		while (!rc && sh->sent < s->shard_len && sh->in_flight < BK_WINDOW &&
+		while (!rc && sh->sent < s->shard_len && sh->in_flight < sh->window &&
 		       relay_in_flight(s->b->relay) < RELAY_SLOTS)
 			rc = send_piece(sh);
 		if (!rc && sh->acked == s->shard_len && !sh->in_flight)

@@ -3,6 +3,7 @@ that granted it backup quota. A put is read back byte-identical; with m
 holders killed it still is; with m + 1 killed, one line names what is
 missing; a flipped byte in a shard file is read around."""
 import hashlib
+import json
 import os
 import random
 
@@ -97,9 +98,31 @@ def test(tap, fed):
     got = owner.json("backup", "get", "daily", "--out", out)
     tap.ok(sha(out) == sha(daily), "and the second snapshot reads back byte-identical")
 
+    ls = owner.json("backup", "ls")
+    tap.ok(len(ls) == 5 and all(s["shards_held"] == s["shards_total"] and
+                                s["losses_tolerated"] == M for s in ls),
+           "ls: every snapshot has all its shards held and survives %d losses" % M, ls)
+
+    # forget keeps the newest db; prune deletes what only the old one named.
+    files_before = sum(len(shard_files(h)) for h in holders)
+    p = owner.kith("backup", "forget", "db", "--keep-last", "1", "--json")
+    tap.ok(json.loads(p.stdout) == {"name": "db", "kept": 1, "forgot": 1},
+           "forget --keep-last 1 forgets the older db snapshot", p.stdout)
+    pruned = owner.json("backup", "prune")
+    files_after = sum(len(shard_files(h)) for h in holders)
+    tap.ok(pruned["shards"] > 0 and files_after == files_before - pruned["shards"],
+           "prune deletes the shards only the forgotten snapshot named, at the holders",
+           (pruned, files_before, files_after))
+    owner.kith("backup", "get", "db", "--out", out)
+    tap.ok(sha(out) == sha(src) and len(owner.json("backup", "ls", "db")) == 1,
+           "the kept snapshot still reads back byte-identical")
+    again = owner.json("backup", "prune")
+    tap.ok(again["shards"] == 0, "a second prune finds nothing to delete", again)
+
     # A flipped byte in one shard file: detected and read around.
     # The largest first data shard of db's packs: a get of db reads it.
-    victim = max((f for f in of_db if f.endswith(".0")), key=os.path.getsize)
+    victim = max((f for f in of_db if f.endswith(".0") and os.path.exists(f)),
+                 key=os.path.getsize)
     with open(victim, "r+b") as f:
         f.seek(100)
         b = f.read(1)
@@ -108,6 +131,13 @@ def test(tap, fed):
     p = owner.kith("backup", "get", "db", "--out", out, check=False)
     tap.ok(p.returncode == 0 and sha(out) == sha(src) and "do not check" in p.stderr,
            "a flipped byte in a shard is detected and read around", p.stderr)
+    p = owner.kith("backup", "verify", "db", check=False)
+    tap.ok(p.returncode == 0, "verify without reading data trusts the holders' lists",
+           p.stdout + p.stderr)
+    p = owner.kith("backup", "verify", "db", "--read-data", check=False)
+    name = os.path.basename(victim)
+    tap.ok(p.returncode != 0 and "do not match" in p.stdout and name[:16] in p.stdout,
+           "verify --read-data names the damaged shard", p.stdout + p.stderr)
 
     # Kill M holders: still byte-identical.
     for h in holders[:M]:
@@ -117,6 +147,9 @@ def test(tap, fed):
     p = owner.kith("backup", "get", "probe", "--out", out, check=False)
     tap.ok(p.returncode == 0 and sha(out) == sha(rnd),
            "with %d holders killed, get is byte-identical" % M, p.stderr)
+    ls = owner.json("backup", "ls", "probe")
+    tap.ok(ls[0]["losses_tolerated"] == 0 and ls[0]["shards_held"] < ls[0]["shards_total"],
+           "and ls shows the probe survives no more loss", ls)
 
     # Kill one more: one line saying what is missing.
     holders[M].kill9()

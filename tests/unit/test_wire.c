@@ -1259,8 +1259,13 @@ static void test_response(void)
 	   "response: bare has no reason nor result");
 	mp_buf_free(&b);
 
-	in.status = (enum proto_response_status)7;
-	is(proto_response_encode(&b, &in), KITH_EVALUE, "response encode: status 7");
+	in.status = PROTO_RESPONSE_BUSY;
+	is(proto_response_encode(&b, &in), 0, "response: status 7, busy");
+	is(proto_response_decode(&response2, b.data, b.len), 0, "response: busy decodes");
+	ok(response2.status == PROTO_RESPONSE_BUSY, "response: busy is busy");
+	mp_buf_free(&b);
+	in.status = (enum proto_response_status)8;
+	is(proto_response_encode(&b, &in), KITH_EVALUE, "response encode: status 8");
 	in.status = PROTO_RESPONSE_OK;
 	in.result_len = 2;
 	is(proto_response_encode(&b, &in), KITH_EVALUE, "response encode: NULL result");
@@ -1277,8 +1282,8 @@ static void test_response(void)
 	is(RAW_RC(response_rc), KITH_EMISSING, "response: no id");
 	raw_begin(PROTO_MSG_RESPONSE, 2);
 	msgpack_pack_uint64(&pk, 1), msgpack_pack_uint64(&pk, 1);
-	msgpack_pack_uint64(&pk, 2), msgpack_pack_uint64(&pk, 7);
-	is(RAW_RC(response_rc), KITH_EVALUE, "response: status 7");
+	msgpack_pack_uint64(&pk, 2), msgpack_pack_uint64(&pk, 8);
+	is(RAW_RC(response_rc), KITH_EVALUE, "response: status 8");
 	raw_begin(PROTO_MSG_RESPONSE, 3);
 	msgpack_pack_uint64(&pk, 1), msgpack_pack_uint64(&pk, 1);
 	msgpack_pack_uint64(&pk, 2), msgpack_pack_uint64(&pk, 0);
