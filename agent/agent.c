@@ -14,6 +14,7 @@
 
 #include "proto/error.h"
 #include "proto/identity.h"
+#include "proto/kit.h"
 #include "proto/peerid.h"
 #include "proto/wire.h"
 #include "store/store.h"
@@ -297,12 +298,42 @@ static const struct store_budget *gossip_budget(void *arg, const uint8_t author[
 	return upkeep_budget(a->upkeep, author, kind, why);
 }
 
+static void resync_path(const struct agent *a, char *path, size_t n)
+{
+	snprintf(path, n, "%s/%s", a->data_dir, PROTO_KIT_RESYNC_FILE);
+}
+
+/* Restored from the kit (kith init --restore left the file): our records
+ * from before the loss come back from partners, above which we sign. */
+static void resync_if_restored(struct agent *a)
+{
+	char path[4200];
+	uint64_t head = 0;
+
+	resync_path(a, path, sizeof(path));
+	if (access(path, F_OK) != 0 || store_head_get(a->store, a->id->pk, &head) != 0)
+		return;
+	log_info("restored from a recovery kit: asking partners for our earlier records");
+	gossip_resync_own(a->gossip, head);
+}
+
+static void gossip_resynced(void *arg)
+{
+	struct agent *a = arg;
+	char path[4200];
+
+	resync_path(a, path, sizeof(path));
+	if (unlink(path) != 0 && errno != ENOENT)
+		log_warn("cannot remove %s", path);
+}
+
 static const struct gossip_ops gossip_ops = {
     .send = gossip_send,
     .pick = gossip_pick,
     .accept = gossip_accept,
     .stored = gossip_stored,
     .budget = gossip_budget,
+    .resynced = gossip_resynced,
 };
 
 /* ---- life cycle ---- */
@@ -582,6 +613,7 @@ int agent_run(struct agent *a)
 	         KITH_VERSION, id, (unsigned long long)a->incarnation, trust_count(a->trust),
 	         a->conf.listen);
 	refresh_tick(a->loop, a);
+	resync_if_restored(a);
 	rc = member_start(a->member);
 	if (!rc)
 		rc = gossip_start(a->gossip);

@@ -28,6 +28,11 @@
 #include "identity.h"
 #include "limits.h"
 
+/* The file kith init --restore leaves in the data directory, and kithd
+ * removes once its records made before the loss came back from its
+ * partners (agent/gossip/gossip.h: gossip_resync_own()). */
+#define PROTO_KIT_RESYNC_FILE "resync-own-records"
+
 #define PROTO_KIT_HEADER "kith-recovery-kit 1"
 #define PROTO_KIT_PARTNERS_MAX 8
 /* A kit never needs more: the text of 8 partners with the longest

@@ -2,6 +2,7 @@
  * sign the agent's first member record; with --restore, the identity and
  * the network's founder come from a recovery kit (cmd_kit.c). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -115,6 +116,21 @@ static int kit_identity(const struct proto_kit *kit, struct proto_identity **id)
 	return CLI_OK;
 }
 
+/* Tells kithd to ask its partners for the records it made before the
+ * loss (proto/kit.h). */
+static int mark_restored(const char *data_dir)
+{
+	char path[4200];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", data_dir, PROTO_KIT_RESYNC_FILE);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
 /* What to run next, after a restore: rejoin through a partner. */
 static void print_rejoin(const struct proto_kit *kit, const char *data_dir)
 {
@@ -166,6 +182,8 @@ static int init(const char *data_dir, const char *name, const struct init_net *n
 		err = store_founder_set(s, kit->founder);
 	if (!err)
 		err = publish_member(s, id, name);
+	if (!err && kit)
+		err = mark_restored(data_dir);
 	if (err) {
 		cli_fail("cannot create the store in %s: %s", data_dir, proto_strerror(err));
 		unlink(key_path); /* so that init can simply be run again */

@@ -7,6 +7,7 @@
  * max_message is ever built; a record that cannot fit in any message is
  * logged and never sent. */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -138,6 +139,32 @@ static size_t digest_window(struct gossip *g, size_t cap)
 	return cap;
 }
 
+void gossip_resync_own(struct gossip *g, uint64_t floor)
+{
+	g->resync = true;
+	g->resync_floor = floor;
+	g->resync_seq = 0;
+	g->resync_got = 0;
+	g->resync_quiet = 0;
+}
+
+/* Our own head in the digest heads[0..n) becomes the resync cursor; and
+ * the resync ends after GOSSIP_RESYNC_QUIET digests that brought none. */
+static void resync_digest(struct gossip *g, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!memcmp(g->heads[i].author, g->self, PROTO_KEY_LEN))
+			g->heads[i].seq = g->resync_seq;
+	if (++g->resync_quiet <= GOSSIP_RESYNC_QUIET)
+		return;
+	g->resync = false;
+	log_info("gossip: %" PRIu64 " of our records made before the restore came back from "
+	         "partners",
+	         g->resync_got);
+	if (g->ops->resynced)
+		g->ops->resynced(g->arg);
+}
+
 static void send_sync(struct gossip *g, const uint8_t peer[PROTO_KEY_LEN], bool reply)
 {
 	struct mp_buf buf = {0};
@@ -147,6 +174,8 @@ static void send_sync(struct gossip *g, const uint8_t peer[PROTO_KEY_LEN], bool 
 	if (heads_load(g) < 0)
 		return;
 	n = digest_window(g, digest_cap(g));
+	if (g->resync)
+		resync_digest(g, n);
 	rc = proto_sync_encode(&buf, reply, g->heads, n);
 	if (rc == 0 && buf.len > gossip_max_message(g))
 		rc = KITH_ETOOBIG;

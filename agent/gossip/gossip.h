@@ -65,6 +65,8 @@ struct gossip_ops {
 	 * means, for the log. May be NULL: no budgets. */
 	const struct store_budget *(*budget)(void *arg, const uint8_t author[PROTO_KEY_LEN],
 	                                     uint8_t kind, const char **why);
+	/* gossip_resync_own() is over (may be NULL). */
+	void (*resynced)(void *arg);
 };
 
 struct gossip_stats {
@@ -91,6 +93,15 @@ int gossip_new(struct gossip **out, struct loop *l, struct store *s, const struc
 void gossip_free(struct gossip **g);
 /* Starts the anti-entropy timer. */
 int gossip_start(struct gossip *g);
+/* Our store was restored empty from the recovery kit: our records made
+ * before (seqs below floor, the first we drew since) live only at our
+ * partners, and a heads digest cannot ask for records below our own head.
+ * Until GOSSIP_RESYNC_QUIET digests in a row bring none of them back, our
+ * digests give as our own head the highest of those received so far (0
+ * at first), and our records below floor are taken from peers in seq
+ * order; then ops->resynced. */
+#define GOSSIP_RESYNC_QUIET 8
+void gossip_resync_own(struct gossip *g, uint64_t floor);
 
 /* A SYNC or RECORDS message from member from. Returns 0, or the decode
  * error of a malformed message (the caller penalizes the sender). Refused

@@ -33,7 +33,13 @@ struct gossip {
 	struct log_limit size_log; /* records too big to send */
 
 	size_t digest_rotor; /* first author of the next digest when it must be cut */
-	size_t reply_rotor;  /* first author served by the next reply */
+
+	/* gossip_resync_own(): our records below resync_floor come back from
+	 * peers, resync_seq the highest so far. */
+	bool resync;
+	uint64_t resync_floor, resync_seq, resync_got;
+	unsigned resync_quiet; /* digests sent since one came */
+	size_t reply_rotor;    /* first author served by the next reply */
 
 	/* Our heads digest, refreshed before each use. */
 	struct proto_head *heads;

@@ -307,7 +307,8 @@ static bool take_record(struct gossip *g, struct recv *r, size_t bi, const struc
 		            "another author's, or out of seq order in its block");
 		return false;
 	}
-	if (rec.seq <= head) {
+	if (rec.seq <= head || (g->resync && !memcmp(rec.author, g->self, PROTO_KEY_LEN) &&
+	                        rec.seq >= g->resync_floor)) {
 		g->stats.stale++; /* held, or superseded by what we hold */
 		return true;
 	}
@@ -332,6 +333,11 @@ static bool take_record(struct gossip *g, struct recv *r, size_t bi, const struc
 		 * stored: going past it misses nothing. One from the future
 		 * will be good later: the block waits for it. */
 		return rc == KITH_EEXPIRED;
+	}
+	if (g->resync && !memcmp(rec.author, g->self, PROTO_KEY_LEN)) {
+		g->resync_seq = rec.seq; /* blocks come in seq order */
+		g->resync_got++;
+		g->resync_quiet = 0;
 	}
 	g->items[r->n_items] = (struct store_item){.buf = ref->buf, .len = ref->len};
 	if (g->ops->budget)
@@ -361,6 +367,8 @@ static int apply_block(struct gossip *g, struct recv *r, size_t bi)
 		log_warnx("gossip: reading a head: %s", proto_strerror(rc));
 		return rc;
 	}
+	if (g->resync && !memcmp(b->author, g->self, PROTO_KEY_LEN))
+		head = g->resync_seq; /* gossip_resync_own() */
 	if (head < b->after) {
 		g->stats.blocks_skipped++; /* we lack (head, after]: anti-entropy will fill it */
 		return 0;

@@ -47,3 +47,10 @@ target_link_libraries(bench_shardfile PRIVATE kith_agent_backup)
 add_test(NAME bench_shardfile_smoke COMMAND bench_shardfile -m 8 -r 1)
 set_tests_properties(bench_shardfile_smoke PROPERTIES TIMEOUT 60
 	ENVIRONMENT "UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1")
+# kith backup against restic and borg (bench/backup): the smoke pass backs
+# up two 8 MiB inputs with each of them that is installed (restic and borg
+# are skipped when missing) and judges no timing.
+add_test(NAME bench_backup_smoke
+	COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/bench/backup --smoke)
+set_tests_properties(bench_backup_smoke PROPERTIES TIMEOUT 120 RUN_SERIAL TRUE
+	ENVIRONMENT "KITH=$<TARGET_FILE:kith>;KITHD=$<TARGET_FILE:kithd>;PYTHONDONTWRITEBYTECODE=1")

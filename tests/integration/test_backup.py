@@ -1,13 +1,15 @@
 """kith backup with real agents: an owner and six partners on 127.0.0.1
 that granted it backup quota. A put is read back byte-identical; with m
 holders killed it still is; with m + 1 killed, one line names what is
-missing; a flipped byte in a shard file is read around."""
+missing; a flipped byte in a shard file is read around; the owner
+restored from its recovery kit alone reads its backups again."""
 import hashlib
 import json
 import os
 import random
+import shutil
 
-from harness import Federation, run, wait_until
+from harness import Agent, Federation, run, wait_until
 
 K, M = 4, 2
 
@@ -138,6 +140,25 @@ def test(tap, fed):
     name = os.path.basename(victim)
     tap.ok(p.returncode != 0 and "do not match" in p.stdout and name[:16] in p.stdout,
            "verify --read-data names the damaged shard", p.stdout + p.stderr)
+
+    # The owner loses everything but its recovery kit.
+    kit = os.path.join(fed.root, "owner.kit")
+    with open(kit, "w") as f:
+        f.write(owner.kith("recovery-kit").stdout)
+    owner.kill9()
+    shutil.rmtree(owner.data)
+    back = Agent(fed.root, "owner-restored", owner.port)
+    fed.agents.append(back)  # stopped by fed.close() whatever happens
+    back.kith("init", "--restore", kit, "--listen", back.listen, "--advertise", back.endpoint,
+              "--profile", "lan")
+    back.start()
+    back.kith("join", holders[0].id, "--endpoint", holders[0].endpoint)
+    wait_until(lambda: len(back.json("backup", "ls", "db")) == 1, 30,
+               "the restored owner to get its backup records back from its partners")
+    p = back.kith("backup", "get", "db", "--out", out, check=False)
+    tap.ok(p.returncode == 0 and sha(out) == sha(src),
+           "after init --restore from the kit, get is byte-identical", p.stderr)
+    owner = back
 
     # Kill M holders: still byte-identical.
     for h in holders[:M]:
