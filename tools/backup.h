@@ -128,6 +128,26 @@ int ship_pump(struct ship *s);
 int ship_wait(struct ship *s, struct snap_pack *out);
 const char *ship_error(const struct ship *s);
 
+/* ---- writing a snapshot's index (backup_index.c) ---- */
+
+/* Entries go into index chunks and index packs, shipped through ship
+ * (the caller's, which may ship data packs too), whose placements are
+ * appended to root->index; root->chunks counts the chunk entries. Before
+ * an index pack is shipped, drain(arg) must leave the ship idle (NULL when
+ * the caller ships nothing else); when the caller's own wait on the ship
+ * ends a pack of ours (ixw_ships()), it hands the placement to
+ * ixw_shipped(). All pointers are borrowed and must outlive *out. */
+struct ixw;
+int ixw_new(struct ixw **out, struct bk *b, struct ship *ship, struct snap_root *root,
+            int (*drain)(void *arg), void *arg);
+void ixw_free(struct ixw **w);
+int ixw_add(struct ixw *w, const struct snap_entry *e);
+bool ixw_ships(const struct ixw *w);
+int ixw_shipped(struct ixw *w, const struct snap_pack *placement);
+/* Flushes the last chunk and pack and waits until they are stored. */
+int ixw_finish(struct ixw *w);
+const char *ixw_error(const struct ixw *w);
+
 /* ---- reading a range of a pack (backup_fetch.c) ---- */
 
 /* Reads pack bytes [off, off + len) of p (len <= FETCH_MAX) into out, from

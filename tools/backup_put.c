@@ -55,22 +55,16 @@ struct put {
 	size_t n_ship_entries, cap_ship_entries;
 	struct chunker *chunker;
 	struct seal *seal;
-	struct pack_writer *data, *index;
-	struct ship *ship;
-	int shipping;     /* PACK_KIND_* of the pack being shipped */
-	uint32_t ordinal; /* of the data pack being built */
-	uint8_t *chunk;   /* the chunk being cut, CHUNKER_MAX_DEFAULT */
+	struct pack_writer *data;
+	struct ship *ship; /* data packs, and the index's (ixw_ships()) */
+	struct ixw *index;
+	uint8_t *chunk; /* the chunk being cut, CHUNKER_MAX_DEFAULT */
 	size_t chunk_len;
-	uint8_t *sealed;  /* a data chunk sealed, seal_max_len(BK_INDEX_CHUNK_MAX) */
-	uint8_t *isealed; /* an index chunk sealed: shipping a data pack may
-	                   * flush the index while a data chunk waits in sealed */
-	uint8_t *ibuf;    /* the index chunk being filled */
-	size_t ilen;
-	uint64_t iseq;
+	uint8_t *sealed; /* a data chunk sealed, seal_max_len(CHUNKER_MAX_DEFAULT) */
 	struct snap_root *root;
 	/* A data pack shipped whose entry is not in the index yet: filed by
-	 * the next index_add(), never from inside index_flush() (which ships
-	 * index packs, and so may see a data pack end). */
+	 * the next index_add(), never from inside the index writer (which
+	 * ships index packs, and so may see a data pack end). */
 	struct snap_entry placed;
 	bool has_placed;
 	struct snap_pack cached; /* scratch for a cache lookup */
@@ -133,33 +127,38 @@ static int ref_put(struct put *p, const uint8_t id[PACK_ID_LEN], uint32_t ordina
 }
 
 /* Waits for the pack being shipped and files its placement: a data
- * pack's for the index (p->placed), an index pack's in the root. */
+ * pack's for the index (p->placed), an index pack's with the index
+ * writer. */
 static int ship_finish(struct put *p)
 {
 	struct snap_entry e = {.type = SNAP_ENTRY_PACK};
-	int kind = p->shipping;
 
 	if (!ship_busy(p->ship))
 		return 0;
 	if (ship_wait(p->ship, &e.pack) != 0)
 		return fail(p, KITH_EQUOTA, "%s", ship_error(p->ship));
-	p->shipping = 0;
-	if (kind == PACK_KIND_DATA) {
-		e.ordinal = p->shipped;
-		p->placed = e;
-		p->has_placed = true;
-		/* Stored: later chunks may name it, in this put and the next. */
-		if (p->cache &&
-		    cache_pack_put(p->cache, &e.pack, p->ship_entries, p->n_ship_entries) != 0)
-			fprintf(stderr,
-			        "kith: cannot write the chunk cache; the next put sends more\n");
-		return ref_put(p, e.pack.id, p->shipped);
+	if (ixw_ships(p->index)) {
+		if (ixw_shipped(p->index, &e.pack) != 0)
+			return fail(p, KITH_ETOOBIG, "%s", ixw_error(p->index));
+		return 0;
 	}
-	if (p->root->n_index == SNAP_INDEX_PACKS_MAX)
-		return fail(p, KITH_ETOOBIG, "%s",
-		            "the snapshot's index outgrew its root record (split the backup)");
-	p->root->index[p->root->n_index++] = e.pack;
-	return 0;
+	e.ordinal = p->shipped;
+	p->placed = e;
+	p->has_placed = true;
+	/* Stored: later chunks may name it, in this put and the next. */
+	if (p->cache && cache_pack_put(p->cache, &e.pack, p->ship_entries, p->n_ship_entries) != 0)
+		fprintf(stderr, "kith: cannot write the chunk cache; the next put sends more\n");
+	return ref_put(p, e.pack.id, p->shipped);
+}
+
+/* The index writer's drain: leaves the ship idle. */
+static int ship_idle(void *arg)
+{
+	struct put *p = arg;
+
+	while (ship_busy(p->ship) && !p->rc)
+		ship_finish(p);
+	return p->rc;
 }
 
 /* Copies the chunks of the data pack about to be shipped, for the cache. */
@@ -180,9 +179,10 @@ static int keep_entries(struct put *p, const struct pack_writer *w)
 	return 0;
 }
 
-/* Ships the finished pack of w (a data or index writer) and resets it. */
-static int ship_writer(struct put *p, struct pack_writer *w, int kind)
+/* Ships the finished data pack and resets the writer. */
+static int ship_data(struct put *p)
 {
+	struct pack_writer *w = p->data;
 	const uint8_t *pack;
 	uint8_t id[PACK_ID_LEN];
 	size_t len;
@@ -190,60 +190,23 @@ static int ship_writer(struct put *p, struct pack_writer *w, int kind)
 
 	if (!pack_writer_count(w))
 		return 0;
-	while (ship_busy(p->ship) && !p->rc)
-		ship_finish(p);
-	if (p->rc)
+	if (ship_idle(p) != 0)
 		return p->rc;
 	if ((rc = pack_writer_finish(w, p->b->keys, &pack, &len, id)) != 0)
 		return fail(p, rc, "cannot finish a pack: %s", proto_strerror(rc));
-	if (kind == PACK_KIND_DATA && (rc = keep_entries(p, w)) != 0)
+	if ((rc = keep_entries(p, w)) != 0)
 		return rc;
 	if ((rc = ship_start(p->ship, pack, len, id)) != 0)
 		return fail(p, rc, "%s", ship_error(p->ship));
-	p->shipping = kind;
 	pack_writer_reset(w);
-	if (kind == PACK_KIND_DATA)
-		p->shipped = p->building;
-	return 0;
-}
-
-static int index_flush(struct put *p)
-{
-	uint8_t id[SEAL_ID_LEN];
-	size_t sealed_len;
-	int rc;
-
-	seal_chunk_id(id, p->b->keys, p->ibuf, p->ilen);
-	rc = seal_chunk(p->seal, p->b->keys, 0, id, p->ibuf, p->ilen, p->isealed,
-	                seal_max_len(BK_INDEX_CHUNK_MAX), &sealed_len);
-	if (rc)
-		return fail(p, rc, "cannot seal the index: %s", proto_strerror(rc));
-	if (!pack_writer_fits(p->index, sealed_len) &&
-	    (rc = ship_writer(p, p->index, PACK_KIND_INDEX)) != 0)
-		return rc;
-	if ((rc = pack_writer_add(p->index, id, p->isealed, sealed_len, p->ilen)) != 0)
-		return fail(p, rc, "cannot add to the index: %s", proto_strerror(rc));
-	p->iseq++;
-	for (unsigned i = 0; i < BK_INDEX_SEQ_LEN; i++)
-		p->ibuf[i] = (uint8_t)(p->iseq >> (8 * i));
-	p->ilen = BK_INDEX_SEQ_LEN;
+	p->shipped = p->building;
 	return 0;
 }
 
 static int index_append(struct put *p, const struct snap_entry *e)
 {
-	uint8_t buf[SNAP_ENTRY_MAX];
-	size_t len;
-	int rc = snap_entry_encode(buf, sizeof(buf), e, &len);
-
-	if (rc)
-		return fail(p, rc, "cannot write the index: %s", proto_strerror(rc));
-	if (p->ilen + len > BK_INDEX_CHUNK_MAX && (rc = index_flush(p)) != 0)
-		return rc;
-	memcpy(p->ibuf + p->ilen, buf, len);
-	p->ilen += len;
-	if (e->type == SNAP_ENTRY_CHUNK)
-		p->root->chunks++;
+	if (ixw_add(p->index, e) != 0)
+		return fail(p, KITH_EVALUE, "%s", ixw_error(p->index));
 	return 0;
 }
 
@@ -302,11 +265,10 @@ static int add_chunk(struct put *p, const uint8_t *plain, size_t len)
 		/* kept by partners already */
 	} else {
 		rc = seal_chunk(p->seal, p->b->keys, 0, e.chunk.id, plain, len, p->sealed,
-		                seal_max_len(BK_INDEX_CHUNK_MAX), &sealed_len);
+		                seal_max_len(CHUNKER_MAX_DEFAULT), &sealed_len);
 		if (rc)
 			return fail(p, rc, "cannot seal a chunk: %s", proto_strerror(rc));
-		if (!pack_writer_fits(p->data, sealed_len) &&
-		    (rc = ship_writer(p, p->data, PACK_KIND_DATA)) != 0)
+		if (!pack_writer_fits(p->data, sealed_len) && (rc = ship_data(p)) != 0)
 			return rc;
 		if (!pack_writer_count(p->data))
 			p->building = p->next_ordinal++;
@@ -355,22 +317,18 @@ static int put_new(struct put *p, struct bk *b, unsigned k, unsigned m)
 	p->b = b;
 	p->root = calloc(1, sizeof(*p->root));
 	p->chunk = malloc(CHUNKER_MAX_DEFAULT);
-	p->sealed = malloc(seal_max_len(BK_INDEX_CHUNK_MAX));
-	p->isealed = malloc(seal_max_len(BK_INDEX_CHUNK_MAX));
-	p->ibuf = malloc(BK_INDEX_CHUNK_MAX);
-	if (!p->root || !p->chunk || !p->sealed || !p->isealed || !p->ibuf)
+	p->sealed = malloc(seal_max_len(CHUNKER_MAX_DEFAULT));
+	if (!p->root || !p->chunk || !p->sealed)
 		return -ENOMEM;
-	p->ilen = BK_INDEX_SEQ_LEN; /* sequence 0 */
-	memset(p->ibuf, 0, BK_INDEX_SEQ_LEN);
 	rc = chunker_new(&p->chunker, b->keys->chunker, NULL);
 	if (!rc)
-		rc = seal_new(&p->seal, BK_INDEX_CHUNK_MAX);
+		rc = seal_new(&p->seal, CHUNKER_MAX_DEFAULT);
 	if (!rc)
 		rc = pack_writer_new(&p->data, PACK_KIND_DATA, 0);
 	if (!rc)
-		rc = pack_writer_new(&p->index, PACK_KIND_INDEX, BK_INDEX_PACK_TARGET);
-	if (!rc)
 		rc = ship_new(&p->ship, b, k, m);
+	if (!rc)
+		rc = ixw_new(&p->index, b, p->ship, p->root, ship_idle, p);
 	if (!rc && cache_open(&p->cache, b->data_dir) != 0)
 		fprintf(stderr, "kith: no chunk cache in %s/backup-cache: every chunk is sent\n",
 		        b->data_dir);
@@ -384,15 +342,13 @@ static void put_free(struct put *p)
 	free(p->ordinals);
 	free(p->ship_entries);
 	ship_free(&p->ship);
-	pack_writer_free(&p->index);
+	ixw_free(&p->index);
 	pack_writer_free(&p->data);
 	seal_free(&p->seal);
 	chunker_free(&p->chunker);
 	free(p->root);
 	free(p->chunk);
 	free(p->sealed);
-	free(p->isealed);
-	free(p->ibuf);
 }
 
 /* The default code for n holders alive: 4+2 from 6 up, then as much
@@ -510,17 +466,13 @@ int backup_put(struct bk *b, const char *name, const char *path, unsigned k, uns
 			add_chunk(&p, p.chunk, p.chunk_len);
 	}
 	if (!p.rc)
-		ship_writer(&p, p.data, PACK_KIND_DATA);
-	while (!p.rc && ship_busy(p.ship))
-		ship_finish(&p);
+		ship_data(&p);
+	if (!p.rc)
+		ship_idle(&p);
 	if (!p.rc)
 		index_add(&p, NULL);
-	if (!p.rc)
-		index_flush(&p);
-	if (!p.rc)
-		ship_writer(&p, p.index, PACK_KIND_INDEX);
-	while (!p.rc && ship_busy(p.ship))
-		ship_finish(&p);
+	if (!p.rc && ixw_finish(p.index) != 0)
+		fail(&p, KITH_EVALUE, "%s", ixw_error(p.index));
 	if (!p.rc)
 		publish_root(&p, record);
 	progress(&p, true);

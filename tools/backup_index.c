@@ -1,0 +1,194 @@
+/* Writing a snapshot's index: entries gathered into index chunks
+ * (BK_INDEX_CHUNK_MAX, a sequence number first), sealed, packed into
+ * index packs (BK_INDEX_PACK_TARGET) and shipped like data packs; their
+ * placements make the root's index list. Used by put, and by repair,
+ * which rewrites an index with new placements. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/error.h"
+#include "backup.h"
+
+struct ixw {
+	struct bk *b;
+	struct ship *ship; /* shared with the caller */
+	int (*drain)(void *arg);
+	void *arg;
+	struct snap_root *root;
+	struct seal *seal;
+	struct pack_writer *pack;
+	uint8_t *buf; /* the index chunk being filled */
+	size_t len;
+	uint64_t seq;
+	uint8_t *sealed;
+	bool shipping; /* the ship carries our pack */
+	int rc;
+	char err[400];
+};
+
+__attribute__((format(printf, 3, 4))) static int fail(struct ixw *w, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!w->rc) {
+		w->rc = rc;
+		va_start(ap, fmt);
+		vsnprintf(w->err, sizeof(w->err), fmt, ap);
+		va_end(ap);
+	}
+	return w->rc;
+}
+
+static void start_chunk(struct ixw *w)
+{
+	for (unsigned i = 0; i < BK_INDEX_SEQ_LEN; i++)
+		w->buf[i] = (uint8_t)(w->seq >> (8 * i));
+	w->len = BK_INDEX_SEQ_LEN;
+}
+
+int ixw_new(struct ixw **out, struct bk *b, struct ship *ship, struct snap_root *root,
+            int (*drain)(void *arg), void *arg)
+{
+	struct ixw *w = calloc(1, sizeof(*w));
+	int rc;
+
+	*out = NULL;
+	if (!w)
+		return -ENOMEM;
+	*w = (struct ixw){.b = b, .ship = ship, .drain = drain, .arg = arg, .root = root};
+	w->buf = malloc(BK_INDEX_CHUNK_MAX);
+	w->sealed = malloc(seal_max_len(BK_INDEX_CHUNK_MAX));
+	rc = w->buf && w->sealed ? seal_new(&w->seal, BK_INDEX_CHUNK_MAX) : -ENOMEM;
+	if (!rc)
+		rc = pack_writer_new(&w->pack, PACK_KIND_INDEX, BK_INDEX_PACK_TARGET);
+	if (rc) {
+		ixw_free(&w);
+		return rc;
+	}
+	start_chunk(w);
+	*out = w;
+	return 0;
+}
+
+void ixw_free(struct ixw **w)
+{
+	if (!w || !*w)
+		return;
+	seal_free(&(*w)->seal);
+	pack_writer_free(&(*w)->pack);
+	free((*w)->buf);
+	free((*w)->sealed);
+	free(*w);
+	*w = NULL;
+}
+
+const char *ixw_error(const struct ixw *w)
+{
+	return w->err;
+}
+
+bool ixw_ships(const struct ixw *w)
+{
+	return w->shipping;
+}
+
+int ixw_shipped(struct ixw *w, const struct snap_pack *placement)
+{
+	w->shipping = false;
+	if (w->root->n_index == SNAP_INDEX_PACKS_MAX)
+		return fail(w, KITH_ETOOBIG, "%s",
+		            "the snapshot's index outgrew its root record (split the backup)");
+	w->root->index[w->root->n_index++] = *placement;
+	return 0;
+}
+
+/* Leaves the ship idle: the caller's drain, or our own pack's end. */
+static int drain(struct ixw *w)
+{
+	struct snap_pack placement;
+
+	if (w->drain) {
+		int rc = w->drain(w->arg);
+		if (rc)
+			return fail(w, rc, "%s", "a pack could not be stored");
+	}
+	if (ship_busy(w->ship)) {
+		if (ship_wait(w->ship, &placement) != 0)
+			return fail(w, KITH_EQUOTA, "%s", ship_error(w->ship));
+		return ixw_shipped(w, &placement);
+	}
+	return w->rc;
+}
+
+static int ship_pack(struct ixw *w)
+{
+	const uint8_t *pack;
+	uint8_t id[PACK_ID_LEN];
+	size_t len;
+	int rc;
+
+	if (!pack_writer_count(w->pack))
+		return 0;
+	if ((rc = drain(w)) != 0)
+		return rc;
+	if ((rc = pack_writer_finish(w->pack, w->b->keys, &pack, &len, id)) != 0)
+		return fail(w, rc, "cannot finish an index pack: %s", proto_strerror(rc));
+	if ((rc = ship_start(w->ship, pack, len, id)) != 0)
+		return fail(w, rc, "%s", ship_error(w->ship));
+	w->shipping = true;
+	pack_writer_reset(w->pack);
+	return 0;
+}
+
+static int flush_chunk(struct ixw *w)
+{
+	uint8_t id[SEAL_ID_LEN];
+	size_t sealed_len;
+	int rc;
+
+	seal_chunk_id(id, w->b->keys, w->buf, w->len);
+	rc = seal_chunk(w->seal, w->b->keys, 0, id, w->buf, w->len, w->sealed,
+	                seal_max_len(BK_INDEX_CHUNK_MAX), &sealed_len);
+	if (rc)
+		return fail(w, rc, "cannot seal the index: %s", proto_strerror(rc));
+	if (!pack_writer_fits(w->pack, sealed_len) && (rc = ship_pack(w)) != 0)
+		return rc;
+	if ((rc = pack_writer_add(w->pack, id, w->sealed, sealed_len, w->len)) != 0)
+		return fail(w, rc, "cannot add to the index: %s", proto_strerror(rc));
+	w->seq++;
+	start_chunk(w);
+	return 0;
+}
+
+int ixw_add(struct ixw *w, const struct snap_entry *e)
+{
+	uint8_t buf[SNAP_ENTRY_MAX];
+	size_t len;
+	int rc = w->rc ? w->rc : snap_entry_encode(buf, sizeof(buf), e, &len);
+
+	if (rc)
+		return fail(w, rc, "cannot write the index: %s", proto_strerror(rc));
+	if (w->len + len > BK_INDEX_CHUNK_MAX && (rc = flush_chunk(w)) != 0)
+		return rc;
+	memcpy(w->buf + w->len, buf, len);
+	w->len += len;
+	if (e->type == SNAP_ENTRY_CHUNK)
+		w->root->chunks++;
+	return 0;
+}
+
+int ixw_finish(struct ixw *w)
+{
+	/* The last chunk goes even when it holds no entry: an index has at
+	 * least one chunk, and its sequence number ends the walk's check. */
+	if (!w->rc)
+		flush_chunk(w);
+	if (!w->rc)
+		ship_pack(w);
+	if (!w->rc)
+		drain(w);
+	return w->rc;
+}
