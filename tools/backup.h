@@ -118,6 +118,15 @@ void ship_free(struct ship **s);
  * starts sending them. Returns 0, or a negative code with one line in
  * ship_error() (too few holders with room). */
 int ship_start(struct ship *s, const uint8_t *pack, size_t len, const uint8_t id[PACK_ID_LEN]);
+/* Moves the shards of stored pack old marked lost (k + m flags) to new
+ * holders (place_repair()), from the pack's bytes pack[0..len), which must
+ * make exactly the shards old names (KITH_ECHECKSUM otherwise); ship_wait()
+ * then gives the new placement. */
+int ship_start_repair(struct ship *s, const uint8_t *pack, size_t len, const struct snap_pack *old,
+                      const bool *lost);
+/* The code it ships with. */
+unsigned ship_k(const struct ship *s);
+unsigned ship_m(const struct ship *s);
 /* Whether a pack is being shipped. */
 bool ship_busy(const struct ship *s);
 /* Sends what the windows allow; call after each relay_wait(). Returns 0,
@@ -211,6 +220,9 @@ struct bk_keep {
 };
 int backup_forget(struct bk *b, const char *name, const struct bk_keep *k, bool json);
 int backup_prune(struct bk *b, bool json);
+/* read_percent as for verify: shards read back that do not check are
+ * moved too. */
+int backup_repair(struct bk *b, unsigned read_percent, bool json);
 
 /* Puts and prunes exclude each other (a prune would take a running put's
  * new packs, which no snapshot names yet, for garbage): put takes

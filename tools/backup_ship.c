@@ -84,6 +84,16 @@ void ship_free(struct ship **s)
 	*s = NULL;
 }
 
+unsigned ship_k(const struct ship *s)
+{
+	return s->k;
+}
+
+unsigned ship_m(const struct ship *s)
+{
+	return s->m;
+}
+
 bool ship_busy(const struct ship *s)
 {
 	return s->busy;
@@ -354,14 +364,13 @@ int ship_pump(struct ship *s)
 	return replace_failed(s);
 }
 
-int ship_start(struct ship *s, const uint8_t *pack, size_t len, const uint8_t id[PACK_ID_LEN])
+/* Cuts pack[0..len) into its k + m shards in s->buf and fills s->pack
+ * but the holders. */
+static int code_pack(struct ship *s, const uint8_t *pack, size_t len, const uint8_t id[PACK_ID_LEN])
 {
 	unsigned shards = s->k + s->m;
 	uint8_t *data[ERASURE_K_MAX], *parity[ERASURE_M_MAX];
-	size_t out[PLACE_SHARDS_MAX], need;
-	struct place_count count;
-	char line[200];
-	int rc;
+	size_t need;
 
 	s->rc = 0;
 	s->err[0] = '\0';
@@ -389,6 +398,19 @@ int ship_start(struct ship *s, const uint8_t *pack, size_t len, const uint8_t id
 	s->pack.m = (uint8_t)s->m;
 	for (unsigned i = 0; i < shards; i++)
 		crypto_generichash(s->pack.hash[i], 32, shard_bytes(s, i), s->shard_len, NULL, 0);
+	return 0;
+}
+
+int ship_start(struct ship *s, const uint8_t *pack, size_t len, const uint8_t id[PACK_ID_LEN])
+{
+	unsigned shards = s->k + s->m;
+	size_t out[PLACE_SHARDS_MAX];
+	struct place_count count;
+	char line[200];
+	int rc = code_pack(s, pack, len, id);
+
+	if (rc)
+		return rc;
 	rc = place_pack(id, s->k, s->m, s->shard_len, s->b->holders, s->b->n_holders, out, &count);
 	if (rc) {
 		place_explain(&count, line, sizeof(line));
@@ -425,5 +447,44 @@ int ship_wait(struct ship *s, struct snap_pack *out)
 	}
 	s->busy = false;
 	*out = s->pack;
+	return 0;
+}
+
+int ship_start_repair(struct ship *s, const uint8_t *pack, size_t len, const struct snap_pack *old,
+                      const bool *lost)
+{
+	unsigned shards = s->k + s->m;
+	size_t out[PLACE_SHARDS_MAX];
+	struct place_count count;
+	char line[200];
+	int rc;
+
+	if (old->k != s->k || old->m != s->m || old->len != len)
+		return fail(s, KITH_EVALUE, "%s", "the pack is not of this code");
+	if ((rc = code_pack(s, pack, len, old->id)) != 0)
+		return rc;
+	/* The bytes read back must make exactly the shards the index names:
+	 * a repair never stores what it cannot prove is the pack. */
+	if (memcmp(s->pack.hash, old->hash, sizeof(old->hash)))
+		return fail(s, KITH_ECHECKSUM, "%s", "the pack read back does not make its shards");
+	memcpy(s->pack.holder, old->holder, sizeof(old->holder));
+	rc = place_repair(old->id, s->k, s->m, s->shard_len, s->b->holders, s->b->n_holders,
+	                  (const uint8_t(*)[PLACE_PEER_LEN])old->holder, lost, out, &count);
+	if (rc) {
+		place_explain(&count, line, sizeof(line));
+		return fail(s, rc, "cannot repair: %s", line);
+	}
+	place_commit(s->b->holders, out, shards, s->shard_len);
+	s->busy = true;
+	for (unsigned i = 0; i < shards; i++) {
+		s->sh[i] = (struct ship_shard){.s = s, .i = i, .holder = out[i], .state = UP_DONE};
+		if (!lost[i]) {
+			s->done++;
+			continue;
+		}
+		rc = send_open(&s->sh[i]);
+		if (rc)
+			return fail(s, rc, "cannot send to kithd: %s", proto_strerror(rc));
+	}
 	return 0;
 }

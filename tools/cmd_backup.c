@@ -16,7 +16,8 @@ static const char usage[] =
     "       kith backup verify NAME [--read-data[=PERCENT]] [--json] [--data DIR]\n"
     "       kith backup forget NAME [--keep-last N] [--keep-daily N] [--keep-weekly N]\n"
     "                               [--keep-monthly N] [--json] [--data DIR]\n"
-    "       kith backup prune [--json] [--data DIR]";
+    "       kith backup prune [--json] [--data DIR]\n"
+    "       kith backup repair [--read-data[=PERCENT]] [--json] [--data DIR]";
 
 /* A count option: 1..100000, or the line to say it is not. */
 static int parse_count(const char *opt, const char *text, unsigned *out)
@@ -82,7 +83,7 @@ int cmd_backup_main(int argc, char **argv)
 	if (rc != CLI_CONTINUE)
 		return rc;
 	if (args.n < 1)
-		return cli_usage("backup", "say put, get, ls, verify, forget or prune");
+		return cli_usage("backup", "say put, get, ls, verify, forget, prune or repair");
 	verb = args.pos[0];
 	name = args.n > 1 ? args.pos[1] : NULL;
 	if (name && !snap_name_ok(name, strlen(name)))
@@ -137,9 +138,16 @@ int cmd_backup_main(int argc, char **argv)
 			return cli_usage("backup", "prune takes no name: it looks at every backup");
 		if ((rc = bk_open(&b, data_dir, true)) == CLI_OK)
 			rc = backup_prune(&b, json);
+	} else if (!strcmp(verb, "repair")) {
+		if (args.n != 1)
+			return cli_usage("backup",
+			                 "repair takes no name: it looks at every backup");
+		if ((rc = bk_open(&b, data_dir, true)) == CLI_OK)
+			rc = backup_repair(&b, percent, json);
 	} else {
-		return cli_usage("backup",
-		                 "unknown action '%s' (put, get, ls, verify, forget, prune)", verb);
+		return cli_usage(
+		    "backup", "unknown action '%s' (put, get, ls, verify, forget, prune, repair)",
+		    verb);
 	}
 	bk_close(&b);
 	return rc;

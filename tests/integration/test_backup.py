@@ -1,5 +1,6 @@
-"""kith backup with real agents: an owner and six partners on 127.0.0.1
-that granted it backup quota. A put is read back byte-identical; with m
+"""kith backup with real agents: an owner and seven partners on 127.0.0.1
+that granted it backup quota (4+2 leaves one free for each pack, where
+repair moves what is lost). A put is read back byte-identical; with m
 holders killed it still is; with m + 1 killed, one line names what is
 missing; a flipped byte in a shard file is read around; the owner
 restored from its recovery kit alone reads its backups again."""
@@ -62,6 +63,7 @@ def test(tap, fed):
     # sees all six.
     wait_until(lambda: owner.kith("backup", "put", "probe", rnd, check=False).returncode == 0,
                30, "a first put to succeed once the grants arrived")
+    probe_packs = {os.path.basename(f).split(".")[0] for h in holders for f in shard_files(h)}
     before = {f for h in holders for f in shard_files(h)}
     got = owner.json("backup", "put", "db", src)
     of_db = [f for h in holders for f in shard_files(h) if f not in before]
@@ -141,6 +143,35 @@ def test(tap, fed):
     tap.ok(p.returncode != 0 and "do not match" in p.stdout and name[:16] in p.stdout,
            "verify --read-data names the damaged shard", p.stdout + p.stderr)
 
+    # repair rebuilds it on the holder that kept no shard of its pack.
+    fixed = owner.json("backup", "repair", "--read-data")
+    tap.ok(fixed["shards_moved"] >= 1 and fixed["snapshots_rewritten"] >= 1 and
+           fixed["failed"] == 0, "repair --read-data moves the damaged shard", fixed)
+    p = owner.kith("backup", "verify", "db", "--read-data", check=False)
+    tap.ok(p.returncode == 0, "then verify --read-data finds every shard good",
+           p.stdout + p.stderr)
+    owner.json("backup", "prune")
+    tap.ok(not os.path.exists(victim), "and prune deletes the damaged copy")
+    p = owner.kith("backup", "get", "db", "--out", out, check=False)
+    tap.ok(p.returncode == 0 and sha(out) == sha(src) and "do not check" not in p.stderr,
+           "get reads the repaired snapshot without going around anything", p.stderr)
+
+    # A holder revokes our grant: what it keeps stays readable for the
+    # grace period, and repair moves it elsewhere.
+    gone = holders[-1]
+    gone.kith("revoke", owner.id)
+    wait_until(lambda: any(g["issuer"] == gone.id and g["state"] == "revoked"
+                           for g in owner.json("grants")), 30,
+               "the revocation to reach the owner")
+    p = owner.kith("backup", "get", "db", "--out", out, check=False)
+    tap.ok(p.returncode == 0 and sha(out) == sha(src),
+           "after a holder revoked our grant, get still works (grace period)", p.stderr)
+    fixed = owner.json("backup", "repair")
+    ls = owner.json("backup", "ls")
+    tap.ok(fixed["shards_moved"] >= 1 and fixed["failed"] == 0 and
+           all(s["shards_held"] == s["shards_total"] for s in ls),
+           "repair moves its shards to the holders we still have", (fixed, ls))
+
     # The owner loses everything but its recovery kit.
     kit = os.path.join(fed.root, "owner.kit")
     with open(kit, "w") as f:
@@ -160,10 +191,12 @@ def test(tap, fed):
            "after init --restore from the kit, get is byte-identical", p.stderr)
     owner = back
 
-    # Kill M holders: still byte-identical.
-    for h in holders[:M]:
+    # Kill M of the probe's holders: still byte-identical.
+    keep = [h for h in holders[:-1]
+            if any(os.path.basename(f).split(".")[0] in probe_packs for f in shard_files(h))]
+    for h in keep[:M]:
         h.kill9()
-    wait_until(lambda: all(owner.states().get(h.id) != "alive" for h in holders[:M]), 30,
+    wait_until(lambda: all(owner.states().get(h.id) != "alive" for h in keep[:M]), 30,
                "the owner to see the killed holders gone")
     p = owner.kith("backup", "get", "probe", "--out", out, check=False)
     tap.ok(p.returncode == 0 and sha(out) == sha(rnd),
@@ -173,8 +206,8 @@ def test(tap, fed):
            "and ls shows the probe survives no more loss", ls)
 
     # Kill one more: one line saying what is missing.
-    holders[M].kill9()
-    wait_until(lambda: owner.states().get(holders[M].id) != "alive", 30,
+    keep[M].kill9()
+    wait_until(lambda: owner.states().get(keep[M].id) != "alive", 30,
                "the owner to see the third holder gone")
     p = owner.kith("backup", "get", "probe", "--out", out, check=False)
     err = p.stderr.strip().splitlines()
@@ -184,4 +217,4 @@ def test(tap, fed):
 
 
 if __name__ == "__main__":
-    run(test, Federation(7))
+    run(test, Federation(8))
