@@ -457,11 +457,11 @@ static void serve_open(struct agent *a, const struct net_from *from,
 	if (mine >= HOLD_WRITERS_PER_OWNER) {
 		snprintf(msg, sizeof(msg), "busy: at most %d shards of yours open at once",
 		         HOLD_WRITERS_PER_OWNER);
-		agent_respond(a, from, req->id, PROTO_RESPONSE_ERROR, msg, NULL);
+		agent_respond(a, from, req->id, PROTO_RESPONSE_BUSY, msg, NULL);
 		return;
 	}
 	if (!slot || total >= HOLD_WRITERS_MAX) {
-		agent_respond(a, from, req->id, PROTO_RESPONSE_ERROR,
+		agent_respond(a, from, req->id, PROTO_RESPONSE_BUSY,
 		              "busy: too many shards open at this holder, try again later", NULL);
 		return;
 	}
@@ -496,7 +496,7 @@ static void serve_open(struct agent *a, const struct net_from *from,
 		/* Nothing partial is kept: the quota goes back at once. */
 		store_hold_release(a->store, from->peer, o.name, NULL);
 		if (rc == -EEXIST) /* a deletion of that name not yet done */
-			agent_respond(a, from, req->id, PROTO_RESPONSE_ERROR,
+			agent_respond(a, from, req->id, PROTO_RESPONSE_BUSY,
 			              "busy: that name is being removed, try again", NULL);
 		else
 			answer_error(a, from, req->id, rc);
@@ -610,7 +610,7 @@ static void commit_done(void *arg, int err)
 			agent_respond(a, &hw->reply, hw->reply_id, PROTO_RESPONSE_INVALID,
 			              "a shard by that name is already held", NULL);
 		else if (rc == -ECANCELED || rc == -ESHUTDOWN)
-			agent_respond(a, &hw->reply, hw->reply_id, PROTO_RESPONSE_ERROR,
+			agent_respond(a, &hw->reply, hw->reply_id, PROTO_RESPONSE_BUSY,
 			              "busy: the holder is stopping, put it again later", NULL);
 		else
 			answer_error(a, &hw->reply, hw->reply_id, rc);
@@ -725,7 +725,7 @@ static void serve_del(struct agent *a, const struct net_from *from, const struct
 	}
 	hw = writer_find(a, from->peer, nm.name);
 	if (hw && hw->committing) {
-		agent_respond(a, from, req->id, PROTO_RESPONSE_ERROR,
+		agent_respond(a, from, req->id, PROTO_RESPONSE_BUSY,
 		              "busy: that shard is being committed, try again", NULL);
 		return;
 	}

@@ -124,6 +124,9 @@ int ship_start(struct ship *s, const uint8_t *pack, size_t len, const uint8_t id
  * then gives the new placement. */
 int ship_start_repair(struct ship *s, const uint8_t *pack, size_t len, const struct snap_pack *old,
                       const bool *lost);
+/* The pack being (or last) shipped, with the holders its shards were
+ * sent to so far (zero keys for the others). */
+const struct snap_pack *ship_placed(const struct ship *s);
 /* The code it ships with. */
 unsigned ship_k(const struct ship *s);
 unsigned ship_m(const struct ship *s);

@@ -68,6 +68,13 @@ struct put {
 	struct snap_entry placed;
 	bool has_placed;
 	struct snap_pack cached; /* scratch for a cache lookup */
+	/* The packs this put stored, to take back if it fails for want of
+	 * room: IDs, and for each the index in b->holders of its k + m
+	 * shards' holders (44 bytes a pack at 4+2). */
+	uint8_t (*stored)[PACK_ID_LEN];
+	uint16_t *stored_at;
+	size_t n_stored, cap_stored;
+	unsigned shards;
 	int rc;
 	char err[400];
 	uint64_t last_progress_ms, started_ms;
@@ -126,6 +133,71 @@ static int ref_put(struct put *p, const uint8_t id[PACK_ID_LEN], uint32_t ordina
 	return 0;
 }
 
+static int remember(struct put *p, const struct snap_pack *pl)
+{
+	if (p->n_stored == p->cap_stored) {
+		size_t cap = p->cap_stored ? 2 * p->cap_stored : 64;
+		uint8_t(*ids)[PACK_ID_LEN] = realloc(p->stored, cap * sizeof(*ids));
+		uint16_t *at = ids ? realloc(p->stored_at, cap * p->shards * sizeof(*at)) : NULL;
+		if (ids)
+			p->stored = ids;
+		if (!at)
+			return fail(p, -ENOMEM, "%s", "out of memory");
+		p->stored_at = at;
+		p->cap_stored = cap;
+	}
+	memcpy(p->stored[p->n_stored], pl->id, PACK_ID_LEN);
+	for (unsigned i = 0; i < p->shards; i++)
+		p->stored_at[p->n_stored * p->shards + i] = (uint16_t)bk_holder(p->b, pl->holder[i]);
+	p->n_stored++;
+	return 0;
+}
+
+static void on_undone(void *arg, int code, const char *err, const uint8_t *result, size_t len)
+{
+	size_t *n = arg;
+
+	(void)err, (void)result, (void)len;
+	*n += code == 0;
+}
+
+/* Deletes shard i of pack id at peer; counts it in *n. */
+static void undo_one(struct put *p, const uint8_t id[PACK_ID_LEN], unsigned i,
+                     const uint8_t peer[PROTO_KEY_LEN], size_t *n)
+{
+	struct proto_hold_name name = {0};
+	struct mp_buf buf = {0};
+
+	bk_shard_name(name.name, id, i);
+	if (proto_hold_name_encode(&buf, &name) == 0)
+		bk_call(p->b, peer, PROTO_OP_HOLD_DEL, &buf, on_undone, n);
+	mp_buf_free(&buf);
+}
+
+/* A put that failed for want of room takes back what it stored: no
+ * snapshot names it, and it would only fill the holders further. */
+static void undo(struct put *p)
+{
+	static const uint8_t none[PROTO_KEY_LEN];
+	const struct snap_pack *now = ship_placed(p->ship);
+	size_t n = 0;
+
+	for (size_t j = 0; j < p->n_stored; j++) {
+		for (unsigned i = 0; i < p->shards; i++) {
+			uint16_t at = p->stored_at[j * p->shards + i];
+			if (at < p->b->n_holders)
+				undo_one(p, p->stored[j], i, p->b->holders[at].peer, &n);
+		}
+		if (p->cache)
+			cache_pack_del(p->cache, p->stored[j]);
+	}
+	for (unsigned i = 0; i < (unsigned)now->k + now->m; i++)
+		if (memcmp(now->holder[i], none, PROTO_KEY_LEN))
+			undo_one(p, now->id, i, now->holder[i], &n);
+	if (n)
+		fprintf(stderr, "kith: took back the %zu shards this put had stored\n", n);
+}
+
 /* Waits for the pack being shipped and files its placement: a data
  * pack's for the index (p->placed), an index pack's with the index
  * writer. */
@@ -135,8 +207,12 @@ static int ship_finish(struct put *p)
 
 	if (!ship_busy(p->ship))
 		return 0;
-	if (ship_wait(p->ship, &e.pack) != 0)
-		return fail(p, KITH_EQUOTA, "%s", ship_error(p->ship));
+	int rc = ship_wait(p->ship, &e.pack);
+
+	if (rc)
+		return fail(p, rc, "%s", ship_error(p->ship));
+	if ((rc = remember(p, &e.pack)) != 0)
+		return rc;
 	if (ixw_ships(p->index)) {
 		if (ixw_shipped(p->index, &e.pack) != 0)
 			return fail(p, KITH_ETOOBIG, "%s", ixw_error(p->index));
@@ -315,6 +391,7 @@ static int put_new(struct put *p, struct bk *b, unsigned k, unsigned m)
 
 	memset(p, 0, sizeof(*p));
 	p->b = b;
+	p->shards = k + m;
 	p->root = calloc(1, sizeof(*p->root));
 	p->chunk = malloc(CHUNKER_MAX_DEFAULT);
 	p->sealed = malloc(seal_max_len(CHUNKER_MAX_DEFAULT));
@@ -338,6 +415,8 @@ static int put_new(struct put *p, struct bk *b, unsigned k, unsigned m)
 static void put_free(struct put *p)
 {
 	cache_close(&p->cache);
+	free(p->stored);
+	free(p->stored_at);
 	bk_set_free(&p->refs);
 	free(p->ordinals);
 	free(p->ship_entries);
@@ -476,6 +555,8 @@ int backup_put(struct bk *b, const char *name, const char *path, unsigned k, uns
 	if (!p.rc)
 		publish_root(&p, record);
 	progress(&p, true);
+	if (p.rc == KITH_EQUOTA)
+		undo(&p);
 	if (p.rc) {
 		rc = cli_fail("backup %s not made: %s", name, p.err);
 	} else {

@@ -84,6 +84,11 @@ void ship_free(struct ship **s)
 	*s = NULL;
 }
 
+const struct snap_pack *ship_placed(const struct ship *s)
+{
+	return &s->pack;
+}
+
 unsigned ship_k(const struct ship *s)
 {
 	return s->k;

@@ -9,8 +9,9 @@ import json
 import os
 import random
 import shutil
+import subprocess
 
-from harness import Agent, Federation, run, wait_until
+from harness import KITH, Agent, Federation, run, wait_until
 
 K, M = 4, 2
 
@@ -43,13 +44,17 @@ def shard_files(agent):
     return out
 
 
+def shard_files_sizes(holders):
+    return [(f, os.path.getsize(f)) for h in holders for f in shard_files(h)]
+
+
 def test(tap, fed):
     owner, holders = fed.agents[0], fed.agents[1:]
     fed.init_all()
     fed.start_all()
     fed.admit_star()
     for h in holders:
-        h.kith("grant", owner.id, "backup:200M")
+        h.kith("grant", owner.id, "backup:40M")
     wait_until(lambda: all(owner.states().get(h.id) == "alive" for h in holders), 30,
                "every holder alive at the owner")
 
@@ -106,6 +111,55 @@ def test(tap, fed):
     tap.ok(len(ls) == 5 and all(s["shards_held"] == s["shards_total"] and
                                 s["losses_tolerated"] == M for s in ls),
            "ls: every snapshot has all its shards held and survives %d losses" % M, ls)
+
+    # Over quota (7 x 40M granted): one clear line, and nothing kept.
+    held_before = sorted(shard_files_sizes(holders))
+    big = os.path.join(fed.root, "big.bin")
+    with open(big, "wb") as f:
+        f.write(os.urandom(200 << 20))
+    p = subprocess.run([KITH, "backup", "put", "big", big, "--data", owner.data],
+                       capture_output=True, text=True, timeout=600)
+    err = p.stderr.strip().splitlines()
+    tap.ok(p.returncode != 0 and err and "room" in err[-1] and "big" in err[-1],
+           "a 200 MiB put over the quotas fails with one line saying so", p.stderr)
+    tap.ok(sorted(shard_files_sizes(holders)) == held_before and
+           not owner.json("backup", "ls", "big"),
+           "and nothing of it is kept at the holders, nor listed")
+    os.unlink(big)
+
+    # kill -9 of a holder mid-write and of the put: no snapshot, and the
+    # put run again sends only what is missing.
+    mid = os.path.join(fed.root, "mid.bin")
+    with open(mid, "wb") as f:
+        f.write(os.urandom(40 << 20))
+    before = {f for h in holders for f in shard_files(h)}
+    # From a pipe kept open: the put stores what it got and waits for more.
+    put = subprocess.Popen([KITH, "backup", "put", "mid", "-", "--data", owner.data],
+                           stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    try:
+        with open(mid, "rb") as f:
+            put.stdin.write(f.read())
+        put.stdin.flush()
+        # One shard of the second pack: the first is stored, and known
+        # to the chunk cache (written before the next pack is shipped).
+        wait_until(lambda: len({f for h in holders for f in shard_files(h)} - before) > K + M,
+                   60, "a first pack of the put to be stored")
+    finally:
+        put.kill()
+        put.wait(timeout=10)
+        put.stdin.close()
+    holders[0].kill9()
+    holders[0].start()
+    tap.ok(not owner.json("backup", "ls", "mid"), "a put killed half way leaves no snapshot")
+    wait_until(lambda: owner.states().get(holders[0].id) == "alive", 30,
+               "the owner to see the restarted holder alive")
+    again = owner.json("backup", "put", "mid", mid)
+    tap.ok(again["bytes_new"] <= again["size"] - (15 << 20),
+           "run again, it sends only what the killed put had not stored", again)
+    pruned = owner.json("backup", "prune")
+    tap.ok(pruned["shards"] > 0 and owner.json("backup", "prune")["shards"] == 0,
+           "prune deletes what the killed put left, and then finds nothing more", pruned)
 
     # forget keeps the newest db; prune deletes what only the old one named.
     files_before = sum(len(shard_files(h)) for h in holders)
