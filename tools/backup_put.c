@@ -38,6 +38,10 @@
 
 #define READ_BLOCK ((size_t)1 << 20)
 
+/* Data packs stored whose entries wait for the next index_add(): the
+ * last two packs end one after the other at the end of a put. */
+#define PLACED_MAX 4
+
 /* The ordinal of a cached pack that may not be named (a holder of it is
  * gone). */
 #define REF_NONE UINT32_MAX
@@ -65,8 +69,8 @@ struct put {
 	/* A data pack shipped whose entry is not in the index yet: filed by
 	 * the next index_add(), never from inside the index writer (which
 	 * ships index packs, and so may see a data pack end). */
-	struct snap_entry placed;
-	bool has_placed;
+	struct snap_entry placed[PLACED_MAX];
+	unsigned n_placed;
 	struct snap_pack cached; /* scratch for a cache lookup */
 	/* The packs this put stored, to take back if it fails for want of
 	 * room: IDs, and for each the index in b->holders of its k + m
@@ -219,8 +223,9 @@ static int ship_finish(struct put *p)
 		return 0;
 	}
 	e.ordinal = p->shipped;
-	p->placed = e;
-	p->has_placed = true;
+	if (p->n_placed == PLACED_MAX)
+		return fail(p, KITH_ETOOMANY, "%s", "packs stored faster than indexed");
+	p->placed[p->n_placed++] = e;
 	/* Stored: later chunks may name it, in this put and the next. */
 	if (p->cache && cache_pack_put(p->cache, &e.pack, p->ship_entries, p->n_ship_entries) != 0)
 		fprintf(stderr, "kith: cannot write the chunk cache; the next put sends more\n");
@@ -290,9 +295,9 @@ static int index_append(struct put *p, const struct snap_entry *e)
  * may ship an index pack and so end a data pack's shipping: loop. */
 static int index_add(struct put *p, const struct snap_entry *e)
 {
-	while (p->has_placed && !p->rc) {
-		struct snap_entry placed = p->placed;
-		p->has_placed = false;
+	while (p->n_placed && !p->rc) {
+		struct snap_entry placed = p->placed[0];
+		memmove(p->placed, p->placed + 1, --p->n_placed * sizeof(p->placed[0]));
 		index_append(p, &placed);
 	}
 	return p->rc || !e ? p->rc : index_append(p, e);

@@ -54,7 +54,7 @@ def test(tap, fed):
     fed.start_all()
     fed.admit_star()
     for h in holders:
-        h.kith("grant", owner.id, "backup:40M")
+        h.kith("grant", owner.id, "backup:80M")
     wait_until(lambda: all(owner.states().get(h.id) == "alive" for h in holders), 30,
                "every holder alive at the owner")
 
@@ -62,7 +62,7 @@ def test(tap, fed):
     text_like(src, 24 << 20, 1)
     rnd = os.path.join(fed.root, "random.bin")
     with open(rnd, "wb") as f:
-        f.write(os.urandom(8 << 20))
+        f.write(os.urandom(200 << 20))
 
     # Grants reach the owner by gossip: the first put succeeds once it
     # sees all six.
@@ -112,16 +112,17 @@ def test(tap, fed):
                                 s["losses_tolerated"] == M for s in ls),
            "ls: every snapshot has all its shards held and survives %d losses" % M, ls)
 
-    # Over quota (7 x 40M granted): one clear line, and nothing kept.
+    # Over quota: 1+6 stores every pack whole at 7 holders, which the
+    # 80M each granted (half used by now) cannot take.
     held_before = sorted(shard_files_sizes(holders))
     big = os.path.join(fed.root, "big.bin")
     with open(big, "wb") as f:
-        f.write(os.urandom(200 << 20))
-    p = subprocess.run([KITH, "backup", "put", "big", big, "--data", owner.data],
-                       capture_output=True, text=True, timeout=600)
+        f.write(os.urandom(48 << 20))
+    p = subprocess.run([KITH, "backup", "put", "big", big, "--shards", "1+6", "--data",
+                        owner.data], capture_output=True, text=True, timeout=600)
     err = p.stderr.strip().splitlines()
     tap.ok(p.returncode != 0 and err and "room" in err[-1] and "big" in err[-1],
-           "a 200 MiB put over the quotas fails with one line saying so", p.stderr)
+           "a put over the quotas fails with one line saying so", p.stderr)
     tap.ok(sorted(shard_files_sizes(holders)) == held_before and
            not owner.json("backup", "ls", "big"),
            "and nothing of it is kept at the holders, nor listed")
@@ -134,9 +135,9 @@ def test(tap, fed):
         f.write(os.urandom(40 << 20))
     before = {f for h in holders for f in shard_files(h)}
     # From a pipe kept open: the put stores what it got and waits for more.
+    put_err = open(os.path.join(fed.root, "mid.err"), "w")
     put = subprocess.Popen([KITH, "backup", "put", "mid", "-", "--data", owner.data],
-                           stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
+                           stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=put_err)
     try:
         with open(mid, "rb") as f:
             put.stdin.write(f.read())
@@ -144,11 +145,12 @@ def test(tap, fed):
         # One shard of the second pack: the first is stored, and known
         # to the chunk cache (written before the next pack is shipped).
         wait_until(lambda: len({f for h in holders for f in shard_files(h)} - before) > K + M,
-                   60, "a first pack of the put to be stored")
+                   60, "a first pack of the put to be stored (%s)" % put_err.name)
     finally:
         put.kill()
         put.wait(timeout=10)
         put.stdin.close()
+        put_err.close()
     holders[0].kill9()
     holders[0].start()
     tap.ok(not owner.json("backup", "ls", "mid"), "a put killed half way leaves no snapshot")
