@@ -371,7 +371,8 @@ int pack_writer_finish(struct pack_writer *w, const struct backup_keys *keys, co
 	                                           keys->index);
 	w->len = finished_size(w->len, w->n);
 	w->finished = true;
-	pack_id(id, w->buf, w->len);
+	if (id)
+		pack_id(id, w->buf, w->len);
 	*pack = w->buf;
 	*len = w->len;
 	return 0;

@@ -130,14 +130,14 @@ int seal_chunk(struct seal *s, const struct backup_keys *keys, int level,
 {
 	uint8_t ad[2 + SEAL_ID_LEN];
 	const uint8_t *payload = in;
-	size_t n = len;
+	size_t n = 0; /* the frame's size; 0: raw */
 	int rc;
 
 	*out_len = 0;
 	if (len > s->chunk_max || cap < seal_max_len(len))
 		return KITH_ETOOBIG;
 	assert(id_matches(keys, id, in, len));
-	rc = compress(s, seal_level(level), in, len, &n);
+	rc = level == SEAL_LEVEL_OFF ? 0 : compress(s, seal_level(level), in, len, &n);
 	if (rc)
 		return rc;
 	if (n) {

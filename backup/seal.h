@@ -48,11 +48,15 @@
 /* The largest chunk_max seal_new() accepts: far above any chunk the
  * chunker makes, low enough that no size computed here can overflow. */
 #define SEAL_CHUNK_LIMIT ((size_t)64 << 20)
-/* zstd levels: 0 asks for the default; others are clamped to
+/* zstd levels: 0 asks for the default, SEAL_LEVEL_OFF for none; others
+ * are clamped to
  * [SEAL_LEVEL_MIN, SEAL_LEVEL_MAX]. Levels from 16 up (btopt, btultra)
  * cost several times the CPU for a few percent, and would make a backup
  * CPU-bound far below the network. */
 #define SEAL_LEVEL_DEFAULT 3
+/* No compression: the chunk goes raw (for a stream a caller saw does not
+ * compress, where zstd would spend its time for nothing). */
+#define SEAL_LEVEL_OFF (-1)
 #define SEAL_LEVEL_MIN 1
 #define SEAL_LEVEL_MAX 15
 

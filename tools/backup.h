@@ -33,6 +33,11 @@ struct proto_identity;
 #define BK_INDEX_CHUNK_MAX ((size_t)64 << 10)
 #define BK_INDEX_SEQ_LEN 8
 #define BK_INDEX_PACK_TARGET ((size_t)8 << 20)
+/* Data packs: 12 MiB, 3 MiB shards at 4+2. A put holds the pack being
+ * filled, the one being shipped with its parity (1.5 times) and the index
+ * pack being filled: 12 + 18 + 8 MiB, which leaves room under the 64 MiB
+ * a backup may take (PACK_TARGET_DEFAULT, 16 MiB, would not). */
+#define BK_DATA_PACK_TARGET ((size_t)12 << 20)
 
 /* Requests in flight per holder: enough to keep a loopback or LAN link
  * busy (4 pieces of 256 KiB), few enough that a holder's agent and its
@@ -86,6 +91,12 @@ int bk_list(struct bk *b, const uint8_t peer[PROTO_KEY_LEN], bk_list_fn fn, void
             size_t n);
 /* Parses a shard name of ours ("<64 hex>.<i>"): true with id and shard. */
 bool bk_shard_parse(const char *name, uint8_t id[PACK_ID_LEN], unsigned *shard);
+/* A stored pack's ID: BLAKE2b-256 of its length (8 bytes, little-endian),
+ * k, m and its k + m shard hashes, which name its bytes (the data shards
+ * are the pack) and its code. Shipping hashes every shard anyway; naming
+ * the pack from those hashes saves hashing its bytes once more. p's id is
+ * not read. */
+void bk_pack_name(uint8_t id[PACK_ID_LEN], const struct snap_pack *p);
 /* Shard i of pack id: "<64 hex>.<i>". */
 void bk_shard_name(char out[PROTO_HOLD_NAME_MAX + 1], const uint8_t id[PACK_ID_LEN], unsigned i);
 /* Human-readable bytes ("12.3 MiB") into buf. */
@@ -114,10 +125,10 @@ void bk_set_free(struct bk_set *s);
 struct ship;
 int ship_new(struct ship **out, struct bk *b, unsigned k, unsigned m);
 void ship_free(struct ship **s);
-/* Copies pack[0..len) (ID id), codes, hashes and places its shards and
- * starts sending them. Returns 0, or a negative code with one line in
- * ship_error() (too few holders with room). */
-int ship_start(struct ship *s, const uint8_t *pack, size_t len, const uint8_t id[PACK_ID_LEN]);
+/* Copies pack[0..len), codes, hashes, names (bk_pack_name()) and places
+ * its shards and starts sending them. Returns 0, or a negative code with
+ * one line in ship_error() (too few holders with room). */
+int ship_start(struct ship *s, const uint8_t *pack, size_t len);
 /* Moves the shards of stored pack old marked lost (k + m flags) to new
  * holders (place_repair()), from the pack's bytes pack[0..len), which must
  * make exactly the shards old names (KITH_ECHECKSUM otherwise); ship_wait()

@@ -89,6 +89,21 @@ int bk_drain(struct bk *b)
 	return 0;
 }
 
+void bk_pack_name(uint8_t id[PACK_ID_LEN], const struct snap_pack *p)
+{
+	crypto_generichash_state st;
+	uint8_t head[10];
+
+	for (unsigned i = 0; i < 8; i++)
+		head[i] = (uint8_t)((uint64_t)p->len >> (8 * i));
+	head[8] = p->k;
+	head[9] = p->m;
+	crypto_generichash_init(&st, NULL, 0, PACK_ID_LEN);
+	crypto_generichash_update(&st, head, sizeof(head));
+	crypto_generichash_update(&st, p->hash[0], (size_t)(p->k + p->m) * sizeof(p->hash[0]));
+	crypto_generichash_final(&st, id, PACK_ID_LEN);
+}
+
 void bk_shard_name(char out[PROTO_HOLD_NAME_MAX + 1], const uint8_t id[PACK_ID_LEN], unsigned i)
 {
 	char hex[2 * PACK_ID_LEN + 1];

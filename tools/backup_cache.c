@@ -1,7 +1,9 @@
+#define _DEFAULT_SOURCE /* madvise(): POSIX_MADV_DONTNEED does nothing on Linux */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <lmdb.h>
@@ -15,9 +17,15 @@
 #define CACHE_MAP_SIZE ((size_t)4 << 30)
 #define CHUNK_VALUE_LEN (PACK_ID_LEN + 12)
 
+/* Lookups between two cache_trim()s of their own: each touches a few
+ * pages of the map (~4 KiB each), so this keeps what they hold in RSS to a
+ * few MiB whatever the cache's size. */
+#define CACHE_TRIM_LOOKUPS 1024
+
 struct cache {
 	MDB_env *env;
 	MDB_dbi chunks, packs;
+	unsigned lookups; /* since the last trim */
 };
 
 static int lmdb_rc(int rc)
@@ -88,6 +96,19 @@ static void put_u32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)(v >> 24);
 }
 
+void cache_trim(struct cache *c)
+{
+	MDB_envinfo info;
+
+	c->lookups = 0;
+	/* LMDB reads through a shared read-only map of the file: every page a
+	 * lookup touched stays in our RSS until dropped. The pages stay in the
+	 * page cache; only our mapping of them goes (no transaction is open
+	 * here: each lookup ends its own). */
+	if (mdb_env_info(c->env, &info) == 0 && info.me_mapaddr)
+		madvise(info.me_mapaddr, info.me_mapsize, MADV_DONTNEED);
+}
+
 int cache_chunk_get(struct cache *c, const uint8_t id[SEAL_ID_LEN], struct snap_pack *pack,
                     struct pack_entry *entry)
 {
@@ -117,6 +138,8 @@ int cache_chunk_get(struct cache *c, const uint8_t id[SEAL_ID_LEN], struct snap_
 	if (!rc)
 		*pack = e.pack;
 	mdb_txn_abort(txn);
+	if (++c->lookups == CACHE_TRIM_LOOKUPS)
+		cache_trim(c);
 	return lmdb_rc(rc);
 }
 

@@ -36,6 +36,9 @@ int cache_chunk_get(struct cache *c, const uint8_t id[SEAL_ID_LEN], struct snap_
 /* Enters stored pack p and its chunks entries[0..n) (all borrowed). */
 int cache_pack_put(struct cache *c, const struct snap_pack *p, const struct pack_entry *entries,
                    size_t n);
+/* Lets go of the cache's pages kith has mapped (they count in its RSS),
+ * between lookups: a put calls it after each pack. */
+void cache_trim(struct cache *c);
 /* Forgets pack id (pruned): its chunks are no longer found. */
 int cache_pack_del(struct cache *c, const uint8_t id[PACK_ID_LEN]);
 

@@ -126,7 +126,6 @@ static int drain(struct ixw *w)
 static int ship_pack(struct ixw *w)
 {
 	const uint8_t *pack;
-	uint8_t id[PACK_ID_LEN];
 	size_t len;
 	int rc;
 
@@ -134,9 +133,9 @@ static int ship_pack(struct ixw *w)
 		return 0;
 	if ((rc = drain(w)) != 0)
 		return rc;
-	if ((rc = pack_writer_finish(w->pack, w->b->keys, &pack, &len, id)) != 0)
+	if ((rc = pack_writer_finish(w->pack, w->b->keys, &pack, &len, NULL)) != 0)
 		return fail(w, rc, "cannot finish an index pack: %s", proto_strerror(rc));
-	if ((rc = ship_start(w->ship, pack, len, id)) != 0)
+	if ((rc = ship_start(w->ship, pack, len)) != 0)
 		return fail(w, rc, "%s", ship_error(w->ship));
 	w->shipping = true;
 	pack_writer_reset(w->pack);

@@ -42,6 +42,14 @@
  * last two packs end one after the other at the end of a put. */
 #define PLACED_MAX 4
 
+/* Compression that does not pay: after ZSTD_MISSES chunks in a row that
+ * zstd could not shrink (encrypted, already compressed data), the next
+ * ZSTD_REST go raw without trying, then zstd tries again. On random data
+ * this saves the ~10% of a put zstd spent failing; compressible data
+ * never rests. */
+#define ZSTD_MISSES 16
+#define ZSTD_REST 64
+
 /* The ordinal of a cached pack that may not be named (a holder of it is
  * gone). */
 #define REF_NONE UINT32_MAX
@@ -72,6 +80,7 @@ struct put {
 	struct snap_entry placed[PLACED_MAX];
 	unsigned n_placed;
 	struct snap_pack cached; /* scratch for a cache lookup */
+	unsigned zstd_misses, zstd_off; /* adapt_zstd() */
 	/* The packs this put stored, to take back if it fails for want of
 	 * room: IDs, and for each the index in b->holders of its k + m
 	 * shards' holders (44 bytes a pack at 4+2). */
@@ -229,6 +238,8 @@ static int ship_finish(struct put *p)
 	/* Stored: later chunks may name it, in this put and the next. */
 	if (p->cache && cache_pack_put(p->cache, &e.pack, p->ship_entries, p->n_ship_entries) != 0)
 		fprintf(stderr, "kith: cannot write the chunk cache; the next put sends more\n");
+	if (p->cache)
+		cache_trim(p->cache);
 	return ref_put(p, e.pack.id, p->shipped);
 }
 
@@ -265,7 +276,6 @@ static int ship_data(struct put *p)
 {
 	struct pack_writer *w = p->data;
 	const uint8_t *pack;
-	uint8_t id[PACK_ID_LEN];
 	size_t len;
 	int rc;
 
@@ -273,11 +283,11 @@ static int ship_data(struct put *p)
 		return 0;
 	if (ship_idle(p) != 0)
 		return p->rc;
-	if ((rc = pack_writer_finish(w, p->b->keys, &pack, &len, id)) != 0)
+	if ((rc = pack_writer_finish(w, p->b->keys, &pack, &len, NULL)) != 0)
 		return fail(p, rc, "cannot finish a pack: %s", proto_strerror(rc));
 	if ((rc = keep_entries(p, w)) != 0)
 		return rc;
-	if ((rc = ship_start(p->ship, pack, len, id)) != 0)
+	if ((rc = ship_start(p->ship, pack, len)) != 0)
 		return fail(p, rc, "%s", ship_error(p->ship));
 	pack_writer_reset(w);
 	p->shipped = p->building;
@@ -330,6 +340,21 @@ static uint32_t cached_ordinal(struct put *p, const struct snap_pack *c)
 	return ordinal;
 }
 
+/* After sealing a chunk into p->sealed: was zstd worth trying? */
+static void adapt_zstd(struct put *p)
+{
+	if (p->zstd_off) {
+		p->zstd_off--;
+		return;
+	}
+	if (p->sealed[1] & SEAL_FLAG_ZSTD) {
+		p->zstd_misses = 0;
+	} else if (++p->zstd_misses == ZSTD_MISSES) {
+		p->zstd_misses = 0;
+		p->zstd_off = ZSTD_REST;
+	}
+}
+
 static int add_chunk(struct put *p, const uint8_t *plain, size_t len)
 {
 	struct snap_entry e = {.type = SNAP_ENTRY_CHUNK};
@@ -345,10 +370,12 @@ static int add_chunk(struct put *p, const uint8_t *plain, size_t len)
 	           (e.chunk.pack = cached_ordinal(p, cached)) != REF_NONE) {
 		/* kept by partners already */
 	} else {
-		rc = seal_chunk(p->seal, p->b->keys, 0, e.chunk.id, plain, len, p->sealed,
-		                seal_max_len(CHUNKER_MAX_DEFAULT), &sealed_len);
+		rc = seal_chunk(p->seal, p->b->keys, p->zstd_off ? SEAL_LEVEL_OFF : 0, e.chunk.id,
+		                plain, len, p->sealed, seal_max_len(CHUNKER_MAX_DEFAULT),
+		                &sealed_len);
 		if (rc)
 			return fail(p, rc, "cannot seal a chunk: %s", proto_strerror(rc));
+		adapt_zstd(p);
 		if (!pack_writer_fits(p->data, sealed_len) && (rc = ship_data(p)) != 0)
 			return rc;
 		if (!pack_writer_count(p->data))
@@ -406,7 +433,7 @@ static int put_new(struct put *p, struct bk *b, unsigned k, unsigned m)
 	if (!rc)
 		rc = seal_new(&p->seal, CHUNKER_MAX_DEFAULT);
 	if (!rc)
-		rc = pack_writer_new(&p->data, PACK_KIND_DATA, 0);
+		rc = pack_writer_new(&p->data, PACK_KIND_DATA, BK_DATA_PACK_TARGET);
 	if (!rc)
 		rc = ship_new(&p->ship, b, k, m);
 	if (!rc)

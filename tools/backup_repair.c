@@ -67,16 +67,11 @@ static unsigned lost_shards(struct repair *r, const struct snap_pack *p, bool *l
 	return n;
 }
 
-/* Reads pack p whole and checks it against its ID. */
+/* Reads pack p whole (ship_start_repair() checks it against the shard
+ * hashes, which the pack's ID names). */
 static int read_pack(struct repair *r, const struct snap_pack *p, uint8_t *buf)
 {
-	uint8_t id[PACK_ID_LEN];
-	int rc = fetch_range(r->a.f, p, 0, p->len, buf);
-
-	if (rc)
-		return rc;
-	pack_id(id, buf, p->len);
-	return memcmp(id, p->id, PACK_ID_LEN) ? KITH_ECHECKSUM : 0;
+	return fetch_range(r->a.f, p, 0, p->len, buf);
 }
 
 static int repair_pack(struct repair *r, size_t idx)
@@ -98,16 +93,30 @@ static int repair_pack(struct repair *r, size_t idx)
 	}
 	if (!(buf = malloc(p->len)))
 		return -ENOMEM;
-	rc = read_pack(r, p, buf);
-	if (rc) {
-		fprintf(stderr, "kith: pack %s cannot be read back: %s\n", id,
-		        rc == KITH_ECHECKSUM     ? "its bytes do not match its ID"
-		        : fetch_error(r->a.f)[0] ? fetch_error(r->a.f)
-		                                 : proto_strerror(rc));
-		free(buf);
-		return rc;
+	/* A data shard that reads back wrong (unseen by the holder's list)
+	 * is lost too, and the pack read again around it. */
+	for (unsigned attempt = 0;; attempt++) {
+		const struct snap_pack *made = ship_placed(r->ship);
+		unsigned bad = 0;
+		rc = read_pack(r, p, buf);
+		if (rc) {
+			fprintf(stderr, "kith: pack %s cannot be read back: %s\n", id,
+			        fetch_error(r->a.f)[0] ? fetch_error(r->a.f) : proto_strerror(rc));
+			free(buf);
+			return rc;
+		}
+		rc = ship_start_repair(r->ship, buf, p->len, p, lost);
+		if (rc != KITH_ECHECKSUM || attempt > p->m)
+			break;
+		for (unsigned i = 0; i < p->k; i++)
+			if (memcmp(made->hash[i], p->hash[i], sizeof(p->hash[i])) && !lost[i]) {
+				fetch_mark_failed(r->a.f, p->holder[i]);
+				lost[i] = true;
+				bad++, n++;
+			}
+		if (!bad)
+			break;
 	}
-	rc = ship_start_repair(r->ship, buf, p->len, p, lost);
 	if (!rc)
 		rc = ship_wait(r->ship, p);
 	free(buf);

@@ -371,7 +371,7 @@ int ship_pump(struct ship *s)
 
 /* Cuts pack[0..len) into its k + m shards in s->buf and fills s->pack
  * but the holders. */
-static int code_pack(struct ship *s, const uint8_t *pack, size_t len, const uint8_t id[PACK_ID_LEN])
+static int code_pack(struct ship *s, const uint8_t *pack, size_t len)
 {
 	unsigned shards = s->k + s->m;
 	uint8_t *data[ERASURE_K_MAX], *parity[ERASURE_M_MAX];
@@ -397,26 +397,26 @@ static int code_pack(struct ship *s, const uint8_t *pack, size_t len, const uint
 		parity[p] = shard_bytes(s, s->k + p);
 	erasure_encode(s->ec, (const uint8_t *const *)data, parity, s->shard_len);
 	memset(&s->pack, 0, sizeof(s->pack));
-	memcpy(s->pack.id, id, PACK_ID_LEN);
 	s->pack.len = (uint32_t)len;
 	s->pack.k = (uint8_t)s->k;
 	s->pack.m = (uint8_t)s->m;
 	for (unsigned i = 0; i < shards; i++)
 		crypto_generichash(s->pack.hash[i], 32, shard_bytes(s, i), s->shard_len, NULL, 0);
+	bk_pack_name(s->pack.id, &s->pack);
 	return 0;
 }
 
-int ship_start(struct ship *s, const uint8_t *pack, size_t len, const uint8_t id[PACK_ID_LEN])
+int ship_start(struct ship *s, const uint8_t *pack, size_t len)
 {
 	unsigned shards = s->k + s->m;
 	size_t out[PLACE_SHARDS_MAX];
 	struct place_count count;
 	char line[200];
-	int rc = code_pack(s, pack, len, id);
+	int rc = code_pack(s, pack, len);
 
 	if (rc)
 		return rc;
-	rc = place_pack(id, s->k, s->m, s->shard_len, s->b->holders, s->b->n_holders, out, &count);
+	rc = place_pack(s->pack.id, s->k, s->m, s->shard_len, s->b->holders, s->b->n_holders, out, &count);
 	if (rc) {
 		place_explain(&count, line, sizeof(line));
 		return fail(s, rc, "no room for the backup: %s", line);
@@ -466,11 +466,12 @@ int ship_start_repair(struct ship *s, const uint8_t *pack, size_t len, const str
 
 	if (old->k != s->k || old->m != s->m || old->len != len)
 		return fail(s, KITH_EVALUE, "%s", "the pack is not of this code");
-	if ((rc = code_pack(s, pack, len, old->id)) != 0)
+	if ((rc = code_pack(s, pack, len)) != 0)
 		return rc;
 	/* The bytes read back must make exactly the shards the index names:
 	 * a repair never stores what it cannot prove is the pack. */
-	if (memcmp(s->pack.hash, old->hash, sizeof(old->hash)))
+	if (memcmp(s->pack.hash, old->hash, sizeof(old->hash)) ||
+	    memcmp(s->pack.id, old->id, PACK_ID_LEN))
 		return fail(s, KITH_ECHECKSUM, "%s", "the pack read back does not make its shards");
 	memcpy(s->pack.holder, old->holder, sizeof(old->holder));
 	rc = place_repair(old->id, s->k, s->m, s->shard_len, s->b->holders, s->b->n_holders,

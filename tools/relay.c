@@ -91,6 +91,12 @@ unsigned relay_in_flight(const struct relay *r)
 	return r->in_flight;
 }
 
+static void free_buf(void *data, void *hint)
+{
+	(void)hint;
+	free(data);
+}
+
 int relay_send(struct relay *r, const uint8_t peer[PROTO_KEY_LEN], const char *op,
                const struct mp_buf *args, relay_done done, void *arg)
 {
@@ -119,10 +125,23 @@ int relay_send(struct relay *r, const uint8_t peer[PROTO_KEY_LEN], const char *o
 	if (!rc && buf.err)
 		rc = buf.err;
 	/* DEALER to ROUTER: an empty delimiter, then the request, as REQ
-	 * would send it; kithd answers the same way. */
-	if (!rc && (zmq_send(r->socket, "", 0, ZMQ_SNDMORE) < 0 ||
-	            zmq_send(r->socket, buf.data, buf.len, 0) < 0))
+	 * would send it; kithd answers the same way. The request's buffer
+	 * goes to ZeroMQ as it is (it frees it once sent): a piece is not
+	 * copied once more. */
+	if (!rc && zmq_send(r->socket, "", 0, ZMQ_SNDMORE) < 0)
 		rc = -errno;
+	if (!rc) {
+		zmq_msg_t msg;
+		if (zmq_msg_init_data(&msg, buf.data, buf.len, free_buf, NULL) != 0) {
+			rc = -errno;
+		} else {
+			buf = (struct mp_buf){0}; /* ZeroMQ's now */
+			if (zmq_msg_send(&msg, r->socket, 0) < 0) {
+				rc = -errno;
+				zmq_msg_close(&msg);
+			}
+		}
+	}
 	mp_buf_free(&buf);
 	if (rc)
 		return rc;

@@ -212,6 +212,16 @@ static void test_level(void)
 	is(seal_level(1000), 15, "1000 clamped to 15");
 	is(seal_level(-7), 1, "negative clamped to 1");
 	is(seal_level(9), 9, "9 kept");
+	{
+		uint8_t id[SEAL_ID_LEN];
+		size_t n, got = 0;
+		make_text(plain, len, 4);
+		n = seal_plain(len, SEAL_LEVEL_OFF, id);
+		ok(n == seal_max_len(len) && sealed[1] == 0,
+		   "SEAL_LEVEL_OFF: text that compresses goes raw");
+		ok(open_sealed(sealed, n, id, &got) == 0 && got == len && !memcmp(out, plain, len),
+		   "and opens to the same bytes");
+	}
 
 	make_text(plain, len, 4);
 	n15 = frame_at(15, f15, len);
