@@ -618,6 +618,8 @@ int agent_run(struct agent *a)
 	if (!rc)
 		rc = gossip_start(a->gossip);
 	if (!rc)
+		agent_audit_start(a);
+	if (!rc)
 		rc = loop_run(a->loop);
 	log_info("kithd stopped");
 	return rc;
@@ -633,6 +635,7 @@ void agent_free(struct agent **ap)
 		agent_join_cancel(a);
 		agent_calls_cancel(a);
 	}
+	agent_audit_stop(a);
 	/* Before net and the store: the commits in flight are answered. */
 	agent_hold_stop(a);
 	upkeep_free(&a->upkeep);

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "proto/limits.h"
 #include "proto/wire.h"
@@ -100,6 +101,10 @@ struct agent {
 	struct agent_join join;
 	struct agent_call *calls; /* requests awaiting a response */
 	unsigned n_calls;         /* how many, <= AGENT_CALLS_MAX */
+	/* agent_audit.c: the backup audit run as a child process. */
+	pid_t audit_pid; /* 0: none running */
+	struct loop_timer audit_timer;
+	uint64_t audit_due_ms;
 	uint32_t next_call_id;
 	struct loop_timer calls_timer; /* expires calls past their deadline */
 	uint64_t refused_requests;     /* requests refused for want of a grant */
@@ -206,6 +211,11 @@ int agent_call_peer(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const ch
                     int (*done)(struct agent *, const struct proto_response *, struct mp_buf *,
                                 char *, size_t),
                     char *err, size_t n);
+
+/* agent_audit.c: kith backup repair run every [backup] audit, as a child
+ * process; stop kills a run in progress. */
+void agent_audit_start(struct agent *a);
+void agent_audit_stop(struct agent *a);
 
 /* agent_owner.c: the owner's side of backups, for kith backup. */
 int agent_ctl_backup_holders(void *arg, const struct ctl_request *req, msgpack_packer *pk,

@@ -128,10 +128,10 @@
 /* Index packs in one root: as many as fit one record body when every one
  * has k + m = PLACE_SHARDS_MAX (3 110 bytes each), so that any root the
  * writer accepts can be stored: (61 440 - 40 - 116) / 3 110 = 19
- * (snapshot.c asserts it is the most that fits). At the default 16 MiB
- * pack target and 49 bytes per chunk entry that is ~6.5 million chunks,
- * ~70 GiB of data in chunks of ~11 KiB; a larger index pack target raises
- * it up to twice that. */
+ * (snapshot.c asserts it is the most that fits). With kith's index packs
+ * of 8 MiB (BK_INDEX_PACK_TARGET, tools/backup.h) and 49 bytes per chunk
+ * entry that is ~3.2 million chunks, ~35 GiB of data in chunks of ~11 KiB;
+ * index packs of PACK_TARGET_MAX would raise it four times. */
 #define SNAP_INDEX_PACKS_MAX 19
 #define SNAP_ROOT_PLAIN_MIN (SNAP_ROOT_FIXED_LEN + 1 + SNAP_PACK_FIXED_LEN + SNAP_SHARD_LEN)
 #define SNAP_ROOT_PLAIN_MAX                                                                        \

@@ -235,9 +235,14 @@ struct bk_keep {
 int backup_forget(struct bk *b, const char *name, const struct bk_keep *k, bool json);
 int backup_prune(struct bk *b, bool json);
 /* read_percent as for verify: shards read back that do not check are
- * moved too. */
-int backup_repair(struct bk *b, unsigned read_percent, bool json);
+ * moved too. A holder that does not answer loses its shards only once
+ * kithd has seen it dead for dead_for_s (0: at once). */
+int backup_repair(struct bk *b, unsigned read_percent, uint64_t dead_for_s, bool json);
 
+/* Whether kithd is still getting our records back after a restore from
+ * the recovery kit (proto/kit.h: PROTO_KIT_RESYNC_FILE): the store may
+ * not know every snapshot yet. */
+bool bk_resyncing(const struct bk *b);
 /* Puts and prunes exclude each other (a prune would take a running put's
  * new packs, which no snapshot names yet, for garbage): put takes
  * DATA/backup.lock shared, prune exclusive, neither waits. Returns CLI_OK

@@ -14,6 +14,7 @@
 #include "proto/ctl.h"
 #include "proto/error.h"
 #include "proto/identity.h"
+#include "proto/kit.h"
 #include "proto/peerid.h"
 #include "agentctl.h"
 #include "backup.h"
@@ -340,6 +341,14 @@ static int load_holders(struct bk *b)
 		h->free_count = u.count < h->free_count ? h->free_count - u.count : 0;
 	}
 	return CLI_OK;
+}
+
+bool bk_resyncing(const struct bk *b)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/%s", b->data_dir, PROTO_KIT_RESYNC_FILE);
+	return access(path, F_OK) == 0;
 }
 
 int bk_lock(struct bk *b, bool exclusive, int *fd)

@@ -12,6 +12,7 @@
 #include "proto/ctl.h"
 #include "proto/error.h"
 #include "proto/identity.h"
+#include "proto/kit.h"
 #include "proto/peerid.h"
 #include "agentctl.h"
 #include "backup.h"
@@ -189,6 +190,15 @@ int backup_prune(struct bk *b, bool json)
 
 	if (bk_lock(b, true, &lock) != CLI_OK)
 		return CLI_FAIL;
+	/* After a restore from the kit, the store may not know every
+	 * snapshot yet: what it does not know would be taken for garbage. */
+	if (bk_resyncing(b)) {
+		close(lock);
+		return cli_fail(
+		    "kithd is still getting this agent's records back from its partners "
+		    "(restored from a recovery kit): prune once %s is gone from %s",
+		    PROTO_KIT_RESYNC_FILE, b->data_dir);
+	}
 	/* Every snapshot's index must be read: a pack is deleted only when
 	 * none of them names it. */
 	if (audit_open(&a, b) != 0 || bk_roots_load(b, NULL, &r) != CLI_OK ||

@@ -8,7 +8,8 @@
  *
  * One pack is shipped while the next is filled, so the memory is one pack
  * being built, one being shipped (with its parity) and the index pack:
- * about 16 + 24 + 8 MiB at 4+2, whatever the stream's size. The snapshot
+ * about 12 + 18 + 8 MiB at 4+2 (BK_DATA_PACK_TARGET), whatever the
+ * stream's size. The snapshot
  * exists once its root is published, after every shard of it was
  * committed: a put that stops half way leaves no snapshot. */
 #include <errno.h>
@@ -79,7 +80,7 @@ struct put {
 	 * ships index packs, and so may see a data pack end). */
 	struct snap_entry placed[PLACED_MAX];
 	unsigned n_placed;
-	struct snap_pack cached; /* scratch for a cache lookup */
+	struct snap_pack cached;        /* scratch for a cache lookup */
 	unsigned zstd_misses, zstd_off; /* adapt_zstd() */
 	/* The packs this put stored, to take back if it fails for want of
 	 * room: IDs, and for each the index in b->holders of its k + m
@@ -161,7 +162,8 @@ static int remember(struct put *p, const struct snap_pack *pl)
 	}
 	memcpy(p->stored[p->n_stored], pl->id, PACK_ID_LEN);
 	for (unsigned i = 0; i < p->shards; i++)
-		p->stored_at[p->n_stored * p->shards + i] = (uint16_t)bk_holder(p->b, pl->holder[i]);
+		p->stored_at[p->n_stored * p->shards + i] =
+		    (uint16_t)bk_holder(p->b, pl->holder[i]);
 	p->n_stored++;
 	return 0;
 }

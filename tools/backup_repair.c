@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -32,8 +33,40 @@ struct repair {
 	size_t n_moved, shards_moved;
 	unsigned read_percent;
 	struct cache *cache;
-	FILE *report; /* the lost shards, one line each: stdout, stderr with --json */
+	FILE *report;        /* the lost shards, one line each: stdout, stderr with --json */
+	uint64_t dead_for_s; /* an unreachable holder's shards move once it is dead this long */
+	struct bk_set dead;  /* the holders dead that long */
 };
+
+/* The members kithd has seen dead (or gone) for r->dead_for_s at least. */
+static void load_dead(struct repair *r)
+{
+	struct agentctl_request req;
+	struct agentctl_reply reply;
+	char text[128], state[32], why[160];
+	uint8_t peer[PROTO_KEY_LEN];
+	uint64_t now = (uint64_t)time(NULL);
+	size_t at;
+	bool found;
+
+	agentctl_begin(&req, CTL_CMD_MEMBERS);
+	if (agentctl_call(r->b->data_dir, &req, &reply) != CLI_OK)
+		return;
+	for (uint32_t i = 0; reply.data && reply.data->type == MSGPACK_OBJECT_ARRAY &&
+	                     i < reply.data->via.array.size;
+	     i++) {
+		const msgpack_object *o = &reply.data->via.array.ptr[i];
+		uint64_t since = agentctl_uint(o, CTL_REPLY_SINCE);
+		agentctl_text(o, CTL_REPLY_STATE, state, sizeof(state));
+		if ((strcmp(state, "dead") && strcmp(state, "left")) || since > now ||
+		    now - since < r->dead_for_s ||
+		    proto_peerid_parse(peer, agentctl_text(o, CTL_REPLY_ID, text, sizeof(text)),
+		                       why, sizeof(why)) != 0)
+			continue;
+		bk_set_add(&r->dead, peer, &at, &found);
+	}
+	agentctl_reply_free(&reply);
+}
 
 /* Which shards of p are lost. Returns how many. */
 static unsigned lost_shards(struct repair *r, const struct snap_pack *p, bool *lost)
@@ -48,7 +81,11 @@ static unsigned lost_shards(struct repair *r, const struct snap_pack *p, bool *l
 		int got = 0;
 
 		proto_peerid_short(who, p->holder[i]);
-		lost[i] = h > SHARD_GRACE || at < 0; /* at < 0: no grant to us now */
+		/* at < 0: no grant to us now. An unreachable holder may only be
+		 * restarting: its shards move once it is dead dead_for_s. */
+		lost[i] = (h > SHARD_GRACE && h != SHARD_UNREACHABLE) || at < 0 ||
+		          (h == SHARD_UNREACHABLE &&
+		           (!r->dead_for_s || bk_set_find(&r->dead, p->holder[i]) >= 0));
 		if (!lost[i] && r->read_percent && randombytes_uniform(100) < r->read_percent &&
 		    (got = audit_read_shard(&r->a, p, i)) != 0) {
 			lost[i] = true;
@@ -202,9 +239,12 @@ static int rewrite(struct repair *r, const struct snap_root *old)
 	return rc;
 }
 
-int backup_repair(struct bk *b, unsigned read_percent, bool json)
+int backup_repair(struct bk *b, unsigned read_percent, uint64_t dead_for_s, bool json)
 {
-	struct repair r = {.b = b, .read_percent = read_percent, .report = json ? stderr : stdout};
+	struct repair r = {.b = b,
+	                   .read_percent = read_percent,
+	                   .report = json ? stderr : stdout,
+	                   .dead_for_s = dead_for_s};
 	struct bk_roots roots = {0};
 	struct snap_packs *sps = NULL;
 	size_t failed = 0, rewritten = 0;
@@ -221,6 +261,8 @@ int backup_repair(struct bk *b, unsigned read_percent, bool json)
 	}
 	if (cache_open(&r.cache, b->data_dir) != 0)
 		r.cache = NULL;
+	if (dead_for_s)
+		load_dead(&r);
 	for (size_t j = 0; j < r.a.packs.n; j++)
 		failed += repair_pack(&r, j) != 0;
 	for (size_t i = 0; i < roots.n; i++) {
@@ -256,6 +298,7 @@ int backup_repair(struct bk *b, unsigned read_percent, bool json)
 	rc = failed ? CLI_FAIL : CLI_OK;
 out:
 	cache_close(&r.cache);
+	bk_set_free(&r.dead);
 	ship_free(&r.ship);
 	free(r.moved);
 	audit_sps_free(sps, roots.n);

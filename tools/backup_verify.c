@@ -81,6 +81,7 @@ int backup_verify(struct bk *b, const char *name, unsigned read_percent, bool js
 	struct snap_packs *sps = NULL;
 	char id[2 * SNAP_ID_LEN + 1], who[PROTO_PEERID_SHORT_LEN + 1], line[128];
 	uint64_t problems = 0, read = 0, unrestorable = 0;
+	FILE *report = json ? stderr : stdout; /* the problems, one line each */
 	int rc = CLI_FAIL;
 
 	if (audit_open(&a, b) != 0 || bk_roots_load(b, name, &r) != CLI_OK ||
@@ -98,8 +99,8 @@ int backup_verify(struct bk *b, const char *name, unsigned read_percent, bool js
 			int got;
 			proto_peerid_short(who, p->holder[i]);
 			if (h > SHARD_GRACE) {
-				printf("pack %.16s shard %u at %s: %s\n", id, i, who,
-				       audit_health_text[h]);
+				fprintf(report, "pack %.16s shard %u at %s: %s\n", id, i, who,
+				        audit_health_text[h]);
 				problems++;
 				continue;
 			}
@@ -110,9 +111,9 @@ int backup_verify(struct bk *b, const char *name, unsigned read_percent, bool js
 			got = audit_read_shard(&a, p, i);
 			read++;
 			if (got) {
-				printf("pack %.16s shard %u at %s: %s\n", id, i, who,
-				       got == KITH_ECHECKSUM ? "its bytes do not match their hash"
-				                             : proto_strerror(got));
+				fprintf(report, "pack %.16s shard %u at %s: %s\n", id, i, who,
+				        got == KITH_ECHECKSUM ? "its bytes do not match their hash"
+				                              : proto_strerror(got));
 				problems++;
 			}
 		}

@@ -6,6 +6,7 @@
 
 #include "backup/erasure.h"
 #include "backup/snapshot.h"
+#include "proto/units.h"
 #include "backup.h"
 #include "cli.h"
 
@@ -17,7 +18,8 @@ static const char usage[] =
     "       kith backup forget NAME [--keep-last N] [--keep-daily N] [--keep-weekly N]\n"
     "                               [--keep-monthly N] [--json] [--data DIR]\n"
     "       kith backup prune [--json] [--data DIR]\n"
-    "       kith backup repair [--read-data[=PERCENT]] [--json] [--data DIR]";
+    "       kith backup repair [--read-data[=PERCENT]] [--dead-for DURATION] [--json]\n"
+    "                          [--data DIR]";
 
 /* A count option: 1..100000, or the line to say it is not. */
 static int parse_count(const char *opt, const char *text, unsigned *out)
@@ -54,7 +56,7 @@ static int parse_shards(const char *text, unsigned *k, unsigned *m)
 int cmd_backup_main(int argc, char **argv)
 {
 	const char *out = NULL, *snapshot = NULL, *shards = NULL, *read_data = NULL;
-	const char *last = NULL, *daily = NULL, *weekly = NULL, *monthly = NULL;
+	const char *last = NULL, *daily = NULL, *weekly = NULL, *monthly = NULL, *dead_for = NULL;
 	bool json = false;
 	const struct cli_opt opts[] = {{"out", &out, NULL},
 	                               {"snapshot", &snapshot, NULL},
@@ -64,13 +66,15 @@ int cmd_backup_main(int argc, char **argv)
 	                               {"keep-daily", &daily, NULL},
 	                               {"keep-weekly", &weekly, NULL},
 	                               {"keep-monthly", &monthly, NULL},
+	                               {"dead-for", &dead_for, NULL},
 	                               {"json", NULL, &json},
 	                               {NULL, NULL, NULL}};
 	struct bk_keep keep = {0};
 	unsigned percent = 0;
+	uint64_t dead_ms = 0;
 	struct cli_args args;
 	char data_dir[4096];
-	const char *verb, *name;
+	const char *verb, *name, *why = NULL;
 	unsigned k = 0, m = 0;
 	struct bk b;
 	int rc;
@@ -100,6 +104,8 @@ int cmd_backup_main(int argc, char **argv)
 			return cli_usage("backup", "--read-data takes a percentage, 0 to 100");
 		percent = (unsigned)v;
 	}
+	if (dead_for && proto_duration_parse(dead_for, strlen(dead_for), &dead_ms, &why) != 0)
+		return cli_usage("backup", "--dead-for: %s", why);
 	if (parse_count("--keep-last", last, &keep.last) ||
 	    parse_count("--keep-daily", daily, &keep.daily) ||
 	    parse_count("--keep-weekly", weekly, &keep.weekly) ||
@@ -143,7 +149,7 @@ int cmd_backup_main(int argc, char **argv)
 			return cli_usage("backup",
 			                 "repair takes no name: it looks at every backup");
 		if ((rc = bk_open(&b, data_dir, true)) == CLI_OK)
-			rc = backup_repair(&b, percent, json);
+			rc = backup_repair(&b, percent, dead_ms / 1000, json);
 	} else {
 		return cli_usage(
 		    "backup", "unknown action '%s' (put, get, ls, verify, forget, prune, repair)",

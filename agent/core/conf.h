@@ -71,8 +71,12 @@ struct conf {
 	uint64_t heartbeat_ms;    /* an unchanged observation is re-published this often */
 	uint64_t dead_alert_ms;   /* a member dead this long gets its contacts told */
 	uint64_t backup_grace_ms; /* shards of an owner whose grant ended stay readable this long */
-	uint32_t max_checks;      /* checks running at once */
-	uint32_t refuse_private;  /* 1: never check loopback or private addresses */
+	uint64_t backup_audit_ms; /* our backups audited and repaired this often; 0: never */
+	uint32_t backup_audit_read;          /* percent of the shards read back at each audit */
+	uint64_t backup_dead_for_ms;         /* a holder dead this long has its shards moved */
+	char backup_kith[CONF_TEXT_MAX + 1]; /* the kith program audits run ("": kith, on PATH) */
+	uint32_t max_checks;                 /* checks running at once */
+	uint32_t refuse_private;             /* 1: never check loopback or private addresses */
 	/* [alerts] */
 	char smtp_url[CONF_TEXT_MAX + 1]; /* smtp://host:port or smtps://... */
 	char smtp_user[CONF_TEXT_MAX + 1];
