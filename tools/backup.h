@@ -173,24 +173,43 @@ const char *ixw_error(const struct ixw *w);
 
 /* ---- reading a range of a pack (backup_fetch.c) ---- */
 
-/* Reads pack bytes [off, off + len) of p (len <= FETCH_MAX) into out, from
- * the data shards, or, where a holder fails, from any k shards decoded.
- * Asynchronous: fetch_start() sends, fetch_pump() moves on; done when
- * fetch_done(). */
+/* Reads pack bytes from the data shards, or, where a holder fails, from
+ * any k shards decoded. One struct fetch per command: the holders that
+ * failed in this run, and the reads made through it. FETCH_MAX is the
+ * size of the reads fetch_range() keeps in flight, and a good size for a
+ * caller's. */
 #define FETCH_MAX ((size_t)1 << 20)
 struct fetch;
 int fetch_new(struct fetch **out, struct bk *b);
+/* Frees f and every read made through it (waiting for their answers). */
 void fetch_free(struct fetch **f);
-int fetch_start(struct fetch *f, const struct snap_pack *p, uint64_t off, size_t len, uint8_t *out);
+/* Several ranges at once: a struct fetch_read reads one range at a time,
+ * and any number are in flight together, moved on by fetch_pump() (call it
+ * after each relay_wait()). fetch_read_start() reads pack bytes [off, off
+ * + len) of p into out (p and out borrowed until the read is done), the
+ * read being done or new; fetch_read_done() says when out holds them. */
+struct fetch_read;
+int fetch_read_new(struct fetch *f, struct fetch_read **out);
+/* Waits for the answers to r's requests in flight (bk_drain()), if any. */
+void fetch_read_free(struct fetch_read **r);
+int fetch_read_start(struct fetch_read *r, const struct snap_pack *p, uint64_t off, size_t len,
+                     uint8_t *out);
+bool fetch_read_done(const struct fetch_read *r);
+/* Whether r's bytes of data shard i came from its own holder, not decoded
+ * from others (false when r's range is not in that shard). */
+bool fetch_read_direct(const struct fetch_read *r, unsigned shard);
+/* Sends what waits, decodes what is read. Returns 0 or the first failure
+ * of any read (fetch_error()); a failure stays until fetch_range() starts
+ * anew. */
 int fetch_pump(struct fetch *f);
-bool fetch_done(const struct fetch *f);
 /* The failure, once fetch_pump() returned one. */
 const char *fetch_error(const struct fetch *f);
 /* Whether a request to peer failed in this run; marks one as failed (it
  * is then read around). */
 bool fetch_peer_failed(const struct fetch *f, const uint8_t peer[PROTO_KEY_LEN]);
 void fetch_mark_failed(struct fetch *f, const uint8_t peer[PROTO_KEY_LEN]);
-/* Reads a whole range synchronously (any length): fetch_start + pump. */
+/* Reads a whole range (any length) and waits for it, with several reads
+ * in flight. */
 int fetch_range(struct fetch *f, const struct snap_pack *p, uint64_t off, size_t len, uint8_t *out);
 
 /* ---- snapshots and their indexes (backup_walk.c) ---- */
