@@ -99,6 +99,12 @@ bool bk_shard_parse(const char *name, uint8_t id[PACK_ID_LEN], unsigned *shard);
 void bk_pack_name(uint8_t id[PACK_ID_LEN], const struct snap_pack *p);
 /* Shard i of pack id: "<64 hex>.<i>". */
 void bk_shard_name(char out[PROTO_HOLD_NAME_MAX + 1], const uint8_t id[PACK_ID_LEN], unsigned i);
+/* The first failure of a piece of work: unless *rc is set already, *rc
+ * gets code and err (n bytes) the line for the admin. Returns *rc.
+ * BK_FAIL(x, code, fmt, ...) for a struct x with members rc and err[]. */
+__attribute__((format(printf, 5, 6))) int bk_fail(int *rc, char *err, size_t n, int code,
+                                                  const char *fmt, ...);
+#define BK_FAIL(x, code, ...) bk_fail(&(x)->rc, (x)->err, sizeof((x)->err), (code), __VA_ARGS__)
 /* Human-readable bytes ("12.3 MiB") into buf. */
 const char *bk_bytes(char *buf, size_t n, uint64_t bytes);
 
@@ -214,9 +220,11 @@ int fetch_range(struct fetch *f, const struct snap_pack *p, uint64_t off, size_t
 
 /* ---- snapshots and their indexes (backup_walk.c) ---- */
 
-/* Our snapshots, opened: list[0..n), sorted by name then time (heap). */
+/* Our snapshots, opened: list[0..n), sorted by name, then time, then
+ * record seq (two puts within a second), all heap. */
 struct bk_roots {
 	struct snap_root *list;
+	uint64_t *seq; /* each one's record seq: a later snapshot has a higher one */
 	size_t n, cap;
 	size_t unreadable; /* backup records our keys do not open */
 };
@@ -235,6 +243,12 @@ const struct snap_root *bk_roots_pick(const struct bk_roots *r, const char *id);
 typedef int (*bk_entry_fn)(void *arg, const struct snap_entry *e);
 int bk_walk(struct bk *b, struct fetch *f, const struct snap_root *root, bk_entry_fn fn, void *arg,
             char *err, size_t n);
+/* Calls fn for every member kithd knows, with its state ("alive",
+ * "suspect", "dead", "left", "revoked") and since when (Unix seconds).
+ * Returns CLI_OK, or CLI_FAIL after one line when kithd did not answer. */
+typedef void (*bk_member_fn)(void *arg, const uint8_t peer[PROTO_KEY_LEN], const char *state,
+                             uint64_t since);
+int bk_members_each(struct bk *b, bk_member_fn fn, void *arg);
 /* Marks in f the members kithd sees not alive, so that reads go around
  * them at once rather than wait for each to time out. */
 void bk_skip_dead(struct bk *b, struct fetch *f);

@@ -2,6 +2,7 @@
  * kithd and the partners that keep our shards. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
@@ -111,6 +112,19 @@ void bk_shard_name(char out[PROTO_HOLD_NAME_MAX + 1], const uint8_t id[PACK_ID_L
 
 	sodium_bin2hex(hex, sizeof(hex), id, PACK_ID_LEN);
 	snprintf(out, PROTO_HOLD_NAME_MAX + 1, "%s.%u", hex, i);
+}
+
+int bk_fail(int *rc, char *err, size_t n, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!*rc) {
+		*rc = code;
+		va_start(ap, fmt);
+		vsnprintf(err, n, fmt, ap);
+		va_end(ap);
+	}
+	return *rc;
 }
 
 const char *bk_bytes(char *buf, size_t n, uint64_t bytes)

@@ -29,19 +29,6 @@ struct ixw {
 	char err[400];
 };
 
-__attribute__((format(printf, 3, 4))) static int fail(struct ixw *w, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!w->rc) {
-		w->rc = rc;
-		va_start(ap, fmt);
-		vsnprintf(w->err, sizeof(w->err), fmt, ap);
-		va_end(ap);
-	}
-	return w->rc;
-}
-
 static void start_chunk(struct ixw *w)
 {
 	for (unsigned i = 0; i < BK_INDEX_SEQ_LEN; i++)
@@ -99,8 +86,8 @@ int ixw_shipped(struct ixw *w, const struct snap_pack *placement)
 {
 	w->shipping = false;
 	if (w->root->n_index == SNAP_INDEX_PACKS_MAX)
-		return fail(w, KITH_ETOOBIG, "%s",
-		            "the snapshot's index outgrew its root record (split the backup)");
+		return BK_FAIL(w, KITH_ETOOBIG, "%s",
+		               "the snapshot's index outgrew its root record (split the backup)");
 	w->root->index[w->root->n_index++] = *placement;
 	return 0;
 }
@@ -113,11 +100,11 @@ static int drain(struct ixw *w)
 	if (w->drain) {
 		int rc = w->drain(w->arg);
 		if (rc)
-			return fail(w, rc, "%s", "a pack could not be stored");
+			return BK_FAIL(w, rc, "%s", "a pack could not be stored");
 	}
 	if (ship_busy(w->ship)) {
 		if (ship_wait(w->ship, &placement) != 0)
-			return fail(w, KITH_EQUOTA, "%s", ship_error(w->ship));
+			return BK_FAIL(w, KITH_EQUOTA, "%s", ship_error(w->ship));
 		return ixw_shipped(w, &placement);
 	}
 	return w->rc;
@@ -134,9 +121,9 @@ static int ship_pack(struct ixw *w)
 	if ((rc = drain(w)) != 0)
 		return rc;
 	if ((rc = pack_writer_finish(w->pack, w->b->keys, &pack, &len, NULL)) != 0)
-		return fail(w, rc, "cannot finish an index pack: %s", proto_strerror(rc));
+		return BK_FAIL(w, rc, "cannot finish an index pack: %s", proto_strerror(rc));
 	if ((rc = ship_start(w->ship, pack, len)) != 0)
-		return fail(w, rc, "%s", ship_error(w->ship));
+		return BK_FAIL(w, rc, "%s", ship_error(w->ship));
 	w->shipping = true;
 	pack_writer_reset(w->pack);
 	return 0;
@@ -152,11 +139,11 @@ static int flush_chunk(struct ixw *w)
 	rc = seal_chunk(w->seal, w->b->keys, 0, id, w->buf, w->len, w->sealed,
 	                seal_max_len(BK_INDEX_CHUNK_MAX), &sealed_len);
 	if (rc)
-		return fail(w, rc, "cannot seal the index: %s", proto_strerror(rc));
+		return BK_FAIL(w, rc, "cannot seal the index: %s", proto_strerror(rc));
 	if (!pack_writer_fits(w->pack, sealed_len) && (rc = ship_pack(w)) != 0)
 		return rc;
 	if ((rc = pack_writer_add(w->pack, id, w->sealed, sealed_len, w->len)) != 0)
-		return fail(w, rc, "cannot add to the index: %s", proto_strerror(rc));
+		return BK_FAIL(w, rc, "cannot add to the index: %s", proto_strerror(rc));
 	w->seq++;
 	start_chunk(w);
 	return 0;
@@ -169,7 +156,7 @@ int ixw_add(struct ixw *w, const struct snap_entry *e)
 	int rc = w->rc ? w->rc : snap_entry_encode(buf, sizeof(buf), e, &len);
 
 	if (rc)
-		return fail(w, rc, "cannot write the index: %s", proto_strerror(rc));
+		return BK_FAIL(w, rc, "cannot write the index: %s", proto_strerror(rc));
 	if (w->len + len > BK_INDEX_CHUNK_MAX && (rc = flush_chunk(w)) != 0)
 		return rc;
 	memcpy(w->buf + w->len, buf, len);

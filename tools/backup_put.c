@@ -102,19 +102,6 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-__attribute__((format(printf, 3, 4))) static int fail(struct put *p, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!p->rc) {
-		p->rc = rc;
-		va_start(ap, fmt);
-		vsnprintf(p->err, sizeof(p->err), fmt, ap);
-		va_end(ap);
-	}
-	return p->rc;
-}
-
 static void progress(struct put *p, bool last)
 {
 	char r[32], s[32];
@@ -134,12 +121,12 @@ static int ref_put(struct put *p, const uint8_t id[PACK_ID_LEN], uint32_t ordina
 	bool found;
 
 	if (bk_set_add(&p->refs, id, &i, &found) != 0)
-		return fail(p, -ENOMEM, "%s", "out of memory");
+		return BK_FAIL(p, -ENOMEM, "%s", "out of memory");
 	if (i >= p->cap_ordinals) {
 		size_t cap = p->refs.cap;
 		uint32_t *o = realloc(p->ordinals, cap * sizeof(*o));
 		if (!o)
-			return fail(p, -ENOMEM, "%s", "out of memory");
+			return BK_FAIL(p, -ENOMEM, "%s", "out of memory");
 		p->ordinals = o;
 		p->cap_ordinals = cap;
 	}
@@ -156,7 +143,7 @@ static int remember(struct put *p, const struct snap_pack *pl)
 		if (ids)
 			p->stored = ids;
 		if (!at)
-			return fail(p, -ENOMEM, "%s", "out of memory");
+			return BK_FAIL(p, -ENOMEM, "%s", "out of memory");
 		p->stored_at = at;
 		p->cap_stored = cap;
 	}
@@ -225,17 +212,17 @@ static int ship_finish(struct put *p)
 	int rc = ship_wait(p->ship, &e.pack);
 
 	if (rc)
-		return fail(p, rc, "%s", ship_error(p->ship));
+		return BK_FAIL(p, rc, "%s", ship_error(p->ship));
 	if ((rc = remember(p, &e.pack)) != 0)
 		return rc;
 	if (ixw_ships(p->index)) {
 		if (ixw_shipped(p->index, &e.pack) != 0)
-			return fail(p, KITH_ETOOBIG, "%s", ixw_error(p->index));
+			return BK_FAIL(p, KITH_ETOOBIG, "%s", ixw_error(p->index));
 		return 0;
 	}
 	e.ordinal = p->shipped;
 	if (p->n_placed == PLACED_MAX)
-		return fail(p, KITH_ETOOMANY, "%s", "packs stored faster than indexed");
+		return BK_FAIL(p, KITH_ETOOMANY, "%s", "packs stored faster than indexed");
 	p->placed[p->n_placed++] = e;
 	/* Stored: later chunks may name it, in this put and the next. */
 	if (p->cache && cache_pack_put(p->cache, &e.pack, p->ship_entries, p->n_ship_entries) != 0)
@@ -263,7 +250,7 @@ static int keep_entries(struct put *p, const struct pack_writer *w)
 	if (n > p->cap_ship_entries) {
 		struct pack_entry *e = realloc(p->ship_entries, n * sizeof(*e));
 		if (!e)
-			return fail(p, -ENOMEM, "%s", "out of memory");
+			return BK_FAIL(p, -ENOMEM, "%s", "out of memory");
 		p->ship_entries = e;
 		p->cap_ship_entries = n;
 	}
@@ -286,11 +273,11 @@ static int ship_data(struct put *p)
 	if (ship_idle(p) != 0)
 		return p->rc;
 	if ((rc = pack_writer_finish(w, p->b->keys, &pack, &len, NULL)) != 0)
-		return fail(p, rc, "cannot finish a pack: %s", proto_strerror(rc));
+		return BK_FAIL(p, rc, "cannot finish a pack: %s", proto_strerror(rc));
 	if ((rc = keep_entries(p, w)) != 0)
 		return rc;
 	if ((rc = ship_start(p->ship, pack, len)) != 0)
-		return fail(p, rc, "%s", ship_error(p->ship));
+		return BK_FAIL(p, rc, "%s", ship_error(p->ship));
 	pack_writer_reset(w);
 	p->shipped = p->building;
 	return 0;
@@ -299,7 +286,7 @@ static int ship_data(struct put *p)
 static int index_append(struct put *p, const struct snap_entry *e)
 {
 	if (ixw_add(p->index, e) != 0)
-		return fail(p, KITH_EVALUE, "%s", ixw_error(p->index));
+		return BK_FAIL(p, KITH_EVALUE, "%s", ixw_error(p->index));
 	return 0;
 }
 
@@ -376,7 +363,7 @@ static int add_chunk(struct put *p, const uint8_t *plain, size_t len)
 		                plain, len, p->sealed, seal_max_len(CHUNKER_MAX_DEFAULT),
 		                &sealed_len);
 		if (rc)
-			return fail(p, rc, "cannot seal a chunk: %s", proto_strerror(rc));
+			return BK_FAIL(p, rc, "cannot seal a chunk: %s", proto_strerror(rc));
 		adapt_zstd(p);
 		if (!pack_writer_fits(p->data, sealed_len) && (rc = ship_data(p)) != 0)
 			return rc;
@@ -386,7 +373,7 @@ static int add_chunk(struct put *p, const uint8_t *plain, size_t len)
 		if (!rc)
 			rc = pack_writer_find(p->data, e.chunk.id, &pe);
 		if (rc)
-			return fail(p, rc, "cannot add a chunk: %s", proto_strerror(rc));
+			return BK_FAIL(p, rc, "cannot add a chunk: %s", proto_strerror(rc));
 		p->root->bytes_new += sealed_len;
 		e.chunk.pack = p->building;
 	}
@@ -485,21 +472,21 @@ static int publish_root(struct put *p, char *record)
 	int rc;
 
 	if (!body)
-		return fail(p, -ENOMEM, "%s", "out of memory");
+		return BK_FAIL(p, -ENOMEM, "%s", "out of memory");
 	rc = snap_record_name(record, p->b->keys, p->root->name, p->root->id);
 	if (!rc)
 		rc = snap_root_seal(body, SNAP_ROOT_SEALED_MAX, &len, p->root, p->b->keys,
 		                    p->b->id->pk, record);
 	if (rc) {
 		free(body);
-		return fail(p, rc, "cannot seal the snapshot's root: %s", proto_strerror(rc));
+		return BK_FAIL(p, rc, "cannot seal the snapshot's root: %s", proto_strerror(rc));
 	}
 	agentctl_begin(&req, CTL_CMD_BACKUP_PUBLISH);
 	agentctl_arg_text(&req, CTL_KEY_NAME, record);
 	agentctl_arg_bin(&req, CTL_KEY_BODY, body, len);
 	free(body);
 	if (agentctl_call(p->b->data_dir, &req, &reply) != CLI_OK)
-		return fail(p, KITH_EVALUE, "%s", "kithd did not publish the snapshot");
+		return BK_FAIL(p, KITH_EVALUE, "%s", "kithd did not publish the snapshot");
 	agentctl_reply_free(&reply);
 	return 0;
 }
@@ -563,7 +550,7 @@ int backup_put(struct bk *b, const char *name, const char *path, unsigned k, uns
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			fail(&p, -errno, "cannot read the input: %s", strerror(errno));
+			BK_FAIL(&p, -errno, "cannot read the input: %s", strerror(errno));
 			break;
 		}
 		if (n == 0)
@@ -585,7 +572,7 @@ int backup_put(struct bk *b, const char *name, const char *path, unsigned k, uns
 	if (!p.rc)
 		index_add(&p, NULL);
 	if (!p.rc && ixw_finish(p.index) != 0)
-		fail(&p, KITH_EVALUE, "%s", ixw_error(p.index));
+		BK_FAIL(&p, KITH_EVALUE, "%s", ixw_error(p.index));
 	if (!p.rc)
 		publish_root(&p, record);
 	progress(&p, true);

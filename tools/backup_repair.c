@@ -38,34 +38,18 @@ struct repair {
 	struct bk_set dead;  /* the holders dead that long */
 };
 
-/* The members kithd has seen dead (or gone) for r->dead_for_s at least. */
-static void load_dead(struct repair *r)
+/* A member kithd has seen dead (or gone) for r->dead_for_s at least. */
+static void dead_long(void *arg, const uint8_t peer[PROTO_KEY_LEN], const char *state,
+                      uint64_t since)
 {
-	struct agentctl_request req;
-	struct agentctl_reply reply;
-	char text[128], state[32], why[160];
-	uint8_t peer[PROTO_KEY_LEN];
+	struct repair *r = arg;
 	uint64_t now = (uint64_t)time(NULL);
 	size_t at;
 	bool found;
 
-	agentctl_begin(&req, CTL_CMD_MEMBERS);
-	if (agentctl_call(r->b->data_dir, &req, &reply) != CLI_OK)
-		return;
-	for (uint32_t i = 0; reply.data && reply.data->type == MSGPACK_OBJECT_ARRAY &&
-	                     i < reply.data->via.array.size;
-	     i++) {
-		const msgpack_object *o = &reply.data->via.array.ptr[i];
-		uint64_t since = agentctl_uint(o, CTL_REPLY_SINCE);
-		agentctl_text(o, CTL_REPLY_STATE, state, sizeof(state));
-		if ((strcmp(state, "dead") && strcmp(state, "left")) || since > now ||
-		    now - since < r->dead_for_s ||
-		    proto_peerid_parse(peer, agentctl_text(o, CTL_REPLY_ID, text, sizeof(text)),
-		                       why, sizeof(why)) != 0)
-			continue;
+	if ((!strcmp(state, "dead") || !strcmp(state, "left")) && since <= now &&
+	    now - since >= r->dead_for_s)
 		bk_set_add(&r->dead, peer, &at, &found);
-	}
-	agentctl_reply_free(&reply);
 }
 
 /* Which shards of p are lost. Returns how many. */
@@ -262,7 +246,7 @@ int backup_repair(struct bk *b, unsigned read_percent, uint64_t dead_for_s, bool
 	if (cache_open(&r.cache, b->data_dir) != 0)
 		r.cache = NULL;
 	if (dead_for_s)
-		load_dead(&r);
+		bk_members_each(b, dead_long, &r);
 	for (size_t j = 0; j < r.a.packs.n; j++)
 		failed += repair_pack(&r, j) != 0;
 	for (size_t i = 0; i < roots.n; i++) {

@@ -114,19 +114,6 @@ static uint8_t *shard_bytes(struct ship *s, unsigned i)
 	return s->buf + (size_t)i * s->shard_len;
 }
 
-__attribute__((format(printf, 3, 4))) static int fail(struct ship *s, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!s->rc) {
-		s->rc = rc;
-		va_start(ap, fmt);
-		vsnprintf(s->err, sizeof(s->err), fmt, ap);
-		va_end(ap);
-	}
-	return s->rc;
-}
-
 static void shard_failed(struct ship_shard *sh, int code, const char *err)
 {
 	struct ship *s = sh->s;
@@ -314,7 +301,7 @@ static int replace_failed(struct ship *s)
 	                  (const uint8_t(*)[PLACE_PEER_LEN])current, lost, out, &count);
 	if (rc) {
 		place_explain(&count, line, sizeof(line));
-		return fail(s, rc, "cannot finish the pack: %s", line);
+		return BK_FAIL(s, rc, "cannot finish the pack: %s", line);
 	}
 	place_commit(s->b->holders, out, shards, s->shard_len);
 	for (unsigned i = 0; i < shards; i++) {
@@ -324,7 +311,7 @@ static int replace_failed(struct ship *s)
 		s->sh[i].busy = 0;
 		rc = send_open(&s->sh[i]);
 		if (rc)
-			return fail(s, rc, "cannot send to kithd: %s", proto_strerror(rc));
+			return BK_FAIL(s, rc, "cannot send to kithd: %s", proto_strerror(rc));
 	}
 	return 0;
 }
@@ -365,7 +352,7 @@ int ship_pump(struct ship *s)
 			rc = send_commit(sh);
 	}
 	if (rc && rc != -EBUSY)
-		return fail(s, rc, "cannot send to kithd: %s", proto_strerror(rc));
+		return BK_FAIL(s, rc, "cannot send to kithd: %s", proto_strerror(rc));
 	return replace_failed(s);
 }
 
@@ -385,7 +372,7 @@ static int code_pack(struct ship *s, const uint8_t *pack, size_t len)
 	if (need > s->cap) {
 		uint8_t *p = realloc(s->buf, need);
 		if (!p)
-			return fail(s, -ENOMEM, "%s", "out of memory");
+			return BK_FAIL(s, -ENOMEM, "%s", "out of memory");
 		s->buf = p;
 		s->cap = need;
 	}
@@ -416,10 +403,11 @@ int ship_start(struct ship *s, const uint8_t *pack, size_t len)
 
 	if (rc)
 		return rc;
-	rc = place_pack(s->pack.id, s->k, s->m, s->shard_len, s->b->holders, s->b->n_holders, out, &count);
+	rc = place_pack(s->pack.id, s->k, s->m, s->shard_len, s->b->holders, s->b->n_holders, out,
+	                &count);
 	if (rc) {
 		place_explain(&count, line, sizeof(line));
-		return fail(s, rc, "no room for the backup: %s", line);
+		return BK_FAIL(s, rc, "no room for the backup: %s", line);
 	}
 	place_commit(s->b->holders, out, shards, s->shard_len);
 	s->busy = true;
@@ -427,7 +415,7 @@ int ship_start(struct ship *s, const uint8_t *pack, size_t len)
 		s->sh[i] = (struct ship_shard){.s = s, .i = i, .holder = out[i]};
 		rc = send_open(&s->sh[i]);
 		if (rc)
-			return fail(s, rc, "cannot send to kithd: %s", proto_strerror(rc));
+			return BK_FAIL(s, rc, "cannot send to kithd: %s", proto_strerror(rc));
 	}
 	return 0;
 }
@@ -439,7 +427,7 @@ int ship_wait(struct ship *s, struct snap_pack *out)
 	while (s->busy && !s->rc && s->done < s->k + s->m) {
 		rc = relay_wait(s->b->relay, 50);
 		if (rc < 0) {
-			fail(s, rc, "lost kithd: %s", proto_strerror(rc));
+			BK_FAIL(s, rc, "lost kithd: %s", proto_strerror(rc));
 			break;
 		}
 		ship_pump(s);
@@ -465,20 +453,21 @@ int ship_start_repair(struct ship *s, const uint8_t *pack, size_t len, const str
 	int rc;
 
 	if (old->k != s->k || old->m != s->m || old->len != len)
-		return fail(s, KITH_EVALUE, "%s", "the pack is not of this code");
+		return BK_FAIL(s, KITH_EVALUE, "%s", "the pack is not of this code");
 	if ((rc = code_pack(s, pack, len)) != 0)
 		return rc;
 	/* The bytes read back must make exactly the shards the index names:
 	 * a repair never stores what it cannot prove is the pack. */
 	if (memcmp(s->pack.hash, old->hash, sizeof(old->hash)) ||
 	    memcmp(s->pack.id, old->id, PACK_ID_LEN))
-		return fail(s, KITH_ECHECKSUM, "%s", "the pack read back does not make its shards");
+		return BK_FAIL(s, KITH_ECHECKSUM, "%s",
+		               "the pack read back does not make its shards");
 	memcpy(s->pack.holder, old->holder, sizeof(old->holder));
 	rc = place_repair(old->id, s->k, s->m, s->shard_len, s->b->holders, s->b->n_holders,
 	                  (const uint8_t(*)[PLACE_PEER_LEN])old->holder, lost, out, &count);
 	if (rc) {
 		place_explain(&count, line, sizeof(line));
-		return fail(s, rc, "cannot repair: %s", line);
+		return BK_FAIL(s, rc, "cannot repair: %s", line);
 	}
 	place_commit(s->b->holders, out, shards, s->shard_len);
 	s->busy = true;
@@ -490,7 +479,7 @@ int ship_start_repair(struct ship *s, const uint8_t *pack, size_t len, const str
 		}
 		rc = send_open(&s->sh[i]);
 		if (rc)
-			return fail(s, rc, "cannot send to kithd: %s", proto_strerror(rc));
+			return BK_FAIL(s, rc, "cannot send to kithd: %s", proto_strerror(rc));
 	}
 	return 0;
 }

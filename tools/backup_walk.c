@@ -38,12 +38,16 @@ static int one_root(void *arg, const uint8_t *buf, size_t len)
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 8;
 		struct snap_root *p;
+		uint64_t *q;
 		if (cap > ROOTS_MAX)
 			return 0;
 		p = realloc(r->list, cap * sizeof(*p));
-		if (!p)
+		if (p)
+			r->list = p;
+		q = p ? realloc(r->seq, cap * sizeof(*q)) : NULL;
+		if (!q)
 			return -ENOMEM;
-		r->list = p;
+		r->seq = q;
 		r->cap = cap;
 	}
 	root = &r->list[r->n];
@@ -52,18 +56,64 @@ static int one_root(void *arg, const uint8_t *buf, size_t len)
 		return 0;
 	}
 	if (!w->name || !strcmp(root->name, w->name))
-		r->n++;
+		r->seq[r->n++] = rec.seq;
 	return 0;
 }
 
+struct order {
+	const struct snap_root *root;
+	uint64_t seq;
+};
+
 static int by_name_time(const void *a, const void *b)
 {
-	const struct snap_root *x = a, *y = b;
-	int c = strcmp(x->name, y->name);
+	const struct order *x = a, *y = b;
+	int c = strcmp(x->root->name, y->root->name);
 
 	if (c)
 		return c;
-	return x->time < y->time ? -1 : x->time > y->time;
+	if (x->root->time != y->root->time)
+		return x->root->time < y->root->time ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Sorts r's roots as bk_roots says: the order is found on small
+ * (root, seq) pairs, then the roots (~58 KiB each) are moved in place,
+ * cycle by cycle, through one spare. */
+static int roots_sort(struct bk_roots *r)
+{
+	struct order *o = malloc((r->n ? r->n : 1) * sizeof(*o));
+	size_t *from = malloc((r->n ? r->n : 1) * sizeof(*from));
+	struct snap_root *spare = malloc(sizeof(*spare));
+
+	if (!o || !from || !spare) {
+		free(o), free(from), free(spare);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < r->n; i++)
+		o[i] = (struct order){&r->list[i], r->seq[i]};
+	qsort(o, r->n, sizeof(*o), by_name_time);
+	for (size_t i = 0; i < r->n; i++)
+		from[i] = (size_t)(o[i].root - r->list); /* position i takes root from[i] */
+	for (size_t i = 0; i < r->n; i++) {
+		size_t j = i;
+		uint64_t seq = r->seq[i];
+		if (from[i] == i)
+			continue;
+		*spare = r->list[i];
+		while (from[j] != i) {
+			size_t k = from[j];
+			r->list[j] = r->list[k];
+			r->seq[j] = r->seq[k];
+			from[j] = j;
+			j = k;
+		}
+		r->list[j] = *spare;
+		r->seq[j] = seq;
+		from[j] = j;
+	}
+	free(o), free(from), free(spare);
+	return 0;
 }
 
 int bk_roots_load(struct bk *b, const char *name, struct bk_roots *r)
@@ -82,13 +132,15 @@ int bk_roots_load(struct bk *b, const char *name, struct bk_roots *r)
 	if (r->unreadable)
 		fprintf(stderr, "kith: %zu backup records do not open with this identity's keys\n",
 		        r->unreadable);
-	qsort(r->list, r->n, sizeof(*r->list), by_name_time);
+	if (roots_sort(r) != 0)
+		return cli_fail("out of memory");
 	return CLI_OK;
 }
 
 void bk_roots_free(struct bk_roots *r)
 {
 	free(r->list);
+	free(r->seq);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -206,7 +258,7 @@ int bk_walk(struct bk *b, struct fetch *f, const struct snap_root *root, bk_entr
 	return rc;
 }
 
-void bk_skip_dead(struct bk *b, struct fetch *f)
+int bk_members_each(struct bk *b, bk_member_fn fn, void *arg)
 {
 	struct agentctl_request req;
 	struct agentctl_reply reply;
@@ -215,17 +267,30 @@ void bk_skip_dead(struct bk *b, struct fetch *f)
 
 	agentctl_begin(&req, CTL_CMD_MEMBERS);
 	if (agentctl_call(b->data_dir, &req, &reply) != CLI_OK)
-		return;
+		return CLI_FAIL;
 	for (uint32_t i = 0; reply.data && reply.data->type == MSGPACK_OBJECT_ARRAY &&
 	                     i < reply.data->via.array.size;
 	     i++) {
 		const msgpack_object *o = &reply.data->via.array.ptr[i];
-		agentctl_text(o, CTL_REPLY_STATE, state, sizeof(state));
-		if (!strcmp(state, "alive") ||
-		    proto_peerid_parse(peer, agentctl_text(o, CTL_REPLY_ID, text, sizeof(text)),
+		if (proto_peerid_parse(peer, agentctl_text(o, CTL_REPLY_ID, text, sizeof(text)),
 		                       why, sizeof(why)) != 0)
 			continue;
-		fetch_mark_failed(f, peer);
+		fn(arg, peer, agentctl_text(o, CTL_REPLY_STATE, state, sizeof(state)),
+		   agentctl_uint(o, CTL_REPLY_SINCE));
 	}
 	agentctl_reply_free(&reply);
+	return CLI_OK;
+}
+
+static void mark_dead(void *arg, const uint8_t peer[PROTO_KEY_LEN], const char *state,
+                      uint64_t since)
+{
+	(void)since;
+	if (strcmp(state, "alive"))
+		fetch_mark_failed(arg, peer);
+}
+
+void bk_skip_dead(struct bk *b, struct fetch *f)
+{
+	bk_members_each(b, mark_dead, f);
 }

@@ -149,7 +149,10 @@ void gossip_resync_own(struct gossip *g, uint64_t floor)
 }
 
 /* Our own head in the digest heads[0..n) becomes the resync cursor; and
- * the resync ends after GOSSIP_RESYNC_QUIET digests that brought none. */
+ * the resync ends after GOSSIP_RESYNC_QUIET digests after which nothing at
+ * all was stored: a store restored empty takes every author's records at
+ * first, and a reply cut by the sync budget may not reach ours for a few
+ * rounds; once nothing comes, no peer has anything older of ours. */
 static void resync_digest(struct gossip *g, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

@@ -96,10 +96,10 @@ int gossip_start(struct gossip *g);
 /* Our store was restored empty from the recovery kit: our records made
  * before (seqs below floor, the first we drew since) live only at our
  * partners, and a heads digest cannot ask for records below our own head.
- * Until GOSSIP_RESYNC_QUIET digests in a row bring none of them back, our
- * digests give as our own head the highest of those received so far (0
- * at first), and our records below floor are taken from peers in seq
- * order; then ops->resynced. */
+ * Until GOSSIP_RESYNC_QUIET digests in a row are followed by nothing stored
+ * at all, our digests give as our own head the highest of those received
+ * so far (0 at first), and our records below floor are taken from peers
+ * in seq order; then ops->resynced. */
 #define GOSSIP_RESYNC_QUIET 8
 void gossip_resync_own(struct gossip *g, uint64_t floor);
 

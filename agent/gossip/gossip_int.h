@@ -38,7 +38,7 @@ struct gossip {
 	 * peers, resync_seq the highest so far. */
 	bool resync;
 	uint64_t resync_floor, resync_seq, resync_got;
-	unsigned resync_quiet; /* digests sent since one came */
+	unsigned resync_quiet; /* digests sent since a record (ours or not) was stored */
 	size_t reply_rotor;    /* first author served by the next reply */
 
 	/* Our heads digest, refreshed before each use. */

@@ -450,6 +450,8 @@ int gossip_on_records(struct gossip *g, const uint8_t from[PROTO_KEY_LEN], const
 		rc = apply_pass(g, &r, BLOCK_NONMEMBER);
 	}
 	refuse_nonmembers(g, &r);
+	if (r.stored)
+		g->resync_quiet = 0; /* gossip_resync_own(): still catching up */
 	relay_send(g, &r);
 	if (r.cut_short)
 		g->stats.cut_short++;
