@@ -1,9 +1,7 @@
-#define _DEFAULT_SOURCE /* madvise(): POSIX_MADV_DONTNEED does nothing on Linux */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <lmdb.h>
@@ -26,6 +24,7 @@ struct cache {
 	MDB_env *env;
 	MDB_dbi chunks, packs;
 	unsigned lookups; /* since the last trim */
+	char path[4200];  /* DATA/backup-cache */
 };
 
 static int lmdb_rc(int rc)
@@ -33,22 +32,12 @@ static int lmdb_rc(int rc)
 	return rc == 0 ? 0 : rc == MDB_NOTFOUND ? -ENOENT : rc > 0 ? -rc : KITH_EVALUE;
 }
 
-int cache_open(struct cache **out, const char *data_dir)
+/* Opens (creating) the environment at c->path. */
+static int env_open(struct cache *c)
 {
-	char path[4200];
-	struct cache *c = calloc(1, sizeof(*c));
 	MDB_txn *txn = NULL;
-	int rc;
+	int rc = mdb_env_create(&c->env);
 
-	*out = NULL;
-	if (!c)
-		return -ENOMEM;
-	snprintf(path, sizeof(path), "%s/backup-cache", data_dir);
-	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-		free(c);
-		return -errno;
-	}
-	rc = mdb_env_create(&c->env);
 	if (!rc)
 		rc = mdb_env_set_mapsize(c->env, CACHE_MAP_SIZE);
 	if (!rc)
@@ -56,7 +45,7 @@ int cache_open(struct cache **out, const char *data_dir)
 	/* NORDAHEAD: lookups are random; reading ahead would only fill the
 	 * page cache (and kith's RSS) with pages nobody asked for. */
 	if (!rc)
-		rc = mdb_env_open(c->env, path, MDB_NORDAHEAD, 0600);
+		rc = mdb_env_open(c->env, c->path, MDB_NORDAHEAD, 0600);
 	if (!rc)
 		rc = mdb_txn_begin(c->env, NULL, 0, &txn);
 	if (!rc)
@@ -67,9 +56,30 @@ int cache_open(struct cache **out, const char *data_dir)
 		rc = mdb_txn_commit(txn);
 	else if (txn)
 		mdb_txn_abort(txn);
+	if (rc && c->env) {
+		mdb_env_close(c->env);
+		c->env = NULL;
+	}
+	return lmdb_rc(rc);
+}
+
+int cache_open(struct cache **out, const char *data_dir)
+{
+	struct cache *c = calloc(1, sizeof(*c));
+	int rc;
+
+	*out = NULL;
+	if (!c)
+		return -ENOMEM;
+	snprintf(c->path, sizeof(c->path), "%s/backup-cache", data_dir);
+	if (mkdir(c->path, 0700) != 0 && errno != EEXIST) {
+		free(c);
+		return -errno;
+	}
+	rc = env_open(c);
 	if (rc) {
-		cache_close(&c);
-		return lmdb_rc(rc);
+		free(c);
+		return rc;
 	}
 	*out = c;
 	return 0;
@@ -98,15 +108,18 @@ static void put_u32(uint8_t *p, uint32_t v)
 
 void cache_trim(struct cache *c)
 {
-	MDB_envinfo info;
-
-	c->lookups = 0;
 	/* LMDB reads through a shared read-only map of the file: every page a
-	 * lookup touched stays in our RSS until dropped. The pages stay in the
-	 * page cache; only our mapping of them goes (no transaction is open
-	 * here: each lookup ends its own). */
-	if (mdb_env_info(c->env, &info) == 0 && info.me_mapaddr)
-		madvise(info.me_mapaddr, info.me_mapsize, MADV_DONTNEED);
+	 * lookup or an insert touched stays in our RSS until unmapped, and
+	 * LMDB does not say where its map is. Closing and opening the
+	 * environment again (no transaction is open here: each call ends its
+	 * own) unmaps it, for the cost of an mmap() and the meta pages; the
+	 * pages stay in the page cache. A failure leaves the cache closed:
+	 * puts go on without it. */
+	c->lookups = 0;
+	if (c->env)
+		mdb_env_close(c->env);
+	c->env = NULL;
+	env_open(c);
 }
 
 int cache_chunk_get(struct cache *c, const uint8_t id[SEAL_ID_LEN], struct snap_pack *pack,
@@ -116,7 +129,7 @@ int cache_chunk_get(struct cache *c, const uint8_t id[SEAL_ID_LEN], struct snap_
 	MDB_val k = {SEAL_ID_LEN, (void *)id}, v;
 	struct snap_entry e;
 	size_t used;
-	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
+	int rc = c->env ? mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn) : MDB_NOTFOUND;
 
 	if (rc)
 		return lmdb_rc(rc);
@@ -155,6 +168,8 @@ int cache_pack_put(struct cache *c, const struct snap_pack *p, const struct pack
 
 	if (rc)
 		return rc;
+	if (!c->env)
+		return -EIO;
 	rc = mdb_txn_begin(c->env, NULL, 0, &txn);
 	if (rc)
 		return lmdb_rc(rc);
@@ -181,7 +196,7 @@ int cache_pack_del(struct cache *c, const uint8_t id[PACK_ID_LEN])
 {
 	MDB_txn *txn;
 	MDB_val k = {PACK_ID_LEN, (void *)id};
-	int rc = mdb_txn_begin(c->env, NULL, 0, &txn);
+	int rc = c->env ? mdb_txn_begin(c->env, NULL, 0, &txn) : EIO;
 
 	if (rc)
 		return lmdb_rc(rc);
