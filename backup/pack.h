@@ -175,8 +175,9 @@ int pack_writer_add(struct pack_writer *w, const uint8_t id[SEAL_ID_LEN], const 
  * trailer. *pack and *len get the finished pack, which stays the writer's:
  * valid until pack_writer_reset() or pack_writer_free(); id, unless NULL,
  * gets its pack ID (a caller that codes the pack into shards may name it
- * from their hashes instead, and save hashing it once more). Returns 0, or KITH_EVALUE when the pack is empty or already
- * finished (then *pack is NULL and *len 0). */
+ * from their hashes instead, and save hashing it once more). Returns 0,
+ * or KITH_EVALUE when the pack is empty or already finished (then *pack
+ * is NULL and *len 0). */
 int pack_writer_finish(struct pack_writer *w, const struct backup_keys *keys, const uint8_t **pack,
                        size_t *len, uint8_t id[PACK_ID_LEN]);
 /* Starts a new, empty pack of the same kind and target, keeping the
