@@ -379,8 +379,9 @@ int bk_lock(struct bk *b, bool exclusive, int *fd)
 	*fd = -1;
 	if (errno != EWOULDBLOCK)
 		return cli_fail("cannot lock %s: %s", path, strerror(errno));
-	return cli_fail(exclusive ? "a backup put is running: prune once it is done"
-	                          : "a backup prune is running: put once it is done");
+	return cli_fail(exclusive ? "a backup put is running: try again once it is done"
+	                          : "a backup prune or repair is running (kithd's audit, "
+	                            "say): put once it is done");
 }
 
 int bk_open(struct bk *b, const char *data_dir, bool holders)
