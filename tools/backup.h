@@ -56,7 +56,6 @@ struct bk {
 	struct relay *relay;          /* owned */
 	struct place_holder *holders; /* n_holders, owned: what place.h reads */
 	bool *failed;                 /* n_holders, owned: a request failed, do not use it */
-	unsigned *in_flight;          /* n_holders, owned */
 	size_t n_holders;
 	bool progress;     /* stderr is a terminal: show a progress line */
 	uint64_t sent;     /* shard bytes acknowledged by holders */

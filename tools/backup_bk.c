@@ -317,8 +317,7 @@ static int load_holders(struct bk *b)
 	n = reply.data && reply.data->type == MSGPACK_OBJECT_ARRAY ? reply.data->via.array.size : 0;
 	b->holders = calloc(n ? n : 1, sizeof(*b->holders));
 	b->failed = calloc(n ? n : 1, sizeof(*b->failed));
-	b->in_flight = calloc(n ? n : 1, sizeof(*b->in_flight));
-	if (!b->holders || !b->failed || !b->in_flight) {
+	if (!b->holders || !b->failed) {
 		agentctl_reply_free(&reply);
 		return cli_fail("out of memory");
 	}
@@ -415,6 +414,5 @@ void bk_close(struct bk *b)
 	proto_identity_free(&b->id);
 	free(b->holders);
 	free(b->failed);
-	free(b->in_flight);
 	memset(b, 0, sizeof(*b));
 }

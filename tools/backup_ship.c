@@ -147,14 +147,19 @@ static bool busy(struct ship_shard *sh, int code)
 	return true;
 }
 
+/* A request of sh ended: true when it was a busy answer, to send again. */
+static bool answered(struct ship_shard *sh, int code)
+{
+	sh->in_flight--;
+	return busy(sh, code);
+}
+
 static void on_open(void *arg, int code, const char *err, const uint8_t *result, size_t len)
 {
 	struct ship_shard *sh = arg;
 	struct proto_usage u;
 
-	sh->in_flight--;
-	sh->s->b->in_flight[sh->holder]--;
-	if (busy(sh, code))
+	if (answered(sh, code))
 		return;
 	if (!code && proto_usage_decode(&u, result, len) != 0)
 		code = KITH_EMALFORMED, err = "an unreadable answer to hold.open";
@@ -169,9 +174,7 @@ static void on_write(void *arg, int code, const char *err, const uint8_t *result
 	struct ship_shard *sh = arg;
 	struct proto_hold_written w;
 
-	sh->in_flight--;
-	sh->s->b->in_flight[sh->holder]--;
-	if (busy(sh, code))
+	if (answered(sh, code))
 		return;
 	if (!code && proto_hold_written_decode(&w, result, len) != 0)
 		code = KITH_EMALFORMED, err = "an unreadable answer to hold.write";
@@ -194,9 +197,7 @@ static void on_commit(void *arg, int code, const char *err, const uint8_t *resul
 	struct ship *s = sh->s;
 	struct proto_hold_receipt r;
 
-	sh->in_flight--;
-	s->b->in_flight[sh->holder]--;
-	if (busy(sh, code))
+	if (answered(sh, code))
 		return;
 	if (!code && proto_hold_receipt_decode(&r, result, len) != 0)
 		code = KITH_EMALFORMED, err = "an unreadable receipt";
@@ -219,7 +220,6 @@ static int ship_send(struct ship_shard *sh, const char *op, const struct mp_buf 
 
 	if (!rc) {
 		sh->in_flight++;
-		sh->s->b->in_flight[sh->holder]++;
 	}
 	return rc;
 }
