@@ -126,6 +126,16 @@ static int cmd_status(void *arg, const struct ctl_request *req, msgpack_packer *
 	mp_map_map(&m, CTL_REPLY_MEMBERS, &sub);
 
 	mp_map_begin(&sub);
+	mp_map_uint(&sub, CTL_REPLY_PROBES, ms.probes);
+	mp_map_uint(&sub, CTL_REPLY_ACKS, ms.acks);
+	mp_map_uint(&sub, CTL_REPLY_INDIRECT_PROBES, ms.indirect_probes);
+	mp_map_uint(&sub, CTL_REPLY_SUSPICIONS, ms.suspicions);
+	mp_map_uint(&sub, CTL_REPLY_REFUTATIONS, ms.refutations);
+	mp_map_uint(&sub, CTL_REPLY_DEATHS, ms.deaths);
+	mp_map_uint(&sub, CTL_REPLY_LOCAL_HEALTH, ms.health);
+	mp_map_map(&m, CTL_REPLY_SWIM, &sub);
+
+	mp_map_begin(&sub);
 	mp_map_uint(&sub, CTL_REPLY_MESSAGES, ns.received);
 	mp_map_uint(&sub, CTL_REPLY_RECORDS_STORED, gs.records_stored);
 	mp_map_uint(&sub, CTL_REPLY_RECORDS_STALE, gs.stale);

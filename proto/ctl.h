@@ -255,6 +255,15 @@
 #define CTL_REPLY_RECORDS_BAD_SIGNATURE "records_bad_signature"
 #define CTL_REPLY_RECORDS_INVALID "records_invalid"
 #define CTL_REPLY_MEMBERSHIP_UPDATES "membership_updates"
+/* status.swim: this agent's failure detector since it started */
+#define CTL_REPLY_SWIM "swim"
+#define CTL_REPLY_PROBES "probes"
+#define CTL_REPLY_ACKS "acks"
+#define CTL_REPLY_INDIRECT_PROBES "indirect_probes"
+#define CTL_REPLY_SUSPICIONS "suspicions"
+#define CTL_REPLY_REFUTATIONS "refutations"
+#define CTL_REPLY_DEATHS "deaths"
+#define CTL_REPLY_LOCAL_HEALTH "local_health"
 /* status.checks: the checks this agent runs for partners */
 #define CTL_REPLY_CHECKS "checks"
 #define CTL_REPLY_SERVICES "services"

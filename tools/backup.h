@@ -33,11 +33,12 @@ struct proto_identity;
 #define BK_INDEX_CHUNK_MAX ((size_t)64 << 10)
 #define BK_INDEX_SEQ_LEN 8
 #define BK_INDEX_PACK_TARGET ((size_t)8 << 20)
-/* Data packs: 12 MiB, 3 MiB shards at 4+2. A put holds the pack being
+/* Data packs: 8 MiB, 2 MiB shards at 4+2. A put holds the pack being
  * filled, the one being shipped with its parity (1.5 times) and the index
- * pack being filled: 12 + 18 + 8 MiB, which leaves room under the 64 MiB
- * a backup may take (PACK_TARGET_DEFAULT, 16 MiB, would not). */
-#define BK_DATA_PACK_TARGET ((size_t)12 << 20)
+ * pack being filled: 8 + 12 + 8 MiB, with zstd's context, ZeroMQ's queues
+ * and the read buffer about 45 MiB, under the 64 MiB a backup may take
+ * (12 MiB packs came to 50 to 64). */
+#define BK_DATA_PACK_TARGET ((size_t)8 << 20)
 
 /* Requests in flight per holder: enough to keep a loopback or LAN link
  * busy (4 pieces of 256 KiB), few enough that a holder's agent and its

@@ -1,8 +1,12 @@
+/* madvise(): MADV_DONTNEED, which posix_madvise() ignores on Linux. */
+#define _DEFAULT_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <lmdb.h>
 
@@ -15,21 +19,53 @@
 #define CACHE_MAP_SIZE ((size_t)4 << 30)
 #define CHUNK_VALUE_LEN (PACK_ID_LEN + 12)
 
-/* Lookups between two cache_trim()s of their own: each touches a few
- * pages of the map (~4 KiB each), so this keeps what they hold in RSS to a
- * few MiB whatever the cache's size. */
-#define CACHE_TRIM_LOOKUPS 1024
+/* Lookups or inserts between two trims of the map. Each reads a leaf of
+ * both trees through it, and the kernel maps up to 64 KiB around every
+ * page fault from the page cache ("fault-around"), whatever madvise()
+ * says: 64 of them hold at most ~4 MiB in RSS, whatever the cache's size,
+ * for one madvise() per 64 chunks. */
+#define CACHE_TRIM_OPS 64
 
 struct cache {
 	MDB_env *env;
 	MDB_dbi chunks, packs;
-	unsigned lookups; /* since the last trim */
-	char path[4200];  /* DATA/backup-cache */
+	void *map; /* LMDB's map of data.mdb, NULL when not found */
+	size_t map_len;
+	unsigned ops;    /* since the last trim */
+	char path[4200]; /* DATA/backup-cache */
 };
 
 static int lmdb_rc(int rc)
 {
 	return rc == 0 ? 0 : rc == MDB_NOTFOUND ? -ENOENT : rc > 0 ? -rc : KITH_EVALUE;
+}
+
+/* LMDB reads through a shared read-only map of data.mdb: every page a
+ * lookup or an insert touched stays in kith's RSS until unmapped, and
+ * LMDB does not say where its map is (mdb_env_info() gives it only with
+ * MDB_FIXEDMAP). /proc/self/maps does: the mapping of data.mdb's device
+ * and inode. Without it (no /proc), trims close and reopen the
+ * environment instead. */
+static void find_map(struct cache *c)
+{
+	char line[4400], file[4300];
+	unsigned long start, end, ino, major, minor;
+	struct stat st;
+	FILE *f;
+
+	c->map = NULL;
+	snprintf(file, sizeof(file), "%s/data.mdb", c->path);
+	if (stat(file, &st) != 0 || !(f = fopen("/proc/self/maps", "re")))
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx %*s %*x %lx:%lx %lu", &start, &end, &major, &minor,
+		           &ino) == 5 &&
+		    ino == st.st_ino && makedev(major, minor) == st.st_dev) {
+			c->map = (void *)start;
+			c->map_len = end - start;
+			break;
+		}
+	fclose(f);
 }
 
 /* Opens (creating) the environment at c->path. */
@@ -60,6 +96,8 @@ static int env_open(struct cache *c)
 		mdb_env_close(c->env);
 		c->env = NULL;
 	}
+	if (!rc)
+		find_map(c);
 	return lmdb_rc(rc);
 }
 
@@ -106,18 +144,26 @@ static void put_u32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)(v >> 24);
 }
 
+/* Drops the pages of the map from kith's page tables (they stay in the
+ * page cache, and fault in again when read). Harmless inside a write
+ * transaction: its dirty pages are in LMDB's own memory, and what the map
+ * shows does not change. */
+static void unmap_pages(struct cache *c)
+{
+	c->ops = 0;
+	if (c->map)
+		madvise(c->map, c->map_len, MADV_DONTNEED);
+}
+
 void cache_trim(struct cache *c)
 {
-	/* LMDB reads through a shared read-only map of the file: every page a
-	 * lookup or an insert touched stays in our RSS until unmapped, and
-	 * LMDB does not say where its map is. Closing and opening the
-	 * environment again (no transaction is open here: each call ends its
-	 * own) unmaps it, for the cost of an mmap() and the meta pages; the
-	 * pages stay in the page cache. A failure leaves the cache closed:
-	 * puts go on without it. */
-	c->lookups = 0;
-	if (c->env)
-		mdb_env_close(c->env);
+	unmap_pages(c);
+	if (c->map || !c->env)
+		return;
+	/* No map found: closing and opening the environment unmaps it (no
+	 * transaction is open here: each call ends its own), once per pack.
+	 * A failure leaves the cache closed: puts go on without it. */
+	mdb_env_close(c->env);
 	c->env = NULL;
 	env_open(c);
 }
@@ -151,8 +197,8 @@ int cache_chunk_get(struct cache *c, const uint8_t id[SEAL_ID_LEN], struct snap_
 	if (!rc)
 		*pack = e.pack;
 	mdb_txn_abort(txn);
-	if (++c->lookups == CACHE_TRIM_LOOKUPS)
-		cache_trim(c);
+	if (++c->ops >= CACHE_TRIM_OPS)
+		unmap_pages(c);
 	return lmdb_rc(rc);
 }
 
@@ -184,6 +230,8 @@ int cache_pack_put(struct cache *c, const struct snap_pack *p, const struct pack
 		k = (MDB_val){SEAL_ID_LEN, (void *)entries[i].id};
 		v = (MDB_val){sizeof(value), value};
 		rc = mdb_put(txn, c->chunks, &k, &v, 0);
+		if (++c->ops >= CACHE_TRIM_OPS)
+			unmap_pages(c);
 	}
 	if (rc) {
 		mdb_txn_abort(txn);

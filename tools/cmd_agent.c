@@ -66,7 +66,8 @@ static void print_status(const msgpack_object *d)
 	const msgpack_object *m = agentctl_get(d, CTL_REPLY_MEMBERS),
 	                     *rej = agentctl_get(d, CTL_REPLY_REJECTED);
 	const msgpack_object *rcv = agentctl_get(d, CTL_REPLY_RECEIVED),
-	                     *chk = agentctl_get(d, CTL_REPLY_CHECKS);
+	                     *chk = agentctl_get(d, CTL_REPLY_CHECKS),
+	                     *swim = agentctl_get(d, CTL_REPLY_SWIM);
 	char a[128], b[128], up[32];
 
 	format_age(up, sizeof(up), agentctl_uint(d, CTL_REPLY_UPTIME));
@@ -84,6 +85,13 @@ static void print_status(const msgpack_object *d)
 	       " left\n",
 	       by_state(m, PROTO_STATE_ALIVE), by_state(m, PROTO_STATE_SUSPECT),
 	       by_state(m, PROTO_STATE_DEAD), by_state(m, PROTO_STATE_LEFT));
+	printf("swim:         %" PRIu64 " probes, %" PRIu64 " acks, %" PRIu64 " indirect; %" PRIu64
+	       " suspicions, %" PRIu64 " refuted, %" PRIu64 " deaths; local health %" PRIu64 "/8\n",
+	       agentctl_uint(swim, CTL_REPLY_PROBES), agentctl_uint(swim, CTL_REPLY_ACKS),
+	       agentctl_uint(swim, CTL_REPLY_INDIRECT_PROBES),
+	       agentctl_uint(swim, CTL_REPLY_SUSPICIONS),
+	       agentctl_uint(swim, CTL_REPLY_REFUTATIONS), agentctl_uint(swim, CTL_REPLY_DEATHS),
+	       agentctl_uint(swim, CTL_REPLY_LOCAL_HEALTH));
 	printf("records:      %" PRIu64 " held, %" PRIu64 " received, %" PRIu64 " already held\n",
 	       agentctl_uint(d, CTL_REPLY_RECORDS), agentctl_uint(rcv, CTL_REPLY_RECORDS_STORED),
 	       agentctl_uint(rcv, CTL_REPLY_RECORDS_STALE));
