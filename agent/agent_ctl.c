@@ -329,6 +329,7 @@ const struct control_command agent_ctl_commands[] = {
     {CTL_CMD_SHARD_DROP, agent_ctl_shard_drop},
     {CTL_CMD_SERVICES, agent_ctl_services},
     {CTL_CMD_SERVICE_ADD, agent_ctl_service_add},
+    {CTL_CMD_SERVICE_SET, agent_ctl_service_set},
     {CTL_CMD_SERVICE_RM, agent_ctl_service_rm},
     {CTL_CMD_SERVICE_LS, agent_ctl_service_ls},
     {CTL_CMD_HEALTH, agent_ctl_health},

@@ -259,18 +259,31 @@ int agent_upkeep_new(struct agent *a);
 /* agent_service.c: our own services and contacts. */
 int agent_ctl_service_add(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
                           size_t n);
+int agent_ctl_service_set(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                          size_t n);
 int agent_ctl_service_rm(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
                          size_t n);
 int agent_ctl_service_ls(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
                          size_t n);
 int agent_ctl_contact(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
                       size_t n);
-/* Re-seals our services when the set of partners holding monitor changed.
+/* Re-seals our services when the set of partners holding monitor (or dns
+ * of a service's zone) changed.
  * Cheap when nothing changed: call it after grant records and now and then. */
 void agent_services_reseal(struct agent *a);
 /* Opens our own box of a service record body into spec. */
 int agent_service_open(struct agent *a, const uint8_t *body, size_t len,
                        struct proto_service *spec);
+
+/* agent_dns_plan.c: the DNS plan of kith service add|set. */
+/* Reads the plan arguments of req over *plan (those not given stay),
+ * checks it and picks its zone. Returns 0 or a ctl_fail() code. */
+int agent_dns_plan_args(struct agent *a, const struct ctl_request *req, struct proto_dns_plan *plan,
+                        char *err, size_t n);
+/* The longest zone holding name among the dns grants we issued that are in
+ * force, to subject only when not NULL; NULL when none. The text is the
+ * trust module's, valid until its records change. */
+const char *agent_dns_zone_of(struct agent *a, const char *name, const uint8_t *subject);
 
 extern const struct control_command agent_ctl_commands[];
 extern const size_t agent_ctl_n_commands;

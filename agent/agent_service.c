@@ -48,26 +48,37 @@ int agent_service_open(struct agent *a, const uint8_t *body, size_t len, struct 
 
 struct readers {
 	struct agent *a;
+	const char *zone; /* the service's DNS zone, NULL: none */
 	uint8_t keys[PROTO_READERS_MAX][PROTO_KEY_LEN];
-	uint32_t n;
+	uint8_t roles[PROTO_READERS_MAX]; /* of keys[i] until the sort: ROLE_* */
+	uint32_t n, n_monitor, n_dns;     /* readers (us too); holders of each grant */
 	bool overflow;
 };
+
+#define ROLE_MONITOR 1
+#define ROLE_DNS 2
 
 static int key_order(const void *x, const void *y)
 {
 	return memcmp(x, y, PROTO_KEY_LEN);
 }
 
-static void add_reader(struct readers *r, const uint8_t key[PROTO_KEY_LEN])
+static void add_reader(struct readers *r, const uint8_t key[PROTO_KEY_LEN], uint8_t role)
 {
-	for (uint32_t i = 0; i < r->n; i++)
-		if (!memcmp(r->keys[i], key, PROTO_KEY_LEN))
+	uint32_t i = 0;
+
+	while (i < r->n && memcmp(r->keys[i], key, PROTO_KEY_LEN))
+		i++;
+	if (i == r->n) {
+		if (r->n == PROTO_READERS_MAX) {
+			r->overflow = true;
 			return;
-	if (r->n == PROTO_READERS_MAX) {
-		r->overflow = true;
-		return;
+		}
+		memcpy(r->keys[r->n++], key, PROTO_KEY_LEN);
 	}
-	memcpy(r->keys[r->n++], key, PROTO_KEY_LEN);
+	r->n_monitor += (role & ROLE_MONITOR) && !(r->roles[i] & ROLE_MONITOR);
+	r->n_dns += (role & ROLE_DNS) && !(r->roles[i] & ROLE_DNS);
+	r->roles[i] |= role;
 }
 
 static void add_monitor(void *arg, const struct trust_grant *g)
@@ -81,15 +92,24 @@ static void add_monitor(void *arg, const struct trust_grant *g)
 		return;
 	if (trust_grant_check(r->a->trust, g->issuer, g->subject, &want, loop_wall_s(), &valid,
 	                      &scope) == 0)
-		add_reader(r, g->subject);
+		add_reader(r, g->subject, ROLE_MONITOR);
+	if (!r->zone)
+		return;
+	want = (struct proto_scope){.type = PROTO_SCOPE_DNS};
+	snprintf(want.zone, sizeof(want.zone), "%s", r->zone);
+	if (trust_grant_check(r->a->trust, g->issuer, g->subject, &want, loop_wall_s(), &valid,
+	                      &scope) == 0)
+		add_reader(r, g->subject, ROLE_DNS);
 }
 
-/* Us and every member holding our monitor grant now, sorted. */
-static void current_readers(struct agent *a, struct readers *r)
+/* Us and every member holding our monitor grant now, and our dns grant of
+ * spec's zone if it has a plan: sorted. */
+static void current_readers(struct agent *a, const struct proto_service *spec, struct readers *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->a = a;
-	add_reader(r, a->id->pk);
+	r->zone = spec->dns.name[0] ? spec->dns.zone : NULL;
+	add_reader(r, a->id->pk, 0);
 	trust_grants_each(a->trust, add_monitor, r);
 	qsort(r->keys, r->n, PROTO_KEY_LEN, key_order);
 }
@@ -129,27 +149,34 @@ static int publish_service(struct agent *a, const char *name, const struct proto
 
 struct reseal {
 	struct agent *a;
-	struct readers want;
+	struct readers want; /* scratch, for one service at a time */
 	char (*names)[PROTO_SERVICE_NAME_MAX + 1];
 	size_t n;
+	bool overflow;
 };
 
-/* Collects the names of our services that need a new record. */
+/* Collects the names of our services that need a new record: their
+ * readers (which depend on each one's DNS zone) changed, or the record is
+ * half way to its expiry. */
 static int check_service(void *arg, const uint8_t *buf, size_t len)
 {
 	struct reseal *rs = arg;
 	struct proto_service_record *r;
+	struct proto_service spec;
 	struct proto_record rec;
 	bool same;
 
 	if (rs->n == PROTO_SERVICES_MAX || proto_record_decode(&rec, buf, len) != 0 ||
-	    rec.kind != PROTO_KIND_SERVICE || rec.body_len == 0)
+	    rec.kind != PROTO_KIND_SERVICE || rec.body_len == 0 ||
+	    agent_service_open(rs->a, rec.body, rec.body_len, &spec) != 0)
 		return 0;
 	r = malloc(sizeof(*r));
 	if (!r || proto_service_record_decode(r, rec.body, rec.body_len) != 0) {
 		free(r);
 		return 0;
 	}
+	current_readers(rs->a, &spec, &rs->want);
+	rs->overflow |= rs->want.overflow;
 	same = r->n_boxes == rs->want.n && rec.expires > loop_wall_s() + SERVICE_TTL / 2;
 	for (uint32_t i = 0; same && i < r->n_boxes; i++)
 		same = !memcmp(r->boxes[i].reader, rs->want.keys[i], PROTO_KEY_LEN);
@@ -160,33 +187,41 @@ static int check_service(void *arg, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+/* Our own service name as we registered it last, into spec. */
+static int load_own(struct agent *a, const char *name, struct proto_service *spec)
+{
+	struct proto_record rec;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = store_record_get(a->store, a->id->pk, PROTO_KIND_SERVICE, name, &buf, &len);
+
+	if (!rc)
+		rc = proto_record_decode(&rec, buf, len);
+	if (!rc)
+		rc = rec.body_len ? agent_service_open(a, rec.body, rec.body_len, spec) : -ENOENT;
+	free(buf);
+	return rc;
+}
+
 void agent_services_reseal(struct agent *a)
 {
 	struct reseal rs = {.a = a};
 
-	current_readers(a, &rs.want);
-	if (rs.want.overflow)
-		log_warnx("more than %d partners hold monitor: the others are left out",
-		          PROTO_READERS_MAX - 1);
 	rs.names = calloc(PROTO_SERVICES_MAX, sizeof(*rs.names));
 	if (!rs.names)
 		return;
 	/* The walk's buffers are the store's: collect first, publish after. */
 	store_records_since(a->store, a->id->pk, 0, check_service, &rs);
+	if (rs.overflow)
+		log_warnx("more than %d partners may read a service: the others are left out",
+		          PROTO_READERS_MAX - 1);
 	for (size_t i = 0; i < rs.n; i++) {
 		struct proto_service spec;
-		uint8_t *buf = NULL;
-		size_t len = 0;
-		struct proto_record rec;
-		int rc = store_record_get(a->store, a->id->pk, PROTO_KIND_SERVICE, rs.names[i],
-		                          &buf, &len);
-		if (!rc)
-			rc = proto_record_decode(&rec, buf, len);
-		if (!rc)
-			rc = agent_service_open(a, rec.body, rec.body_len, &spec);
-		if (!rc)
+		int rc = load_own(a, rs.names[i], &spec);
+		if (!rc) {
+			current_readers(a, &spec, &rs.want);
 			rc = publish_service(a, rs.names[i], &spec, &rs.want);
-		free(buf);
+		}
 		if (rc)
 			log_warnx("cannot re-seal service %s: %s", rs.names[i], proto_strerror(rc));
 		else
@@ -218,55 +253,112 @@ static int arg_seconds(const struct ctl_request *req, const char *key, const cha
 	return 0;
 }
 
+/* Reads the arguments of service.add|set that req gives over spec. */
+static int service_args(struct agent *a, const struct ctl_request *req, struct proto_service *spec,
+                        char *err, size_t n)
+{
+	uint64_t status = 0;
+	int rc = ctl_arg_text(req, CTL_KEY_URL, spec->url, sizeof(spec->url));
+
+	if (rc == KITH_ETOOBIG || rc == KITH_ETYPE)
+		return ctl_fail(err, n, KITH_EVALUE, "--url is at most %d bytes", PROTO_URL_MAX);
+	if (ctl_arg_uint(req, CTL_KEY_EXPECT_STATUS, &status) == 0) {
+		if (status < 100 || status > 599)
+			return ctl_fail(err, n, KITH_EVALUE, "--expect-status must be 100 to 599");
+		spec->expect_status = (uint32_t)status;
+	}
+	if (ctl_arg_text(req, CTL_KEY_EXPECT_BODY, spec->expect_body, sizeof(spec->expect_body)) ==
+	    KITH_ETOOBIG)
+		return ctl_fail(err, n, KITH_ETOOBIG, "--expect-body is at most %d bytes",
+		                PROTO_EXPECT_BODY_MAX);
+	if ((rc = arg_seconds(req, CTL_KEY_INTERVAL, "interval", 1, 86400, &spec->interval_s, err,
+	                      n)) ||
+	    (rc = arg_seconds(req, CTL_KEY_TIMEOUT, "timeout", 1, 300, &spec->timeout_s, err, n)) ||
+	    (rc = arg_seconds(req, CTL_KEY_TLS_WARN, "tls-expiry-warn", 0, 365 * 86400,
+	                      &spec->tls_warn_s, err, n)))
+		return rc;
+	if (spec->timeout_s > spec->interval_s)
+		return ctl_fail(err, n, KITH_EVALUE, "--timeout must not exceed --interval");
+	return agent_dns_plan_args(a, req, &spec->dns, err, n);
+}
+
+/* Seals spec to its readers, publishes it and answers {name, monitors,
+ * dns_zone?, dns_holders?}. */
+static int register_service(struct agent *a, const char *name, const struct proto_service *spec,
+                            msgpack_packer *pk, char *err, size_t n)
+{
+	struct readers r;
+	struct mp_map m;
+	int rc;
+
+	current_readers(a, spec, &r);
+	rc = publish_service(a, name, spec, &r);
+	if (rc == KITH_EVALUE)
+		return ctl_fail(err, n, rc, "the URL or a value is not acceptable");
+	if (rc)
+		return ctl_fail(err, n, rc, "cannot publish the service: %s", proto_strerror(rc));
+	log_info("service %s registered (%s, every %us%s%s), sealed to %u reader(s)", name,
+	         spec->url, spec->interval_s, spec->dns.name[0] ? ", DNS name " : "",
+	         spec->dns.name, r.n);
+	mp_map_begin(&m);
+	mp_map_str(&m, CTL_REPLY_NAME, name);
+	mp_map_uint(&m, CTL_REPLY_MONITORS, r.n_monitor);
+	if (spec->dns.name[0]) {
+		mp_map_str(&m, CTL_REPLY_DNS_NAME, spec->dns.name);
+		mp_map_str(&m, CTL_REPLY_DNS_ZONE, spec->dns.zone);
+		mp_map_uint(&m, CTL_REPLY_DNS_HOLDERS, r.n_dns);
+	}
+	mp_map_end(&m, pk);
+	return 0;
+}
+
+static int service_name_arg(const struct ctl_request *req, char name[PROTO_SERVICE_NAME_MAX + 1],
+                            char *err, size_t n)
+{
+	if (ctl_arg_text(req, CTL_KEY_NAME, name, PROTO_SERVICE_NAME_MAX + 1) != 0 ||
+	    !proto_service_name_ok(name, strlen(name)))
+		return ctl_fail(err, n, KITH_EVALUE,
+		                "a service name is 1 to 63 characters of a-z, 0-9, '-', '_', '.'");
+	return 0;
+}
+
 int agent_ctl_service_add(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
                           size_t n)
 {
 	struct agent *a = arg;
 	struct proto_service spec = {0};
-	struct readers r;
 	char name[PROTO_SERVICE_NAME_MAX + 1];
-	uint64_t status = 0;
-	struct mp_map m;
-	int rc;
+	int rc = service_name_arg(req, name, err, n);
 
+	if (rc)
+		return rc;
 	proto_service_defaults(&spec);
-	if (ctl_arg_text(req, CTL_KEY_NAME, name, sizeof(name)) != 0 ||
-	    !proto_service_name_ok(name, strlen(name)))
-		return ctl_fail(err, n, KITH_EVALUE,
-		                "a service name is 1 to 63 characters of a-z, 0-9, '-', '_', '.'");
-	if (ctl_arg_text(req, CTL_KEY_URL, spec.url, sizeof(spec.url)) != 0)
+	if ((rc = service_args(a, req, &spec, err, n)))
+		return rc;
+	if (!spec.url[0])
 		return ctl_fail(err, n, KITH_EVALUE, "--url is needed (up to %d bytes)",
 		                PROTO_URL_MAX);
-	if (ctl_arg_uint(req, CTL_KEY_EXPECT_STATUS, &status) == 0) {
-		if (status < 100 || status > 599)
-			return ctl_fail(err, n, KITH_EVALUE, "--expect-status must be 100 to 599");
-		spec.expect_status = (uint32_t)status;
-	}
-	if (ctl_arg_text(req, CTL_KEY_EXPECT_BODY, spec.expect_body, sizeof(spec.expect_body)) ==
-	    KITH_ETOOBIG)
-		return ctl_fail(err, n, KITH_ETOOBIG, "--expect-body is at most %d bytes",
-		                PROTO_EXPECT_BODY_MAX);
-	if ((rc = arg_seconds(req, CTL_KEY_INTERVAL, "interval", 1, 86400, &spec.interval_s, err,
-	                      n)) ||
-	    (rc = arg_seconds(req, CTL_KEY_TIMEOUT, "timeout", 1, 300, &spec.timeout_s, err, n)) ||
-	    (rc = arg_seconds(req, CTL_KEY_TLS_WARN, "tls-expiry-warn", 0, 365 * 86400,
-	                      &spec.tls_warn_s, err, n)))
-		return rc;
-	if (spec.timeout_s > spec.interval_s)
-		return ctl_fail(err, n, KITH_EVALUE, "--timeout must not exceed --interval");
-	current_readers(a, &r);
-	rc = publish_service(a, name, &spec, &r);
-	if (rc == KITH_EVALUE)
-		return ctl_fail(err, n, rc, "the URL or a value is not acceptable");
+	return register_service(a, name, &spec, pk, err, n);
+}
+
+int agent_ctl_service_set(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                          size_t n)
+{
+	struct agent *a = arg;
+	struct proto_service spec;
+	char name[PROTO_SERVICE_NAME_MAX + 1];
+	int rc = service_name_arg(req, name, err, n);
+
 	if (rc)
-		return ctl_fail(err, n, rc, "cannot publish the service: %s", proto_strerror(rc));
-	log_info("service %s registered (%s, every %us), sealed to %u reader(s)", name, spec.url,
-	         spec.interval_s, r.n);
-	mp_map_begin(&m);
-	mp_map_str(&m, CTL_REPLY_NAME, name);
-	mp_map_uint(&m, CTL_REPLY_MONITORS, r.n - 1);
-	mp_map_end(&m, pk);
-	return 0;
+		return rc;
+	rc = load_own(a, name, &spec);
+	if (rc == -ENOENT)
+		return ctl_fail(err, n, -ENOENT, "no service '%s' registered here", name);
+	if (rc)
+		return ctl_fail(err, n, rc, "cannot read service %s: %s", name, proto_strerror(rc));
+	if ((rc = service_args(a, req, &spec, err, n)))
+		return rc;
+	return register_service(a, name, &spec, pk, err, n);
 }
 
 int agent_ctl_service_rm(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
@@ -333,6 +425,10 @@ static int list_one(void *arg, const uint8_t *buf, size_t len)
 	mp_map_uint(&m, CTL_REPLY_TIMEOUT_S, spec.timeout_s);
 	mp_map_uint(&m, CTL_REPLY_EXPECT_STATUS, spec.expect_status);
 	mp_map_uint(&m, CTL_REPLY_MONITORS, r->n_boxes ? r->n_boxes - 1 : 0);
+	if (spec.dns.name[0]) {
+		mp_map_str(&m, CTL_REPLY_DNS_NAME, spec.dns.name);
+		mp_map_str(&m, CTL_REPLY_DNS_ZONE, spec.dns.zone);
+	}
 	mp_map_end(&m, l->pk);
 	free(r);
 	return 0;

@@ -28,6 +28,12 @@ enum service_key {
 	SERVICE_INTERVAL = 4,      /* uint 1..86400 */
 	SERVICE_TIMEOUT = 5,       /* uint 1..300, <= interval */
 	SERVICE_TLS_WARN = 6,      /* uint 0..PROTO_TLS_WARN_MAX */
+	/* The DNS plan (struct proto_dns_plan): all of 7..11 or none. */
+	SERVICE_DNS_NAME = 7,     /* str, a DNS name in the zone */
+	SERVICE_DNS_ZONE = 8,     /* str, a DNS name */
+	SERVICE_DNS_PRIMARY = 9,  /* array 1..8 of bin 4 or 16 */
+	SERVICE_DNS_STANDBY = 10, /* array 1..8 of bin 4 or 16 */
+	SERVICE_DNS_TTL = 11,     /* uint 1..86400 */
 };
 
 enum observation_key {
@@ -175,6 +181,24 @@ static int read_text_list(struct mp_reader *r, char *rows, size_t stride, uint32
 	return r->err;
 }
 
+/* An array of 1..PROTO_DNS_ADDRS_MAX addresses, each bin 4 or 16. */
+static int read_ip_list(struct mp_reader *r, struct proto_ip *list, uint32_t *n)
+{
+	if (mp_read_array(r, n, PROTO_DNS_ADDRS_MAX))
+		return r->err;
+	for (uint32_t i = 0; i < *n && !r->err; i++) {
+		const uint8_t *b;
+		size_t len;
+		if (mp_read_bin(r, &b, &len, 16))
+			break;
+		if (len != 4 && len != 16)
+			return mp_fail(r, KITH_EVALUE);
+		list[i].len = (uint8_t)len;
+		memcpy(list[i].addr, b, len);
+	}
+	return r->err;
+}
+
 /* Pass one: shape, keys and version (see the top of this file). */
 static int scan(const uint8_t *buf, size_t len)
 {
@@ -273,6 +297,15 @@ static int write_end(struct writer *w)
 	return 0;
 }
 
+static void write_ip_list(msgpack_packer *pk, const struct proto_ip *list, uint32_t n)
+{
+	msgpack_pack_array(pk, n);
+	for (uint32_t i = 0; i < n; i++) {
+		msgpack_pack_bin(pk, list[i].len);
+		msgpack_pack_bin_body(pk, list[i].addr, list[i].len);
+	}
+}
+
 /* ---- member ---- */
 
 static int member_field(struct mp_reader *r, uint64_t key, void *body)
@@ -368,8 +401,56 @@ static int service_field(struct mp_reader *r, uint64_t key, void *body)
 		return read_u32(r, &s->timeout_s);
 	case SERVICE_TLS_WARN:
 		return read_u32(r, &s->tls_warn_s);
+	case SERVICE_DNS_NAME:
+		return mp_read_text(r, s->dns.name, PROTO_ZONE_MAX);
+	case SERVICE_DNS_ZONE:
+		return mp_read_text(r, s->dns.zone, PROTO_ZONE_MAX);
+	case SERVICE_DNS_PRIMARY:
+		return read_ip_list(r, s->dns.primary, &s->dns.n_primary);
+	case SERVICE_DNS_STANDBY:
+		return read_ip_list(r, s->dns.standby, &s->dns.n_standby);
+	case SERVICE_DNS_TTL:
+		return read_u32(r, &s->dns.ttl_s);
 	}
 	return FIELD_UNKNOWN;
+}
+
+unsigned proto_ip_families(const struct proto_ip *list, uint32_t n)
+{
+	unsigned mask = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		mask |= list[i].len == 4 ? 1 : 2;
+	return mask;
+}
+
+static int dns_plan_check(const struct proto_dns_plan *d)
+{
+	char canon[PROTO_ZONE_MAX + 1];
+	const char *why;
+
+	if (!d->name[0])
+		return d->zone[0] || d->n_primary || d->n_standby || d->ttl_s ? KITH_EVALUE : 0;
+	/* Names in their one canonical form only: what kith compares. */
+	if (check_text(d->name, sizeof(d->name), 1) || check_text(d->zone, sizeof(d->zone), 1) ||
+	    proto_dns_name_parse(canon, d->name, strlen(d->name), &why) != 0 ||
+	    strcmp(canon, d->name) != 0 ||
+	    proto_dns_name_parse(canon, d->zone, strlen(d->zone), &why) != 0 ||
+	    strcmp(canon, d->zone) != 0 || !proto_dns_name_in_zone(d->name, d->zone))
+		return KITH_EVALUE;
+	if (d->n_primary < 1 || d->n_primary > PROTO_DNS_ADDRS_MAX || d->n_standby < 1 ||
+	    d->n_standby > PROTO_DNS_ADDRS_MAX || d->ttl_s < 1 || d->ttl_s > 86400)
+		return KITH_EVALUE;
+	for (uint32_t i = 0; i < d->n_primary; i++)
+		if (d->primary[i].len != 4 && d->primary[i].len != 16)
+			return KITH_EVALUE;
+	for (uint32_t i = 0; i < d->n_standby; i++)
+		if (d->standby[i].len != 4 && d->standby[i].len != 16)
+			return KITH_EVALUE;
+	if (proto_ip_families(d->primary, d->n_primary) !=
+	    proto_ip_families(d->standby, d->n_standby))
+		return KITH_EVALUE;
+	return 0;
 }
 
 static int service_check(const void *body)
@@ -388,7 +469,7 @@ static int service_check(const void *body)
 		return KITH_EVALUE;
 	if (s->tls_warn_s > PROTO_TLS_WARN_MAX)
 		return KITH_EVALUE;
-	return 0;
+	return dns_plan_check(&s->dns);
 }
 
 static const struct body_kind service_kind = {
@@ -422,6 +503,15 @@ int proto_service_encode(struct mp_buf *out, const struct proto_service *in)
 		msgpack_pack_uint32(write_key(&w, SERVICE_TIMEOUT), in->timeout_s);
 	if (in->tls_warn_s != PROTO_SERVICE_TLS_WARN_DEFAULT)
 		msgpack_pack_uint32(write_key(&w, SERVICE_TLS_WARN), in->tls_warn_s);
+	if (in->dns.name[0]) {
+		mp_pack_cstr(write_key(&w, SERVICE_DNS_NAME), in->dns.name);
+		mp_pack_cstr(write_key(&w, SERVICE_DNS_ZONE), in->dns.zone);
+		write_ip_list(write_key(&w, SERVICE_DNS_PRIMARY), in->dns.primary,
+		              in->dns.n_primary);
+		write_ip_list(write_key(&w, SERVICE_DNS_STANDBY), in->dns.standby,
+		              in->dns.n_standby);
+		msgpack_pack_uint32(write_key(&w, SERVICE_DNS_TTL), in->dns.ttl_s);
+	}
 	return write_end(&w);
 }
 

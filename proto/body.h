@@ -37,13 +37,40 @@ struct proto_member {
 /* A service's check details, name = service name: what partners check. It
  * travels sealed inside the service record (below) and in services.get
  * results, never in clear in a record. */
+/* An IPv4 (len 4) or IPv6 (len 16) address, network byte order. */
+struct proto_ip {
+	uint8_t len;
+	uint8_t addr[16];
+};
+
+#define PROTO_DNS_ADDRS_MAX 8
+
+/* The address families of list[0..n), as a mask: 1 for IPv4, 2 for IPv6. */
+unsigned proto_ip_families(const struct proto_ip *list, uint32_t n);
+
+/* A service's DNS plan: its name answers the primary addresses while they
+ * are up, the standby ones during an outage. Either no plan (name empty,
+ * every other field zero), or all of it: name in zone (proto_dns_name_in_zone()),
+ * 1..PROTO_DNS_ADDRS_MAX addresses on each side, and the same address
+ * families on both (an A set that fails over while the AAAA set stays on
+ * the dead primary would fail half the clients). */
+struct proto_dns_plan {
+	char name[PROTO_ZONE_MAX + 1]; /* proto_dns_name_parse() form */
+	char zone[PROTO_ZONE_MAX + 1]; /* the dns:ZONE grant that may change it */
+	uint32_t n_primary, n_standby;
+	struct proto_ip primary[PROTO_DNS_ADDRS_MAX];
+	struct proto_ip standby[PROTO_DNS_ADDRS_MAX];
+	uint32_t ttl_s; /* 1..86400 */
+};
+
 struct proto_service {
 	char url[PROTO_URL_MAX + 1];                 /* http(s)://..., tcp://host:port, ... */
 	uint32_t expect_status;                      /* 0: any 2xx or 3xx; else 100..599 */
 	char expect_body[PROTO_EXPECT_BODY_MAX + 1]; /* substring, may be empty */
 	uint32_t interval_s;                         /* 1..86400 */
 	uint32_t timeout_s;                          /* 1..300, <= interval_s */
-	uint32_t tls_warn_s; /* warn this long before certificate expiry, 0: never */
+	uint32_t tls_warn_s;       /* warn this long before certificate expiry, 0: never */
+	struct proto_dns_plan dns; /* dns.name[0] == 0: none */
 };
 
 /* Defaults of the optional service fields, and the largest tls_warn_s. */
@@ -51,6 +78,7 @@ struct proto_service {
 #define PROTO_SERVICE_TIMEOUT_DEFAULT 10
 #define PROTO_SERVICE_TLS_WARN_DEFAULT (14 * 86400)
 #define PROTO_TLS_WARN_MAX (365 * 86400)
+#define PROTO_DNS_TTL_DEFAULT 60
 
 enum proto_status {
 	PROTO_STATUS_UP = 1,

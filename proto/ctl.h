@@ -111,8 +111,10 @@
  * peer answered. */
 #define CTL_CMD_SERVICES "services"
 /* kith service add: name, url (text), expect_status? (uint),
- * expect_body? (text), interval?, timeout?, tls_warn? (text, durations)
- * -> {name, monitors}. */
+ * expect_body? (text), interval?, timeout?, tls_warn? (text, durations),
+ * and a DNS plan: dns_name?, primary?, standby? (text, addresses joined
+ * by commas), ttl? (uint seconds) -> {name, monitors, dns_zone?,
+ * dns_holders?}. */
 #define CTL_CMD_SERVICE_ADD "service.add"
 #define CTL_KEY_URL "url"
 #define CTL_KEY_EXPECT_STATUS "expect_status"
@@ -120,6 +122,14 @@
 #define CTL_KEY_INTERVAL "interval"
 #define CTL_KEY_TIMEOUT "timeout"
 #define CTL_KEY_TLS_WARN "tls_warn"
+#define CTL_KEY_DNS_NAME "dns_name"
+#define CTL_KEY_PRIMARY "primary"
+#define CTL_KEY_STANDBY "standby"
+#define CTL_KEY_TTL "ttl"
+/* kith service set: name and any argument of service.add, or no_dns
+ * (bool) to drop the plan; what is not given stays -> as service.add. */
+#define CTL_CMD_SERVICE_SET "service.set"
+#define CTL_KEY_NO_DNS "no_dns"
 /* kith service rm: name -> {removed}. */
 #define CTL_CMD_SERVICE_RM "service.rm"
 /* kith service ls: no arguments -> [{name, url, interval_s, timeout_s,
@@ -215,6 +225,9 @@
 #define CTL_REPLY_OWNER "owner"
 #define CTL_REPLY_OWNER_NAME "owner_name"
 #define CTL_REPLY_SERVICE "service"
+#define CTL_REPLY_DNS_NAME "dns_name"
+#define CTL_REPLY_DNS_ZONE "dns_zone"
+#define CTL_REPLY_DNS_HOLDERS "dns_holders"
 #define CTL_REPLY_VERDICT "verdict"
 #define CTL_REPLY_CHECKED_HERE "checked_here"
 #define CTL_REPLY_OBSERVERS "observers"

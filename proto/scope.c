@@ -145,27 +145,27 @@ static bool zone_char_ok(char c)
 static int check_label(const char *s, size_t len, const char **why)
 {
 	if (len == 0)
-		return fail(why, "zone has an empty label (two dots in a row, or a leading dot?)");
+		return fail(why, "a DNS name has an empty label (two dots in a row, or a "
+		                 "leading dot?)");
 	if (len > LABEL_MAX)
-		return fail_quoting(why, "zone label ", s, len, " is longer than 63 characters");
+		return fail_quoting(why, "DNS label ", s, len, " is longer than 63 characters");
 	for (size_t i = 0; i < len; i++)
 		if (!zone_char_ok(s[i]))
-			return fail_quoting(why, "zone label ", s, len,
+			return fail_quoting(why, "DNS label ", s, len,
 			                    " has a character outside a-z, 0-9 and '-'");
 	if (s[0] == '-' || s[len - 1] == '-')
-		return fail_quoting(why, "zone label ", s, len, " starts or ends with '-'");
+		return fail_quoting(why, "DNS label ", s, len, " starts or ends with '-'");
 	return 0;
 }
 
-/* ZONE: a DNS name, lowered into out without its final dot. */
-static int parse_zone(char out[PROTO_ZONE_MAX + 1], const char *s, size_t len, const char **why)
+int proto_dns_name_parse(char out[PROTO_ZONE_MAX + 1], const char *s, size_t len, const char **why)
 {
 	if (len > 0 && s[len - 1] == '.')
 		len--;
 	if (len == 0)
-		return fail(why, "dns needs a zone, e.g. dns:example.org");
+		return fail(why, "empty DNS name");
 	if (len > PROTO_ZONE_MAX)
-		return fail_quoting(why, "zone ", s, len, " is longer than 253 characters");
+		return fail_quoting(why, "DNS name ", s, len, " is longer than 253 characters");
 	for (size_t i = 0; i < len; i++)
 		out[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') : s[i];
 	out[len] = '\0';
@@ -179,6 +179,15 @@ static int parse_zone(char out[PROTO_ZONE_MAX + 1], const char *s, size_t len, c
 		start = i + 1;
 	}
 	return 0;
+}
+
+bool proto_dns_name_in_zone(const char *name, const char *zone)
+{
+	size_t n = strlen(name), z = strlen(zone);
+
+	if (z == 0 || n < z || strcmp(name + n - z, zone) != 0)
+		return false;
+	return n == z || name[n - z - 1] == '.';
 }
 
 int proto_scope_parse(struct proto_scope *out, const char *text, size_t len, const char **why)
@@ -202,7 +211,9 @@ int proto_scope_parse(struct proto_scope *out, const char *text, size_t len, con
 	}
 	if (has_prefix(text, len, "dns:")) {
 		out->type = PROTO_SCOPE_DNS;
-		return parse_zone(out->zone, text + 4, len - 4, why);
+		if (len == 4 || (len == 5 && text[4] == '.'))
+			return fail(why, "dns needs a zone, e.g. dns:example.org");
+		return proto_dns_name_parse(out->zone, text + 4, len - 4, why);
 	}
 	if (len == 6 && memcmp(text, "backup", 6) == 0)
 		return fail(why, "backup needs a size, e.g. backup:50G");

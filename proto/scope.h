@@ -15,6 +15,7 @@
 #ifndef KITH_PROTO_SCOPE_H
 #define KITH_PROTO_SCOPE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -59,6 +60,14 @@ struct proto_scope {
  * per-thread storage that the next call may overwrite: print or copy it
  * before parsing again. */
 int proto_scope_parse(struct proto_scope *out, const char *text, size_t len, const char **why);
+
+/* A DNS host or zone name s[0..len) (borrowed): labels of a-z, 0-9 and
+ * '-', lowered into out without its final dot. Returns 0 or KITH_ESCOPE
+ * with *why as for proto_scope_parse(). */
+int proto_dns_name_parse(char out[PROTO_ZONE_MAX + 1], const char *s, size_t len, const char **why);
+/* Whether name is zone or a name under it (both in proto_dns_name_parse()'s
+ * form). */
+bool proto_dns_name_in_zone(const char *name, const char *zone);
 /* Writes the canonical text form into buf (NUL-terminated): backup sizes
  * use the largest of K, M, G, T that divides them exactly, and COUNT only
  * when it is not the default. Returns 0, KITH_ETOOBIG when n is too small,

@@ -1,4 +1,4 @@
-/* Peer monitoring from the command line: kith service add|rm|ls, kith
+/* Peer monitoring from the command line: kith service add|set|rm|ls, kith
  * services, kith contact add|rm, kith health. */
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,11 +19,14 @@ static void print_services(const msgpack_object *d)
 	printf("%-24s %-9s %-8s %s\n", "SERVICE", "INTERVAL", "MONITORS", "URL");
 	for (uint32_t i = 0; i < d->via.array.size; i++) {
 		const msgpack_object *s = &d->via.array.ptr[i];
-		char name[80], url[2100];
-		printf("%-24s %-8" PRIu64 "s %-8" PRIu64 " %s\n",
+		char name[80], url[2100], dns[PROTO_ZONE_MAX + 1];
+		printf("%-24s %-8" PRIu64 "s %-8" PRIu64 " %s",
 		       agentctl_text(s, CTL_REPLY_NAME, name, sizeof(name)),
 		       agentctl_uint(s, CTL_REPLY_INTERVAL_S), agentctl_uint(s, CTL_REPLY_MONITORS),
 		       agentctl_text(s, CTL_REPLY_URL, url, sizeof(url)));
+		if (agentctl_text(s, CTL_REPLY_DNS_NAME, dns, sizeof(dns))[0])
+			printf("  (DNS name %s)", dns);
+		printf("\n");
 	}
 }
 
@@ -36,28 +39,102 @@ static int list_own(const char *data_dir, bool json)
 	return agentctl_run(data_dir, &r, json, print_services);
 }
 
+/* The arguments of kith service add|set that are given, into r. */
+static int service_request(struct agentctl_request *r, const char *const *v, bool no_dns)
+{
+	enum { URL, STATUS, BODY, INTERVAL, TIMEOUT, WARN, DNS_NAME, PRIMARY, STANDBY, TTL };
+	unsigned long code = 0, ttl = 0;
+	char *end;
+	int rc;
+
+	if ((v[INTERVAL] &&
+	     (rc = cli_check_duration("service", "interval", v[INTERVAL], 1000)) != CLI_CONTINUE) ||
+	    (v[TIMEOUT] &&
+	     (rc = cli_check_duration("service", "timeout", v[TIMEOUT], 1000)) != CLI_CONTINUE) ||
+	    (v[WARN] &&
+	     (rc = cli_check_duration("service", "tls-expiry-warn", v[WARN], 0)) != CLI_CONTINUE))
+		return rc;
+	if (v[STATUS]) {
+		code = strtoul(v[STATUS], &end, 10);
+		if (*end || code < 100 || code > 599)
+			return cli_usage("service", "--expect-status must be 100 to 599");
+	}
+	if (v[TTL]) {
+		ttl = strtoul(v[TTL], &end, 10);
+		if (*end || ttl < 1 || ttl > 86400)
+			return cli_usage("service", "--ttl is 1 to 86400 seconds");
+	}
+	if (no_dns && (v[DNS_NAME] || v[PRIMARY] || v[STANDBY] || v[TTL]))
+		return cli_usage("service",
+		                 "--no-dns drops the DNS plan: give no other DNS option");
+	if (v[URL])
+		agentctl_arg_text(r, CTL_KEY_URL, v[URL]);
+	if (v[STATUS])
+		agentctl_arg_uint(r, CTL_KEY_EXPECT_STATUS, code);
+	if (v[BODY])
+		agentctl_arg_text(r, CTL_KEY_EXPECT_BODY, v[BODY]);
+	if (v[INTERVAL])
+		agentctl_arg_text(r, CTL_KEY_INTERVAL, v[INTERVAL]);
+	if (v[TIMEOUT])
+		agentctl_arg_text(r, CTL_KEY_TIMEOUT, v[TIMEOUT]);
+	if (v[WARN])
+		agentctl_arg_text(r, CTL_KEY_TLS_WARN, v[WARN]);
+	if (v[DNS_NAME])
+		agentctl_arg_text(r, CTL_KEY_DNS_NAME, v[DNS_NAME]);
+	if (v[PRIMARY])
+		agentctl_arg_text(r, CTL_KEY_PRIMARY, v[PRIMARY]);
+	if (v[STANDBY])
+		agentctl_arg_text(r, CTL_KEY_STANDBY, v[STANDBY]);
+	if (v[TTL])
+		agentctl_arg_uint(r, CTL_KEY_TTL, ttl);
+	if (no_dns)
+		agentctl_arg_flag(r, CTL_KEY_NO_DNS, true);
+	return CLI_CONTINUE;
+}
+
+static void print_registered(const char *name, const msgpack_object *d)
+{
+	char dns[PROTO_ZONE_MAX + 1], zone[PROTO_ZONE_MAX + 1];
+
+	printf("registered %s, sealed to %" PRIu64 " monitoring partner(s)", name,
+	       agentctl_uint(d, CTL_REPLY_MONITORS));
+	if (agentctl_text(d, CTL_REPLY_DNS_NAME, dns, sizeof(dns))[0])
+		printf("; DNS name %s, sealed to %" PRIu64 " holder(s) of dns:%s", dns,
+		       agentctl_uint(d, CTL_REPLY_DNS_HOLDERS),
+		       agentctl_text(d, CTL_REPLY_DNS_ZONE, zone, sizeof(zone)));
+	printf("\n");
+}
+
 int cmd_service_main(int argc, char **argv)
 {
-	const char *url = NULL, *status = NULL, *body = NULL, *interval = NULL, *timeout = NULL,
-	           *warn = NULL;
-	bool json = false;
-	const struct cli_opt opts[] = {
-	    {"url", &url, NULL},          {"expect-status", &status, NULL},
-	    {"expect-body", &body, NULL}, {"interval", &interval, NULL},
-	    {"timeout", &timeout, NULL},  {"tls-expiry-warn", &warn, NULL},
-	    {"json", NULL, &json},        {NULL, NULL, NULL}};
+	const char *v[10] = {NULL};
+	bool json = false, no_dns = false;
+	const struct cli_opt opts[] = {{"url", &v[0], NULL},
+	                               {"expect-status", &v[1], NULL},
+	                               {"expect-body", &v[2], NULL},
+	                               {"interval", &v[3], NULL},
+	                               {"timeout", &v[4], NULL},
+	                               {"tls-expiry-warn", &v[5], NULL},
+	                               {"dns-name", &v[6], NULL},
+	                               {"primary", &v[7], NULL},
+	                               {"standby", &v[8], NULL},
+	                               {"ttl", &v[9], NULL},
+	                               {"no-dns", NULL, &no_dns},
+	                               {"json", NULL, &json},
+	                               {NULL, NULL, NULL}};
 	struct agentctl_request r;
 	struct agentctl_reply reply;
 	struct cli_args args;
 	char data_dir[4096];
-	unsigned long code = 0;
-	char *end;
+	const char *verb;
 	int rc;
 
 	rc = cli_parse(argc, argv,
 	               "kith service add NAME --url URL [--expect-status CODE] "
 	               "[--expect-body TEXT] [--interval 30s] [--timeout 10s] "
-	               "[--tls-expiry-warn 14d] [--data DIR]\n"
+	               "[--tls-expiry-warn 14d] [--dns-name NAME.ZONE --primary ADDR[,ADDR...] "
+	               "--standby ADDR[,ADDR...] [--ttl 60]] [--data DIR]\n"
+	               "       kith service set NAME [any option of add] [--no-dns] [--data DIR]\n"
 	               "       kith service rm NAME [--data DIR]\n"
 	               "       kith service ls [--json] [--data DIR]",
 	               opts, 2, &args, data_dir, sizeof(data_dir));
@@ -65,53 +142,35 @@ int cmd_service_main(int argc, char **argv)
 		return rc;
 	if (args.n == 1 && !strcmp(args.pos[0], "ls"))
 		return list_own(data_dir, json);
-	if (args.n != 2 || (strcmp(args.pos[0], "add") && strcmp(args.pos[0], "rm")))
-		return cli_usage("service", "say add NAME, rm NAME or ls");
+	verb = args.n == 2 ? args.pos[0] : "";
+	if (strcmp(verb, "add") && strcmp(verb, "set") && strcmp(verb, "rm"))
+		return cli_usage("service", "say add NAME, set NAME, rm NAME or ls");
 	if (!proto_service_name_ok(args.pos[1], strlen(args.pos[1])))
 		return cli_usage("service",
 		                 "a service name is 1 to 63 characters of a-z, 0-9, '-', '_', '.'");
-	if (!strcmp(args.pos[0], "rm")) {
+	if (!strcmp(verb, "rm")) {
 		agentctl_begin(&r, CTL_CMD_SERVICE_RM);
 		agentctl_arg_text(&r, CTL_KEY_NAME, args.pos[1]);
 	} else {
-		if (!url)
+		if (!strcmp(verb, "add") && !v[0])
 			return cli_usage("service", "add needs --url URL");
-		if ((interval && (rc = cli_check_duration("service", "interval", interval, 1000)) !=
-		                     CLI_CONTINUE) ||
-		    (timeout && (rc = cli_check_duration("service", "timeout", timeout, 1000)) !=
-		                    CLI_CONTINUE) ||
-		    (warn && (rc = cli_check_duration("service", "tls-expiry-warn", warn, 0)) !=
-		                 CLI_CONTINUE))
-			return rc;
-		if (status) {
-			code = strtoul(status, &end, 10);
-			if (*end || code < 100 || code > 599)
-				return cli_usage("service", "--expect-status must be 100 to 599");
-		}
-		agentctl_begin(&r, CTL_CMD_SERVICE_ADD);
+		if (!strcmp(verb, "add") && no_dns)
+			return cli_usage("service", "--no-dns goes with set");
+		agentctl_begin(&r, strcmp(verb, "add") ? CTL_CMD_SERVICE_SET : CTL_CMD_SERVICE_ADD);
 		agentctl_arg_text(&r, CTL_KEY_NAME, args.pos[1]);
-		agentctl_arg_text(&r, CTL_KEY_URL, url);
-		if (status)
-			agentctl_arg_uint(&r, CTL_KEY_EXPECT_STATUS, code);
-		if (body)
-			agentctl_arg_text(&r, CTL_KEY_EXPECT_BODY, body);
-		if (interval)
-			agentctl_arg_text(&r, CTL_KEY_INTERVAL, interval);
-		if (timeout)
-			agentctl_arg_text(&r, CTL_KEY_TIMEOUT, timeout);
-		if (warn)
-			agentctl_arg_text(&r, CTL_KEY_TLS_WARN, warn);
+		rc = service_request(&r, v, no_dns);
+		if (rc != CLI_CONTINUE)
+			return rc;
 	}
 	rc = agentctl_call(data_dir, &r, &reply);
 	if (rc != CLI_OK)
 		return rc;
 	if (json)
 		agentctl_print_json(&reply);
-	else if (!strcmp(args.pos[0], "rm"))
+	else if (!strcmp(verb, "rm"))
 		printf("removed %s: partners stop checking it\n", args.pos[1]);
 	else
-		printf("registered %s, sealed to %" PRIu64 " monitoring partner(s)\n", args.pos[1],
-		       agentctl_uint(reply.data, CTL_REPLY_MONITORS));
+		print_registered(args.pos[1], reply.data);
 	agentctl_reply_free(&reply);
 	return CLI_OK;
 }

@@ -159,6 +159,7 @@ def test(tap, fed):
     f.kith("grant", b.id, "dns:example.org", "--secret-file", secret)
     wait_until(lambda: b.kith("dns", "check", f.id, "example.org", check=False).returncode == 0,
                15, "b's new dns grant")
+    dns_plan(tap, f)
     f.kith("revoke", b.id)
     wait_until(lambda: b.kith("dns", "check", f.id, "example.org", check=False).returncode != 0,
                15, "the revocation to reach b")
@@ -199,6 +200,37 @@ def test(tap, fed):
     tap.ok(all(a.alive() for a in (f, b)), "f and b still running")
     back = restore(tap, fed, f, b)
     holds(tap, fed, f, back)
+
+
+def dns_plan(tap, f):
+    """A service's DNS plan: checked, given the zone of a dns grant in
+    force, sealed to its holders, changed and dropped by service set."""
+    web = ["service", "add", "web", "--url", "http://127.0.0.1:9/"]
+    refused(f, web + ["--dns-name", "www.example.net", "--primary", "192.0.2.1", "--standby",
+                      "192.0.2.2"], "no partner holds a dns grant", tap,
+            "a DNS name outside every granted zone is refused")
+    refused(f, web + ["--dns-name", "www.example.org", "--primary", "192.0.2.1,2001:db8::1",
+                      "--standby", "192.0.2.2"], "same address families", tap,
+            "a standby without the primary's IPv6 is refused")
+    refused(f, web + ["--dns-name", "www.example.org", "--primary", "192.0.2.1"],
+            "needs --primary and --standby", tap, "a plan without a standby is refused")
+    out = f.kith(*web, "--dns-name", "WWW.Example.org.", "--primary", "192.0.2.1,2001:db8::1",
+                 "--standby", "192.0.2.2,2001:db8::2").stdout
+    tap.ok("DNS name www.example.org, sealed to 1 holder(s) of dns:example.org" in out,
+           "the plan is sealed to the holder of dns:example.org", out)
+    refused(f, ["service", "set", "web", "--primary", "192.0.2.300"],
+            "not an IPv4 or IPv6 address", tap, "a bad address is named")
+    refused(f, ["service", "set", "nope", "--ttl", "30"], "no service 'nope' registered", tap,
+            "set of an unknown service is refused")
+    f.kith("service", "set", "web", "--ttl", "30", "--interval", "40s")
+    listed = {s["name"]: s for s in f.json("service", "ls")}.get("web", {})
+    tap.ok(listed.get("dns_name") == "www.example.org" and listed.get("dns_zone") ==
+           "example.org" and listed.get("interval_s") == 40 and listed.get("url") ==
+           "http://127.0.0.1:9/", "service set changes what it is given, keeps the rest", listed)
+    f.kith("service", "set", "web", "--no-dns")
+    listed = {s["name"]: s for s in f.json("service", "ls")}.get("web", {})
+    tap.ok(listed and "dns_name" not in listed, "service set --no-dns drops the plan", listed)
+    f.kith("service", "rm", "web")
 
 
 def restore(tap, fed, f, b):

@@ -299,6 +299,86 @@ static void test_service(void)
 	is(b.len, 0, "refused encodes write nothing");
 }
 
+static void sample_plan(struct proto_dns_plan *d)
+{
+	memset(d, 0, sizeof(*d));
+	strcpy(d->name, "cloud.example.org");
+	strcpy(d->zone, "example.org");
+	d->n_primary = 2;
+	d->primary[0] = (struct proto_ip){4, {192, 0, 2, 10}};
+	d->primary[1] = (struct proto_ip){16, {0x20, 0x01, 0x0d, 0xb8, [15] = 1}};
+	d->n_standby = 2;
+	d->standby[0] = (struct proto_ip){4, {198, 51, 100, 7}};
+	d->standby[1] = (struct proto_ip){16, {0x20, 0x01, 0x0d, 0xb8, [15] = 2}};
+	d->ttl_s = 60;
+}
+
+/* A DNS plan travels with the service, all of it or none. */
+static void test_service_dns_plan(void)
+{
+	struct mp_buf b = {0};
+	struct proto_service in, out;
+
+	sample_service(&in);
+	sample_plan(&in.dns);
+	is(proto_service_encode(&b, &in), 0, "a service with a DNS plan encodes");
+	is(proto_service_decode(&out, b.data, b.len), 0, "and decodes");
+	ok(memcmp(&in, &out, sizeof(in)) == 0, "DNS plan round trip");
+	mp_buf_free(&b);
+
+#define REFUSED(stmt, what)                                                                        \
+	do {                                                                                       \
+		sample_service(&in);                                                               \
+		sample_plan(&in.dns);                                                              \
+		stmt;                                                                              \
+		is(proto_service_encode(&b, &in), KITH_EVALUE, what);                              \
+		mp_buf_free(&b);                                                                   \
+	} while (0)
+	REFUSED(strcpy(in.dns.name, "cloud.example.net"), "name outside its zone");
+	REFUSED(strcpy(in.dns.name, "xexample.org"), "name ending like the zone, not in it");
+	REFUSED(strcpy(in.dns.name, "Cloud.example.org"), "name not in canonical form");
+	REFUSED(strcpy(in.dns.zone, "example.org."), "zone with its final dot");
+	REFUSED(in.dns.zone[0] = 0, "plan without a zone");
+	REFUSED(in.dns.n_standby = 0, "plan without a standby");
+	REFUSED(in.dns.n_primary = 0, "plan without a primary");
+	REFUSED(in.dns.n_standby = 1, "standby without IPv6 where the primary has it");
+	REFUSED(in.dns.primary[0].len = 5, "address of 5 bytes");
+	REFUSED(in.dns.ttl_s = 0, "TTL 0");
+	REFUSED(in.dns.ttl_s = 86401, "TTL over a day");
+	REFUSED(in.dns.n_primary = PROTO_DNS_ADDRS_MAX + 1, "too many primary addresses");
+	REFUSED((in.dns.name[0] = 0), "zone and addresses without a name");
+#undef REFUSED
+
+	sample_service(&in);
+	strcpy(in.dns.name, "example.org");
+	strcpy(in.dns.zone, "example.org");
+	in.dns.n_primary = in.dns.n_standby = 1;
+	in.dns.primary[0] = (struct proto_ip){4, {192, 0, 2, 1}};
+	in.dns.standby[0] = (struct proto_ip){4, {192, 0, 2, 2}};
+	in.dns.ttl_s = 1;
+	is(proto_service_encode(&b, &in), 0, "the zone's apex as the name");
+	mp_buf_free(&b);
+
+	/* Decoder: a bin of 5 bytes in the address list, an oversize list. */
+	start(6, 1);
+	kv_str(1, "https://a.example/");
+	kv_str(7, "a.example.org");
+	kv_str(8, "example.org");
+	msgpack_pack_uint64(&pk, 9);
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_bin(&pk, 5);
+	msgpack_pack_bin_body(&pk, "12345", 5);
+	msgpack_pack_uint64(&pk, 10);
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_bin(&pk, 4);
+	msgpack_pack_bin_body(&pk, "1234", 4);
+	is(service_of_mb(), KITH_EVALUE, "address of 5 bytes refused by the decoder");
+	start(3, 1);
+	kv_str(1, "https://a.example/");
+	kv_str(7, "a.example.org");
+	is(service_of_mb(), KITH_EVALUE, "a name alone is not a plan");
+}
+
 static void test_observation(void)
 {
 	struct mp_buf b = {0};
@@ -780,6 +860,7 @@ int main(void)
 {
 	test_member();
 	test_service();
+	test_service_dns_plan();
 	test_observation();
 	test_service_name();
 	test_grant();
