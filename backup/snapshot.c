@@ -266,7 +266,7 @@ static int root_check(const struct snap_root *r, size_t *name_n)
 	*name_n = strnlen(r->name, sizeof(r->name));
 	if (!snap_name_ok(r->name, *name_n))
 		return KITH_EVALUE;
-	if (r->n_index < 1 || r->n_index > SNAP_INDEX_PACKS_MAX)
+	if (r->n_index < 1 || r->n_index > SNAP_INDEX_PACKS_MAX || r->level > 1)
 		return KITH_EVALUE;
 	for (uint32_t i = 0; i < r->n_index; i++)
 		if ((rc = pack_check(&r->index[i])))
@@ -288,7 +288,7 @@ int snap_root_encode(uint8_t *out, size_t cap, size_t *len, const struct snap_ro
 		need += snap_pack_len(r->index[i].k, r->index[i].m);
 	if (cap < need)
 		return KITH_ETOOBIG;
-	out[0] = SNAP_ROOT_VERSION;
+	out[0] = r->level ? SNAP_ROOT_VERSION_INDIRECT : SNAP_ROOT_VERSION;
 	out[1] = (uint8_t)nn;
 	memcpy(out + 2, r->name, nn);
 	p = out + 2 + nn;
@@ -314,10 +314,13 @@ static int root_parse(struct snap_root *out, const uint8_t *p, size_t len)
 	size_t nn, used;
 	int rc;
 
-	if (len < 2)
-		return len && p[0] != SNAP_ROOT_VERSION ? KITH_EVERSION : KITH_ETRUNC;
-	if (p[0] != SNAP_ROOT_VERSION)
+	if (len < 1)
+		return KITH_ETRUNC;
+	if (p[0] != SNAP_ROOT_VERSION && p[0] != SNAP_ROOT_VERSION_INDIRECT)
 		return KITH_EVERSION;
+	if (len < 2)
+		return KITH_ETRUNC;
+	out->level = p[0] == SNAP_ROOT_VERSION_INDIRECT;
 	nn = p[1];
 	if (nn < 1 || nn > SNAP_NAME_MAX)
 		return KITH_EVALUE;

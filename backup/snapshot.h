@@ -51,7 +51,9 @@
  *
  * Root plaintext:
  *
- *   +0      1     version: SNAP_ROOT_VERSION (1)
+ *   +0      1     version: SNAP_ROOT_VERSION (1), or
+ *                 SNAP_ROOT_VERSION_INDIRECT (2) when the packs below are
+ *                 those of the index's index (level 1)
  *   +1      1     name length, 1..SNAP_NAME_MAX
  *   +2      n     the backup's name (snap_name_ok())
  *   +2+n    16    snapshot ID, random
@@ -62,7 +64,12 @@
  *   +50+n   2     n_index, u16, 1..SNAP_INDEX_PACKS_MAX
  *   +52+n   ...   n_index snap_pack encodings, the index packs in order
  *
- * and nothing after. The sealed body is
+ * and nothing after. A root lists at most SNAP_INDEX_PACKS_MAX packs (one
+ * record body); an index with more packs gets an index of its own (level
+ * 1): a stream like the index, in index chunks and PACK_KIND_INDEX packs,
+ * of pack entries only, one per index pack in stream order, ordinals
+ * 0..n-1 in that order; the root, of version 2, then lists the packs of
+ * that stream. The sealed body is
  *
  *   +0      24    nonce, random
  *   +24     p+16  XChaCha20-Poly1305 (IETF) ciphertext of the p plaintext
@@ -103,6 +110,8 @@
 #include "proto/limits.h"
 
 #define SNAP_ROOT_VERSION 1
+/* The same layout, its packs being those of the index's index (level 1). */
+#define SNAP_ROOT_VERSION_INDIRECT 2
 /* Backup names: what the user types (`kith backup put NAME`), short
  * enough to stay a word and safe in a path or a log line. */
 #define SNAP_NAME_MAX 64
@@ -131,7 +140,8 @@
  * (snapshot.c asserts it is the most that fits). With kith's index packs
  * of 8 MiB (BK_INDEX_PACK_TARGET, tools/backup.h) and 49 bytes per chunk
  * entry that is ~3.2 million chunks, ~35 GiB of data in chunks of ~11 KiB;
- * index packs of PACK_TARGET_MAX would raise it four times. */
+ * past that the index gets an index (level 1), whose one 8 MiB pack names
+ * ~19 000 index packs at 4+2: some 30 TiB. */
 #define SNAP_INDEX_PACKS_MAX 19
 #define SNAP_ROOT_PLAIN_MIN (SNAP_ROOT_FIXED_LEN + 1 + SNAP_PACK_FIXED_LEN + SNAP_SHARD_LEN)
 #define SNAP_ROOT_PLAIN_MAX                                                                        \
@@ -180,7 +190,8 @@ struct snap_root {
 	uint64_t chunks;              /* chunk entries in its index */
 	uint64_t bytes_new;           /* sealed bytes this snapshot added (for ls) */
 	uint32_t n_index;             /* 1..SNAP_INDEX_PACKS_MAX */
-	struct snap_pack index[SNAP_INDEX_PACKS_MAX]; /* the index packs, in stream order */
+	uint8_t level; /* 0: index lists the index packs; 1: those of the index's index */
+	struct snap_pack index[SNAP_INDEX_PACKS_MAX]; /* in stream order */
 };
 
 /* The encoded size of a pack placement with this code (k + m <=
@@ -230,7 +241,7 @@ int snap_root_encode(uint8_t *out, size_t cap, size_t *len, const struct snap_ro
 
 /* Parses a root's plaintext p[0..len) into *out (copied). Returns 0, or,
  * with *out zeroed:
- *   KITH_EVERSION  a version other than SNAP_ROOT_VERSION
+ *   KITH_EVERSION  a version other than SNAP_ROOT_VERSION(_INDIRECT)
  *   KITH_ETRUNC    p ends inside a field
  *   KITH_EVALUE    a bad name, n_index 0 or over SNAP_INDEX_PACKS_MAX, a
  *                  pack field out of range

@@ -61,6 +61,15 @@ struct bk {
 	bool progress;     /* stderr is a terminal: show a progress line */
 	uint64_t sent;     /* shard bytes acknowledged by holders */
 	uint64_t received; /* shard bytes read back */
+	/* Index packs: their size, how many a root lists before the index gets
+	 * an index, and the index chunks' zstd level (BK_INDEX_PACK_TARGET,
+	 * SNAP_INDEX_PACKS_MAX, 0; the environment's KITH_BACKUP_SMALL_INDEX=1
+	 * makes packs as small as can be, one per root and no compression, so
+	 * that tests reach the index's index with a backup of a few hundred
+	 * MiB). */
+	size_t index_pack_target;
+	uint32_t index_direct_max;
+	int index_level;
 };
 
 /* Loads the identity, derives the keys and connects to kithd; with
@@ -161,7 +170,10 @@ const char *ship_error(const struct ship *s);
 
 /* Entries go into index chunks and index packs, shipped through ship
  * (the caller's, which may ship data packs too), whose placements are
- * appended to root->index; root->chunks counts the chunk entries. Before
+ * appended to root->index (emptied first); root->chunks counts the chunk
+ * entries. Past b->index_direct_max index packs, their placements go to
+ * an index of the index instead, written at ixw_finish() (as one pack,
+ * snapshot.h's level 1), whose placement the root then lists. Before
  * an index pack is shipped, drain(arg) must leave the ship idle (NULL when
  * the caller ships nothing else); when the caller's own wait on the ship
  * ends a pack of ours (ixw_ships()), it hands the placement to
@@ -236,13 +248,16 @@ void bk_roots_free(struct bk_roots *r);
  * newest), or NULL. */
 const struct snap_root *bk_roots_pick(const struct bk_roots *r, const char *id);
 
-/* Walks root's index in order: reads each index pack whole through f,
- * opens its chunks and calls fn for every entry; fn's non-zero return
- * stops the walk and is returned. Returns 0 or a negative code with one
- * line in err (n bytes). */
+/* Walks root's index in order: reads each index pack whole through f
+ * (those of the index's index first, for a root of level 1), opens its
+ * chunks and calls fn for every entry of the index, and index_fn (when not
+ * NULL) for every index pack of either level before reading it; a
+ * non-zero return of either stops the walk and is returned. Returns 0 or a
+ * negative code with one line in err (n bytes). */
 typedef int (*bk_entry_fn)(void *arg, const struct snap_entry *e);
-int bk_walk(struct bk *b, struct fetch *f, const struct snap_root *root, bk_entry_fn fn, void *arg,
-            char *err, size_t n);
+typedef int (*bk_index_fn)(void *arg, const struct snap_pack *p);
+int bk_walk(struct bk *b, struct fetch *f, const struct snap_root *root, bk_entry_fn fn,
+            bk_index_fn index_fn, void *arg, char *err, size_t n);
 /* Calls fn for every member kithd knows, with its state ("alive",
  * "suspect", "dead", "left", "revoked") and since when (Unix seconds).
  * Returns CLI_OK, or CLI_FAIL after one line when kithd did not answer. */

@@ -220,15 +220,17 @@ static int collect_entry(void *arg, const struct snap_entry *e)
 	return e->type == SNAP_ENTRY_PACK ? collect_pack(arg, &e->pack) : 0;
 }
 
+static int collect_index(void *arg, const struct snap_pack *p)
+{
+	return collect_pack(arg, p);
+}
+
 static int collect(struct audit *a, const struct snap_root *root, struct snap_packs *sp)
 {
 	struct collect_ctx c = {a, sp};
-	int rc = 0;
+	int rc =
+	    bk_walk(a->b, a->f, root, collect_entry, collect_index, &c, a->err, sizeof(a->err));
 
-	for (uint32_t i = 0; !rc && i < root->n_index; i++)
-		rc = collect_pack(&c, &root->index[i]);
-	if (!rc)
-		rc = bk_walk(a->b, a->f, root, collect_entry, &c, a->err, sizeof(a->err));
 	if (rc && !a->err[0])
 		snprintf(a->err, sizeof(a->err), "%s", proto_strerror(rc));
 	return rc;

@@ -390,6 +390,13 @@ int bk_open(struct bk *b, const char *data_dir, bool holders)
 	memset(b, 0, sizeof(*b));
 	b->data_dir = data_dir;
 	b->progress = isatty(STDERR_FILENO);
+	b->index_pack_target = BK_INDEX_PACK_TARGET;
+	b->index_direct_max = SNAP_INDEX_PACKS_MAX;
+	if (getenv("KITH_BACKUP_SMALL_INDEX") && !strcmp(getenv("KITH_BACKUP_SMALL_INDEX"), "1")) {
+		b->index_pack_target = PACK_TARGET_MIN;
+		b->index_direct_max = 1;
+		b->index_level = SEAL_LEVEL_OFF;
+	}
 	rc = cli_open_identity(&b->id, data_dir);
 	if (rc != CLI_OK)
 		return rc;

@@ -378,9 +378,9 @@ int backup_get(struct bk *b, const char *name, const char *snapshot, const char 
 		}
 	}
 	/* Pack entries first, then the chunks (snapshot.h says why). */
-	if (bk_walk(b, g->fetch, g->root, on_entry, g, g->err, sizeof(g->err)) == 0) {
+	if (bk_walk(b, g->fetch, g->root, on_entry, NULL, g, g->err, sizeof(g->err)) == 0) {
 		g->second_pass = true;
-		if (bk_walk(b, g->fetch, g->root, on_entry, g, g->err, sizeof(g->err)) == 0)
+		if (bk_walk(b, g->fetch, g->root, on_entry, NULL, g, g->err, sizeof(g->err)) == 0)
 			finish(g);
 	}
 	if (!g->err[0] && (g->written != g->root->size || g->chunks != g->root->chunks))

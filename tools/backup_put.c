@@ -500,9 +500,9 @@ static void report(const struct put *p, const char *k_m, bool json)
 		printf("{\"name\": \"%s\", \"snapshot\": \"%s\", \"time\": %" PRIu64
 		       ", \"size\": %" PRIu64 ", \"bytes_new\": %" PRIu64
 		       ", \"bytes_sent\": %" PRIu64 ", \"chunks\": %" PRIu64
-		       ", \"code\": \"%s\"}\n",
+		       ", \"index_packs\": %" PRIu32 ", \"index_level\": %u, \"code\": \"%s\"}\n",
 		       p->root->name, id, p->root->time, p->root->size, p->root->bytes_new,
-		       p->b->sent, p->root->chunks, k_m);
+		       p->b->sent, p->root->chunks, p->root->n_index, p->root->level, k_m);
 		return;
 	}
 	printf("snapshot %.16s of %s: %s, %s new, %s sent, %s\n", id, p->root->name,

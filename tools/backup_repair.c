@@ -195,7 +195,7 @@ static int rewrite(struct repair *r, const struct snap_root *old)
 	root->chunks = 0;
 	rc = ixw_new(&rw.w, r->b, r->ship, root, NULL, NULL);
 	if (!rc)
-		rc = bk_walk(r->b, r->a.f, old, rewrite_entry, &rw, err, sizeof(err));
+		rc = bk_walk(r->b, r->a.f, old, rewrite_entry, NULL, &rw, err, sizeof(err));
 	if (!rc && ixw_finish(rw.w) != 0)
 		rc = KITH_EVALUE, snprintf(err, sizeof(err), "%s", ixw_error(rw.w));
 	if (!rc && root->chunks != old->chunks)

@@ -165,9 +165,12 @@ struct walk {
 	uint8_t *plain; /* BK_INDEX_CHUNK_MAX */
 	uint64_t seq;
 	bk_entry_fn fn;
+	bk_index_fn index_fn;
 	void *arg;
 	char *err;
 	size_t n;
+	struct walk *index; /* of the index's index: the index's walk */
+	uint32_t packs;     /* index packs named so far by the index's index */
 };
 
 static int walk_fail(struct walk *w, int rc, const char *msg)
@@ -238,23 +241,54 @@ static int walk_pack(struct walk *w, const struct snap_pack *p)
 	return rc;
 }
 
-int bk_walk(struct bk *b, struct fetch *f, const struct snap_root *root, bk_entry_fn fn, void *arg,
-            char *err, size_t n)
+static int walk_open(struct walk *w)
 {
-	struct walk w = {.b = b, .f = f, .fn = fn, .arg = arg, .err = err, .n = n};
+	w->plain = malloc(BK_INDEX_CHUNK_MAX);
+	if (!w->plain || seal_new(&w->seal, BK_INDEX_CHUNK_MAX) != 0)
+		return walk_fail(w, -ENOMEM, "out of memory");
+	return 0;
+}
+
+static void walk_close(struct walk *w)
+{
+	seal_free(&w->seal);
+	free(w->plain);
+}
+
+/* An entry of the index's index: the next index pack, walked now. */
+static int walk_indirect(void *arg, const struct snap_entry *e)
+{
+	struct walk *m = arg, *w = m->index;
+	int rc;
+
+	if (e->type != SNAP_ENTRY_PACK || e->ordinal != m->packs++)
+		return walk_fail(w, KITH_EVALUE, "the index's index is out of order");
+	if (w->index_fn && (rc = w->index_fn(w->arg, &e->pack)) != 0)
+		return rc;
+	return walk_pack(w, &e->pack);
+}
+
+int bk_walk(struct bk *b, struct fetch *f, const struct snap_root *root, bk_entry_fn fn,
+            bk_index_fn index_fn, void *arg, char *err, size_t n)
+{
+	struct walk w = {
+	    .b = b, .f = f, .fn = fn, .index_fn = index_fn, .arg = arg, .err = err, .n = n};
+	struct walk m = {
+	    .b = b, .f = f, .fn = walk_indirect, .arg = &m, .err = err, .n = n, .index = &w};
+	struct walk *top = root->level ? &m : &w;
 	int rc;
 
 	err[0] = '\0';
-	w.plain = malloc(BK_INDEX_CHUNK_MAX);
-	rc = w.plain ? seal_new(&w.seal, BK_INDEX_CHUNK_MAX) : -ENOMEM;
-	if (rc) {
-		free(w.plain);
-		return walk_fail(&w, rc, "out of memory");
+	rc = walk_open(&w);
+	if (!rc && root->level)
+		rc = walk_open(&m);
+	for (uint32_t i = 0; !rc && i < root->n_index; i++) {
+		if (index_fn && (rc = index_fn(arg, &root->index[i])) != 0)
+			break;
+		rc = walk_pack(top, &root->index[i]);
 	}
-	for (uint32_t i = 0; !rc && i < root->n_index; i++)
-		rc = walk_pack(&w, &root->index[i]);
-	seal_free(&w.seal);
-	free(w.plain);
+	walk_close(&m);
+	walk_close(&w);
 	return rc;
 }
 

@@ -62,7 +62,7 @@ def test(tap, fed):
     fed.start_all()
     fed.admit_star()
     for h in holders:
-        h.kith("grant", owner.id, "backup:80M")
+        h.kith("grant", owner.id, "backup:96M")
     wait_until(lambda: all(owner.states().get(h.id) == "alive" for h in holders), 30,
                "every holder alive at the owner")
 
@@ -115,17 +115,37 @@ def test(tap, fed):
     got = owner.json("backup", "get", "daily", "--out", out)
     tap.ok(sha(out) == sha(daily), "and the second snapshot reads back byte-identical")
 
+    # An index too long for its root gets an index of its own (snapshot.h,
+    # level 1): KITH_BACKUP_SMALL_INDEX=1 makes index packs of 1 MiB and
+    # lets a root list one, so 320 MiB of one 1 MiB block repeated (~30 000
+    # chunk entries, two index packs, little new data) needs it.
+    deep = os.path.join(fed.root, "deep.bin")
+    block = os.urandom(1 << 20)
+    with open(deep, "wb") as f:
+        for _ in range(320):
+            f.write(block)
+    p = subprocess.run([KITH, "backup", "put", "deep", deep, "--json", "--data", owner.data],
+                       capture_output=True, text=True, timeout=600,
+                       env=dict(os.environ, KITH_BACKUP_SMALL_INDEX="1"))
+    put = json.loads(p.stdout) if p.returncode == 0 else {}
+    tap.ok(put.get("bytes_new", 1 << 30) < 8 << 20 and put.get("index_level") == 1 and
+           put.get("index_packs") == 1, "a put whose index needs an index of its own",
+           p.stdout + p.stderr)
+    p = slow(owner, "backup", "get", "deep", "--out", out)
+    tap.ok(p.returncode == 0 and sha(out) == sha(deep),
+           "and get reads it back byte-identical through both levels", p.stderr)
+
     ls = owner.json("backup", "ls")
-    tap.ok(len(ls) == 5 and all(s["shards_held"] == s["shards_total"] and
+    tap.ok(len(ls) == 6 and all(s["shards_held"] == s["shards_total"] and
                                 s["losses_tolerated"] == M for s in ls),
            "ls: every snapshot has all its shards held and survives %d losses" % M, ls)
 
     # Over quota: 1+6 stores every pack whole at 7 holders, which the
-    # 80M each granted (half used by now) cannot take.
+    # 96M each granted (half used by now) cannot take.
     held_before = sorted(shard_files_sizes(holders))
     big = os.path.join(fed.root, "big.bin")
     with open(big, "wb") as f:
-        f.write(os.urandom(48 << 20))
+        f.write(os.urandom(64 << 20))
     p = subprocess.run([KITH, "backup", "put", "big", big, "--shards", "1+6", "--data",
                         owner.data], capture_output=True, text=True, timeout=600)
     err = p.stderr.strip().splitlines()
@@ -271,6 +291,11 @@ def test(tap, fed):
     p = back.kith("backup", "get", "db", "--out", out, check=False)
     tap.ok(p.returncode == 0 and sha(out) == sha(src),
            "after init --restore from the kit, get is byte-identical", p.stderr)
+    p = slow(back, "backup", "get", "deep", "--out", out)
+    tap.ok(p.returncode == 0 and sha(out) == sha(deep),
+           "so is the snapshot with an index of its index, after prune, repair and audits",
+           p.stderr)
+    os.unlink(deep)
     owner = back
 
     # Kill M of the probe's holders: still byte-identical.

@@ -603,10 +603,29 @@ static void test_root_refusals(void)
 	ok(parse_refused(p, n, KITH_ETRUNC), "n_index 3 with 2 packs: truncated");
 	n = hand_root(p, 0, "home", 4, 2, 2, 4, 2);
 	ok(parse_refused(p, n, KITH_EVERSION), "version 0 refused");
+	p[0] = 3;
+	ok(parse_refused(p, n, KITH_EVERSION), "version 3 refused");
+	ok(parse_refused(p, 1, KITH_EVERSION), "version 3 alone: version");
+	ok(open_refused(p, n, KITH_EVERSION), "version 3, sealed: version");
 	p[0] = 2;
-	ok(parse_refused(p, n, KITH_EVERSION), "version 2 refused");
-	ok(parse_refused(p, 1, KITH_EVERSION), "version 2 alone: version");
-	ok(open_refused(p, n, KITH_EVERSION), "version 2, sealed: version");
+	ok(parse_refused(p, 1, KITH_ETRUNC), "version 2 alone: truncated");
+	{
+		struct snap_root *r2 = malloc(sizeof(*r2));
+		uint8_t *again = malloc(SNAP_ROOT_PLAIN_MAX);
+		size_t len = 0;
+		ok(r2 && again && snap_root_parse(r2, p, n) == 0 && r2->level == 1,
+		   "version 2: an indirect root (level 1)");
+		ok(r2 && again && snap_root_encode(again, SNAP_ROOT_PLAIN_MAX, &len, r2) == 0 &&
+		       len == n && !memcmp(again, p, n),
+		   "an indirect root encodes to the same bytes");
+		if (r2) {
+			r2->level = 2;
+			ok(snap_root_encode(again, SNAP_ROOT_PLAIN_MAX, &len, r2) == KITH_EVALUE,
+			   "level 2 refused by the encoder");
+		}
+		free(r2);
+		free(again);
+	}
 	n = hand_root(p, 1, "", 0, 2, 2, 4, 2);
 	ok(parse_refused(p, n, KITH_EVALUE), "name length 0 refused");
 	memset(n65, 'x', 65);
