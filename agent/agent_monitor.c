@@ -214,6 +214,11 @@ void agent_monitor_member_changed(struct agent *a, const uint8_t peer[PROTO_KEY_
 
 /* ---- kith health ---- */
 
+static const char *status_name(enum proto_status s)
+{
+	return s == PROTO_STATUS_UP ? "up" : s == PROTO_STATUS_DEGRADED ? "degraded" : "down";
+}
+
 static void pack_observer(msgpack_packer *pk, const struct monitor_obs *o, uint64_t now)
 {
 	char id[PROTO_PEERID_TEXT_LEN + 1];
@@ -222,10 +227,9 @@ static void pack_observer(msgpack_packer *pk, const struct monitor_obs *o, uint6
 	proto_peerid_format(id, o->observer);
 	mp_map_begin(&m);
 	mp_map_str(&m, CTL_REPLY_ID, id);
-	mp_map_str(&m, CTL_REPLY_STATUS,
-	           o->status == PROTO_STATUS_UP         ? "up"
-	           : o->status == PROTO_STATUS_DEGRADED ? "degraded"
-	                                                : "down");
+	mp_map_str(&m, CTL_REPLY_STATUS, status_name(o->status));
+	if (o->standby)
+		mp_map_str(&m, CTL_REPLY_STANDBY, status_name(o->standby));
 	mp_map_uint(&m, CTL_REPLY_LATENCY_MS, o->latency_ms);
 	mp_map_uint(&m, CTL_REPLY_AGE, now > o->checked_at ? now - o->checked_at : 0);
 	mp_map_str(&m, CTL_REPLY_OBS_ERROR, o->error);
@@ -259,6 +263,13 @@ static void pack_service(void *arg, const struct monitor_view *v)
 	mp_map_str(&m, CTL_REPLY_SERVICE, v->name);
 	mp_map_str(&m, CTL_REPLY_VERDICT, verdict_name(v->verdict));
 	mp_map_uint(&m, CTL_REPLY_SINCE, v->since);
+	/* A DNS plan shows in its observers' words, the owner's own agent
+	 * not checking it. */
+	for (size_t i = 0; i < v->n_obs; i++)
+		if (v->obs[i].standby) {
+			mp_map_str(&m, CTL_REPLY_STANDBY, verdict_name(v->standby));
+			break;
+		}
 	mp_map_bool(&m, CTL_REPLY_CHECKED_HERE, v->checked_here);
 	observers = mp_map_key(&m, CTL_REPLY_OBSERVERS);
 	msgpack_pack_array(observers, (uint32_t)v->n_obs);

@@ -44,6 +44,7 @@ enum observation_key {
 	OBSERVATION_CHECKED_AT = 5,  /* uint >= 1, required */
 	OBSERVATION_ERROR = 6,       /* str 0..255 */
 	OBSERVATION_TLS_EXPIRES = 7, /* uint */
+	OBSERVATION_STANDBY = 8,     /* uint 1..3: the DNS plan's standby */
 };
 
 enum grant_key {
@@ -541,6 +542,13 @@ static int observation_field(struct mp_reader *r, uint64_t key, void *body)
 		return mp_read_text(r, o->error, PROTO_ERRTEXT_MAX);
 	case OBSERVATION_TLS_EXPIRES:
 		return mp_read_uint(r, &o->tls_expires);
+	case OBSERVATION_STANDBY:
+		if (mp_read_uint(r, &status))
+			return r->err;
+		if (status < PROTO_STATUS_UP || status > PROTO_STATUS_DOWN)
+			return mp_fail(r, KITH_EVALUE);
+		o->standby = (enum proto_status)status;
+		return 0;
 	}
 	return FIELD_UNKNOWN;
 }
@@ -556,6 +564,8 @@ static int observation_check(const void *body)
 	if (!proto_service_name_ok(o->service, strlen(o->service)))
 		return KITH_EVALUE;
 	if (o->status < PROTO_STATUS_UP || o->status > PROTO_STATUS_DOWN || o->checked_at == 0)
+		return KITH_EVALUE;
+	if (o->standby && (o->standby < PROTO_STATUS_UP || o->standby > PROTO_STATUS_DOWN))
 		return KITH_EVALUE;
 	return 0;
 }
@@ -590,6 +600,8 @@ int proto_observation_encode(struct mp_buf *out, const struct proto_observation 
 		mp_pack_cstr(write_key(&w, OBSERVATION_ERROR), in->error);
 	if (in->tls_expires)
 		msgpack_pack_uint64(write_key(&w, OBSERVATION_TLS_EXPIRES), in->tls_expires);
+	if (in->standby)
+		msgpack_pack_uint32(write_key(&w, OBSERVATION_STANDBY), (uint32_t)in->standby);
 	return write_end(&w);
 }
 

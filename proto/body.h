@@ -96,6 +96,9 @@ struct proto_observation {
 	uint64_t checked_at;               /* Unix seconds */
 	char error[PROTO_ERRTEXT_MAX + 1]; /* why not up, may be empty */
 	uint64_t tls_expires;              /* certificate notAfter, 0: unknown */
+	/* With a DNS plan: status is the primary addresses' (the best of
+	 * them), standby the standby addresses'; 0 without a plan. */
+	enum proto_status standby;
 };
 
 /* kind "grant", name = grant ID: issuer (the record author) lets subject

@@ -136,8 +136,8 @@
  * expect_status, monitors}]. */
 #define CTL_CMD_SERVICE_LS "service.ls"
 /* kith health: no arguments -> [{owner, owner_name, service, verdict,
- * since, checked_here, observers: [{id, status, latency_ms, age,
- * error}]}]. */
+ * since, standby? (the DNS plan's), checked_here, observers: [{id,
+ * status, standby?, latency_ms, age, error}]}]. */
 #define CTL_CMD_HEALTH "health"
 /* kith contact add|rm: action (text, CTL_CONTACT_*), uri (text) -> [text],
  * the contacts now. */
@@ -235,6 +235,8 @@
 #define CTL_REPLY_LATENCY_MS "latency_ms"
 #define CTL_REPLY_AGE "age"
 #define CTL_REPLY_OBS_ERROR "error"
+/* health: the DNS plan's standby (verdict, and each observer's status) */
+#define CTL_REPLY_STANDBY "standby"
 /* record.import */
 #define CTL_REPLY_AUTHOR "author"
 #define CTL_REPLY_KIND "kind"

@@ -241,6 +241,8 @@ static void print_health(const msgpack_object *d)
 		printf("%-20s %-20s %-9s %-20s", owner,
 		       agentctl_text(s, CTL_REPLY_SERVICE, name, sizeof(name)),
 		       agentctl_text(s, CTL_REPLY_VERDICT, verdict, sizeof(verdict)), since);
+		if (agentctl_text(s, CTL_REPLY_STANDBY, status, sizeof(status))[0])
+			printf(" (standby %s)", status);
 		for (uint32_t k = 0;
 		     obs && obs->type == MSGPACK_OBJECT_ARRAY && k < obs->via.array.size; k++) {
 			const msgpack_object *o = &obs->via.array.ptr[k];

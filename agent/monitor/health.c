@@ -9,6 +9,7 @@
  * What libcurl may do is bounded, as URLs come from peers: only the
  * protocols of check_protocols, no redirects, at most HEALTH_BODY_KEEP
  * bytes read, a timeout on every transfer. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -65,11 +66,14 @@ struct target {
 
 struct check {
 	struct health *h;
-	uint8_t key[PROTO_KEY_LEN]; /* BLAKE2b(owner || service) */
+	uint8_t key[PROTO_KEY_LEN]; /* BLAKE2b(owner || service || target_no) */
 	uint8_t owner[PROTO_KEY_LEN];
 	char service[PROTO_SERVICE_NAME_MAX + 1];
 	struct proto_service spec;
 	struct target target;
+	unsigned target_no;            /* HEALTH_TARGET_* */
+	struct proto_ip addr;          /* target_no > 0: where to connect */
+	struct curl_slist *connect_to; /* its CURLOPT_CONNECT_TO, owned */
 	CURL *easy;
 	struct loop_timer timer; /* next check, or retry when deferred */
 	uint64_t next_due_ms;    /* when the check after the running one is due */
@@ -128,6 +132,7 @@ static void check_free(struct health *h, struct check *c)
 		web_cancel(h->web, c->easy);
 	loop_timer_stop(h->loop, &c->timer);
 	curl_easy_cleanup(c->easy);
+	curl_slist_free_all(c->connect_to);
 	free(c->body);
 	free(c);
 }
@@ -399,6 +404,7 @@ static int check_setup(struct check *c)
 	    /* The service as the network sees it, not through a proxy the
 	     * environment may name. */
 	    curl_easy_setopt(e, CURLOPT_PROXY, "") ||
+	    (c->connect_to && curl_easy_setopt(e, CURLOPT_CONNECT_TO, c->connect_to)) ||
 	    (c->h->refuse_private && web_guard_public(e, &c->guard) != 0))
 		return KITH_EVALUE;
 	/* A reused connection shows no certificate: once a day (and first)
@@ -582,6 +588,7 @@ static void on_done(void *arg, CURL *easy, CURLcode result)
 
 	(void)easy;
 	evaluate(c, result, &r);
+	r.target = c->target_no;
 	c->in_flight = false;
 	free(c->body);
 	c->body = NULL;
@@ -626,21 +633,66 @@ static void on_check_due(struct loop *l, void *arg)
 /* Watches -------------------------------------------------------------- */
 
 static void check_key(uint8_t key[PROTO_KEY_LEN], const uint8_t owner[PROTO_KEY_LEN],
-                      const char *service)
+                      const char *service, unsigned target_no)
 {
 	crypto_generichash_state st;
+	uint8_t t = (uint8_t)target_no;
 
 	crypto_generichash_init(&st, NULL, 0, PROTO_KEY_LEN);
 	crypto_generichash_update(&st, owner, PROTO_KEY_LEN);
 	crypto_generichash_update(&st, (const uint8_t *)service, strlen(service));
+	/* A service name never holds a NUL: the target cannot be confused
+	 * with the name's last byte. */
+	crypto_generichash_update(&st, &t, 1);
 	crypto_generichash_final(&st, key, PROTO_KEY_LEN);
+}
+
+/* The address target_no of spec's DNS plan into *addr; false when spec
+ * does not check it (without a plan only the URL is checked, with one
+ * only the addresses). */
+static bool target_addr(const struct proto_service *spec, unsigned target_no, struct proto_ip *addr)
+{
+	const struct proto_dns_plan *d = &spec->dns;
+
+	*addr = (struct proto_ip){0};
+	if (!d->name[0])
+		return target_no == HEALTH_TARGET_URL;
+	if (target_no >= HEALTH_TARGET_PRIMARY && target_no - HEALTH_TARGET_PRIMARY < d->n_primary)
+		*addr = d->primary[target_no - HEALTH_TARGET_PRIMARY];
+	else if (target_no >= HEALTH_TARGET_STANDBY &&
+	         target_no - HEALTH_TARGET_STANDBY < d->n_standby)
+		*addr = d->standby[target_no - HEALTH_TARGET_STANDBY];
+	return addr->len != 0;
+}
+
+/* "::ADDR:" for CURLOPT_CONNECT_TO: any host and port of the URL go to
+ * ADDR at the URL's port. NULL for the URL's own host, or out of memory
+ * (then *rc is -ENOMEM). */
+static struct curl_slist *connect_to(const struct proto_ip *addr, int *rc)
+{
+	char text[INET6_ADDRSTRLEN], entry[INET6_ADDRSTRLEN + 8];
+	struct curl_slist *l;
+
+	*rc = 0;
+	if (!addr->len)
+		return NULL;
+	if (!inet_ntop(addr->len == 4 ? AF_INET : AF_INET6, addr->addr, text, sizeof(text))) {
+		*rc = KITH_EVALUE;
+		return NULL;
+	}
+	snprintf(entry, sizeof(entry), addr->len == 4 ? "::%s:" : "::[%s]:", text);
+	l = curl_slist_append(NULL, entry);
+	if (!l)
+		*rc = -ENOMEM;
+	return l;
 }
 
 static bool spec_ok(const struct proto_service *s)
 {
 	return s->interval_s >= 1 && s->interval_s <= 86400 && s->timeout_s >= 1 &&
 	       s->timeout_s <= s->interval_s && memchr(s->url, '\0', sizeof(s->url)) &&
-	       memchr(s->expect_body, '\0', sizeof(s->expect_body));
+	       memchr(s->expect_body, '\0', sizeof(s->expect_body)) &&
+	       s->dns.n_primary <= PROTO_DNS_ADDRS_MAX && s->dns.n_standby <= PROTO_DNS_ADDRS_MAX;
 }
 
 static bool spec_equal(const struct proto_service *a, const struct proto_service *b)
@@ -652,13 +704,22 @@ static bool spec_equal(const struct proto_service *a, const struct proto_service
 
 /* A watch changed while its check runs: that check answers the old spec,
  * so it is dropped and the next one keeps its time. */
-static void check_update(struct check *c, const struct proto_service *spec, const struct target *t)
+static int check_update(struct check *c, const struct proto_service *spec, const struct target *t,
+                        const struct proto_ip *addr)
 {
-	if (spec_equal(&c->spec, spec))
-		return;
-	if (strcmp(c->target.url, t->url) != 0) {
+	bool moved = c->addr.len != addr->len || memcmp(c->addr.addr, addr->addr, addr->len);
+	int rc = 0;
+
+	if (spec_equal(&c->spec, spec) && !moved)
+		return 0;
+	if (strcmp(c->target.url, t->url) != 0 || moved) {
 		c->tls_expires = 0;
 		c->cert_read_ms = 0;
+	}
+	if (moved) {
+		curl_slist_free_all(c->connect_to);
+		c->connect_to = connect_to(addr, &rc);
+		c->addr = *addr;
 	}
 	c->spec = *spec;
 	c->target = *t;
@@ -667,41 +728,49 @@ static void check_update(struct check *c, const struct proto_service *spec, cons
 		c->in_flight = false;
 		schedule_next(c);
 	}
+	return rc;
 }
 
-int health_watch(struct health *h, const uint8_t owner[PROTO_KEY_LEN], const char *service,
-                 const struct proto_service *spec)
+static void unwatch_one(struct health *h, const uint8_t owner[PROTO_KEY_LEN], const char *service,
+                        unsigned target_no)
 {
-	struct target t;
-	struct check *c;
 	uint8_t key[PROTO_KEY_LEN];
-	size_t len = strlen(service);
-	int err;
+	struct check *c;
 
-	if (!len || len > PROTO_SERVICE_NAME_MAX || !spec_ok(spec))
-		return KITH_EVALUE;
-	err = target_parse(&t, spec->url);
-	if (err)
-		return err;
-	check_key(key, owner, service);
+	check_key(key, owner, service, target_no);
+	c = keymap_del(&h->checks, key);
+	if (c)
+		check_free(h, c);
+}
+
+static int watch_one(struct health *h, const uint8_t owner[PROTO_KEY_LEN], const char *service,
+                     const struct proto_service *spec, const struct target *t, unsigned target_no,
+                     const struct proto_ip *addr)
+{
+	uint8_t key[PROTO_KEY_LEN];
+	struct check *c;
+	int err = 0;
+
+	check_key(key, owner, service, target_no);
 	c = keymap_get(&h->checks, key);
-	if (c) {
-		check_update(c, spec, &t);
-		return 0;
-	}
+	if (c)
+		return check_update(c, spec, t, addr);
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	*c = (struct check){.h = h, .spec = *spec, .target = t};
+	*c = (struct check){
+	    .h = h, .spec = *spec, .target = *t, .target_no = target_no, .addr = *addr};
 	memcpy(c->key, key, sizeof(key));
 	memcpy(c->owner, owner, PROTO_KEY_LEN);
-	memcpy(c->service, service, len + 1);
+	memcpy(c->service, service, strlen(service) + 1);
 	loop_timer_init(&c->timer, on_check_due, c);
-	c->easy = web_ready(h->web) == 0 ? curl_easy_init() : NULL;
+	c->connect_to = connect_to(addr, &err);
+	c->easy = !err && web_ready(h->web) == 0 ? curl_easy_init() : NULL;
 	if (!c->easy || keymap_put(&h->checks, key, c)) {
 		curl_easy_cleanup(c->easy);
+		curl_slist_free_all(c->connect_to);
 		free(c);
-		return -ENOMEM;
+		return err ? err : -ENOMEM;
 	}
 	/* The first check at a random point of the first interval, so that
 	 * services watched together are not checked together. */
@@ -710,15 +779,32 @@ int health_watch(struct health *h, const uint8_t owner[PROTO_KEY_LEN], const cha
 	return 0;
 }
 
+int health_watch(struct health *h, const uint8_t owner[PROTO_KEY_LEN], const char *service,
+                 const struct proto_service *spec)
+{
+	struct target t;
+	struct proto_ip addr;
+	size_t len = strlen(service);
+	int err;
+
+	if (!len || len > PROTO_SERVICE_NAME_MAX || !spec_ok(spec))
+		return KITH_EVALUE;
+	err = target_parse(&t, spec->url);
+	for (unsigned i = 0; !err && i < HEALTH_TARGETS; i++) {
+		if (target_addr(spec, i, &addr))
+			err = watch_one(h, owner, service, spec, &t, i, &addr);
+		else
+			unwatch_one(h, owner, service, i);
+	}
+	if (err)
+		health_unwatch(h, owner, service);
+	return err;
+}
+
 void health_unwatch(struct health *h, const uint8_t owner[PROTO_KEY_LEN], const char *service)
 {
-	uint8_t key[PROTO_KEY_LEN];
-	struct check *c;
-
-	check_key(key, owner, service);
-	c = keymap_del(&h->checks, key);
-	if (c)
-		check_free(h, c);
+	for (unsigned i = 0; i < HEALTH_TARGETS; i++)
+		unwatch_one(h, owner, service, i);
 }
 
 void health_unwatch_owner(struct health *h, const uint8_t owner[PROTO_KEY_LEN])

@@ -30,7 +30,17 @@
 struct loop;
 struct web;
 
+/* What a check connects to: the URL's host, or for a service with a DNS
+ * plan one of its addresses, primary i at HEALTH_TARGET_PRIMARY + i and
+ * standby j at HEALTH_TARGET_STANDBY + j (the URL's host name still the
+ * Host header and the TLS name: libcurl's CONNECT_TO). */
+#define HEALTH_TARGET_URL 0
+#define HEALTH_TARGET_PRIMARY 1
+#define HEALTH_TARGET_STANDBY (HEALTH_TARGET_PRIMARY + PROTO_DNS_ADDRS_MAX)
+#define HEALTH_TARGETS (HEALTH_TARGET_STANDBY + PROTO_DNS_ADDRS_MAX)
+
 struct health_result {
+	unsigned target; /* HEALTH_TARGET_* */
 	enum proto_status status;
 	uint32_t latency_ms;
 	uint64_t checked_at;               /* Unix seconds */
@@ -59,7 +69,10 @@ void health_free(struct health **h);
 
 /* Checks (owner, service) with spec from now on (spec copied; a watch of
  * the same pair is updated, its next check keeping its time). The first
- * check runs within one interval, spread at random. Returns 0, -ENOMEM or
+ * check runs within one interval, spread at random. A service with a DNS
+ * plan is checked at each of its primary and standby addresses, never
+ * through its name (which points at the standby after a failover), each
+ * target reporting its own results. Returns 0, -ENOMEM or
  * KITH_EVALUE (a URL libcurl cannot parse, a scheme not allowed, tcp://
  * without a port, a service name or spec out of range). */
 int health_watch(struct health *h, const uint8_t owner[PROTO_KEY_LEN], const char *service,

@@ -30,11 +30,18 @@ struct mon_service {
 	bool gone;           /* tombstoned by its owner */
 	bool watched;        /* we check it */
 	struct verdict_state verdict;
+	struct verdict_state standby; /* of its DNS plan's standby */
+	struct proto_dns_plan plan;   /* as we watch it; name "" without */
 	uint64_t next_eval;
 	struct monitor_obs *obs;
 	uint32_t n_obs;
+	/* With a DNS plan, the latest status of each address we check
+	 * (health.h's targets; 0: none yet), and the error of the latest
+	 * primary address found not up. */
+	uint8_t target_status[HEALTH_TARGETS];
+	char primary_error[PROTO_ERRTEXT_MAX + 1];
 	/* What we last published about it, for change and heartbeat. */
-	enum proto_status sent_status;
+	enum proto_status sent_status, sent_standby;
 	uint64_t sent_at;
 };
 
@@ -167,6 +174,7 @@ static void on_observation(struct monitor *m, const struct proto_record *rec)
 	}
 	memcpy(slot->observer, rec->author, PROTO_KEY_LEN);
 	slot->status = o.status;
+	slot->standby = o.standby;
 	slot->latency_ms = o.latency_ms;
 	slot->checked_at = o.checked_at;
 	snprintf(slot->error, sizeof(slot->error), "%s", o.error);
@@ -202,6 +210,11 @@ static void rewatch(struct monitor *m, struct mon_service *s)
 
 	if (want && env->details(env->arg, s->owner, s->name, &spec) == 0 &&
 	    health_watch(m->health, s->owner, s->name, &spec) == 0) {
+		/* The plan may have changed: every address reports anew. */
+		if (!s->watched || memcmp(&s->plan, &spec.dns, sizeof(spec.dns))) {
+			memset(s->target_status, 0, sizeof(s->target_status));
+			s->plan = spec.dns;
+		}
 		s->watched = true;
 	} else if (s->watched) {
 		health_unwatch(m->health, s->owner, s->name);
@@ -222,6 +235,38 @@ static void resync(struct monitor *m)
 		m->env->resynced(m->env->arg);
 }
 
+/* The best status among targets [from, from + n) that reported, 0 when
+ * none did. */
+static enum proto_status best_of(const struct mon_service *s, unsigned from, unsigned n)
+{
+	unsigned best = 0;
+
+	for (unsigned i = from; i < from + n; i++)
+		if (s->target_status[i] && (!best || s->target_status[i] < best))
+			best = s->target_status[i];
+	return (enum proto_status)best;
+}
+
+/* One address of a DNS plan reported: what the service's observation says
+ * now, into o (status and error of the primary side, standby), or false
+ * while no primary address has reported. */
+static bool plan_result(struct mon_service *s, const struct health_result *r,
+                        struct proto_observation *o)
+{
+	bool primary = r->target < HEALTH_TARGET_STANDBY;
+
+	s->target_status[r->target] = (uint8_t)r->status;
+	if (primary && r->status != PROTO_STATUS_UP)
+		snprintf(s->primary_error, sizeof(s->primary_error), "%s", r->error);
+	o->status = best_of(s, HEALTH_TARGET_PRIMARY, s->plan.n_primary);
+	o->standby = best_of(s, HEALTH_TARGET_STANDBY, s->plan.n_standby);
+	if (o->status != PROTO_STATUS_UP)
+		snprintf(o->error, sizeof(o->error), "%s", s->primary_error);
+	if (primary)
+		o->latency_ms = r->latency_ms, o->tls_expires = r->tls_expires;
+	return o->status != 0;
+}
+
 /* A check's result: published when it changed, and as a heartbeat. */
 static void on_result(void *arg, const uint8_t owner[PROTO_KEY_LEN], const char *service,
                       const struct health_result *r)
@@ -233,18 +278,22 @@ static void on_result(void *arg, const uint8_t owner[PROTO_KEY_LEN], const char 
 	char name[PROTO_NAME_MAX + 1];
 	int rc;
 
-	if (!s || !s->watched)
+	if (!s || !s->watched || r->target >= HEALTH_TARGETS)
 		return;
-	if (r->status == s->sent_status &&
+	if (r->target == HEALTH_TARGET_URL) {
+		o.status = r->status;
+		o.latency_ms = r->latency_ms;
+		o.tls_expires = r->tls_expires;
+		snprintf(o.error, sizeof(o.error), "%s", r->error);
+	} else if (!plan_result(s, r, &o)) {
+		return;
+	}
+	if (o.status == s->sent_status && o.standby == s->sent_standby &&
 	    s->sent_at + m->env->conf->heartbeat_ms / 1000 > r->checked_at)
 		return;
 	memcpy(o.owner, owner, PROTO_KEY_LEN);
 	snprintf(o.service, sizeof(o.service), "%s", service);
-	o.status = r->status;
-	o.latency_ms = r->latency_ms;
 	o.checked_at = r->checked_at ? r->checked_at : loop_wall_s();
-	snprintf(o.error, sizeof(o.error), "%s", r->error);
-	o.tls_expires = r->tls_expires;
 	sodium_bin2hex(name, sizeof(name), owner, PROTO_KEY_LEN);
 	snprintf(name + 2 * PROTO_KEY_LEN, sizeof(name) - 2 * PROTO_KEY_LEN, "/%s", service);
 	rc = proto_observation_encode(&body, &o);
@@ -256,7 +305,8 @@ static void on_result(void *arg, const uint8_t owner[PROTO_KEY_LEN], const char 
 		log_warnx("cannot publish an observation of %s: %s", service, proto_strerror(rc));
 		return;
 	}
-	s->sent_status = r->status;
+	s->sent_status = o.status;
+	s->sent_standby = o.standby;
 	s->sent_at = o.checked_at;
 }
 
@@ -299,21 +349,36 @@ static void evaluate(struct monitor *m, struct mon_service *s, uint64_t now)
 	    .fresh_s = env->conf->heartbeat_ms / 1000 + 3 * (uint64_t)s->interval_s,
 	};
 	struct verdict_obs *v = calloc(s->n_obs + 1, sizeof(*v));
-	enum verdict before = s->verdict.current;
-	size_t n = 0;
+	struct verdict_obs *sb = calloc(s->n_obs + 1, sizeof(*sb));
+	enum verdict before = s->verdict.current, standby_before = s->standby.current;
+	size_t n = 0, n_sb = 0;
 
-	if (!v)
+	if (!v || !sb) {
+		free(v);
+		free(sb);
 		return;
+	}
 	for (uint32_t i = 0; i < s->n_obs; i++) {
-		if (!env->granted(env->arg, s->owner, s->obs[i].observer, now))
+		const struct monitor_obs *o = &s->obs[i];
+		if (!env->granted(env->arg, s->owner, o->observer, now))
 			continue;
-		memcpy(v[n].observer, s->obs[i].observer, PROTO_KEY_LEN);
-		v[n].status = s->obs[i].status;
-		v[n++].checked_at = s->obs[i].checked_at;
+		memcpy(v[n].observer, o->observer, PROTO_KEY_LEN);
+		v[n].status = o->status;
+		v[n++].checked_at = o->checked_at;
+		if (o->standby) {
+			sb[n_sb] = v[n - 1];
+			sb[n_sb++].status = o->standby;
+		}
 	}
 	if (verdict_evaluate(&s->verdict, &p, v, n, now))
 		verdict_changed(m, s, before);
+	/* The standby's verdict, by the same rules: what a failover would
+	 * point the name at. */
+	if (verdict_evaluate(&s->standby, &p, sb, n_sb, now))
+		log_info("verdict: the standby of %s is %s (was %s)", s->name,
+		         verdict_name(s->standby.current), verdict_name(standby_before));
 	free(v);
+	free(sb);
 	s->next_eval = now + (s->interval_s ? s->interval_s : 30);
 }
 
@@ -460,6 +525,7 @@ void monitor_each(const struct monitor *m, void (*fn)(void *arg, const struct mo
 		    .name = s->name,
 		    .verdict = s->verdict.current,
 		    .since = s->verdict.since,
+		    .standby = s->standby.current,
 		    .checked_here = s->watched,
 		    .obs = s->obs,
 		    .n_obs = s->n_obs,

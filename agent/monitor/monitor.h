@@ -82,6 +82,7 @@ typedef void (*monitor_event_fn)(void *arg, const struct monitor_event *ev);
 struct monitor_obs {
 	uint8_t observer[PROTO_KEY_LEN];
 	enum proto_status status;
+	enum proto_status standby; /* with a DNS plan; 0 without */
 	uint32_t latency_ms;
 	uint64_t checked_at;
 	char error[PROTO_ERRTEXT_MAX + 1];
@@ -93,6 +94,7 @@ struct monitor_view {
 	const char *name;
 	enum verdict verdict;
 	uint64_t since;
+	enum verdict standby; /* of the DNS plan's standby, VERDICT_UNKNOWN without */
 	bool checked_here;
 	const struct monitor_obs *obs;
 	size_t n_obs;

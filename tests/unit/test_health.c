@@ -269,11 +269,15 @@ static void on_result(void *arg, const uint8_t owner[PROTO_KEY_LEN], const char 
                       const struct health_result *r)
 {
 	struct sink *k = arg;
-	struct got *g = got_find(k, service);
+	char name[PROTO_SERVICE_NAME_MAX + 1];
+	struct got *g;
 
+	/* A DNS plan's addresses report as "name#target". */
+	snprintf(name, sizeof(name), r->target ? "%s#%u" : "%s", service, r->target);
+	g = got_find(k, name);
 	if (!g && k->n < 128) {
 		g = &k->g[k->n++];
-		snprintf(g->service, sizeof(g->service), "%s", service);
+		snprintf(g->service, sizeof(g->service), "%s", name);
 	}
 	k->total++;
 	if (g) {
@@ -968,6 +972,54 @@ static void test_https(struct loop *l, struct web *w)
 	run_quiet(cmd);
 }
 
+/* A service with a DNS plan is checked at its addresses (CONNECT_TO), its
+ * URL's name (resolving nowhere) kept for the Host header. */
+static void test_plan(struct loop *l, struct web *w)
+{
+	struct srv srv;
+	struct health *h = NULL;
+	struct sink k = {0};
+	struct health_stats st;
+	struct proto_service s = {.interval_s = 1, .timeout_s = 1};
+	char primary[32], standby[32];
+	const char *const both[] = {primary, standby, NULL}, *const plain[] = {"plan", NULL};
+
+	snprintf(primary, sizeof(primary), "plan#%u", HEALTH_TARGET_PRIMARY);
+	snprintf(standby, sizeof(standby), "plan#%u", HEALTH_TARGET_STANDBY);
+	srv_start(&srv, l, 200, "fine", 4);
+	health_new(&h, l, w, on_result, &k);
+	snprintf(s.url, sizeof(s.url), "http://www.example.test:%u/", srv.port);
+	strcpy(s.expect_body, "fine");
+	strcpy(s.dns.name, "www.example.test");
+	strcpy(s.dns.zone, "example.test");
+	s.dns.n_primary = s.dns.n_standby = 1;
+	s.dns.primary[0] = (struct proto_ip){4, {127, 0, 0, 1}};
+	s.dns.standby[0] = (struct proto_ip){4, {127, 0, 0, 2}}; /* nobody listens there */
+	s.dns.ttl_s = 60;
+	is(health_watch(h, owner_a, "plan", &s), 0, "a service with a DNS plan is watched");
+	health_get_stats(h, &st);
+	is(st.watched, 2, "as its two addresses");
+	ok(run_until(l, &k, both, 1, 4000), "both addresses report");
+	ok(got_count(&k, primary) && got_find(&k, primary)->r.status == PROTO_STATUS_UP,
+	   "the primary address answers, through a name that resolves nowhere");
+	ok(got_count(&k, standby) && got_find(&k, standby)->r.status == PROTO_STATUS_DOWN,
+	   "the standby address, where nothing listens, is down");
+	ok(srv.requests > 0 && !got_count(&k, "plan"), "no check went through the name");
+
+	memset(&s.dns, 0, sizeof(s.dns));
+	snprintf(s.url, sizeof(s.url), "http://127.0.0.1:%u/", srv.port);
+	is(health_watch(h, owner_a, "plan", &s), 0, "the plan dropped");
+	health_get_stats(h, &st);
+	is(st.watched, 1, "the URL alone is checked then");
+	ok(run_until(l, &k, plain, 1, 4000) && got_find(&k, "plan")->r.status == PROTO_STATUS_UP,
+	   "through the URL");
+	health_unwatch(h, owner_a, "plan");
+	health_get_stats(h, &st);
+	is(st.watched, 0, "unwatched");
+	health_free(&h);
+	srv_stop(&srv);
+}
+
 int main(void)
 {
 	struct loop *l = NULL;
@@ -982,6 +1034,7 @@ int main(void)
 	test_web(l);
 	test_outcomes(l, w);
 	test_unwatch(l, w);
+	test_plan(l, w);
 	test_many(l, w);
 	test_deferred(l, w);
 	test_https(l, w);
