@@ -22,6 +22,8 @@
 #include "backup/pack.h"
 #include "backup/seal.h"
 #include "backup/snapshot.h"
+#include "../unit/dns_forge.h"
+#include "dns/cred.h"
 #include "proto/body.h"
 #include "proto/ctl.h"
 #include "proto/error.h"
@@ -1108,6 +1110,87 @@ static void kit_seeds(void)
 		put("kit", "bare", text, (size_t)len);
 }
 
+/* dns:ZONE credentials (fuzz_dns_cred.c): every key of each provider,
+ * IPv4 and IPv6 servers, comments and CRLF, and one refused text. */
+static void dns_cred_seeds(void)
+{
+	static const char *const texts[] = {
+	    "provider = rfc2136\nserver = 192.0.2.53:53\nkey = kith-update\n"
+	    "algorithm = hmac-sha256\nsecret = c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMzQ=\n",
+	    "# the zone's primary\r\nprovider=rfc2136\r\nserver=[2001:db8::53]:5353\r\n"
+	    "key=kith-update.example.\r\nalgorithm=hmac-sha512\r\n"
+	    "secret=WlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpa"
+	    "WlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWg==\r\n",
+	    "provider = pdns\nurl = http://127.0.0.1:8081/\ntoken = abc123\n"
+	    "server_id = localhost\n",
+	    "provider = desec\ntoken = 4b1d\nurl = https://desec.io/api/v1\n",
+	    "provider = rfc2136\nserver = 192.0.2.53\nsever = 1\n",
+	};
+	char name[32];
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		snprintf(name, sizeof(name), "cred-%zu", i);
+		put("dns_cred", name, texts[i], strlen(texts[i]));
+	}
+}
+
+/* DNS replies (fuzz_dns_reply.c), with the target's constants: the fuzz
+ * key and secret, the query (ID 0x4b1d) and update (0x4b1e) whose MAC is
+ * 32 bytes of 0x33, signed at 1700000000. Unsigned answers to the query
+ * (way 1 and, signed there, way 3), signed replies to the update (way 2):
+ * NOERROR, NXRRSET, BADKEY with its empty MAC, BADTIME; and an unsigned
+ * update reply for way 3. */
+#define SEED_DNS_KEY "kith-fuzz"
+#define SEED_DNS_SECRET "WlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlo="
+#define SEED_DNS_NAME "www.example.test"
+
+static void dns_reply_put(const char *name, struct forge *f, bool sign, uint16_t error)
+{
+	uint8_t mac[32];
+
+	memset(mac, 0x33, sizeof(mac));
+	if (sign && forge_tsig(f, SEED_DNS_KEY, "hmac-sha256", SEED_DNS_SECRET, mac, sizeof(mac),
+	                       1700000000u, error, error == 16 || error == 17))
+		failed = 1;
+	if (f->overflow)
+		failed = 1;
+	else
+		put("dns_reply", name, f->buf, f->len);
+}
+
+static void dns_reply_seeds(void)
+{
+	static struct forge f;
+	uint8_t a[4] = {192, 0, 2, 10}, six[16] = {0x20, 0x01, 0x0d, 0xb8};
+
+	forge_reply(&f, 0x4b1d, DNS_OPCODE_QUERY, 0, SEED_DNS_NAME, DNS_TYPE_A);
+	forge_rr(&f, 1, SEED_DNS_NAME, DNS_TYPE_A, 60, a, 4);
+	a[3] = 11;
+	forge_rr(&f, 1, SEED_DNS_NAME, DNS_TYPE_A, 30, a, 4);
+	forge_rr(&f, 1, "other.example.test", DNS_TYPE_A, 30, a, 4);
+	forge_rr(&f, 1, SEED_DNS_NAME, DNS_TYPE_AAAA, 30, six, 16);
+	forge_rr(&f, 3, "", 41, 0, NULL, 0); /* EDNS OPT */
+	dns_reply_put("query-answer", &f, false, 0);
+	forge_reply(&f, 0x4b1d, DNS_OPCODE_QUERY, 3, SEED_DNS_NAME, DNS_TYPE_A);
+	dns_reply_put("query-nxdomain", &f, false, 0);
+	forge_reply(&f, 0x4b1d, DNS_OPCODE_QUERY, 0, SEED_DNS_NAME, DNS_TYPE_A);
+	for (uint8_t i = 0; i < 17; i++) {
+		a[3] = i;
+		forge_rr(&f, 1, SEED_DNS_NAME, DNS_TYPE_A, 60, a, 4);
+	}
+	dns_reply_put("query-17", &f, false, 0);
+	forge_reply(&f, 0x4b1e, DNS_OPCODE_UPDATE, 0, "example.test", DNS_TYPE_SOA);
+	dns_reply_put("update-ok", &f, true, 0);
+	forge_reply(&f, 0x4b1e, DNS_OPCODE_UPDATE, 8, "example.test", DNS_TYPE_SOA);
+	dns_reply_put("update-nxrrset", &f, true, 0);
+	forge_reply(&f, 0x4b1e, DNS_OPCODE_UPDATE, 9, "example.test", DNS_TYPE_SOA);
+	dns_reply_put("update-badkey", &f, true, 17);
+	forge_reply(&f, 0x4b1e, DNS_OPCODE_UPDATE, 9, "example.test", DNS_TYPE_SOA);
+	dns_reply_put("update-badtime", &f, true, 18);
+	forge_reply(&f, 0x4b1e, DNS_OPCODE_UPDATE, 10, "example.test", DNS_TYPE_SOA);
+	dns_reply_put("update-notzone-body", &f, false, 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -1146,6 +1229,8 @@ int main(int argc, char **argv)
 	pack_seeds();
 	snapshot_seeds();
 	kit_seeds();
+	dns_cred_seeds();
+	dns_reply_seeds();
 	proto_identity_free(&id);
 	if (!failed)
 		printf("fuzz_seeds: corpus written to %s\n", outdir);

@@ -27,9 +27,12 @@ kith_fuzz_target(seal kith_backup)
 kith_fuzz_target(pack kith_backup)
 kith_fuzz_target(snapshot kith_backup)
 kith_fuzz_target(kit kith_proto)
+kith_fuzz_target(dns_cred kith_dns)
+kith_fuzz_target(dns_reply kith_dns)
 
 add_executable(fuzz_seeds fuzz/seeds.c)
 target_link_libraries(fuzz_seeds PRIVATE kith_proto kith_backup)
+target_link_libraries(fuzz_seeds PRIVATE kith_dns)
 add_test(NAME fuzz_seeds COMMAND fuzz_seeds ${CMAKE_CURRENT_BINARY_DIR}/corpus)
 set_tests_properties(fuzz_seeds PROPERTIES FIXTURES_SETUP fuzz_seeds TIMEOUT 60
 	ENVIRONMENT "UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1")
