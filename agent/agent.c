@@ -515,6 +515,8 @@ static int start_modules(struct agent *a, char *err, size_t n)
 	}
 	trust_each(a->trust, false, add_known_member, a);
 	rc = agent_monitor_new(a);
+	if (!rc)
+		rc = agent_dns_new(a);
 	if (rc) {
 		snprintf(err, n, "cannot start the monitoring: %s", proto_strerror(rc));
 		return rc;
@@ -640,6 +642,7 @@ void agent_free(struct agent **ap)
 	agent_hold_stop(a);
 	upkeep_free(&a->upkeep);
 	control_free(&a->ctl);
+	agent_dns_free(a);
 	agent_monitor_free(a);
 	gossip_free(&a->gossip);
 	backlog_free(&a->backlog);

@@ -15,6 +15,8 @@
 #include "proto/units.h"
 #include "store/store.h"
 #include "agent_int.h"
+#include "dns/cred.h"
+#include "dns/reply.h"
 #include "agent/core/log.h"
 
 /* ---- kith grant ---- */
@@ -56,6 +58,16 @@ static int seal_secret(struct proto_grant *g, const struct ctl_request *req, cha
 		           : 0;
 	if (!has_scope(g, PROTO_SCOPE_DNS))
 		return ctl_fail(err, n, KITH_EVALUE, "--secret-file goes with a dns scope only");
+	{
+		/* The grantee cannot read it back to us: a mistake is caught now. */
+		struct dns_cred cred;
+		char why[DNS_WHY_MAX];
+		int rc =
+		    dns_cred_parse(&cred, (const char *)secret->bin, secret->len, why, sizeof(why));
+		dns_cred_wipe(&cred);
+		if (rc)
+			return ctl_fail(err, n, rc, "the credential (--secret-file): %s", why);
+	}
 	if (secret->len + crypto_box_SEALBYTES > PROTO_SEALED_MAX)
 		return ctl_fail(err, n, KITH_ETOOBIG, "the credential is larger than %d bytes",
 		                PROTO_SEALED_MAX - crypto_box_SEALBYTES);
@@ -346,69 +358,4 @@ int agent_ctl_revoke(void *arg, const struct ctl_request *req, msgpack_packer *p
 	}
 	mp_map_end(&reply, pk);
 	return 0;
-}
-
-/* ---- kith dns check: may this agent update a partner's zone? ---- */
-
-int agent_ctl_dns_check(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
-                        size_t n)
-{
-	struct agent *a = arg;
-	struct proto_scope want = {.type = PROTO_SCOPE_DNS};
-	const struct trust_grant *g;
-	const struct proto_scope *scope;
-	struct proto_record rec;
-	struct proto_grant *body = NULL;
-	uint8_t issuer[PROTO_KEY_LEN], *buf = NULL, *secret = NULL;
-	char zone[PROTO_ZONE_MAX + 1];
-	const char *why;
-	size_t len = 0;
-	int rc = ctl_arg_peer(req, CTL_KEY_PEER, issuer, err, n);
-
-	if (rc)
-		return rc;
-	if (ctl_arg_text(req, CTL_KEY_ZONE, zone, sizeof(zone)) != 0)
-		return ctl_fail(err, n, KITH_EMISSING, "give the zone");
-	/* The zone as a scope gets its canonical form (lower case, no dot). */
-	{
-		char text[PROTO_ZONE_MAX + 8];
-		snprintf(text, sizeof(text), "dns:%s", zone);
-		if (proto_scope_parse(&want, text, strlen(text), &why) != 0)
-			return ctl_fail(err, n, KITH_ESCOPE, "%s", why);
-	}
-	rc = trust_grant_check(a->trust, issuer, a->id->pk, &want, loop_wall_s(), &g, &scope);
-	if (rc)
-		return ctl_fail(err, n, rc, "refused: %s", trust_refusal(rc, "dns"));
-	/* The credential must open with our key, or the grant is useless. */
-	rc = store_record_get(a->store, issuer, PROTO_KIND_GRANT, g->id, &buf, &len);
-	body = malloc(sizeof(*body));
-	if (!rc && !body)
-		rc = -ENOMEM;
-	if (!rc)
-		rc = proto_record_decode(&rec, buf, len);
-	if (!rc)
-		rc = proto_grant_decode(body, rec.body, rec.body_len);
-	if (!rc && (body->sealed_len <= crypto_box_SEALBYTES ||
-	            !(secret = sodium_malloc(body->sealed_len)) ||
-	            crypto_box_seal_open(secret, body->sealed, body->sealed_len, a->id->curve_pk,
-	                                 a->id->curve_sk) != 0))
-		rc = KITH_EVALUE;
-	if (rc)
-		ctl_fail(err, n, rc, "the grant's credential cannot be opened by this agent");
-	else {
-		struct mp_map m;
-		mp_map_begin(&m);
-		mp_map_str(&m, CTL_REPLY_ZONE, want.zone);
-		mp_map_str(&m, CTL_REPLY_GRANT, g->id);
-		mp_map_uint(&m, CTL_REPLY_EXPIRES, g->expires);
-		mp_map_uint(&m, CTL_REPLY_CREDENTIAL_BYTES,
-		            body->sealed_len - crypto_box_SEALBYTES);
-		mp_map_end(&m, pk);
-	}
-	sodium_free(secret);
-	if (body)
-		sodium_memzero(body, sizeof(*body));
-	free(body);
-	free(buf);
-	return rc;
 }

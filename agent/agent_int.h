@@ -117,6 +117,7 @@ struct agent {
 	struct upkeep *upkeep;         /* budgets, pruning, a store near full */
 	struct shardfile_dir *shards;  /* the shards partners keep with us, as files */
 	struct agent_holds *holds;     /* their open writers (agent_hold.c) */
+	struct agent_dns *dns;         /* DNS changes under way (agent_dns.c) */
 	/* What the subsystems get of the agent; they keep pointers to these. */
 	struct monitor_env monitor_env;
 	struct notify_env notify_env;
@@ -171,6 +172,8 @@ int agent_ctl_grants(void *arg, const struct ctl_request *req, msgpack_packer *p
                      size_t n);
 int agent_ctl_revoke(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
                      size_t n);
+int agent_ctl_dns_test(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                       size_t n);
 int agent_ctl_dns_check(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
                         size_t n);
 
@@ -249,6 +252,8 @@ void agent_monitor_member_changed(struct agent *a, const uint8_t peer[PROTO_KEY_
 /* The contacts of peer from its member record; returns how many (0..max). */
 size_t agent_contacts(struct agent *a, const uint8_t peer[PROTO_KEY_LEN],
                       char (*out)[PROTO_CONTACT_MAX + 1], size_t max);
+/* Is peer alive in our view (arg: the agent)? We always are. */
+bool agent_alive(void *arg, const uint8_t peer[PROTO_KEY_LEN]);
 int agent_ctl_health(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
                      size_t n);
 
@@ -274,6 +279,10 @@ void agent_services_reseal(struct agent *a);
 /* Opens our own box of a service record body into spec. */
 int agent_service_open(struct agent *a, const uint8_t *body, size_t len,
                        struct proto_service *spec);
+
+/* agent_dns.c: failover DNS on verdict changes (after the monitor). */
+int agent_dns_new(struct agent *a);
+void agent_dns_free(struct agent *a);
 
 /* agent_dns_plan.c: the DNS plan of kith service add|set. */
 /* Reads the plan arguments of req over *plan (those not given stay),

@@ -59,8 +59,7 @@ static void resynced(void *arg)
 	agent_services_reseal(arg);
 }
 
-/* Is peer alive in our view? We always are. */
-static bool alive(void *arg, const uint8_t peer[PROTO_KEY_LEN])
+bool agent_alive(void *arg, const uint8_t peer[PROTO_KEY_LEN])
 {
 	struct agent *a = arg;
 	struct member_info info;
@@ -165,7 +164,7 @@ int agent_monitor_new(struct agent *a)
 	a->notify_env = (struct notify_env){
 	    .arg = a,
 	    .self = a->id->pk,
-	    .alive = alive,
+	    .alive = agent_alive,
 	    .live_members = live_members,
 	    .contacts = contacts,
 	    .name = member_name,

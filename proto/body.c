@@ -518,22 +518,29 @@ int proto_service_encode(struct mp_buf *out, const struct proto_service *in)
 
 /* ---- observation ---- */
 
+/* A status, 1..3. */
+static int read_status(struct mp_reader *r, enum proto_status *out)
+{
+	uint64_t status;
+
+	if (mp_read_uint(r, &status))
+		return r->err;
+	if (status < PROTO_STATUS_UP || status > PROTO_STATUS_DOWN)
+		return mp_fail(r, KITH_EVALUE);
+	*out = (enum proto_status)status;
+	return 0;
+}
+
 static int observation_field(struct mp_reader *r, uint64_t key, void *body)
 {
 	struct proto_observation *o = body;
-	uint64_t status;
 	switch (key) {
 	case OBSERVATION_OWNER:
 		return mp_read_bin_exact(r, o->owner, PROTO_KEY_LEN);
 	case OBSERVATION_SERVICE:
 		return mp_read_text(r, o->service, PROTO_SERVICE_NAME_MAX);
 	case OBSERVATION_STATUS:
-		if (mp_read_uint(r, &status))
-			return r->err;
-		if (status < PROTO_STATUS_UP || status > PROTO_STATUS_DOWN)
-			return mp_fail(r, KITH_EVALUE);
-		o->status = (enum proto_status)status;
-		return 0;
+		return read_status(r, &o->status);
 	case OBSERVATION_LATENCY:
 		return read_u32(r, &o->latency_ms);
 	case OBSERVATION_CHECKED_AT:
@@ -543,12 +550,7 @@ static int observation_field(struct mp_reader *r, uint64_t key, void *body)
 	case OBSERVATION_TLS_EXPIRES:
 		return mp_read_uint(r, &o->tls_expires);
 	case OBSERVATION_STANDBY:
-		if (mp_read_uint(r, &status))
-			return r->err;
-		if (status < PROTO_STATUS_UP || status > PROTO_STATUS_DOWN)
-			return mp_fail(r, KITH_EVALUE);
-		o->standby = (enum proto_status)status;
-		return 0;
+		return read_status(r, &o->standby);
 	}
 	return FIELD_UNKNOWN;
 }

@@ -93,8 +93,11 @@
 #define CTL_KEY_MEMBER "member"
 #define CTL_KEY_REASON "reason"
 /* kith dns check: peer (the grant's issuer), zone (text) -> {zone, grant,
- * expires, credential_bytes}. */
+ * expires, provider, server}. */
 #define CTL_CMD_DNS_CHECK "dns.check"
+/* kith dns test: peer, zone -> {zone} once a TXT record was added at
+ * _kith-test.ZONE and deleted (answered later: deferred). */
+#define CTL_CMD_DNS_TEST "dns.test"
 #define CTL_KEY_ZONE "zone"
 /* kith shard put|get|rm: action (text, CTL_SHARD_*), peer, name (text),
  * data (binary, put only) -> put, rm: {used, quota}; get: {name, data}. */
@@ -206,7 +209,8 @@
 /* dns.check */
 #define CTL_REPLY_ZONE "zone"
 #define CTL_REPLY_GRANT "grant"
-#define CTL_REPLY_CREDENTIAL_BYTES "credential_bytes"
+#define CTL_REPLY_PROVIDER "provider"
+#define CTL_REPLY_SERVER "server"
 /* shard (name and data for get), shard.drop */
 #define CTL_REPLY_USED "used"
 #define CTL_REPLY_QUOTA "quota"

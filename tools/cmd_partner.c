@@ -193,31 +193,40 @@ int cmd_dns_main(int argc, char **argv)
 	struct agentctl_request r;
 	struct agentctl_reply reply;
 	struct cli_args args;
-	char data_dir[4096], zone[300], grant[80], expires[32];
+	char data_dir[4096], zone[300], grant[80], expires[32], provider[32], server[600];
+	bool test;
 	int rc;
 
-	rc = cli_parse(argc, argv, "kith dns check PEER_ID ZONE [--json] [--data DIR]", opts, 3,
-	               &args, data_dir, sizeof(data_dir));
+	rc = cli_parse(argc, argv,
+	               "kith dns check PEER_ID ZONE [--json] [--data DIR]\n"
+	               "       kith dns test PEER_ID ZONE [--json] [--data DIR]",
+	               opts, 3, &args, data_dir, sizeof(data_dir));
 	if (rc != CLI_CONTINUE)
 		return rc;
-	if (args.n != 3 || strcmp(args.pos[0], "check"))
-		return cli_usage("dns", "say check PEER_ID ZONE");
+	if (args.n != 3 || (strcmp(args.pos[0], "check") && strcmp(args.pos[0], "test")))
+		return cli_usage("dns", "say check PEER_ID ZONE or test PEER_ID ZONE");
 	if ((rc = cli_check_peer("dns", args.pos[1])) != CLI_CONTINUE)
 		return rc;
-	agentctl_begin(&r, CTL_CMD_DNS_CHECK);
+	test = !strcmp(args.pos[0], "test");
+	agentctl_begin(&r, test ? CTL_CMD_DNS_TEST : CTL_CMD_DNS_CHECK);
 	agentctl_arg_text(&r, CTL_KEY_PEER, args.pos[1]);
 	agentctl_arg_text(&r, CTL_KEY_ZONE, args.pos[2]);
 	rc = agentctl_call(data_dir, &r, &reply);
 	if (rc != CLI_OK)
 		return rc;
+	agentctl_text(reply.data, CTL_REPLY_ZONE, zone, sizeof(zone));
 	if (json) {
 		agentctl_print_json(&reply);
+	} else if (test) {
+		printf("the credential for %s works: a TXT record at _kith-test.%s was added and "
+		       "deleted\n",
+		       zone, zone);
 	} else {
 		show_time(expires, sizeof(expires), agentctl_uint(reply.data, CTL_REPLY_EXPIRES));
-		printf("may update %s under grant %s until %s (credential of %" PRIu64 " bytes)\n",
-		       agentctl_text(reply.data, CTL_REPLY_ZONE, zone, sizeof(zone)),
+		printf("may update %s under grant %s until %s (%s at %s)\n", zone,
 		       agentctl_text(reply.data, CTL_REPLY_GRANT, grant, sizeof(grant)), expires,
-		       agentctl_uint(reply.data, CTL_REPLY_CREDENTIAL_BYTES));
+		       agentctl_text(reply.data, CTL_REPLY_PROVIDER, provider, sizeof(provider)),
+		       agentctl_text(reply.data, CTL_REPLY_SERVER, server, sizeof(server)));
 	}
 	agentctl_reply_free(&reply);
 	return CLI_OK;

@@ -33,7 +33,7 @@ static const struct command commands[] = {
     {"services", cmd_services_main, "list our services, or a partner's (--of, needs monitor)"},
     {"contact", cmd_contact_main, "add or remove an alert contact (mail, webhook, Matrix, ntfy)"},
     {"health", cmd_health_main, "every service's verdict and each observer's view"},
-    {"dns", cmd_dns_main, "check that this agent may update a partner's zone"},
+    {"dns", cmd_dns_main, "check or test the credential of a partner's dns grant"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

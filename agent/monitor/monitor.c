@@ -512,6 +512,14 @@ struct health *monitor_health(struct monitor *m)
 	return m->health;
 }
 
+enum verdict monitor_standby_verdict(struct monitor *m, const uint8_t owner[PROTO_KEY_LEN],
+                                     const char *service)
+{
+	const struct mon_service *s = service_get(m, owner, service, false);
+
+	return s ? s->standby.current : VERDICT_UNKNOWN;
+}
+
 void monitor_each(const struct monitor *m, void (*fn)(void *arg, const struct monitor_view *v),
                   void *arg)
 {

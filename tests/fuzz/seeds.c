@@ -177,6 +177,15 @@ static void service_seeds(void)
 	s.interval_s = 86400;
 	s.timeout_s = 300;
 	put_buf("service", "limits", &b, proto_service_encode(&b, &s));
+	strcpy(s.dns.name, "cloud.example.org");
+	strcpy(s.dns.zone, "example.org");
+	s.dns.n_primary = s.dns.n_standby = 2;
+	s.dns.primary[0] = (struct proto_ip){4, {192, 0, 2, 10}};
+	s.dns.primary[1] = (struct proto_ip){16, {0x20, 0x01, 0x0d, 0xb8, [15] = 1}};
+	s.dns.standby[0] = (struct proto_ip){4, {198, 51, 100, 7}};
+	s.dns.standby[1] = (struct proto_ip){16, {0x20, 0x01, 0x0d, 0xb8, [15] = 2}};
+	s.dns.ttl_s = 60;
+	put_buf("service", "dns-plan", &b, proto_service_encode(&b, &s));
 }
 
 static void service_record_seeds(void)
@@ -220,6 +229,8 @@ static void observation_seeds(void)
 		put_unknown_key("observation", "unknown-key", b.data, b.len, 0);
 	}
 	put_buf("observation", "full", &b, rc);
+	o.standby = PROTO_STATUS_UP;
+	put_buf("observation", "dns-plan", &b, proto_observation_encode(&b, &o));
 }
 
 static void grant_seeds(void)

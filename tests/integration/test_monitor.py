@@ -48,11 +48,6 @@ def verdicts(agent):
     return {(h["owner"], h["service"]): h["verdict"] for h in agent.json("health")}
 
 
-def standby(agent, owner, service):
-    return [(h["verdict"], h.get("standby")) for h in agent.json("health")
-            if h["owner"] == owner.id and h["service"] == service][:1]
-
-
 def test(tap, fed):
     owner, m1, m2, m3 = fed.agents
     http_port, smtp_port, hook_port = free_ports(3)
@@ -62,16 +57,10 @@ def test(tap, fed):
                               str(smtp_port), "--http", str(hook_port), "--out", sink_dir],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     service = Service(fed.root, http_port)
-    plan_port = free_ports(1)[0]
-    primary = Service(fed.root, plan_port, "127.0.0.2")
-    spare = Service(fed.root, plan_port, "127.0.0.3")
     try:
         run_test(tap, fed, owner, m1, m2, m3, service, sink_dir, smtp_port, hook_port)
-        dns_plan_checks(tap, fed, owner, m1, primary, spare)
         member_dead(tap, owner, m1, m2, m3, sink_dir, hook_port)
     finally:
-        primary.stop()
-        spare.stop()
         service.stop()
         sinks.terminate()
         sinks.wait(timeout=10)
@@ -140,42 +129,6 @@ def run_test(tap, fed, owner, m1, m2, m3, service, sink_dir, smtp_port, hook_por
     hooks = [h for h in lines(os.path.join(sink_dir, "http.jsonl")) if h["path"] == "/owner-hook"]
     tap.ok(len(mails) == 2 and "is up" in mails[1]["data"], "one more mail: up", mails)
     tap.ok(len(hooks) == 2, "one more webhook call", hooks)
-
-
-def dns_plan_checks(tap, fed, owner, m1, primary, spare):
-    """A service with a DNS plan is checked at its primary and standby
-    addresses, never through its name (www.example.test resolves nowhere),
-    and every agent judges both."""
-    cred = os.path.join(fed.root, "dns.cred")
-    with open(cred, "w") as f:
-        f.write("provider = rfc2136\nserver = 127.0.0.1:53\nkey = kith-update\n"
-                "secret = c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0IQ==\n")
-    owner.kith("grant", m1.id, "dns:example.test", "--secret-file", cred)
-    primary.start()
-    spare.start()
-    wait_until(lambda: owner.kith("service", "add", "site", "--url",
-                                  "http://www.example.test:%d/" % primary.port, "--expect-body",
-                                  "ok", "--interval", "1s", "--timeout", "1s", "--dns-name",
-                                  "www.example.test", "--primary", primary.host, "--standby",
-                                  spare.host, check=False).returncode == 0, 30,
-               "the owner's dns grant to be in force for its plan")
-    wait_until(lambda: all(standby(a, owner, "site") == [("up", "up")] for a in fed.agents), 60,
-               "every agent to judge the primary and the standby up")
-    tap.ok(True, "a DNS plan's primary and standby are checked at their addresses: up, up")
-    primary.stop()
-    wait_until(lambda: all(standby(a, owner, "site") == [("down", "up")] for a in fed.agents),
-               60, "every agent to judge the primary down, the standby up")
-    tap.ok(True, "the primary's outage: down, its standby still up")
-    spare.stop()
-    wait_until(lambda: all(standby(a, owner, "site") == [("down", "down")] for a in fed.agents),
-               60, "every agent to judge the standby down too")
-    tap.ok(True, "the standby's outage: down too")
-    primary.start()
-    spare.start()
-    wait_until(lambda: all(standby(a, owner, "site") == [("up", "up")] for a in fed.agents), 90,
-               "both up again")
-    tap.ok(True, "both back: up, up")
-    owner.kith("service", "rm", "site")
 
 
 def member_dead(tap, owner, m1, m2, m3, sink_dir, hook_port):

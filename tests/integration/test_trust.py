@@ -143,7 +143,8 @@ def test(tap, fed):
     # dns: the credential is sealed to the grantee; the grant must be valid.
     secret = os.path.join(fed.root, "tsig")
     with open(secret, "w") as fh:
-        fh.write("hmac-sha256:failover:c2VjcmV0LXNlY3JldC1zZWNyZXQ=\n")
+        fh.write("provider = rfc2136\nserver = 192.0.2.53:53\nkey = failover\n"
+                 "secret = c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA==\n")
     refused(b, ["dns", "check", f.id, "example.org"], "no dns grant", tap,
             "b without dns is refused")
     refused(f, ["grant", b.id, "dns:example.org"], "needs the zone's update credential", tap,

@@ -7,7 +7,7 @@ target_link_libraries(kith_rogue PRIVATE kith_proto kith::zmq)
 
 # Python tests that start real kithd processes on 127.0.0.1. They run one
 # at a time (RUN_SERIAL): each starts several agents with tight timings.
-foreach(name federation hostile trust monitor partition backup)
+foreach(name federation hostile trust monitor partition backup dns)
 	add_test(NAME it_${name}
 		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_${name}.py)
 	set_tests_properties(it_${name} PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE

@@ -1,0 +1,62 @@
+/* One change of DNS records through an rfc2136 credential, as a few
+ * exchanges over TCP (dns_tcp.h) on the event loop:
+ *
+ *   swap   points name's A or AAAA set from `from` to `to`: an UPDATE
+ *          whose prerequisite is that the set is exactly `from` (dns/update.h's
+ *          compare-and-swap). NXRRSET means it is not: a QUERY then tells
+ *          whether it already is `to` (another partner was first, or an
+ *          earlier try of ours went through: nothing to do) or something
+ *          else (a human changed it: left alone, and said so).
+ *   test   adds a TXT record at _kith-test.ZONE, then deletes it: proves the
+ *          credential works end to end and changes nothing for good.
+ *
+ * A transport failure (refused, reset, timeout) is tried again twice, 1 and
+ * 2 seconds later; a DNS answer is never retried: it says what to fix.
+ *
+ * A job copies what it is given (the credential too, wiped when the job is
+ * freed). Its callback runs once, from the loop, as the job's last act:
+ * the callback may free it. dns_job_free() before that cancels it (no
+ * callback). */
+#ifndef KITH_AGENT_DNS_DNS_JOB_H
+#define KITH_AGENT_DNS_DNS_JOB_H
+
+#include <stdbool.h>
+
+#include "dns/cred.h"
+#include "dns/reply.h"
+#include "dns/update.h"
+
+struct loop;
+struct dns_job;
+
+/* How a job ended. rc is 0 when it did what it was for (changed says
+ * whether records changed: a swap finding `to` in place changed nothing),
+ * else a negative code with result (DNS_RESULT_OK for a transport
+ * failure) and why, one sentence for the log and the admin. */
+struct dns_job_result {
+	int rc;
+	bool changed;
+	enum dns_result result;
+	char why[DNS_WHY_MAX];
+};
+
+typedef void (*dns_job_fn)(void *arg, struct dns_job *job, const struct dns_job_result *r);
+
+/* Per exchange; three tries at most. */
+#define DNS_JOB_TIMEOUT_MS 5000
+#define DNS_JOB_TRIES 3
+
+/* Both return 0 with *out the caller's (dns_job_free()), or a negative
+ * code (KITH_EVALUE: a credential of another provider, a bad name or
+ * address set; -ENOMEM) with nothing started. from and to have the same
+ * family; to has 1..DNS_ADDRS_MAX addresses, from 0 (no set expected)
+ * or more. */
+int dns_job_swap(struct dns_job **out, struct loop *l, const struct dns_cred *cred,
+                 const char *zone, const char *name, const struct dns_addrs *from,
+                 const struct dns_addrs *to, uint32_t ttl, dns_job_fn fn, void *arg);
+int dns_job_test(struct dns_job **out, struct loop *l, const struct dns_cred *cred,
+                 const char *zone, dns_job_fn fn, void *arg);
+/* Cancels a job under way (no callback) and frees it; harmless on NULL. */
+void dns_job_free(struct dns_job **job);
+
+#endif

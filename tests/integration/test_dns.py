@@ -1,0 +1,213 @@
+"""Failover DNS with real agents and a real knotd (a zone, a TSIG key, an
+update ACL): kith dns test proves a credential or names what is wrong;
+an outage of the primary's HTTP server makes the name answer the standby
+(read with kdig), its recovery points it back; two partners holding the
+grant make one change each way; a name edited by hand is left alone; a
+standby down too changes nothing."""
+import base64
+import os
+import pwd
+import grp
+import shutil
+import subprocess
+import time
+
+from harness import Failed, Federation, free_ports, run, wait_until
+
+from test_monitor import Service
+
+ZONE = "example.test"
+NAME = "www." + ZONE
+PRIMARY, STANDBY, HAND = "127.0.0.2", "127.0.0.3", "127.0.0.9"
+
+
+def which(prog):
+    for d in os.environ.get("PATH", "").split(":") + ["/usr/sbin", "/usr/bin"]:
+        p = os.path.join(d, prog)
+        if os.access(p, os.X_OK):
+            return p
+    raise Failed("%s not found: tools/setup test installs knot and knot-dnsutils" % prog)
+
+
+class Knot:
+    """knotd on 127.0.0.1, serving ZONE with www A PRIMARY; kith-update may
+    change A, AAAA and TXT at www and _kith-test, with TSIG."""
+
+    def __init__(self, root, port):
+        self.dir = os.path.join(root, "knot")
+        os.makedirs(self.dir)
+        self.port = port
+        self.secret = base64.b64encode(os.urandom(32)).decode()
+        user = pwd.getpwuid(os.getuid()).pw_name
+        group = grp.getgrgid(os.getgid()).gr_name
+        with open(os.path.join(self.dir, "knot.conf"), "w") as f:
+            f.write("server:\n  rundir: \"%s\"\n  listen: 127.0.0.1@%d\n  user: %s:%s\n"
+                    "  pidfile: \"%s/knot.pid\"\nlog:\n  - target: stderr\n    any: info\n"
+                    "database:\n  storage: \"%s\"\n"
+                    "key:\n  - id: kith-update\n    algorithm: hmac-sha256\n    secret: %s\n"
+                    # The ACL of docs/dns.md: only what kith may change.
+                    "acl:\n  - id: kith\n    key: kith-update\n    action: update\n"
+                    "    update-type: [A, AAAA, TXT]\n    update-owner: name\n"
+                    "    update-owner-match: equal\n    update-owner-name: [www, _kith-test]\n"
+                    "template:\n  - id: default\n    storage: \"%s\"\n    zonefile-sync: -1\n"
+                    "zone:\n  - domain: %s\n    file: \"%s/%s.zone\"\n    acl: kith\n" % (
+                        self.dir, port, user, group, self.dir, self.dir, self.secret,
+                        self.dir, ZONE, self.dir, ZONE))
+        with open(os.path.join(self.dir, ZONE + ".zone"), "w") as f:
+            f.write("$ORIGIN %s.\n$TTL 60\n@ SOA ns hostmaster 1 3600 600 86400 60\n"
+                    "@ NS ns\nns A 192.0.2.1\nwww A %s\n" % (ZONE, PRIMARY))
+        self.log = open(os.path.join(self.dir, "knotd.log"), "w")
+        self.proc = subprocess.Popen([which("knotd"), "-c",
+                                      os.path.join(self.dir, "knot.conf")],
+                                     stdout=self.log, stderr=self.log)
+        wait_until(lambda: self.query("SOA"), 20, "knotd to answer for " + ZONE)
+
+    def query(self, rtype, name=None):
+        p = subprocess.run([which("kdig"), "@127.0.0.1", "-p", str(self.port), "+short",
+                            "+tcp", "+time=2", "+retry=0", name or ZONE, rtype],
+                           capture_output=True, text=True, timeout=10)
+        return p.stdout.split() if p.returncode == 0 else []
+
+    def www(self):
+        return sorted(self.query("A", NAME))
+
+    def serial(self):
+        soa = self.query("SOA")
+        return int(soa[2]) if len(soa) > 2 else -1
+
+    def set_by_hand(self, addr):
+        """An admin's own update, as knsupdate sends it."""
+        script = ("server 127.0.0.1 %d\nkey hmac-sha256:kith-update %s\nzone %s.\n"
+                  "update delete %s. A\nupdate add %s. 60 A %s\nsend\n" % (
+                      self.port, self.secret, ZONE, NAME, NAME, addr))
+        subprocess.run([which("knsupdate")], input=script, text=True, check=True, timeout=10)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+        self.log.close()
+
+
+def cred_file(root, name, port, secret):
+    path = os.path.join(root, name)
+    with open(path, "w") as f:
+        f.write("# the update key of %s\nprovider = rfc2136\nserver = 127.0.0.1:%d\n"
+                "key = kith-update\nsecret = %s\n" % (ZONE, port, secret))
+    return path
+
+
+def test(tap, fed):
+    owner, m1, m2, m3 = fed.agents
+    knot_port, http_port = free_ports(2)
+    knot = Knot(fed.root, knot_port)
+    primary = Service(fed.root, http_port, PRIMARY)
+    standby = Service(fed.root, http_port, STANDBY)
+    try:
+        run_test(tap, fed, owner, m1, m2, m3, knot, primary, standby)
+    finally:
+        primary.stop()
+        standby.stop()
+        knot.stop()
+
+
+def logged(agent, text):
+    with open(agent.log_path) as f:
+        return text in f.read()
+
+
+def run_test(tap, fed, owner, m1, m2, m3, knot, primary, standby):
+    quick = "\n[monitoring]\nrecovery = 3s\n"
+    fed.init_all()
+    for a in fed.agents:
+        a.start(extra_conf=quick)
+    for m in (m1, m2, m3):
+        m.kith("join", owner.kith("invite").stdout.strip())
+    wait_until(lambda: all(len(a.states()) == 4 for a in fed.agents), 30, "four members")
+    good = cred_file(fed.root, "good.cred", knot.port, knot.secret)
+    bad = cred_file(fed.root, "bad.cred", knot.port, base64.b64encode(os.urandom(32)).decode())
+    broken = os.path.join(fed.root, "broken.cred")
+    with open(broken, "w") as f:
+        f.write("provider = rfc2136\nsever = 127.0.0.1:53\n")
+
+    p = owner.kith("grant", m3.id, "dns:" + ZONE, "--secret-file", broken, check=False)
+    tap.ok(p.returncode != 0 and "line 2" in p.stderr and "sever" in p.stderr,
+           "grant names the bad line of a credential", p.stderr)
+    for m in (m1, m2, m3):
+        owner.kith("grant", m.id, "monitor")
+    owner.kith("grant", m1.id, "dns:" + ZONE, "--secret-file", good)
+    owner.kith("grant", m2.id, "dns:" + ZONE, "--secret-file", good)
+    owner.kith("grant", m3.id, "dns:" + ZONE, "--secret-file", bad)
+    wait_until(lambda: m3.kith("dns", "check", owner.id, ZONE, check=False).returncode == 0, 30,
+               "the dns grants to arrive")
+    p = m1.kith("dns", "test", owner.id, ZONE, check=False)
+    tap.ok(p.returncode == 0 and "works" in p.stdout, "dns test proves a good credential",
+           p.stdout + p.stderr)
+    tap.ok(not knot.query("TXT", "_kith-test." + ZONE), "and leaves no TXT record behind")
+    p = m3.kith("dns", "test", owner.id, ZONE, check=False)
+    err = p.stderr.strip()
+    tap.ok(p.returncode != 0 and len(err.splitlines()) == 1 and "secret" in err,
+           "a wrong secret gives one line saying the secret differs", err)
+    # m3's grant goes: only m1 and m2 may act.
+    owner.kith("revoke", [g["id"] for g in owner.json("grants")
+                          if g["subject"] == m3.id and g["scopes"] == ["dns:" + ZONE]][0])
+
+    primary.start()
+    standby.start()
+    wait_until(lambda: owner.kith(
+        "service", "add", "site", "--url", "http://%s:%d/" % (NAME, primary.port),
+        "--expect-body", "ok", "--interval", "1s", "--timeout", "1s", "--dns-name", NAME,
+        "--primary", PRIMARY, "--standby", STANDBY, check=False).returncode == 0, 30,
+        "the plan to be accepted")
+    wait_until(lambda: all(h.get("standby") == "up" and h["verdict"] == "up"
+                           for a in fed.agents for h in a.json("health")
+                           if h["service"] == "site"), 60, "site and its standby up everywhere")
+    serial = knot.serial()
+    tap.ok(knot.www() == [PRIMARY], "the name answers the primary", knot.www())
+
+    # The outage: the name answers the standby, in one change.
+    primary.stop()
+    t0 = time.monotonic()
+    wait_until(lambda: knot.www() == [STANDBY], 60, "the name to answer the standby")
+    tap.ok(True, "an outage of the primary points the name at the standby (%.1f s)"
+           % (time.monotonic() - t0))
+    time.sleep(3)
+    tap.ok(knot.serial() == serial + 1, "one change, though two partners hold the grant",
+           (serial, knot.serial()))
+
+    # The recovery: back at the primary.
+    primary.start()
+    wait_until(lambda: knot.www() == [PRIMARY], 60, "the name to answer the primary again")
+    tap.ok(True, "the primary's recovery points it back")
+    time.sleep(3)
+    tap.ok(knot.serial() == serial + 2, "one change back", (serial, knot.serial()))
+
+    # A name edited by hand is not overwritten.
+    knot.set_by_hand(HAND)
+    serial = knot.serial()
+    primary.stop()
+    wait_until(lambda: logged(m1, "leaves it alone") or logged(m2, "leaves it alone"), 60,
+               "the elected partner to find the name changed by hand")
+    tap.ok(knot.www() == [HAND] and knot.serial() == serial,
+           "a name edited by hand is left alone", knot.www())
+    primary.start()
+    wait_until(lambda: all(h["verdict"] == "up" for a in fed.agents for h in a.json("health")
+                           if h["service"] == "site"), 60, "site up again")
+    knot.set_by_hand(PRIMARY)
+
+    # The standby down too: no change.
+    serial = knot.serial()
+    standby.stop()
+    wait_until(lambda: all(h.get("standby") == "down" for a in fed.agents
+                           for h in a.json("health") if h["service"] == "site"), 60,
+               "the standby down everywhere")
+    primary.stop()
+    wait_until(lambda: logged(m1, "stays on its primary") or logged(m2, "stays on its primary"),
+               60, "the elected partner to refuse a failover to a dead standby")
+    tap.ok(knot.www() == [PRIMARY] and knot.serial() == serial,
+           "with the standby down too, nothing changes", knot.www())
+    tap.ok(all(a.alive() for a in fed.agents), "every agent runs on")
+
+
+if __name__ == "__main__":
+    run(test, Federation(4))
