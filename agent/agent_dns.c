@@ -24,6 +24,7 @@
 #include "agent/core/control.h"
 #include "agent/core/log.h"
 #include "agent/dns/dns_job.h"
+#include "agent/monitor/alert.h"
 #include "agent/monitor/election.h"
 #include "agent/monitor/monitor.h"
 #include "dns/cred.h"
@@ -244,6 +245,33 @@ int agent_ctl_dns_test(void *arg, const struct ctl_request *req, msgpack_packer 
 	return CONTROL_DEFERRED;
 }
 
+/* ---- telling the owner ---- */
+
+/* Tells the owner's contacts what a failover did or could not do: every
+ * change, and every refusal (they alone can fix a credential, an ACL, a
+ * standby). state: "standby", "primary", "failed" or "no failover". */
+static void tell_owner(struct agent *a, const uint8_t owner[PROTO_KEY_LEN], const char *service,
+                       const char *state, const char *subject, const char *text)
+{
+	char contacts[PROTO_CONTACTS_MAX][PROTO_CONTACT_MAX + 1], id[PROTO_PEERID_TEXT_LEN + 1];
+	const struct trust_member *m = trust_get(a->trust, owner);
+	struct alert_message msg = {.subject = subject,
+	                            .text = text,
+	                            .kind = "dns",
+	                            .owner = id,
+	                            .owner_name = m ? m->name : "",
+	                            .service = service,
+	                            .state = state,
+	                            .previous = "",
+	                            .since = loop_wall_s()};
+	size_t n = agent_contacts(a, owner, contacts, PROTO_CONTACTS_MAX);
+
+	proto_peerid_format(id, owner);
+	for (size_t i = 0; i < n; i++)
+		alert_send(a->alert, contacts[i], &msg,
+		           memcmp(owner, a->id->pk, PROTO_KEY_LEN) != 0);
+}
+
 /* ---- failover ---- */
 
 /* The plan's addresses of one family, for dns_job_swap(). */
@@ -295,17 +323,33 @@ static void swap_done(void *arg, struct dns_job *job, const struct dns_job_resul
 	struct dns_work *w = arg;
 	const char *type = w->family == AF_INET ? "A" : "AAAA";
 	const char *where = w->to_standby ? "standby" : "primary";
+	char subject[PROTO_ZONE_MAX + 100], text[DNS_WHY_MAX + PROTO_ZONE_MAX + 200];
 
 	dns_job_free(&job);
 	w->job = NULL;
-	if (r->rc)
+	if (r->rc) {
 		log_warnx("dns: %s %s not pointed at its %s: %s", w->plan.name, type, where,
 		          r->why);
-	else if (r->changed)
+		snprintf(subject, sizeof(subject), "[kith] %s could not be pointed at its %s",
+		         w->plan.name, where);
+		snprintf(text, sizeof(text),
+		         "Service %s is %s; its partner's update of %s %s failed:\n%s\n",
+		         w->service, w->to_standby ? "down" : "up again", w->plan.name, type,
+		         r->why);
+		tell_owner(w->a, w->owner, w->service, "failed", subject, text);
+	} else if (r->changed) {
 		log_info("dns: %s %s pointed at its %s (service %s)", w->plan.name, type, where,
 		         w->service);
-	else
+		snprintf(subject, sizeof(subject), "[kith] %s now points at its %s", w->plan.name,
+		         where);
+		snprintf(text, sizeof(text),
+		         "Service %s is %s: a partner pointed %s %s at its %s addresses.\n",
+		         w->service, w->to_standby ? "down" : "up again", w->plan.name, type,
+		         where);
+		tell_owner(w->a, w->owner, w->service, where, subject, text);
+	} else {
 		log_info("dns: %s %s already at its %s", w->plan.name, type, where);
+	}
 	swap_next(w);
 }
 
@@ -383,8 +427,16 @@ static void on_verdict(void *arg, const struct monitor_event *ev)
 	proto_peerid_short(who, ev->peer);
 	standby = monitor_standby_verdict(a->monitor, ev->peer, ev->service);
 	if (ev->current == VERDICT_DOWN && standby != VERDICT_UP) {
+		char subject[PROTO_ZONE_MAX + 100], text[PROTO_ZONE_MAX + 300];
 		log_warnx("dns: %s of %s is down, but its standby is %s: %s stays on its primary",
 		          ev->service, who, verdict_name(standby), spec.dns.name);
+		snprintf(subject, sizeof(subject), "[kith] no failover of %s: its standby is %s",
+		         spec.dns.name, verdict_name(standby));
+		snprintf(text, sizeof(text),
+		         "Service %s is down, and its standby addresses are %s in its partners' "
+		         "checks: %s stays on its primary addresses.\n",
+		         ev->service, verdict_name(standby), spec.dns.name);
+		tell_owner(a, ev->peer, ev->service, "no failover", subject, text);
 		return;
 	}
 	w = work_new(a);
@@ -395,7 +447,13 @@ static void on_verdict(void *arg, const struct monitor_event *ev)
 	w->plan = spec.dns;
 	w->to_standby = ev->current == VERDICT_DOWN;
 	if (open_credential(a, ev->peer, spec.dns.zone, &w->cred, &g, err, sizeof(err)) != 0) {
+		char subject[PROTO_ZONE_MAX + 100], text[sizeof(err) + 200];
 		log_warnx("dns: %s of %s: %s", ev->service, who, err);
+		snprintf(subject, sizeof(subject), "[kith] %s could not be changed", spec.dns.name);
+		snprintf(text, sizeof(text),
+		         "Service %s is %s; its partner cannot use the dns grant: %s\n",
+		         ev->service, verdict_name(ev->current), err);
+		tell_owner(a, ev->peer, ev->service, "failed", subject, text);
 		work_free(a, w);
 		return;
 	}

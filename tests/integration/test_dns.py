@@ -3,8 +3,10 @@ update ACL): kith dns test proves a credential or names what is wrong;
 an outage of the primary's HTTP server makes the name answer the standby
 (read with kdig), its recovery points it back; two partners holding the
 grant make one change each way; a name edited by hand is left alone; a
-standby down too changes nothing."""
+standby down too changes nothing; the owner's webhook hears of each change
+and each refusal, a wrong secret included."""
 import base64
+import json
 import os
 import pwd
 import grp
@@ -14,7 +16,7 @@ import time
 
 from harness import Failed, Federation, free_ports, run, wait_until
 
-from test_monitor import Service
+from test_monitor import HERE, Service, lines
 
 ZONE = "example.test"
 NAME = "www." + ZONE
@@ -99,16 +101,27 @@ def cred_file(root, name, port, secret):
 
 def test(tap, fed):
     owner, m1, m2, m3 = fed.agents
-    knot_port, http_port = free_ports(2)
+    knot_port, http_port, smtp_port, hook_port = free_ports(4)
     knot = Knot(fed.root, knot_port)
     primary = Service(fed.root, http_port, PRIMARY)
     standby = Service(fed.root, http_port, STANDBY)
+    sink = os.path.join(fed.root, "sink")
+    os.makedirs(sink)
+    sinks = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "sinks.py"), "--smtp",
+                              str(smtp_port), "--http", str(hook_port), "--out", sink],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        run_test(tap, fed, owner, m1, m2, m3, knot, primary, standby)
+        wait_until(lambda: os.path.exists(os.path.join(sink, "ready")), 20, "the sinks")
+        hook = "http://127.0.0.1:%d/owner" % hook_port
+        run_test(tap, fed, owner, m1, m2, m3, knot, primary, standby,
+                 lambda: [json.loads(h["body"]) for h in lines(os.path.join(sink, "http.jsonl"))
+                          if json.loads(h["body"]).get("kind") == "dns"], hook)
     finally:
         primary.stop()
         standby.stop()
         knot.stop()
+        sinks.terminate()
+        sinks.wait(timeout=10)
 
 
 def logged(agent, text):
@@ -116,7 +129,7 @@ def logged(agent, text):
         return text in f.read()
 
 
-def run_test(tap, fed, owner, m1, m2, m3, knot, primary, standby):
+def run_test(tap, fed, owner, m1, m2, m3, knot, primary, standby, dns_alerts, hook):
     quick = "\n[monitoring]\nrecovery = 3s\n"
     fed.init_all()
     for a in fed.agents:
@@ -124,6 +137,7 @@ def run_test(tap, fed, owner, m1, m2, m3, knot, primary, standby):
     for m in (m1, m2, m3):
         m.kith("join", owner.kith("invite").stdout.strip())
     wait_until(lambda: all(len(a.states()) == 4 for a in fed.agents), 30, "four members")
+    owner.kith("contact", "add", hook)
     good = cred_file(fed.root, "good.cred", knot.port, knot.secret)
     bad = cred_file(fed.root, "bad.cred", knot.port, base64.b64encode(os.urandom(32)).decode())
     broken = os.path.join(fed.root, "broken.cred")
@@ -174,6 +188,10 @@ def run_test(tap, fed, owner, m1, m2, m3, knot, primary, standby):
     time.sleep(3)
     tap.ok(knot.serial() == serial + 1, "one change, though two partners hold the grant",
            (serial, knot.serial()))
+    told = wait_until(lambda: [m for m in dns_alerts() if m["state"] == "standby"], 30,
+                      "the owner's webhook to hear of the change")
+    tap.ok(len(told) == 1 and told[0]["service"] == "site" and NAME in told[0]["subject"],
+           "the owner is told of the change, once", told)
 
     # The recovery: back at the primary.
     primary.start()
@@ -190,6 +208,9 @@ def run_test(tap, fed, owner, m1, m2, m3, knot, primary, standby):
                "the elected partner to find the name changed by hand")
     tap.ok(knot.www() == [HAND] and knot.serial() == serial,
            "a name edited by hand is left alone", knot.www())
+    wait_until(lambda: [m for m in dns_alerts() if "leaves it alone" in m["text"]], 30,
+               "the owner to be told its name was left alone")
+    tap.ok(True, "and the owner is told so")
     primary.start()
     wait_until(lambda: all(h["verdict"] == "up" for a in fed.agents for h in a.json("health")
                            if h["service"] == "site"), 60, "site up again")
@@ -206,6 +227,30 @@ def run_test(tap, fed, owner, m1, m2, m3, knot, primary, standby):
                60, "the elected partner to refuse a failover to a dead standby")
     tap.ok(knot.www() == [PRIMARY] and knot.serial() == serial,
            "with the standby down too, nothing changes", knot.www())
+    told = wait_until(lambda: [m for m in dns_alerts() if m["state"] == "no failover"], 30,
+                      "the owner to be told there is no failover")
+    tap.ok("standby" in told[0]["subject"], "and the owner is told why", told)
+
+    # Only m3 holds the grant now, with a wrong secret: the owner hears why.
+    standby.start()
+    primary.start()
+    wait_until(lambda: all(h["verdict"] == "up" and h.get("standby") == "up"
+                           for a in fed.agents for h in a.json("health")
+                           if h["service"] == "site"), 60, "site and its standby up again")
+    for g in owner.json("grants"):
+        if g["scopes"] == ["dns:" + ZONE] and g["state"] == "active":
+            owner.kith("revoke", g["id"])
+    bad = cred_file(fed.root, "bad2.cred", knot.port, base64.b64encode(os.urandom(32)).decode())
+    owner.kith("grant", m3.id, "dns:" + ZONE, "--secret-file", bad)
+    wait_until(lambda: m3.kith("dns", "check", owner.id, ZONE, check=False).returncode == 0 and
+               m1.kith("dns", "check", owner.id, ZONE, check=False).returncode != 0, 30,
+               "m3 alone to hold the grant")
+    primary.stop()
+    told = wait_until(lambda: [m for m in dns_alerts()
+                               if m["state"] == "failed" and "secret" in m["text"]], 60,
+                      "the owner to be told the update failed for its secret")
+    tap.ok(knot.www() == [PRIMARY],
+           "a wrong secret: no change, and the owner is told the secret differs", told)
     tap.ok(all(a.alive() for a in fed.agents), "every agent runs on")
 
 
