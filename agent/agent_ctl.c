@@ -326,6 +326,7 @@ const struct control_command agent_ctl_commands[] = {
     {CTL_CMD_REVOKE, agent_ctl_revoke},
     {CTL_CMD_DNS_CHECK, agent_ctl_dns_check},
     {CTL_CMD_DNS_TEST, agent_ctl_dns_test},
+    {CTL_CMD_DNS_HISTORY, agent_ctl_dns_history},
     {CTL_CMD_SHARD, agent_ctl_shard},
     {CTL_CMD_SHARD_DROP, agent_ctl_shard_drop},
     {CTL_CMD_SERVICES, agent_ctl_services},

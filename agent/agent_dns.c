@@ -8,6 +8,7 @@
  * human edited is left alone. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +273,132 @@ static void tell_owner(struct agent *a, const uint8_t owner[PROTO_KEY_LEN], cons
 		           memcmp(owner, a->id->pk, PROTO_KEY_LEN) != 0);
 }
 
+/* ---- the dns-change records ---- */
+
+/* dns-change records are kept three months: the history of a year's
+ * outages would be too many for the author's budget, and what is older
+ * is in the logs. */
+#define DNS_CHANGE_TTL (90 * 24 * 3600)
+
+static uint32_t plan_ips(struct proto_ip *out, const struct proto_ip *list, uint32_t n, int family)
+{
+	uint32_t k = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		if (list[i].len == (family == AF_INET ? 4 : 16))
+			out[k++] = list[i];
+	return k;
+}
+
+/* Signs a dns-change record of what w did to its family (result
+ * PROTO_DNS_CHANGED or PROTO_DNS_FAILED, why for a failure): the history
+ * every member keeps (kith dns history). */
+static void record_change(struct dns_work *w, uint32_t result, const char *why)
+{
+	struct proto_dns_change c = {0};
+	const struct proto_dns_plan *p = &w->plan;
+	char name[PROTO_NAME_MAX + 1], owner[17];
+	struct mp_buf body = {0};
+	int rc;
+
+	memcpy(c.owner, w->owner, PROTO_KEY_LEN);
+	snprintf(c.service, sizeof(c.service), "%s", w->service);
+	snprintf(c.name, sizeof(c.name), "%s", p->name);
+	snprintf(c.zone, sizeof(c.zone), "%s", p->zone);
+	c.rtype = w->family == AF_INET ? PROTO_DNS_TYPE_A : PROTO_DNS_TYPE_AAAA;
+	c.n_from = plan_ips(c.from, w->to_standby ? p->primary : p->standby,
+	                    w->to_standby ? p->n_primary : p->n_standby, w->family);
+	c.n_to = plan_ips(c.to, w->to_standby ? p->standby : p->primary,
+	                  w->to_standby ? p->n_standby : p->n_primary, w->family);
+	c.verdict = w->to_standby ? PROTO_STATUS_DOWN : PROTO_STATUS_UP;
+	c.result = result;
+	snprintf(c.why, sizeof(c.why), "%s", why);
+	/* The owner by its first 8 bytes: the full key is in the body, and the
+	 * name must stay within PROTO_NAME_MAX. */
+	sodium_bin2hex(owner, sizeof(owner), w->owner, 8);
+	snprintf(name, sizeof(name), "%s/%s/%" PRIu64 "/%s", owner, w->service, loop_wall_s(),
+	         c.rtype == PROTO_DNS_TYPE_A ? "A" : "AAAA");
+	rc = proto_dns_change_encode(&body, &c);
+	if (!rc)
+		rc = agent_publish(w->a, PROTO_KIND_DNS_CHANGE, name, body.data, body.len,
+		                   DNS_CHANGE_TTL);
+	if (rc)
+		log_warnx("dns: cannot record the change of %s: %s", p->name, proto_strerror(rc));
+	mp_buf_free(&body);
+}
+
+/* ---- kith dns history ---- */
+
+struct history {
+	struct agent *a;
+	msgpack_packer *pk;
+	uint32_t count;
+	bool packing;
+};
+
+static void pack_ips(struct mp_map *m, const char *key, const struct proto_ip *list, uint32_t n)
+{
+	msgpack_packer *pk = mp_map_key(m, key);
+	char text[INET6_ADDRSTRLEN];
+
+	msgpack_pack_array(pk, n);
+	for (uint32_t i = 0; i < n; i++) {
+		if (!inet_ntop(list[i].len == 4 ? AF_INET : AF_INET6, list[i].addr, text,
+		               sizeof(text)))
+			text[0] = '\0';
+		mp_pack_cstr(pk, text);
+	}
+}
+
+static int history_one(void *arg, const uint8_t *buf, size_t len)
+{
+	struct history *h = arg;
+	struct proto_dns_change c;
+	struct proto_record rec;
+	char author[PROTO_PEERID_TEXT_LEN + 1], owner[PROTO_PEERID_TEXT_LEN + 1];
+	struct mp_map m;
+
+	if (proto_record_decode(&rec, buf, len) != 0 || rec.kind != PROTO_KIND_DNS_CHANGE ||
+	    proto_dns_change_decode(&c, rec.body, rec.body_len) != 0)
+		return 0;
+	if (!h->packing) {
+		h->count++;
+		return 0;
+	}
+	proto_peerid_format(author, rec.author);
+	proto_peerid_format(owner, c.owner);
+	mp_map_begin(&m);
+	mp_map_uint(&m, CTL_REPLY_TIME, rec.issued);
+	mp_map_str(&m, CTL_REPLY_BY, author);
+	mp_map_str(&m, CTL_REPLY_OWNER, owner);
+	mp_map_str(&m, CTL_REPLY_SERVICE, c.service);
+	mp_map_str(&m, CTL_REPLY_DNS_NAME, c.name);
+	mp_map_str(&m, CTL_REPLY_ZONE, c.zone);
+	mp_map_str(&m, CTL_REPLY_TYPE, c.rtype == PROTO_DNS_TYPE_A ? "A" : "AAAA");
+	pack_ips(&m, CTL_REPLY_FROM, c.from, c.n_from);
+	pack_ips(&m, CTL_REPLY_TO, c.to, c.n_to);
+	mp_map_str(&m, CTL_REPLY_VERDICT, c.verdict == PROTO_STATUS_DOWN ? "down" : "up");
+	mp_map_str(&m, CTL_REPLY_RESULT, c.result == PROTO_DNS_CHANGED ? "changed" : "failed");
+	mp_map_str(&m, CTL_REPLY_WHY, c.why);
+	mp_map_end(&m, h->pk);
+	return 0;
+}
+
+int agent_ctl_dns_history(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                          size_t n)
+{
+	struct history h = {.a = arg, .pk = pk};
+
+	(void)req;
+	(void)err;
+	(void)n;
+	store_records_each(h.a->store, history_one, &h);
+	msgpack_pack_array(pk, h.count);
+	h.packing = true;
+	store_records_each(h.a->store, history_one, &h);
+	return 0;
+}
+
 /* ---- failover ---- */
 
 /* The plan's addresses of one family, for dns_job_swap(). */
@@ -330,6 +457,7 @@ static void swap_done(void *arg, struct dns_job *job, const struct dns_job_resul
 	if (r->rc) {
 		log_warnx("dns: %s %s not pointed at its %s: %s", w->plan.name, type, where,
 		          r->why);
+		record_change(w, PROTO_DNS_FAILED, r->why);
 		snprintf(subject, sizeof(subject), "[kith] %s could not be pointed at its %s",
 		         w->plan.name, where);
 		snprintf(text, sizeof(text),
@@ -340,6 +468,7 @@ static void swap_done(void *arg, struct dns_job *job, const struct dns_job_resul
 	} else if (r->changed) {
 		log_info("dns: %s %s pointed at its %s (service %s)", w->plan.name, type, where,
 		         w->service);
+		record_change(w, PROTO_DNS_CHANGED, "");
 		snprintf(subject, sizeof(subject), "[kith] %s now points at its %s", w->plan.name,
 		         where);
 		snprintf(text, sizeof(text),
@@ -454,6 +583,9 @@ static void on_verdict(void *arg, const struct monitor_event *ev)
 		         "Service %s is %s; its partner cannot use the dns grant: %s\n",
 		         ev->service, verdict_name(ev->current), err);
 		tell_owner(a, ev->peer, ev->service, "failed", subject, text);
+		w->family = proto_ip_families(spec.dns.primary, spec.dns.n_primary) & 1 ? AF_INET
+		                                                                        : AF_INET6;
+		record_change(w, PROTO_DNS_FAILED, err);
 		work_free(a, w);
 		return;
 	}

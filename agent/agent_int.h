@@ -172,6 +172,8 @@ int agent_ctl_grants(void *arg, const struct ctl_request *req, msgpack_packer *p
                      size_t n);
 int agent_ctl_revoke(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
                      size_t n);
+int agent_ctl_dns_history(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                          size_t n);
 int agent_ctl_dns_test(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
                        size_t n);
 int agent_ctl_dns_check(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,

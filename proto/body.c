@@ -66,6 +66,19 @@ enum sealed_service_key {
 	SEALED_BOXES = 2, /* array 1..64 of [reader bin 32, box bin 1..4096], readers increasing */
 };
 
+enum dns_change_key {
+	DNS_CHANGE_OWNER = 1,   /* bin 32 not all zero, required */
+	DNS_CHANGE_SERVICE = 2, /* service name, required */
+	DNS_CHANGE_NAME = 3,    /* DNS name in zone, required */
+	DNS_CHANGE_ZONE = 4,    /* DNS name, required */
+	DNS_CHANGE_TYPE = 5,    /* uint 1 (A) or 28 (AAAA), required */
+	DNS_CHANGE_FROM = 6,    /* array 0..8 of bin 4 (A) or 16 (AAAA) */
+	DNS_CHANGE_TO = 7,      /* array 1..8 of the same, required */
+	DNS_CHANGE_VERDICT = 8, /* uint 1..3, required */
+	DNS_CHANGE_RESULT = 9,  /* uint 1 (changed) or 2 (failed), required */
+	DNS_CHANGE_WHY = 10,    /* str 0..255 */
+};
+
 enum admission_key {
 	ADMISSION_SUBJECT = 1,  /* bin 32 not all zero, required */
 	ADMISSION_ENDPOINT = 2, /* URI str 1..255 */
@@ -784,6 +797,109 @@ int proto_revocation_encode(struct mp_buf *out, const struct proto_revocation *i
 		mp_pack_bin(write_key(&w, REVOCATION_MEMBER), in->member, PROTO_KEY_LEN);
 	if (in->reason[0])
 		mp_pack_cstr(write_key(&w, REVOCATION_REASON), in->reason);
+	return write_end(&w);
+}
+
+/* ---- dns-change ---- */
+
+static int dns_change_field(struct mp_reader *r, uint64_t key, void *body)
+{
+	struct proto_dns_change *v = body;
+	switch (key) {
+	case DNS_CHANGE_OWNER:
+		return mp_read_bin_exact(r, v->owner, PROTO_KEY_LEN);
+	case DNS_CHANGE_SERVICE:
+		return mp_read_text(r, v->service, PROTO_SERVICE_NAME_MAX);
+	case DNS_CHANGE_NAME:
+		return mp_read_text(r, v->name, PROTO_ZONE_MAX);
+	case DNS_CHANGE_ZONE:
+		return mp_read_text(r, v->zone, PROTO_ZONE_MAX);
+	case DNS_CHANGE_TYPE:
+		return read_u32(r, &v->rtype);
+	case DNS_CHANGE_FROM:
+		return read_ip_list(r, v->from, &v->n_from);
+	case DNS_CHANGE_TO:
+		return read_ip_list(r, v->to, &v->n_to);
+	case DNS_CHANGE_VERDICT:
+		return read_status(r, &v->verdict);
+	case DNS_CHANGE_RESULT:
+		return read_u32(r, &v->result);
+	case DNS_CHANGE_WHY:
+		return mp_read_text(r, v->why, PROTO_ERRTEXT_MAX);
+	}
+	return FIELD_UNKNOWN;
+}
+
+/* Each address of list has the length of type's records. */
+static bool ips_of_type(const struct proto_ip *list, uint32_t n, uint32_t rtype)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (list[i].len != (rtype == PROTO_DNS_TYPE_A ? 4 : 16))
+			return false;
+	return true;
+}
+
+static int dns_change_check(const void *body)
+{
+	const struct proto_dns_change *v = body;
+	char canon[PROTO_ZONE_MAX + 1];
+	const char *why;
+
+	if (key_is_zero(v->owner))
+		return KITH_EMISSING;
+	if (check_text(v->service, sizeof(v->service), 1) ||
+	    check_text(v->name, sizeof(v->name), 1) || check_text(v->zone, sizeof(v->zone), 1) ||
+	    check_text(v->why, sizeof(v->why), 0) ||
+	    !proto_service_name_ok(v->service, strlen(v->service)))
+		return KITH_EVALUE;
+	if (proto_dns_name_parse(canon, v->name, strlen(v->name), &why) != 0 ||
+	    strcmp(canon, v->name) != 0 ||
+	    proto_dns_name_parse(canon, v->zone, strlen(v->zone), &why) != 0 ||
+	    strcmp(canon, v->zone) != 0 || !proto_dns_name_in_zone(v->name, v->zone))
+		return KITH_EVALUE;
+	if ((v->rtype != PROTO_DNS_TYPE_A && v->rtype != PROTO_DNS_TYPE_AAAA) ||
+	    v->n_from > PROTO_DNS_ADDRS_MAX || v->n_to < 1 || v->n_to > PROTO_DNS_ADDRS_MAX ||
+	    !ips_of_type(v->from, v->n_from, v->rtype) || !ips_of_type(v->to, v->n_to, v->rtype))
+		return KITH_EVALUE;
+	if (v->verdict < PROTO_STATUS_UP || v->verdict > PROTO_STATUS_DOWN ||
+	    (v->result != PROTO_DNS_CHANGED && v->result != PROTO_DNS_FAILED))
+		return KITH_EVALUE;
+	return 0;
+}
+
+static const struct body_kind dns_change_kind = {
+    .required = BIT(DNS_CHANGE_OWNER) | BIT(DNS_CHANGE_SERVICE) | BIT(DNS_CHANGE_NAME) |
+                BIT(DNS_CHANGE_ZONE) | BIT(DNS_CHANGE_TYPE) | BIT(DNS_CHANGE_TO) |
+                BIT(DNS_CHANGE_VERDICT) | BIT(DNS_CHANGE_RESULT),
+    .field = dns_change_field,
+    .check = dns_change_check,
+};
+
+int proto_dns_change_decode(struct proto_dns_change *out, const uint8_t *buf, size_t len)
+{
+	memset(out, 0, sizeof(*out));
+	return decode(&dns_change_kind, out, buf, len);
+}
+
+int proto_dns_change_encode(struct mp_buf *out, const struct proto_dns_change *in)
+{
+	struct writer w;
+	int rc = dns_change_check(in);
+	if (rc)
+		return rc;
+	write_begin(&w, out);
+	mp_pack_bin(write_key(&w, DNS_CHANGE_OWNER), in->owner, PROTO_KEY_LEN);
+	mp_pack_cstr(write_key(&w, DNS_CHANGE_SERVICE), in->service);
+	mp_pack_cstr(write_key(&w, DNS_CHANGE_NAME), in->name);
+	mp_pack_cstr(write_key(&w, DNS_CHANGE_ZONE), in->zone);
+	msgpack_pack_uint32(write_key(&w, DNS_CHANGE_TYPE), in->rtype);
+	if (in->n_from)
+		write_ip_list(write_key(&w, DNS_CHANGE_FROM), in->from, in->n_from);
+	write_ip_list(write_key(&w, DNS_CHANGE_TO), in->to, in->n_to);
+	msgpack_pack_uint32(write_key(&w, DNS_CHANGE_VERDICT), (uint32_t)in->verdict);
+	msgpack_pack_uint32(write_key(&w, DNS_CHANGE_RESULT), in->result);
+	if (in->why[0])
+		mp_pack_cstr(write_key(&w, DNS_CHANGE_WHY), in->why);
 	return write_end(&w);
 }
 

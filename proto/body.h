@@ -126,6 +126,29 @@ struct proto_revocation {
 	char reason[PROTO_REASON_MAX + 1];     /* may be empty */
 };
 
+/* kind "dns-change", name = hex(owner) "/" service "/" issued "/" A or
+ * AAAA: one change of a failover, or one failed attempt, by the partner
+ * that acted (the author): the owner's name moved from one set of
+ * addresses to another, or not, and why. */
+#define PROTO_DNS_TYPE_A 1
+#define PROTO_DNS_TYPE_AAAA 28
+#define PROTO_DNS_CHANGED 1
+#define PROTO_DNS_FAILED 2
+
+struct proto_dns_change {
+	uint8_t owner[PROTO_KEY_LEN];
+	char service[PROTO_SERVICE_NAME_MAX + 1];
+	char name[PROTO_ZONE_MAX + 1]; /* proto_dns_name_parse() form, in zone */
+	char zone[PROTO_ZONE_MAX + 1];
+	uint32_t rtype; /* PROTO_DNS_TYPE_* */
+	uint32_t n_from, n_to;
+	struct proto_ip from[PROTO_DNS_ADDRS_MAX]; /* what it expected there */
+	struct proto_ip to[PROTO_DNS_ADDRS_MAX];   /* what it set, or meant to */
+	enum proto_status verdict;                 /* the service's, which asked for it */
+	uint32_t result;                           /* PROTO_DNS_CHANGED or PROTO_DNS_FAILED */
+	char why[PROTO_ERRTEXT_MAX + 1];           /* a failure's reason */
+};
+
 /* kind "admission", name = hex(subject): the author, a member, lets
  * subject into the network; endpoint is where to reach it until its own
  * member record says. */
@@ -164,6 +187,7 @@ int proto_observation_decode(struct proto_observation *out, const uint8_t *buf, 
 int proto_grant_decode(struct proto_grant *out, const uint8_t *buf, size_t len);
 int proto_revocation_decode(struct proto_revocation *out, const uint8_t *buf, size_t len);
 int proto_admission_decode(struct proto_admission *out, const uint8_t *buf, size_t len);
+int proto_dns_change_decode(struct proto_dns_change *out, const uint8_t *buf, size_t len);
 
 /* in is borrowed; the body is appended to out. Return 0 or a negative code. */
 int proto_member_encode(struct mp_buf *out, const struct proto_member *in);
@@ -172,6 +196,7 @@ int proto_observation_encode(struct mp_buf *out, const struct proto_observation 
 int proto_grant_encode(struct mp_buf *out, const struct proto_grant *in);
 int proto_revocation_encode(struct mp_buf *out, const struct proto_revocation *in);
 int proto_admission_encode(struct mp_buf *out, const struct proto_admission *in);
+int proto_dns_change_encode(struct mp_buf *out, const struct proto_dns_change *in);
 
 /* Sets the defaults of optional fields (interval 30 s, timeout 10 s, TLS
  * warning 14 days) in a zeroed struct. */

@@ -98,6 +98,10 @@
 /* kith dns test: peer, zone -> {zone} once a TXT record was added at
  * _kith-test.ZONE and deleted (answered later: deferred). */
 #define CTL_CMD_DNS_TEST "dns.test"
+/* kith dns history: no arguments -> [{time, by, owner, service, dns_name,
+ * zone, type, from: [text], to: [text], verdict, result, why}], every
+ * dns-change record held, in the store's order. */
+#define CTL_CMD_DNS_HISTORY "dns.history"
 #define CTL_KEY_ZONE "zone"
 /* kith shard put|get|rm: action (text, CTL_SHARD_*), peer, name (text),
  * data (binary, put only) -> put, rm: {used, quota}; get: {name, data}. */
@@ -210,6 +214,12 @@
 #define CTL_REPLY_ZONE "zone"
 #define CTL_REPLY_GRANT "grant"
 #define CTL_REPLY_PROVIDER "provider"
+#define CTL_REPLY_TIME "time"
+#define CTL_REPLY_BY "by"
+#define CTL_REPLY_TYPE "type"
+#define CTL_REPLY_FROM "from"
+#define CTL_REPLY_TO "to"
+#define CTL_REPLY_WHY "why" /* and result, as record.import's */
 #define CTL_REPLY_SERVER "server"
 /* shard (name and data for get), shard.drop */
 #define CTL_REPLY_USED "used"

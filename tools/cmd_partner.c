@@ -186,6 +186,69 @@ int cmd_services_main(int argc, char **argv)
 	return CLI_OK;
 }
 
+static uint64_t change_time(const msgpack_object *o)
+{
+	return agentctl_uint(o, CTL_REPLY_TIME);
+}
+
+static int by_time(const void *x, const void *y)
+{
+	uint64_t a = change_time(*(const msgpack_object *const *)x),
+	         b = change_time(*(const msgpack_object *const *)y);
+
+	return a < b ? -1 : a > b;
+}
+
+/* The addresses of a change, "a,b". */
+static const char *ips_text(const msgpack_object *o, const char *key, char *out, size_t n)
+{
+	const msgpack_object *list = agentctl_get(o, key);
+	size_t at = 0;
+
+	out[0] = '\0';
+	for (uint32_t i = 0; list && list->type == MSGPACK_OBJECT_ARRAY && i < list->via.array.size;
+	     i++) {
+		const msgpack_object *e = &list->via.array.ptr[i];
+		if (e->type == MSGPACK_OBJECT_STR && at + e->via.str.size + 2 < n)
+			at += (size_t)snprintf(out + at, n - at, "%s%.*s", i ? "," : "",
+			                       (int)e->via.str.size, e->via.str.ptr);
+	}
+	return out[0] ? out : "-";
+}
+
+/* kith dns history: every dns-change record, oldest first. */
+static void print_history(const msgpack_object *d)
+{
+	const msgpack_object **list;
+	uint32_t n;
+
+	if (!d || d->type != MSGPACK_OBJECT_ARRAY)
+		return;
+	n = d->via.array.size;
+	list = calloc(n ? n : 1, sizeof(*list));
+	if (!list)
+		return;
+	for (uint32_t i = 0; i < n; i++)
+		list[i] = &d->via.array.ptr[i];
+	qsort(list, n, sizeof(*list), by_time);
+	printf("%-20s %-8s %-24s %-4s %-18s %-18s %-7s %s\n", "TIME", "BY", "NAME", "TYPE", "FROM",
+	       "TO", "RESULT", "WHY");
+	for (uint32_t i = 0; i < n; i++) {
+		char when[32], by[80], name[260], type[8], from[300], to[300], result[16], why[300];
+		show_time(when, sizeof(when), change_time(list[i]));
+		agentctl_text(list[i], CTL_REPLY_BY, by, sizeof(by));
+		by[PROTO_PEERID_SHORT_LEN] = '\0';
+		printf("%-20s %-8s %-24s %-4s %-18s %-18s %-7s %s\n", when, by,
+		       agentctl_text(list[i], CTL_REPLY_DNS_NAME, name, sizeof(name)),
+		       agentctl_text(list[i], CTL_REPLY_TYPE, type, sizeof(type)),
+		       ips_text(list[i], CTL_REPLY_FROM, from, sizeof(from)),
+		       ips_text(list[i], CTL_REPLY_TO, to, sizeof(to)),
+		       agentctl_text(list[i], CTL_REPLY_RESULT, result, sizeof(result)),
+		       agentctl_text(list[i], CTL_REPLY_WHY, why, sizeof(why)));
+	}
+	free(list);
+}
+
 int cmd_dns_main(int argc, char **argv)
 {
 	bool json = false;
@@ -199,12 +262,17 @@ int cmd_dns_main(int argc, char **argv)
 
 	rc = cli_parse(argc, argv,
 	               "kith dns check PEER_ID ZONE [--json] [--data DIR]\n"
-	               "       kith dns test PEER_ID ZONE [--json] [--data DIR]",
+	               "       kith dns test PEER_ID ZONE [--json] [--data DIR]\n"
+	               "       kith dns history [--json] [--data DIR]",
 	               opts, 3, &args, data_dir, sizeof(data_dir));
 	if (rc != CLI_CONTINUE)
 		return rc;
+	if (args.n == 1 && !strcmp(args.pos[0], "history")) {
+		agentctl_begin(&r, CTL_CMD_DNS_HISTORY);
+		return agentctl_run(data_dir, &r, json, print_history);
+	}
 	if (args.n != 3 || (strcmp(args.pos[0], "check") && strcmp(args.pos[0], "test")))
-		return cli_usage("dns", "say check PEER_ID ZONE or test PEER_ID ZONE");
+		return cli_usage("dns", "say check PEER_ID ZONE, test PEER_ID ZONE or history");
 	if ((rc = cli_check_peer("dns", args.pos[1])) != CLI_CONTINUE)
 		return rc;
 	test = !strcmp(args.pos[0], "test");

@@ -303,6 +303,36 @@ static void admission_seeds(void)
 	put_buf("admission", "endpoint", &b, rc);
 }
 
+static void dns_change_seeds(void)
+{
+	int rc;
+	struct proto_dns_change v = {0};
+	struct mp_buf b = {0};
+	memcpy(v.owner, id->pk, PROTO_KEY_LEN);
+	strcpy(v.service, "cloud");
+	strcpy(v.name, "cloud.example.org");
+	strcpy(v.zone, "example.org");
+	v.rtype = PROTO_DNS_TYPE_A;
+	v.n_from = v.n_to = 1;
+	v.from[0] = (struct proto_ip){4, {192, 0, 2, 10}};
+	v.to[0] = (struct proto_ip){4, {198, 51, 100, 7}};
+	v.verdict = PROTO_STATUS_DOWN;
+	v.result = PROTO_DNS_CHANGED;
+	rc = proto_dns_change_encode(&b, &v);
+	if (!rc) {
+		put_record("dns_change", PROTO_KIND_DNS_CHANGE, "00/cloud/1/A", b.data, b.len);
+		put_unknown_key("dns_change", "unknown-key", b.data, b.len, 0);
+	}
+	put_buf("dns_change", "changed", &b, rc);
+	v.rtype = PROTO_DNS_TYPE_AAAA;
+	v.n_from = 0;
+	v.to[0] = (struct proto_ip){16, {0x20, 0x01, 0x0d, 0xb8, [15] = 2}};
+	v.verdict = PROTO_STATUS_UP;
+	v.result = PROTO_DNS_FAILED;
+	strcpy(v.why, "the server rejects the key's signature");
+	put_buf("dns_change", "failed", &b, proto_dns_change_encode(&b, &v));
+}
+
 static void record_seeds(void)
 {
 	static const uint8_t opaque[] = {0x81, 0x00, 0x01};
@@ -1224,6 +1254,7 @@ int main(int argc, char **argv)
 	grant_seeds();
 	revocation_seeds();
 	admission_seeds();
+	dns_change_seeds();
 	record_seeds();
 	probe_seeds();
 	sync_seeds();

@@ -192,6 +192,12 @@ def run_test(tap, fed, owner, m1, m2, m3, knot, primary, standby, dns_alerts, ho
                       "the owner's webhook to hear of the change")
     tap.ok(len(told) == 1 and told[0]["service"] == "site" and NAME in told[0]["subject"],
            "the owner is told of the change, once", told)
+    hist = wait_until(lambda: owner.json("dns", "history"), 30,
+                      "the dns-change record to reach the owner")
+    tap.ok(len(hist) == 1 and hist[0]["from"] == [PRIMARY] and hist[0]["to"] == [STANDBY] and
+           hist[0]["result"] == "changed" and hist[0]["by"] in (m1.id, m2.id) and
+           hist[0]["verdict"] == "down", "the change is a signed dns-change record, at the owner",
+           hist)
 
     # The recovery: back at the primary.
     primary.start()
@@ -251,6 +257,13 @@ def run_test(tap, fed, owner, m1, m2, m3, knot, primary, standby, dns_alerts, ho
                       "the owner to be told the update failed for its secret")
     tap.ok(knot.www() == [PRIMARY],
            "a wrong secret: no change, and the owner is told the secret differs", told)
+    hist = wait_until(lambda: [h for h in owner.json("dns", "history")
+                               if h["result"] == "failed" and h["by"] == m3.id], 30,
+                      "the failed attempt's record")
+    tap.ok("secret" in hist[0]["why"], "and the failed attempt is recorded with its reason",
+           hist)
+    out = owner.kith("dns", "history").stdout
+    tap.ok(out.count("changed") >= 2 and "failed" in out, "dns history lists them", out)
     tap.ok(all(a.alive() for a in fed.agents), "every agent runs on")
 
 

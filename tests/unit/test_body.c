@@ -379,6 +379,50 @@ static void test_service_dns_plan(void)
 	is(service_of_mb(), KITH_EVALUE, "a name alone is not a plan");
 }
 
+/* A dns-change: one change of a failover, or a failed attempt. */
+static void test_dns_change(void)
+{
+	struct mp_buf b = {0};
+	struct proto_dns_change in = {0}, out;
+
+	memcpy(in.owner, key_a, PROTO_KEY_LEN);
+	strcpy(in.service, "cloud");
+	strcpy(in.name, "cloud.example.org");
+	strcpy(in.zone, "example.org");
+	in.rtype = PROTO_DNS_TYPE_A;
+	in.n_from = in.n_to = 1;
+	in.from[0] = (struct proto_ip){4, {192, 0, 2, 10}};
+	in.to[0] = (struct proto_ip){4, {198, 51, 100, 7}};
+	in.verdict = PROTO_STATUS_DOWN;
+	in.result = PROTO_DNS_FAILED;
+	strcpy(in.why, "the server rejects the key's signature");
+	is(proto_dns_change_encode(&b, &in), 0, "a dns-change encodes");
+	is(proto_dns_change_decode(&out, b.data, b.len), 0, "and decodes");
+	ok(memcmp(&in, &out, sizeof(in)) == 0, "dns-change round trip");
+	mp_buf_free(&b);
+#define REFUSED(stmt, what)                                                                        \
+	do {                                                                                       \
+		struct proto_dns_change v = in;                                                    \
+		stmt;                                                                              \
+		is(proto_dns_change_encode(&b, &v), KITH_EVALUE, what);                            \
+		mp_buf_free(&b);                                                                   \
+	} while (0)
+	REFUSED(v.rtype = 16, "a type other than A and AAAA");
+	REFUSED(v.rtype = PROTO_DNS_TYPE_AAAA, "IPv4 addresses in an AAAA change");
+	REFUSED(v.n_to = 0, "nothing to set");
+	REFUSED(v.result = 3, "an unknown result");
+	REFUSED(v.verdict = 0, "no verdict");
+	REFUSED(strcpy(v.name, "cloud.example.net"), "a name outside its zone");
+	REFUSED(strcpy(v.service, "Cloud"), "a bad service name");
+#undef REFUSED
+	memset(in.owner, 0, PROTO_KEY_LEN);
+	is(proto_dns_change_encode(&b, &in), KITH_EMISSING, "no owner");
+	start(2, 1);
+	kv_str(2, "cloud");
+	is(proto_dns_change_decode(&out, mb.data, mb.len), KITH_EMISSING,
+	   "a dns-change without its required keys");
+}
+
 static void test_observation(void)
 {
 	struct mp_buf b = {0};
@@ -861,6 +905,7 @@ int main(void)
 	test_member();
 	test_service();
 	test_service_dns_plan();
+	test_dns_change();
 	test_observation();
 	test_service_name();
 	test_grant();
