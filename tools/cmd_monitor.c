@@ -39,11 +39,13 @@ static int list_own(const char *data_dir, bool json)
 	return agentctl_run(data_dir, &r, json, print_services);
 }
 
-/* The arguments of kith service add|set that are given, into r. */
-static int service_request(struct agentctl_request *r, const char *const *v, bool no_dns)
+enum { URL, STATUS, BODY, INTERVAL, TIMEOUT, WARN, DNS_NAME, PRIMARY, STANDBY, TTL, N_ARGS };
+
+/* Checks what can be checked here of the arguments of kith service
+ * add|set (v, by the enum above): *code and *ttl get the numbers. */
+static int service_args_check(const char *const *v, bool no_dns, unsigned long *code,
+                              unsigned long *ttl)
 {
-	enum { URL, STATUS, BODY, INTERVAL, TIMEOUT, WARN, DNS_NAME, PRIMARY, STANDBY, TTL };
-	unsigned long code = 0, ttl = 0;
 	char *end;
 	int rc;
 
@@ -55,41 +57,41 @@ static int service_request(struct agentctl_request *r, const char *const *v, boo
 	     (rc = cli_check_duration("service", "tls-expiry-warn", v[WARN], 0)) != CLI_CONTINUE))
 		return rc;
 	if (v[STATUS]) {
-		code = strtoul(v[STATUS], &end, 10);
-		if (*end || code < 100 || code > 599)
+		*code = strtoul(v[STATUS], &end, 10);
+		if (*end || *code < 100 || *code > 599)
 			return cli_usage("service", "--expect-status must be 100 to 599");
 	}
 	if (v[TTL]) {
-		ttl = strtoul(v[TTL], &end, 10);
-		if (*end || ttl < 1 || ttl > 86400)
+		*ttl = strtoul(v[TTL], &end, 10);
+		if (*end || *ttl < 1 || *ttl > 86400)
 			return cli_usage("service", "--ttl is 1 to 86400 seconds");
 	}
 	if (no_dns && (v[DNS_NAME] || v[PRIMARY] || v[STANDBY] || v[TTL]))
 		return cli_usage("service",
 		                 "--no-dns drops the DNS plan: give no other DNS option");
-	if (v[URL])
-		agentctl_arg_text(r, CTL_KEY_URL, v[URL]);
+	return CLI_CONTINUE;
+}
+
+/* The arguments given, into r. */
+static void service_args_put(struct agentctl_request *r, const char *const *v, bool no_dns,
+                             unsigned long code, unsigned long ttl)
+{
+	static const char *const keys[N_ARGS] = {
+	    [URL] = CTL_KEY_URL,           [BODY] = CTL_KEY_EXPECT_BODY,
+	    [INTERVAL] = CTL_KEY_INTERVAL, [TIMEOUT] = CTL_KEY_TIMEOUT,
+	    [WARN] = CTL_KEY_TLS_WARN,     [DNS_NAME] = CTL_KEY_DNS_NAME,
+	    [PRIMARY] = CTL_KEY_PRIMARY,   [STANDBY] = CTL_KEY_STANDBY,
+	};
+
+	for (unsigned i = 0; i < N_ARGS; i++)
+		if (v[i] && keys[i])
+			agentctl_arg_text(r, keys[i], v[i]);
 	if (v[STATUS])
 		agentctl_arg_uint(r, CTL_KEY_EXPECT_STATUS, code);
-	if (v[BODY])
-		agentctl_arg_text(r, CTL_KEY_EXPECT_BODY, v[BODY]);
-	if (v[INTERVAL])
-		agentctl_arg_text(r, CTL_KEY_INTERVAL, v[INTERVAL]);
-	if (v[TIMEOUT])
-		agentctl_arg_text(r, CTL_KEY_TIMEOUT, v[TIMEOUT]);
-	if (v[WARN])
-		agentctl_arg_text(r, CTL_KEY_TLS_WARN, v[WARN]);
-	if (v[DNS_NAME])
-		agentctl_arg_text(r, CTL_KEY_DNS_NAME, v[DNS_NAME]);
-	if (v[PRIMARY])
-		agentctl_arg_text(r, CTL_KEY_PRIMARY, v[PRIMARY]);
-	if (v[STANDBY])
-		agentctl_arg_text(r, CTL_KEY_STANDBY, v[STANDBY]);
 	if (v[TTL])
 		agentctl_arg_uint(r, CTL_KEY_TTL, ttl);
 	if (no_dns)
 		agentctl_arg_flag(r, CTL_KEY_NO_DNS, true);
-	return CLI_CONTINUE;
 }
 
 static void print_registered(const char *name, const msgpack_object *d)
@@ -107,18 +109,18 @@ static void print_registered(const char *name, const msgpack_object *d)
 
 int cmd_service_main(int argc, char **argv)
 {
-	const char *v[10] = {NULL};
+	const char *v[N_ARGS] = {NULL};
 	bool json = false, no_dns = false;
-	const struct cli_opt opts[] = {{"url", &v[0], NULL},
-	                               {"expect-status", &v[1], NULL},
-	                               {"expect-body", &v[2], NULL},
-	                               {"interval", &v[3], NULL},
-	                               {"timeout", &v[4], NULL},
-	                               {"tls-expiry-warn", &v[5], NULL},
-	                               {"dns-name", &v[6], NULL},
-	                               {"primary", &v[7], NULL},
-	                               {"standby", &v[8], NULL},
-	                               {"ttl", &v[9], NULL},
+	const struct cli_opt opts[] = {{"url", &v[URL], NULL},
+	                               {"expect-status", &v[STATUS], NULL},
+	                               {"expect-body", &v[BODY], NULL},
+	                               {"interval", &v[INTERVAL], NULL},
+	                               {"timeout", &v[TIMEOUT], NULL},
+	                               {"tls-expiry-warn", &v[WARN], NULL},
+	                               {"dns-name", &v[DNS_NAME], NULL},
+	                               {"primary", &v[PRIMARY], NULL},
+	                               {"standby", &v[STANDBY], NULL},
+	                               {"ttl", &v[TTL], NULL},
 	                               {"no-dns", NULL, &no_dns},
 	                               {"json", NULL, &json},
 	                               {NULL, NULL, NULL}};
@@ -127,6 +129,7 @@ int cmd_service_main(int argc, char **argv)
 	struct cli_args args;
 	char data_dir[4096];
 	const char *verb;
+	unsigned long code = 0, ttl = 0;
 	int rc;
 
 	rc = cli_parse(argc, argv,
@@ -156,11 +159,12 @@ int cmd_service_main(int argc, char **argv)
 			return cli_usage("service", "add needs --url URL");
 		if (!strcmp(verb, "add") && no_dns)
 			return cli_usage("service", "--no-dns goes with set");
-		agentctl_begin(&r, strcmp(verb, "add") ? CTL_CMD_SERVICE_SET : CTL_CMD_SERVICE_ADD);
-		agentctl_arg_text(&r, CTL_KEY_NAME, args.pos[1]);
-		rc = service_request(&r, v, no_dns);
+		rc = service_args_check(v, no_dns, &code, &ttl);
 		if (rc != CLI_CONTINUE)
 			return rc;
+		agentctl_begin(&r, strcmp(verb, "add") ? CTL_CMD_SERVICE_SET : CTL_CMD_SERVICE_ADD);
+		agentctl_arg_text(&r, CTL_KEY_NAME, args.pos[1]);
+		service_args_put(&r, v, no_dns, code, ttl);
 	}
 	rc = agentctl_call(data_dir, &r, &reply);
 	if (rc != CLI_OK)
