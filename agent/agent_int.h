@@ -106,18 +106,19 @@ struct agent {
 	struct loop_timer audit_timer;
 	uint64_t audit_due_ms;
 	uint32_t next_call_id;
-	struct loop_timer calls_timer; /* expires calls past their deadline */
-	uint64_t refused_requests;     /* requests refused for want of a grant */
-	uint64_t refused_joins;        /* join attempts refused */
-	struct web *web;               /* libcurl in the loop: checks and alerts */
-	struct alert *alert;           /* alerts to contacts */
-	struct monitor *monitor;       /* services, observations, verdicts */
-	struct health *health;         /* the monitor's checks (owned by it) */
-	struct notify *notify;         /* who tells whom about verdicts */
-	struct upkeep *upkeep;         /* budgets, pruning, a store near full */
-	struct shardfile_dir *shards;  /* the shards partners keep with us, as files */
-	struct agent_holds *holds;     /* their open writers (agent_hold.c) */
-	struct agent_dns *dns;         /* DNS changes under way (agent_dns.c) */
+	struct loop_timer calls_timer;   /* expires calls past their deadline */
+	uint64_t refused_requests;       /* requests refused for want of a grant */
+	uint64_t refused_joins;          /* join attempts refused */
+	struct web *web;                 /* libcurl in the loop: checks and alerts */
+	struct alert *alert;             /* alerts to contacts */
+	struct monitor *monitor;         /* services, observations, verdicts */
+	struct health *health;           /* the monitor's checks (owned by it) */
+	struct notify *notify;           /* who tells whom about verdicts */
+	struct upkeep *upkeep;           /* budgets, pruning, a store near full */
+	struct shardfile_dir *shards;    /* the shards partners keep with us, as files */
+	struct agent_holds *holds;       /* their open writers (agent_hold.c) */
+	struct agent_dns *dns;           /* kith dns tests under way (agent_dns.c) */
+	struct agent_failover *failover; /* failover DNS (agent_failover.c) */
 	/* What the subsystems get of the agent; they keep pointers to these. */
 	struct monitor_env monitor_env;
 	struct notify_env notify_env;
@@ -282,9 +283,18 @@ void agent_services_reseal(struct agent *a);
 int agent_service_open(struct agent *a, const uint8_t *body, size_t len,
                        struct proto_service *spec);
 
-/* agent_dns.c: failover DNS on verdict changes (after the monitor). */
+/* agent_dns.c: the dns commands, and failover DNS (agent_failover.c) on
+ * verdict changes: after the monitor. */
 int agent_dns_new(struct agent *a);
 void agent_dns_free(struct agent *a);
+int agent_failover_new(struct agent *a);
+void agent_failover_free(struct agent *a);
+struct dns_cred;
+/* Opens the credential of the dns:zone grant issuer gave us into *cred
+ * (wipe it after use, dns_cred_wipe()); *g gets the grant. Returns 0 or a
+ * ctl_fail() code with one line in err (n bytes). */
+int agent_dns_credential(struct agent *a, const uint8_t issuer[PROTO_KEY_LEN], const char *zone,
+                         struct dns_cred *cred, const struct trust_grant **g, char *err, size_t n);
 
 /* agent_dns_plan.c: the DNS plan of kith service add|set. */
 /* Reads the plan arguments of req over *plan (those not given stay),

@@ -19,6 +19,9 @@
 #define CONF_DEFAULT_PORT 7707
 
 #define CONF_TEXT_MAX 255
+/* The most [dns] flap_max may be: the changes of a name are kept per
+ * name, this many. */
+#define DNS_FLAP_MAX_MAX 32
 /* A count set to "auto": the module chooses from what it sees. */
 #define CONF_AUTO UINT32_MAX
 
@@ -75,7 +78,11 @@ struct conf {
 	uint32_t backup_audit_read;          /* percent of the shards read back at each audit */
 	uint64_t backup_dead_for_ms;         /* a holder dead this long has its shards moved */
 	char backup_kith[CONF_TEXT_MAX + 1]; /* the kith program audits run ("": kith, on PATH) */
-	uint32_t max_checks;                 /* checks running at once */
+	/* [dns] */
+	uint64_t dns_min_interval_ms; /* one name is changed at most once in this */
+	uint32_t dns_flap_max;        /* changes of one name within dns_flap_window_ms... */
+	uint64_t dns_flap_window_ms;  /* ...before automation pauses for it */
+	uint32_t max_checks;          /* checks running at once */
 	uint32_t refuse_private;             /* 1: never check loopback or private addresses */
 	/* [alerts] */
 	char smtp_url[CONF_TEXT_MAX + 1]; /* smtp://host:port or smtps://... */

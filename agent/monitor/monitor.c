@@ -512,12 +512,13 @@ struct health *monitor_health(struct monitor *m)
 	return m->health;
 }
 
-enum verdict monitor_standby_verdict(struct monitor *m, const uint8_t owner[PROTO_KEY_LEN],
-                                     const char *service)
+enum verdict monitor_verdict(struct monitor *m, const uint8_t owner[PROTO_KEY_LEN],
+                             const char *service, enum verdict *standby)
 {
 	const struct mon_service *s = service_get(m, owner, service, false);
 
-	return s ? s->standby.current : VERDICT_UNKNOWN;
+	*standby = s ? s->standby.current : VERDICT_UNKNOWN;
+	return s ? s->verdict.current : VERDICT_UNKNOWN;
 }
 
 void monitor_each(const struct monitor *m, void (*fn)(void *arg, const struct monitor_view *v),

@@ -118,10 +118,10 @@ void monitor_member_changed(struct monitor *m, const uint8_t peer[PROTO_KEY_LEN]
 /* Delivers every later event to fn(arg, ...). Returns 0 or -ENOSPC past
  * MONITOR_SUBSCRIBERS_MAX. */
 int monitor_subscribe(struct monitor *m, monitor_event_fn fn, void *arg);
-/* The verdict on the standby addresses of owner's service (its DNS plan),
- * VERDICT_UNKNOWN when none is known. */
-enum verdict monitor_standby_verdict(struct monitor *m, const uint8_t owner[PROTO_KEY_LEN],
-                                     const char *service);
+/* The verdict on owner's service, and in *standby the one on the standby
+ * addresses of its DNS plan; VERDICT_UNKNOWN when none is known. */
+enum verdict monitor_verdict(struct monitor *m, const uint8_t owner[PROTO_KEY_LEN],
+                             const char *service, enum verdict *standby);
 /* Calls fn for every service whose record we hold and that its owner has
  * not removed, in no order. */
 void monitor_each(const struct monitor *m, void (*fn)(void *arg, const struct monitor_view *v),

@@ -130,7 +130,8 @@ def logged(agent, text):
 
 
 def run_test(tap, fed, owner, m1, m2, m3, knot, primary, standby, dns_alerts, hook):
-    quick = "\n[monitoring]\nrecovery = 3s\n"
+    # Two changes of a name within 20 s pause its failover (flap cap).
+    quick = "\n[monitoring]\nrecovery = 3s\n[dns]\nflap_max = 2\nflap_window = 20s\n"
     fed.init_all()
     for a in fed.agents:
         a.start(extra_conf=quick)
@@ -206,10 +207,15 @@ def run_test(tap, fed, owner, m1, m2, m3, knot, primary, standby, dns_alerts, ho
     time.sleep(3)
     tap.ok(knot.serial() == serial + 2, "one change back", (serial, knot.serial()))
 
-    # A name edited by hand is not overwritten.
+    # A name edited by hand is not overwritten. Its two changes just now
+    # pause its failover first (flap_max 2 in 20 s): the owner is told.
     knot.set_by_hand(HAND)
     serial = knot.serial()
     primary.stop()
+    wait_until(lambda: [m for m in dns_alerts() if m["state"] == "paused"], 30,
+               "the flap cap to pause the failover")
+    tap.ok(knot.www() == [HAND] and knot.serial() == serial,
+           "a name that changed twice within flap_window: failover paused, owner told")
     wait_until(lambda: logged(m1, "leaves it alone") or logged(m2, "leaves it alone"), 60,
                "the elected partner to find the name changed by hand")
     tap.ok(knot.www() == [HAND] and knot.serial() == serial,
