@@ -327,6 +327,8 @@ const struct control_command agent_ctl_commands[] = {
     {CTL_CMD_DNS_CHECK, agent_ctl_dns_check},
     {CTL_CMD_DNS_TEST, agent_ctl_dns_test},
     {CTL_CMD_DNS_HISTORY, agent_ctl_dns_history},
+    {CTL_CMD_DNS_PIN, agent_ctl_dns_pin},
+    {CTL_CMD_DNS_STATUS, agent_ctl_dns_status},
     {CTL_CMD_SHARD, agent_ctl_shard},
     {CTL_CMD_SHARD_DROP, agent_ctl_shard_drop},
     {CTL_CMD_SERVICES, agent_ctl_services},

@@ -200,6 +200,7 @@ int agent_ctl_dns_test(void *arg, const struct ctl_request *req, msgpack_packer 
                        size_t n)
 {
 	struct agent *a = arg;
+	struct dns_job_env env = {a->loop, a->web, a->conf.refuse_private != 0};
 	const struct trust_grant *g;
 	struct dns_work *w;
 	uint8_t issuer[PROTO_KEY_LEN];
@@ -216,11 +217,10 @@ int agent_ctl_dns_test(void *arg, const struct ctl_request *req, msgpack_packer 
 		return ctl_fail(err, n, -ENOMEM, "out of memory");
 	snprintf(w->zone, sizeof(w->zone), "%s", zone);
 	rc = agent_dns_credential(a, issuer, zone, &w->cred, &g, err, n);
-	if (!rc && w->cred.provider != DNS_PROVIDER_RFC2136)
+	if (!rc && w->cred.provider == DNS_PROVIDER_DESEC)
 		rc = ctl_fail(err, n, KITH_EVALUE,
-		              "kith speaks only rfc2136 to DNS servers yet, not %s",
-		              dns_provider_name(w->cred.provider));
-	if (!rc && (rc = dns_job_test(&w->job, a->loop, &w->cred, zone, test_done, w)))
+		              "kith speaks rfc2136 and the PowerDNS API, not yet deSEC's");
+	if (!rc && (rc = dns_job_test(&w->job, &env, &w->cred, zone, test_done, w)))
 		ctl_fail(err, n, rc, "cannot start the test: %s", proto_strerror(rc));
 	if (!rc && !(w->pending = control_defer(a->ctl)))
 		rc = ctl_fail(err, n, -ENOMEM, "out of memory");
@@ -240,9 +240,8 @@ struct history {
 	bool packing;
 };
 
-static void pack_ips(struct mp_map *m, const char *key, const struct proto_ip *list, uint32_t n)
+void agent_pack_ips(msgpack_packer *pk, const struct proto_ip *list, uint32_t n)
 {
-	msgpack_packer *pk = mp_map_key(m, key);
 	char text[INET6_ADDRSTRLEN];
 
 	msgpack_pack_array(pk, n);
@@ -279,8 +278,8 @@ static int history_one(void *arg, const uint8_t *buf, size_t len)
 	mp_map_str(&m, CTL_REPLY_DNS_NAME, c.name);
 	mp_map_str(&m, CTL_REPLY_ZONE, c.zone);
 	mp_map_str(&m, CTL_REPLY_TYPE, c.rtype == PROTO_DNS_TYPE_A ? "A" : "AAAA");
-	pack_ips(&m, CTL_REPLY_FROM, c.from, c.n_from);
-	pack_ips(&m, CTL_REPLY_TO, c.to, c.n_to);
+	agent_pack_ips(mp_map_key(&m, CTL_REPLY_FROM), c.from, c.n_from);
+	agent_pack_ips(mp_map_key(&m, CTL_REPLY_TO), c.to, c.n_to);
 	mp_map_str(&m, CTL_REPLY_VERDICT, c.verdict == PROTO_STATUS_DOWN ? "down" : "up");
 	mp_map_str(&m, CTL_REPLY_RESULT, c.result == PROTO_DNS_CHANGED ? "changed" : "failed");
 	mp_map_str(&m, CTL_REPLY_WHY, c.why);

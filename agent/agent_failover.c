@@ -42,6 +42,10 @@
  * is in the logs. */
 #define DNS_CHANGE_TTL (90 * 24 * 3600)
 
+/* Plans kith dns status lists at most (those it can read: ours, and those
+ * of the owners whose dns grants we hold). */
+#define DNS_STATUS_MAX 1024
+
 enum where { WHERE_UNKNOWN, WHERE_PRIMARY, WHERE_STANDBY };
 
 /* A service with a DNS plan that we were elected for, once. */
@@ -174,6 +178,7 @@ static void swap_done(void *arg, struct dns_job *job, const struct dns_job_resul
 static bool swap_start(struct fo_service *fs)
 {
 	const struct proto_dns_plan *p = &fs->plan;
+	struct dns_job_env env = {fs->a->loop, fs->a->web, fs->a->conf.refuse_private != 0};
 	struct dns_addrs primary, standby;
 	int rc;
 
@@ -181,7 +186,7 @@ static bool swap_start(struct fo_service *fs)
 	addrs_of(&standby, p->standby, p->n_standby, fs->family);
 	if (!primary.n)
 		return false;
-	rc = dns_job_swap(&fs->job, fs->a->loop, &fs->cred, p->zone, p->name,
+	rc = dns_job_swap(&fs->job, &env, &fs->cred, p->zone, p->name,
 	                  fs->to_standby ? &primary : &standby,
 	                  fs->to_standby ? &standby : &primary, p->ttl_s, swap_done, fs);
 	if (rc)
@@ -291,6 +296,19 @@ static void add_holder(void *arg, const struct trust_grant *g)
 	memcpy(h->keys[h->n++], g->subject, PROTO_KEY_LEN);
 }
 
+/* What is elected for: the failover of owner's service. */
+static void election_topic(uint8_t topic[ELECTION_TOPIC_LEN], const uint8_t owner[PROTO_KEY_LEN],
+                           const char *service)
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, ELECTION_TOPIC_LEN);
+	crypto_generichash_update(&st, (const uint8_t *)"dns", 3);
+	crypto_generichash_update(&st, owner, PROTO_KEY_LEN);
+	crypto_generichash_update(&st, (const uint8_t *)service, strlen(service));
+	crypto_generichash_final(&st, topic, ELECTION_TOPIC_LEN);
+}
+
 /* Are we the live holder of owner's dns:zone that every agent elects for
  * this service? */
 static bool elected(struct agent *a, const uint8_t owner[PROTO_KEY_LEN], const char *service,
@@ -298,14 +316,9 @@ static bool elected(struct agent *a, const uint8_t owner[PROTO_KEY_LEN], const c
 {
 	uint8_t keys[PROTO_READERS_MAX][PROTO_KEY_LEN], topic[ELECTION_TOPIC_LEN];
 	struct holders h = {a, owner, zone, keys, 0, PROTO_READERS_MAX};
-	crypto_generichash_state st;
 
 	trust_grants_each(a->trust, add_holder, &h);
-	crypto_generichash_init(&st, NULL, 0, sizeof(topic));
-	crypto_generichash_update(&st, (const uint8_t *)"dns", 3);
-	crypto_generichash_update(&st, owner, PROTO_KEY_LEN);
-	crypto_generichash_update(&st, (const uint8_t *)service, strlen(service));
-	crypto_generichash_final(&st, topic, sizeof(topic));
+	election_topic(topic, owner, service);
 	return election_won(a->id->pk, (const uint8_t(*)[PROTO_KEY_LEN])keys, h.n, topic,
 	                    agent_alive, a);
 }
@@ -315,18 +328,9 @@ static bool plan_of(struct agent *a, const uint8_t owner[PROTO_KEY_LEN], const c
                     struct proto_dns_plan *plan)
 {
 	struct proto_service spec;
-	struct proto_record rec;
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	int rc = store_record_get(a->store, owner, PROTO_KIND_SERVICE, service, &buf, &len);
 
-	if (!rc)
-		rc = proto_record_decode(&rec, buf, len);
 	/* Only holders of the zone's grant and monitors are sealed the plan. */
-	if (!rc)
-		rc = rec.body_len ? agent_service_open(a, rec.body, rec.body_len, &spec) : -ENOENT;
-	free(buf);
-	if (rc || !spec.dns.name[0])
+	if (agent_service_read(a, owner, service, &spec) != 0 || !spec.dns.name[0])
 		return false;
 	*plan = spec.dns;
 	return true;
@@ -425,6 +429,14 @@ static void reconcile(struct fo_service *fs)
 	if (fs->job || !plan_of(a, fs->owner, fs->service, &fs->plan) ||
 	    !elected(a, fs->owner, fs->service, fs->plan.zone))
 		return;
+	if (fs->plan.pin) {
+		/* The owner's word, whatever the checks: no wait either. */
+		bool to_standby = fs->plan.pin == PROTO_DNS_PIN_STANDBY;
+		if (fs->where != (to_standby ? WHERE_STANDBY : WHERE_PRIMARY) &&
+		    !(fs->failed_way == 1 + to_standby && loop_wall_s() < fs->retry_at))
+			change(fs, to_standby);
+		return;
+	}
 	verdict = monitor_verdict(a->monitor, fs->owner, fs->service, &standby);
 	if (verdict != VERDICT_DOWN || standby == VERDICT_UP)
 		fs->told_no_standby = false;
@@ -503,6 +515,156 @@ static void on_verdict(void *arg, const struct monitor_event *ev)
 		return;
 	fs->failed_way = 0; /* a new verdict: a failed change may be tried again */
 	reconcile(fs);
+}
+
+/* ---- kith dns status ---- */
+
+/* The live holder every agent elects for this service, into out (a peer
+ * ID, "" when none is alive). */
+static void acting(struct agent *a, const uint8_t owner[PROTO_KEY_LEN], const char *service,
+                   const char *zone, char out[PROTO_PEERID_TEXT_LEN + 1])
+{
+	uint8_t keys[PROTO_READERS_MAX][PROTO_KEY_LEN];
+	struct holders h = {a, owner, zone, keys, 0, PROTO_READERS_MAX};
+	uint8_t topic[ELECTION_TOPIC_LEN];
+	size_t chosen;
+
+	out[0] = '\0';
+	trust_grants_each(a->trust, add_holder, &h);
+	election_topic(topic, owner, service);
+	if (election_pick((const uint8_t(*)[PROTO_KEY_LEN])keys, h.n, topic, agent_alive, a,
+	                  &chosen) == 0)
+		proto_peerid_format(out, keys[chosen]);
+}
+
+struct last_change {
+	const uint8_t *owner;
+	const char *service;
+	uint64_t time;
+	struct proto_dns_change c;
+	uint8_t by[PROTO_KEY_LEN];
+};
+
+static int find_last(void *arg, const uint8_t *buf, size_t len)
+{
+	struct last_change *l = arg;
+	struct proto_dns_change c;
+	struct proto_record rec;
+
+	if (proto_record_decode(&rec, buf, len) == 0 && rec.kind == PROTO_KIND_DNS_CHANGE &&
+	    rec.issued >= l->time && proto_dns_change_decode(&c, rec.body, rec.body_len) == 0 &&
+	    !memcmp(c.owner, l->owner, PROTO_KEY_LEN) && !strcmp(c.service, l->service)) {
+		l->time = rec.issued;
+		l->c = c;
+		memcpy(l->by, rec.author, PROTO_KEY_LEN);
+	}
+	return 0;
+}
+
+struct status_list {
+	struct agent *a;
+	/* The plans we read, collected first: the store's walk holds its
+	 * buffers. */
+	struct status_item {
+		uint8_t owner[PROTO_KEY_LEN];
+		char service[PROTO_SERVICE_NAME_MAX + 1];
+		struct proto_dns_plan plan;
+	} * items;
+	size_t n, cap;
+};
+
+static int collect_plan(void *arg, const uint8_t *buf, size_t len)
+{
+	struct status_list *l = arg;
+	struct proto_service spec;
+	struct proto_record rec;
+
+	if (l->n == l->cap || proto_record_decode(&rec, buf, len) != 0 ||
+	    rec.kind != PROTO_KIND_SERVICE || !rec.body_len ||
+	    !proto_service_name_ok(rec.name, strlen(rec.name)) ||
+	    agent_service_open(l->a, rec.body, rec.body_len, &spec) != 0 || !spec.dns.name[0])
+		return 0;
+	memcpy(l->items[l->n].owner, rec.author, PROTO_KEY_LEN);
+	memcpy(l->items[l->n].service, rec.name, strlen(rec.name) + 1);
+	l->items[l->n++].plan = spec.dns;
+	return 0;
+}
+
+static void pack_status(struct agent *a, const struct status_item *it, msgpack_packer *pk)
+{
+	static const char *const pins[] = {"", "primary", "standby"};
+	struct last_change *last = calloc(1, sizeof(*last));
+	char owner[PROTO_PEERID_TEXT_LEN + 1], who[PROTO_PEERID_TEXT_LEN + 1];
+	enum verdict standby,
+	    verdict = monitor_verdict(a->monitor, it->owner, it->service, &standby);
+	struct mp_map m, c;
+
+	proto_peerid_format(owner, it->owner);
+	acting(a, it->owner, it->service, it->plan.zone, who);
+	mp_map_begin(&m);
+	mp_map_str(&m, CTL_REPLY_OWNER, owner);
+	mp_map_str(&m, CTL_REPLY_SERVICE, it->service);
+	mp_map_str(&m, CTL_REPLY_DNS_NAME, it->plan.name);
+	mp_map_str(&m, CTL_REPLY_ZONE, it->plan.zone);
+	agent_pack_ips(mp_map_key(&m, CTL_REPLY_PRIMARY), it->plan.primary, it->plan.n_primary);
+	agent_pack_ips(mp_map_key(&m, CTL_REPLY_STANDBY), it->plan.standby, it->plan.n_standby);
+	mp_map_uint(&m, CTL_REPLY_TTL, it->plan.ttl_s);
+	mp_map_str(&m, CTL_REPLY_PIN, pins[it->plan.pin <= 2 ? it->plan.pin : 0]);
+	mp_map_str(&m, CTL_REPLY_VERDICT, verdict_name(verdict));
+	mp_map_str(&m, CTL_REPLY_STANDBY_VERDICT, verdict_name(standby));
+	mp_map_str(&m, CTL_REPLY_ACTING, who);
+	if (last) {
+		last->owner = it->owner;
+		last->service = it->service;
+		store_records_each(a->store, find_last, last);
+	}
+	if (last && last->time) {
+		proto_peerid_format(who, last->by);
+		mp_map_begin(&c);
+		mp_map_uint(&c, CTL_REPLY_TIME, last->time);
+		mp_map_str(&c, CTL_REPLY_BY, who);
+		mp_map_str(&c, CTL_REPLY_TYPE, last->c.rtype == PROTO_DNS_TYPE_A ? "A" : "AAAA");
+		agent_pack_ips(mp_map_key(&c, CTL_REPLY_TO), last->c.to, last->c.n_to);
+		mp_map_str(&c, CTL_REPLY_RESULT,
+		           last->c.result == PROTO_DNS_CHANGED ? "changed" : "failed");
+		mp_map_map(&m, CTL_REPLY_LAST_CHANGE, &c);
+	}
+	free(last);
+	mp_map_end(&m, pk);
+}
+
+int agent_ctl_dns_status(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                         size_t n)
+{
+	struct status_list l = {.a = arg, .cap = DNS_STATUS_MAX};
+
+	(void)req;
+	l.items = calloc(l.cap, sizeof(*l.items));
+	if (!l.items)
+		return ctl_fail(err, n, -ENOMEM, "out of memory");
+	store_records_each(l.a->store, collect_plan, &l);
+	msgpack_pack_array(pk, l.n);
+	for (size_t i = 0; i < l.n; i++)
+		pack_status(l.a, &l.items[i], pk);
+	free(l.items);
+	return 0;
+}
+
+void agent_failover_on_record(struct agent *a, const struct proto_record *rec)
+{
+	struct proto_dns_plan plan;
+	struct fo_service *fs;
+
+	if (!a->failover || rec->kind != PROTO_KIND_SERVICE ||
+	    !memcmp(rec->author, a->id->pk, PROTO_KEY_LEN) ||
+	    !plan_of(a, rec->author, rec->name, &plan) ||
+	    !elected(a, rec->author, rec->name, plan.zone))
+		return;
+	fs = service_state(a, rec->author, rec->name);
+	if (fs) {
+		fs->failed_way = 0;
+		reconcile(fs);
+	}
 }
 
 int agent_failover_new(struct agent *a)

@@ -267,6 +267,9 @@ int agent_upkeep_new(struct agent *a);
 /* agent_service.c: our own services and contacts. */
 int agent_ctl_service_add(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
                           size_t n);
+/* kith dns pin|unpin: dns_name, to ("primary", "standby", "none"). */
+int agent_ctl_dns_pin(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                      size_t n);
 int agent_ctl_service_set(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
                           size_t n);
 int agent_ctl_service_rm(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
@@ -279,6 +282,10 @@ int agent_ctl_contact(void *arg, const struct ctl_request *req, msgpack_packer *
  * of a service's zone) changed.
  * Cheap when nothing changed: call it after grant records and now and then. */
 void agent_services_reseal(struct agent *a);
+/* owner's service name as we hold it, opened with our key into spec.
+ * Returns 0, -ENOENT (none, or removed) or another negative code. */
+int agent_service_read(struct agent *a, const uint8_t owner[PROTO_KEY_LEN], const char *name,
+                       struct proto_service *spec);
 /* Opens our own box of a service record body into spec. */
 int agent_service_open(struct agent *a, const uint8_t *body, size_t len,
                        struct proto_service *spec);
@@ -289,10 +296,18 @@ int agent_dns_new(struct agent *a);
 void agent_dns_free(struct agent *a);
 int agent_failover_new(struct agent *a);
 void agent_failover_free(struct agent *a);
+int agent_ctl_dns_status(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                         size_t n);
+/* A record stored (borrowed): a service whose plan changed (a pin) is
+ * looked at again. */
+void agent_failover_on_record(struct agent *a, const struct proto_record *rec);
 struct dns_cred;
 /* Opens the credential of the dns:zone grant issuer gave us into *cred
  * (wipe it after use, dns_cred_wipe()); *g gets the grant. Returns 0 or a
  * ctl_fail() code with one line in err (n bytes). */
+struct proto_ip;
+/* Packs list[0..n) as an array of address texts. */
+void agent_pack_ips(msgpack_packer *pk, const struct proto_ip *list, uint32_t n);
 int agent_dns_credential(struct agent *a, const uint8_t issuer[PROTO_KEY_LEN], const char *zone,
                          struct dns_cred *cred, const struct trust_grant **g, char *err, size_t n);
 

@@ -40,18 +40,7 @@ static bool granted_monitor(void *arg, const uint8_t owner[PROTO_KEY_LEN],
 static int service_details(void *arg, const uint8_t owner[PROTO_KEY_LEN], const char *name,
                            struct proto_service *spec)
 {
-	struct agent *a = arg;
-	struct proto_record rec;
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	int rc = store_record_get(a->store, owner, PROTO_KIND_SERVICE, name, &buf, &len);
-
-	if (!rc)
-		rc = proto_record_decode(&rec, buf, len);
-	if (!rc)
-		rc = agent_service_open(a, rec.body, rec.body_len, spec);
-	free(buf);
-	return rc;
+	return agent_service_read(arg, owner, name, spec);
 }
 
 static void resynced(void *arg)
@@ -202,6 +191,7 @@ void agent_monitor_on_record(struct agent *a, const struct proto_record *rec)
 {
 	if (a->monitor)
 		monitor_on_record(a->monitor, rec);
+	agent_failover_on_record(a, rec);
 }
 
 void agent_monitor_member_changed(struct agent *a, const uint8_t peer[PROTO_KEY_LEN],

@@ -187,13 +187,13 @@ static int check_service(void *arg, const uint8_t *buf, size_t len)
 	return 0;
 }
 
-/* Our own service name as we registered it last, into spec. */
-static int load_own(struct agent *a, const char *name, struct proto_service *spec)
+int agent_service_read(struct agent *a, const uint8_t owner[PROTO_KEY_LEN], const char *name,
+                       struct proto_service *spec)
 {
 	struct proto_record rec;
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int rc = store_record_get(a->store, a->id->pk, PROTO_KIND_SERVICE, name, &buf, &len);
+	int rc = store_record_get(a->store, owner, PROTO_KIND_SERVICE, name, &buf, &len);
 
 	if (!rc)
 		rc = proto_record_decode(&rec, buf, len);
@@ -217,7 +217,7 @@ void agent_services_reseal(struct agent *a)
 		          PROTO_READERS_MAX - 1);
 	for (size_t i = 0; i < rs.n; i++) {
 		struct proto_service spec;
-		int rc = load_own(a, rs.names[i], &spec);
+		int rc = agent_service_read(a, a->id->pk, rs.names[i], &spec);
 		if (!rc) {
 			current_readers(a, &spec, &rs.want);
 			rc = publish_service(a, rs.names[i], &spec, &rs.want);
@@ -351,7 +351,7 @@ int agent_ctl_service_set(void *arg, const struct ctl_request *req, msgpack_pack
 
 	if (rc)
 		return rc;
-	rc = load_own(a, name, &spec);
+	rc = agent_service_read(a, a->id->pk, name, &spec);
 	if (rc == -ENOENT)
 		return ctl_fail(err, n, -ENOENT, "no service '%s' registered here", name);
 	if (rc)
@@ -389,6 +389,59 @@ int agent_ctl_service_rm(void *arg, const struct ctl_request *req, msgpack_packe
 	mp_map_str(&m, CTL_REPLY_REMOVED, name);
 	mp_map_end(&m, pk);
 	return 0;
+}
+
+/* ---- kith dns pin|unpin ---- */
+
+struct find_plan {
+	struct agent *a;
+	const char *dns_name;
+	char service[PROTO_SERVICE_NAME_MAX + 1]; /* "" until found */
+};
+
+static int find_one(void *arg, const uint8_t *buf, size_t len)
+{
+	struct find_plan *f = arg;
+	struct proto_service spec;
+	struct proto_record rec;
+
+	if (!f->service[0] && proto_record_decode(&rec, buf, len) == 0 &&
+	    rec.kind == PROTO_KIND_SERVICE && rec.body_len &&
+	    proto_service_name_ok(rec.name, strlen(rec.name)) &&
+	    agent_service_open(f->a, rec.body, rec.body_len, &spec) == 0 &&
+	    !strcmp(spec.dns.name, f->dns_name))
+		memcpy(f->service, rec.name, strlen(rec.name) + 1);
+	return 0;
+}
+
+int agent_ctl_dns_pin(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                      size_t n)
+{
+	struct agent *a = arg;
+	struct find_plan f = {.a = a};
+	struct proto_service spec;
+	char text[PROTO_ZONE_MAX + 8], name[PROTO_ZONE_MAX + 1], to[16];
+	const char *why;
+	int rc;
+
+	if (ctl_arg_text(req, CTL_KEY_DNS_NAME, text, sizeof(text)) != 0 ||
+	    proto_dns_name_parse(name, text, strlen(text), &why) != 0)
+		return ctl_fail(err, n, KITH_EVALUE, "give the DNS name of one of our services");
+	if (ctl_arg_text(req, CTL_KEY_TO, to, sizeof(to)) != 0 ||
+	    (strcmp(to, "primary") && strcmp(to, "standby") && strcmp(to, "none")))
+		return ctl_fail(err, n, KITH_EVALUE, "pin to primary or standby");
+	f.dns_name = name;
+	store_records_since(a->store, a->id->pk, 0, find_one, &f);
+	if (!f.service[0])
+		return ctl_fail(err, n, -ENOENT, "no service of ours has the DNS name %s", name);
+	rc = agent_service_read(a, a->id->pk, f.service, &spec);
+	if (rc)
+		return ctl_fail(err, n, rc, "cannot read service %s: %s", f.service,
+		                proto_strerror(rc));
+	spec.dns.pin = !strcmp(to, "primary")   ? PROTO_DNS_PIN_PRIMARY
+	               : !strcmp(to, "standby") ? PROTO_DNS_PIN_STANDBY
+	                                        : PROTO_DNS_PIN_NONE;
+	return register_service(a, f.service, &spec, pk, err, n);
 }
 
 struct service_list {

@@ -1,3 +1,6 @@
+#include <string.h>
+
+#include "proto/error.h"
 #include "name.h"
 
 static bool label_char(char c)
@@ -24,4 +27,22 @@ bool dns_name_valid(const char *text, size_t len)
 		}
 	}
 	return label > 0;
+}
+
+int dns_name_copy(char *out, const char *name, bool dot)
+{
+	size_t n;
+
+	if (!name)
+		return KITH_EVALUE;
+	n = strnlen(name, DNS_NAME_TEXT_MAX + 2);
+	if (!dns_name_valid(name, n))
+		return KITH_EVALUE;
+	if (name[n - 1] == '.')
+		n--;
+	memcpy(out, name, n);
+	if (dot)
+		out[n++] = '.';
+	out[n] = '\0';
+	return 0;
 }

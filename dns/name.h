@@ -20,4 +20,11 @@
 /* Whether text[0..len) (borrowed, any bytes) is such a name. */
 bool dns_name_valid(const char *text, size_t len);
 
+/* Copies name (NUL-terminated, borrowed) into out, without its final dot
+ * (out: DNS_NAME_TEXT_MAX + 1 bytes), or with one when dot (as the
+ * PowerDNS API writes names; out: DNS_NAME_DOT_MAX bytes). Returns 0, or
+ * KITH_EVALUE for NULL or a name dns_name_valid() refuses. */
+#define DNS_NAME_DOT_MAX (DNS_NAME_TEXT_MAX + 2)
+int dns_name_copy(char *out, const char *name, bool dot);
+
 #endif

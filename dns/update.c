@@ -24,23 +24,6 @@ void dns_request_clear(struct dns_request *req)
 	memset(req, 0, sizeof(*req));
 }
 
-/* Copies name (borrowed) to dst without a final dot, or KITH_EVALUE. */
-static int copy_name(char dst[DNS_NAME_TEXT_MAX + 1], const char *name)
-{
-	size_t n;
-
-	if (!name)
-		return KITH_EVALUE;
-	n = strnlen(name, DNS_NAME_TEXT_MAX + 2);
-	if (!dns_name_valid(name, n))
-		return KITH_EVALUE;
-	if (name[n - 1] == '.')
-		n--;
-	memcpy(dst, name, n);
-	dst[n] = '\0';
-	return 0;
-}
-
 static int start(struct build *b, struct dns_request *req, const struct dns_cred *cred,
                  uint8_t opcode, const char *qname, uint16_t qtype)
 {
@@ -189,7 +172,8 @@ static int add_addrs(struct build *b, ldns_pkt_section section, const struct dns
 static int names(struct dns_request *req, const char *zone, const char *name, bool update)
 {
 	memset(req, 0, sizeof(*req));
-	if ((update && copy_name(req->zone, zone)) || copy_name(req->name, name))
+	if ((update && dns_name_copy(req->zone, zone, false)) ||
+	    dns_name_copy(req->name, name, false))
 		return KITH_EVALUE;
 	return 0;
 }

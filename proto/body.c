@@ -28,12 +28,14 @@ enum service_key {
 	SERVICE_INTERVAL = 4,      /* uint 1..86400 */
 	SERVICE_TIMEOUT = 5,       /* uint 1..300, <= interval */
 	SERVICE_TLS_WARN = 6,      /* uint 0..PROTO_TLS_WARN_MAX */
-	/* The DNS plan (struct proto_dns_plan): all of 7..11 or none. */
+	/* The DNS plan (struct proto_dns_plan): all of 7..11 or none, 12
+	 * optional with them. */
 	SERVICE_DNS_NAME = 7,     /* str, a DNS name in the zone */
 	SERVICE_DNS_ZONE = 8,     /* str, a DNS name */
 	SERVICE_DNS_PRIMARY = 9,  /* array 1..8 of bin 4 or 16 */
 	SERVICE_DNS_STANDBY = 10, /* array 1..8 of bin 4 or 16 */
 	SERVICE_DNS_TTL = 11,     /* uint 1..86400 */
+	SERVICE_DNS_PIN = 12,     /* uint 1 (primary) or 2 (standby), with a plan */
 };
 
 enum observation_key {
@@ -425,6 +427,8 @@ static int service_field(struct mp_reader *r, uint64_t key, void *body)
 		return read_ip_list(r, s->dns.standby, &s->dns.n_standby);
 	case SERVICE_DNS_TTL:
 		return read_u32(r, &s->dns.ttl_s);
+	case SERVICE_DNS_PIN:
+		return read_u32(r, &s->dns.pin);
 	}
 	return FIELD_UNKNOWN;
 }
@@ -444,7 +448,11 @@ static int dns_plan_check(const struct proto_dns_plan *d)
 	const char *why;
 
 	if (!d->name[0])
-		return d->zone[0] || d->n_primary || d->n_standby || d->ttl_s ? KITH_EVALUE : 0;
+		return d->zone[0] || d->n_primary || d->n_standby || d->ttl_s || d->pin
+		           ? KITH_EVALUE
+		           : 0;
+	if (d->pin > PROTO_DNS_PIN_STANDBY)
+		return KITH_EVALUE;
 	/* Names in their one canonical form only: what kith compares. */
 	if (check_text(d->name, sizeof(d->name), 1) || check_text(d->zone, sizeof(d->zone), 1) ||
 	    proto_dns_name_parse(canon, d->name, strlen(d->name), &why) != 0 ||
@@ -525,6 +533,8 @@ int proto_service_encode(struct mp_buf *out, const struct proto_service *in)
 		write_ip_list(write_key(&w, SERVICE_DNS_STANDBY), in->dns.standby,
 		              in->dns.n_standby);
 		msgpack_pack_uint32(write_key(&w, SERVICE_DNS_TTL), in->dns.ttl_s);
+		if (in->dns.pin)
+			msgpack_pack_uint32(write_key(&w, SERVICE_DNS_PIN), in->dns.pin);
 	}
 	return write_end(&w);
 }

@@ -61,7 +61,12 @@ struct proto_dns_plan {
 	struct proto_ip primary[PROTO_DNS_ADDRS_MAX];
 	struct proto_ip standby[PROTO_DNS_ADDRS_MAX];
 	uint32_t ttl_s; /* 1..86400 */
+	uint32_t pin;   /* PROTO_DNS_PIN_*: the owner's override of automation */
 };
+
+#define PROTO_DNS_PIN_NONE 0
+#define PROTO_DNS_PIN_PRIMARY 1
+#define PROTO_DNS_PIN_STANDBY 2
 
 struct proto_service {
 	char url[PROTO_URL_MAX + 1];                 /* http(s)://..., tcp://host:port, ... */

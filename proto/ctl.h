@@ -102,6 +102,16 @@
  * zone, type, from: [text], to: [text], verdict, result, why}], every
  * dns-change record held, in the store's order. */
 #define CTL_CMD_DNS_HISTORY "dns.history"
+/* kith dns pin|unpin: dns_name, to ("primary", "standby" or "none") -> as
+ * service.add. */
+#define CTL_CMD_DNS_PIN "dns.pin"
+/* kith dns status: no arguments -> [{owner, service, dns_name, zone,
+ * primary: [text], standby: [text], ttl, pin ("", "primary", "standby"),
+ * verdict, standby_verdict, acting (the peer ID elected now, ""),
+ * last_change?: {time, by, type, to: [text], result}}], for every plan
+ * this agent can read. */
+#define CTL_CMD_DNS_STATUS "dns.status"
+#define CTL_KEY_TO "to"
 #define CTL_KEY_ZONE "zone"
 /* kith shard put|get|rm: action (text, CTL_SHARD_*), peer, name (text),
  * data (binary, put only) -> put, rm: {used, quota}; get: {name, data}. */
@@ -215,6 +225,12 @@
 #define CTL_REPLY_GRANT "grant"
 #define CTL_REPLY_PROVIDER "provider"
 #define CTL_REPLY_TIME "time"
+#define CTL_REPLY_PRIMARY "primary"
+#define CTL_REPLY_TTL "ttl"
+#define CTL_REPLY_PIN "pin"
+#define CTL_REPLY_STANDBY_VERDICT "standby_verdict"
+#define CTL_REPLY_ACTING "acting"
+#define CTL_REPLY_LAST_CHANGE "last_change"
 #define CTL_REPLY_BY "by"
 #define CTL_REPLY_TYPE "type"
 #define CTL_REPLY_FROM "from"

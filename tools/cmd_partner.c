@@ -249,6 +249,39 @@ static void print_history(const msgpack_object *d)
 	free(list);
 }
 
+/* kith dns status: one line per plan. */
+static void print_status(const msgpack_object *d)
+{
+	if (!d || d->type != MSGPACK_OBJECT_ARRAY)
+		return;
+	printf("%-24s %-14s %-18s %-18s %-8s %-8s %-8s %-8s %s\n", "NAME", "SERVICE", "PRIMARY",
+	       "STANDBY", "VERDICT", "STANDBY", "PIN", "ACTING", "LAST CHANGE");
+	for (uint32_t i = 0; i < d->via.array.size; i++) {
+		const msgpack_object *o = &d->via.array.ptr[i],
+		                     *last = agentctl_get(o, CTL_REPLY_LAST_CHANGE);
+		char name[260], service[80], primary[300], standby[300], verdict[16], sv[16],
+		    pin[16], who[80], when[32] = "-", to[300], result[16];
+		agentctl_text(o, CTL_REPLY_ACTING, who, sizeof(who));
+		who[PROTO_PEERID_SHORT_LEN] = '\0';
+		if (last)
+			show_time(when, sizeof(when), agentctl_uint(last, CTL_REPLY_TIME));
+		printf("%-24s %-14s %-18s %-18s %-8s %-8s %-8s %-8s %s",
+		       agentctl_text(o, CTL_REPLY_DNS_NAME, name, sizeof(name)),
+		       agentctl_text(o, CTL_REPLY_SERVICE, service, sizeof(service)),
+		       ips_text(o, CTL_REPLY_PRIMARY, primary, sizeof(primary)),
+		       ips_text(o, CTL_REPLY_STANDBY, standby, sizeof(standby)),
+		       agentctl_text(o, CTL_REPLY_VERDICT, verdict, sizeof(verdict)),
+		       agentctl_text(o, CTL_REPLY_STANDBY_VERDICT, sv, sizeof(sv)),
+		       agentctl_text(o, CTL_REPLY_PIN, pin, sizeof(pin))[0] ? pin : "-",
+		       who[0] ? who : "none", when);
+		if (last)
+			printf(" %s to %s",
+			       agentctl_text(last, CTL_REPLY_RESULT, result, sizeof(result)),
+			       ips_text(last, CTL_REPLY_TO, to, sizeof(to)));
+		printf("\n");
+	}
+}
+
 int cmd_dns_main(int argc, char **argv)
 {
 	bool json = false;
@@ -263,7 +296,10 @@ int cmd_dns_main(int argc, char **argv)
 	rc = cli_parse(argc, argv,
 	               "kith dns check PEER_ID ZONE [--json] [--data DIR]\n"
 	               "       kith dns test PEER_ID ZONE [--json] [--data DIR]\n"
-	               "       kith dns history [--json] [--data DIR]",
+	               "       kith dns history [--json] [--data DIR]\n"
+	               "       kith dns status [--json] [--data DIR]\n"
+	               "       kith dns pin NAME primary|standby [--data DIR]\n"
+	               "       kith dns unpin NAME [--data DIR]",
 	               opts, 3, &args, data_dir, sizeof(data_dir));
 	if (rc != CLI_CONTINUE)
 		return rc;
@@ -271,8 +307,35 @@ int cmd_dns_main(int argc, char **argv)
 		agentctl_begin(&r, CTL_CMD_DNS_HISTORY);
 		return agentctl_run(data_dir, &r, json, print_history);
 	}
+	if (args.n == 1 && !strcmp(args.pos[0], "status")) {
+		agentctl_begin(&r, CTL_CMD_DNS_STATUS);
+		return agentctl_run(data_dir, &r, json, print_status);
+	}
+	if ((args.n == 3 && !strcmp(args.pos[0], "pin")) ||
+	    (args.n == 2 && !strcmp(args.pos[0], "unpin"))) {
+		const char *to = args.n == 3 ? args.pos[2] : "none";
+		if (args.n == 3 && strcmp(to, "primary") && strcmp(to, "standby"))
+			return cli_usage("dns", "pin NAME to primary or standby");
+		agentctl_begin(&r, CTL_CMD_DNS_PIN);
+		agentctl_arg_text(&r, CTL_KEY_DNS_NAME, args.pos[1]);
+		agentctl_arg_text(&r, CTL_KEY_TO, to);
+		rc = agentctl_call(data_dir, &r, &reply);
+		if (rc != CLI_OK)
+			return rc;
+		if (json)
+			agentctl_print_json(&reply);
+		else if (args.n == 3)
+			printf(
+			    "%s pinned to its %s: partners point it there and make no other change "
+			    "until kith dns unpin\n",
+			    args.pos[1], to);
+		else
+			printf("%s unpinned: partners follow the checks again\n", args.pos[1]);
+		agentctl_reply_free(&reply);
+		return CLI_OK;
+	}
 	if (args.n != 3 || (strcmp(args.pos[0], "check") && strcmp(args.pos[0], "test")))
-		return cli_usage("dns", "say check PEER_ID ZONE, test PEER_ID ZONE or history");
+		return cli_usage("dns", "say check, test, history, status, pin or unpin");
 	if ((rc = cli_check_peer("dns", args.pos[1])) != CLI_CONTINUE)
 		return rc;
 	test = !strcmp(args.pos[0], "test");

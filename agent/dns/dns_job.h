@@ -1,12 +1,17 @@
-/* One change of DNS records through an rfc2136 credential, as a few
- * exchanges over TCP (dns_tcp.h) on the event loop:
+/* One change of DNS records through a dns grant's credential, as a few
+ * exchanges on the event loop: DNS messages over TCP (dns_tcp.h) for an
+ * rfc2136 credential, HTTP requests to the PowerDNS API (agent/core/web.h,
+ * dns/pdns.h) for a pdns one:
  *
- *   swap   points name's A or AAAA set from `from` to `to`: an UPDATE
- *          whose prerequisite is that the set is exactly `from` (dns/update.h's
- *          compare-and-swap). NXRRSET means it is not: a QUERY then tells
- *          whether it already is `to` (another partner was first, or an
- *          earlier try of ours went through: nothing to do) or something
- *          else (a human changed it: left alone, and said so).
+ *   swap   points name's A or AAAA set from `from` to `to`. rfc2136: an
+ *          UPDATE whose prerequisite is that the set is exactly `from`
+ *          (dns/update.h's compare-and-swap); NXRRSET means it is not: a
+ *          QUERY then tells whether it already is `to` (another partner
+ *          was first, or an earlier try of ours went through: nothing to
+ *          do) or something else (a human changed it: left alone, and said
+ *          so). pdns: the zone read first, then the same three cases, the
+ *          write a PATCH (the API has no prerequisite: a race within one
+ *          round trip is not caught).
  *   test   adds a TXT record at _kith-test.ZONE, then deletes it: proves the
  *          credential works end to end and changes nothing for good.
  *
@@ -27,7 +32,18 @@
 #include "dns/update.h"
 
 struct loop;
+struct web;
 struct dns_job;
+
+/* Where a job runs: the loop, libcurl's multi handle in it (for pdns; NULL
+ * refuses pdns credentials), and whether HTTP requests must keep off
+ * private addresses (as checks do on wan: the url is the grant issuer's).
+ * Read at the call; loop and web must outlive the job. */
+struct dns_job_env {
+	struct loop *loop;
+	struct web *web;
+	bool refuse_private;
+};
 
 /* How a job ended. rc is 0 when it did what it was for (changed says
  * whether records changed: a swap finding `to` in place changed nothing),
@@ -47,14 +63,14 @@ typedef void (*dns_job_fn)(void *arg, struct dns_job *job, const struct dns_job_
 #define DNS_JOB_TRIES 3
 
 /* Both return 0 with *out the caller's (dns_job_free()), or a negative
- * code (KITH_EVALUE: a credential of another provider, a bad name or
+ * code (KITH_EVALUE: a desec credential (not spoken yet), a bad name or
  * address set; -ENOMEM) with nothing started. from and to have the same
  * family; to has 1..DNS_ADDRS_MAX addresses, from 0 (no set expected)
  * or more. */
-int dns_job_swap(struct dns_job **out, struct loop *l, const struct dns_cred *cred,
+int dns_job_swap(struct dns_job **out, const struct dns_job_env *env, const struct dns_cred *cred,
                  const char *zone, const char *name, const struct dns_addrs *from,
                  const struct dns_addrs *to, uint32_t ttl, dns_job_fn fn, void *arg);
-int dns_job_test(struct dns_job **out, struct loop *l, const struct dns_cred *cred,
+int dns_job_test(struct dns_job **out, const struct dns_job_env *env, const struct dns_cred *cred,
                  const char *zone, dns_job_fn fn, void *arg);
 /* Cancels a job under way (no callback) and frees it; harmless on NULL. */
 void dns_job_free(struct dns_job **job);

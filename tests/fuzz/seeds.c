@@ -24,6 +24,7 @@
 #include "backup/snapshot.h"
 #include "../unit/dns_forge.h"
 #include "dns/cred.h"
+#include "dns/pdns.h"
 #include "proto/body.h"
 #include "proto/ctl.h"
 #include "proto/error.h"
@@ -1232,6 +1233,79 @@ static void dns_reply_seeds(void)
 	dns_reply_put("update-notzone-body", &f, false, 0);
 }
 
+/* fuzz_dns_pdns: zones as PowerDNS 4.7 sends them (A and AAAA sets at
+ * www.example.test, a disabled record, other types, 17 addresses), the
+ * PATCH bodies kith writes (which read as zones too), and the error
+ * answers: 422 JSON, 401 and 404 plain text. */
+static void dns_pdns_put_body(const char *name, int rc, char *body, size_t len)
+{
+	if (rc) {
+		fprintf(stderr, "fuzz_seeds: dns_pdns/%s: %s\n", name, proto_strerror(rc));
+		failed = 1;
+	} else {
+		put("dns_pdns", name, body, len);
+	}
+	free(body);
+}
+
+static void dns_pdns_seeds(void)
+{
+	static const char *const texts[][2] = {
+	    {"zone",
+	     "{\"account\": \"\", \"dnssec\": false, \"id\": \"example.test.\", \"kind\": "
+	     "\"Native\", \"name\": \"example.test.\", \"rrsets\": [{\"comments\": [], \"name\": "
+	     "\"www.example.test.\", \"records\": [{\"content\": \"2001:db8::1\", \"disabled\": "
+	     "false}], \"ttl\": 120, \"type\": \"AAAA\"}, {\"comments\": [], \"name\": "
+	     "\"WWW.example.test.\", \"records\": [{\"content\": \"127.0.0.2\", \"disabled\": "
+	     "false}, {\"content\": \"127.0.0.9\", \"disabled\": true}], \"ttl\": 60, \"type\": "
+	     "\"A\"}, {\"comments\": [], \"name\": \"www.example.test.\", \"records\": "
+	     "[{\"content\": \"\\\"kith dns test\\\"\", \"disabled\": false}], \"ttl\": 60, "
+	     "\"type\": \"TXT\"}, {\"comments\": [], \"name\": \"example.test.\", \"records\": "
+	     "[{\"content\": \"a.misconfigured.dns.server.invalid. hostmaster.example.test. "
+	     "2026120501 10800 3600 604800 3600\", \"disabled\": false}], \"ttl\": 3600, "
+	     "\"type\": \"SOA\"}], \"serial\": 2026120501, \"url\": "
+	     "\"/api/v1/servers/localhost/zones/example.test.\"}"},
+	    {"zone-empty", "{\"name\": \"example.test.\", \"rrsets\": []}"},
+	    {"error-422", "{\"error\": \"RRset www.example.test. IN A: Conflicts with "
+	                  "pre-existing RRset\"}"},
+	    {"error-utf8", "{\"error\": \"caf\\u00e9 \\ud83d\\ude00\\n\"}"},
+	    {"error-401", "Unauthorized"},
+	    {"error-404", "Not Found"},
+	};
+	char big[2048];
+	size_t at;
+	struct dns_addrs to = {.family = AF_INET, .n = 2};
+	char *body;
+	size_t len;
+	int rc;
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		put("dns_pdns", texts[i][0], texts[i][1], strlen(texts[i][1]));
+	at = (size_t)snprintf(big, sizeof(big),
+	                      "{\"rrsets\": [{\"name\": \"www.example.test.\", "
+	                      "\"type\": \"A\", \"ttl\": 60, \"records\": [");
+	for (unsigned i = 0; i < 17; i++)
+		at += (size_t)snprintf(big + at, sizeof(big) - at,
+		                       "%s{\"content\": \"192.0.2.%u\"}", i ? ", " : "", i);
+	at += (size_t)snprintf(big + at, sizeof(big) - at, "]}]}");
+	put("dns_pdns", "zone-17", big, at);
+	to.addr[0][0] = 127;
+	to.addr[0][3] = 3;
+	to.addr[1][0] = 192;
+	to.addr[1][3] = 10;
+	rc = dns_pdns_replace(&body, &len, "www.example.test", &to, 60);
+	dns_pdns_put_body("patch-a", rc, body, len);
+	to.family = AF_INET6;
+	to.n = 1;
+	rc = dns_pdns_replace(&body, &len, "www.example.test", &to, 300);
+	dns_pdns_put_body("patch-aaaa", rc, body, len);
+	to.n = 0;
+	rc = dns_pdns_replace(&body, &len, "www.example.test", &to, 0);
+	dns_pdns_put_body("patch-delete", rc, body, len);
+	rc = dns_pdns_txt(&body, &len, "_kith-test.example.test", "kith \"dns\" test", 60);
+	dns_pdns_put_body("patch-txt", rc, body, len);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -1273,6 +1347,7 @@ int main(int argc, char **argv)
 	kit_seeds();
 	dns_cred_seeds();
 	dns_reply_seeds();
+	dns_pdns_seeds();
 	proto_identity_free(&id);
 	if (!failed)
 		printf("fuzz_seeds: corpus written to %s\n", outdir);

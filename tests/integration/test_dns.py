@@ -8,6 +8,8 @@ and each refusal, a wrong secret included."""
 import base64
 import json
 import os
+import sqlite3
+import urllib.request
 import pwd
 import grp
 import shutil
@@ -21,6 +23,9 @@ from test_monitor import HERE, Service, lines
 ZONE = "example.test"
 NAME = "www." + ZONE
 PRIMARY, STANDBY, HAND = "127.0.0.2", "127.0.0.3", "127.0.0.9"
+PZONE = "example.pdns"
+PNAME = "www." + PZONE
+P_PRIMARY, P_STANDBY = "127.0.0.4", "127.0.0.5"
 
 
 def which(prog):
@@ -91,6 +96,67 @@ class Knot:
         self.log.close()
 
 
+class PowerDNS:
+    """pdns_server on 127.0.0.1 with the sqlite3 backend and its HTTP API,
+    serving PZONE with www A P_PRIMARY, made through the API itself."""
+
+    def __init__(self, root, dns_port, api_port):
+        self.dir = os.path.join(root, "pdns")
+        os.makedirs(self.dir)
+        self.port, self.api_port = dns_port, api_port
+        self.key = base64.b64encode(os.urandom(24)).decode()
+        db = os.path.join(self.dir, "pdns.sqlite3")
+        with open("/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql") as f:
+            con = sqlite3.connect(db)
+            con.executescript(f.read())
+            con.close()
+        with open(os.path.join(self.dir, "pdns.conf"), "w") as f:
+            f.write("launch=gsqlite3\ngsqlite3-database=%s\nlocal-address=127.0.0.1\n"
+                    "local-port=%d\napi=yes\napi-key=%s\nwebserver=yes\n"
+                    "webserver-address=127.0.0.1\nwebserver-port=%d\n"
+                    "webserver-allow-from=127.0.0.0/8\nsocket-dir=%s\nguardian=no\n"
+                    "daemon=no\ndisable-syslog=yes\n" % (db, dns_port, self.key, api_port,
+                                                          self.dir))
+        self.log = open(os.path.join(self.dir, "pdns.log"), "w")
+        self.proc = subprocess.Popen([which("pdns_server"), "--config-dir=" + self.dir],
+                                     stdout=self.log, stderr=self.log)
+        wait_until(lambda: self.api("GET", "") is not None, 20, "the PowerDNS API")
+        self.api("POST", "/zones", {
+            "name": PZONE + ".", "kind": "Native", "nameservers": ["ns." + PZONE + "."],
+            "rrsets": [{"name": PNAME + ".", "type": "A", "ttl": 60, "changetype": "REPLACE",
+                        "records": [{"content": P_PRIMARY, "disabled": False}]}]})
+
+    def api(self, method, path, body=None):
+        req = urllib.request.Request(
+            "http://127.0.0.1:%d/api/v1/servers/localhost%s" % (self.api_port, path),
+            data=json.dumps(body).encode() if body is not None else None, method=method,
+            headers={"X-API-Key": self.key, "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                return r.read()
+        except OSError:
+            return None
+
+    def www(self):
+        p = subprocess.run([which("kdig"), "@127.0.0.1", "-p", str(self.port), "+short",
+                            "+tcp", "+time=2", "+retry=0", PNAME, "A"],
+                           capture_output=True, text=True, timeout=10)
+        return sorted(p.stdout.split()) if p.returncode == 0 else []
+
+    def cred(self, root, name, key=None):
+        path = os.path.join(root, name)
+        with open(path, "w") as f:
+            f.write("provider = pdns\nurl = http://127.0.0.1:%d\ntoken = %s\n" % (
+                self.api_port, key or self.key))
+        return path
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+        self.log.close()
+
+
 def cred_file(root, name, port, secret):
     path = os.path.join(root, name)
     with open(path, "w") as f:
@@ -101,10 +167,13 @@ def cred_file(root, name, port, secret):
 
 def test(tap, fed):
     owner, m1, m2, m3 = fed.agents
-    knot_port, http_port, smtp_port, hook_port = free_ports(4)
+    knot_port, http_port, smtp_port, hook_port, pdns_port, api_port = free_ports(6)
     knot = Knot(fed.root, knot_port)
+    pdns = PowerDNS(fed.root, pdns_port, api_port)
     primary = Service(fed.root, http_port, PRIMARY)
     standby = Service(fed.root, http_port, STANDBY)
+    p_primary = Service(fed.root, http_port, P_PRIMARY)
+    p_standby = Service(fed.root, http_port, P_STANDBY)
     sink = os.path.join(fed.root, "sink")
     os.makedirs(sink)
     sinks = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "sinks.py"), "--smtp",
@@ -116,10 +185,12 @@ def test(tap, fed):
         run_test(tap, fed, owner, m1, m2, m3, knot, primary, standby,
                  lambda: [json.loads(h["body"]) for h in lines(os.path.join(sink, "http.jsonl"))
                           if json.loads(h["body"]).get("kind") == "dns"], hook)
+        powerdns(tap, fed, owner, m1, pdns, p_primary, p_standby)
     finally:
-        primary.stop()
-        standby.stop()
+        for s in (primary, standby, p_primary, p_standby):
+            s.stop()
         knot.stop()
+        pdns.stop()
         sinks.terminate()
         sinks.wait(timeout=10)
 
@@ -186,7 +257,7 @@ def run_test(tap, fed, owner, m1, m2, m3, knot, primary, standby, dns_alerts, ho
     wait_until(lambda: knot.www() == [STANDBY], 60, "the name to answer the standby")
     tap.ok(True, "an outage of the primary points the name at the standby (%.1f s)"
            % (time.monotonic() - t0))
-    time.sleep(3)
+    time.sleep(1.5)
     tap.ok(knot.serial() == serial + 1, "one change, though two partners hold the grant",
            (serial, knot.serial()))
     told = wait_until(lambda: [m for m in dns_alerts() if m["state"] == "standby"], 30,
@@ -204,7 +275,7 @@ def run_test(tap, fed, owner, m1, m2, m3, knot, primary, standby, dns_alerts, ho
     primary.start()
     wait_until(lambda: knot.www() == [PRIMARY], 60, "the name to answer the primary again")
     tap.ok(True, "the primary's recovery points it back")
-    time.sleep(3)
+    time.sleep(1.5)
     tap.ok(knot.serial() == serial + 2, "one change back", (serial, knot.serial()))
 
     # A name edited by hand is not overwritten. Its two changes just now
@@ -271,6 +342,59 @@ def run_test(tap, fed, owner, m1, m2, m3, knot, primary, standby, dns_alerts, ho
     out = owner.kith("dns", "history").stdout
     tap.ok(out.count("changed") >= 2 and "failed" in out, "dns history lists them", out)
     tap.ok(all(a.alive() for a in fed.agents), "every agent runs on")
+
+
+def powerdns(tap, fed, owner, m1, pdns, primary, standby):
+    """The same failover through the PowerDNS HTTP API."""
+    owner.kith("grant", m1.id, "dns:" + PZONE, "--secret-file",
+               pdns.cred(fed.root, "pdns-bad.cred", "not-the-key"))
+    wait_until(lambda: m1.kith("dns", "check", owner.id, PZONE, check=False).returncode == 0, 30,
+               "m1's pdns grant")
+    p = m1.kith("dns", "test", owner.id, PZONE, check=False)
+    tap.ok(p.returncode != 0 and "token" in p.stderr and len(p.stderr.strip().splitlines()) == 1,
+           "dns test through the PowerDNS API: a wrong token in one line", p.stderr)
+    for g in owner.json("grants"):
+        if g["scopes"] == ["dns:" + PZONE] and g["state"] == "active":
+            owner.kith("revoke", g["id"])
+    owner.kith("grant", m1.id, "dns:" + PZONE, "--secret-file", pdns.cred(fed.root, "pdns.cred"))
+    wait_until(lambda: m1.kith("dns", "test", owner.id, PZONE, check=False).returncode == 0, 30,
+               "m1's new pdns grant to work")
+    tap.ok(True, "dns test proves a PowerDNS credential")
+    primary.start()
+    standby.start()
+    owner.kith("service", "add", "cloud", "--url", "http://%s:%d/" % (PNAME, primary.port),
+               "--expect-body", "ok", "--interval", "1s", "--timeout", "1s", "--dns-name",
+               PNAME, "--primary", P_PRIMARY, "--standby", P_STANDBY)
+    wait_until(lambda: all(h.get("standby") == "up" and h["verdict"] == "up"
+                           for a in fed.agents for h in a.json("health")
+                           if h["service"] == "cloud"), 60, "cloud and its standby up")
+    tap.ok(pdns.www() == [P_PRIMARY], "PowerDNS answers the primary", pdns.www())
+    primary.stop()
+    wait_until(lambda: pdns.www() == [P_STANDBY], 60, "PowerDNS to answer the standby")
+    tap.ok(True, "an outage points the name at the standby through the PowerDNS API")
+    primary.start()
+    wait_until(lambda: pdns.www() == [P_PRIMARY], 60, "PowerDNS to answer the primary again")
+    tap.ok(True, "and its recovery points it back")
+
+    # The owner's override: pinned to the standby while all is well.
+    out = owner.kith("dns", "pin", PNAME, "standby").stdout
+    wait_until(lambda: pdns.www() == [P_STANDBY], 30, "the pin to point the name at the standby")
+    st = [x for x in owner.json("dns", "status") if x["service"] == "cloud"]
+    tap.ok(st and st[0]["pin"] == "standby" and st[0]["verdict"] == "up" and
+           st[0]["acting"] == m1.id and st[0]["primary"] == [P_PRIMARY] and
+           st[0].get("last_change", {}).get("to") == [P_STANDBY],
+           "dns pin points the name at the standby whatever the checks; dns status says so",
+           (out, st))
+    owner.kith("dns", "unpin", PNAME)
+    wait_until(lambda: pdns.www() == [P_PRIMARY], 30, "unpin to let the checks decide again")
+    tap.ok(True, "dns unpin: back at the primary, the service being up")
+
+    # The owner's agent dies, its service stays up: nothing changes.
+    changes = len(m1.json("dns", "history"))
+    owner.kill9()
+    time.sleep(8)  # four check intervals, two verdict evaluations
+    tap.ok(pdns.www() == [P_PRIMARY] and len(m1.json("dns", "history")) == changes,
+           "the owner's agent killed, its service up: no change", pdns.www())
 
 
 if __name__ == "__main__":

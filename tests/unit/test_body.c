@@ -321,6 +321,7 @@ static void test_service_dns_plan(void)
 
 	sample_service(&in);
 	sample_plan(&in.dns);
+	in.dns.pin = PROTO_DNS_PIN_STANDBY;
 	is(proto_service_encode(&b, &in), 0, "a service with a DNS plan encodes");
 	is(proto_service_decode(&out, b.data, b.len), 0, "and decodes");
 	ok(memcmp(&in, &out, sizeof(in)) == 0, "DNS plan round trip");
@@ -347,6 +348,7 @@ static void test_service_dns_plan(void)
 	REFUSED(in.dns.ttl_s = 86401, "TTL over a day");
 	REFUSED(in.dns.n_primary = PROTO_DNS_ADDRS_MAX + 1, "too many primary addresses");
 	REFUSED((in.dns.name[0] = 0), "zone and addresses without a name");
+	REFUSED(in.dns.pin = 3, "a pin other than primary and standby");
 #undef REFUSED
 
 	sample_service(&in);

@@ -48,5 +48,6 @@ kith_unit_test(kit kith_proto)
 kith_unit_test(store_hold kith_store)
 kith_unit_test(dns_cred kith_dns)
 kith_unit_test(dns_update kith_dns)
+kith_unit_test(dns_pdns kith_dns)
 # Starts a knotd of its own (tools/setup test installs knot).
 kith_unit_test(dnsclient kith_dnsclient kith_dns)
