@@ -83,7 +83,7 @@ struct conf {
 	uint32_t dns_flap_max;        /* changes of one name within dns_flap_window_ms... */
 	uint64_t dns_flap_window_ms;  /* ...before automation pauses for it */
 	uint32_t max_checks;          /* checks running at once */
-	uint32_t refuse_private;             /* 1: never check loopback or private addresses */
+	uint32_t refuse_private;      /* 1: never check loopback or private addresses */
 	/* [alerts] */
 	char smtp_url[CONF_TEXT_MAX + 1]; /* smtp://host:port or smtps://... */
 	char smtp_user[CONF_TEXT_MAX + 1];
