@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "proto/error.h"
+#include "agent/core/addr.h"
 #include "agent/core/loop.h"
 #include "agent/core/web.h"
 #include "dns/pdns.h"
@@ -94,7 +95,10 @@ static void on_answer(struct dns_job *j, const struct dns_reply *r)
 	case STEP_SWAP:
 		if (r->result == DNS_RESULT_OK)
 			return finish(j, 0, true, r->result, "");
-		if (r->result != DNS_RESULT_NXRRSET)
+		/* The prerequisite failed: NXRRSET for "the set is from",
+		 * YXRRSET for "there is no set" (from empty). */
+		if (r->result != DNS_RESULT_NXRRSET &&
+		    !(r->result == DNS_RESULT_YXRRSET && j->from.n == 0))
 			return finish(j, KITH_EVALUE, false, r->result, r->why);
 		j->step = STEP_CHECK;
 		return step_start(j);
@@ -307,6 +311,13 @@ static void step_start(struct dns_job *j)
 			         proto_strerror(rc));
 			finish(j, rc, false, DNS_RESULT_OK, why);
 		}
+		return;
+	}
+	if (j->refuse_private &&
+	    !addr_is_public((const struct sockaddr *)&j->cred.server, j->cred.server_len)) {
+		finish(j, -EACCES, false, DNS_RESULT_REFUSED,
+		       "the DNS server's address is private, and this agent keeps off private "
+		       "addresses (refuse_private, the wan default): give a public one");
 		return;
 	}
 	switch (j->step) {

@@ -5,7 +5,8 @@
  *
  *   swap   points name's A or AAAA set from `from` to `to`. rfc2136: an
  *          UPDATE whose prerequisite is that the set is exactly `from`
- *          (dns/update.h's compare-and-swap); NXRRSET means it is not: a
+ *          (dns/update.h's compare-and-swap); NXRRSET (YXRRSET when `from` is
+ *          empty) means it is not: a
  *          QUERY then tells whether it already is `to` (another partner
  *          was first, or an earlier try of ours went through: nothing to
  *          do) or something else (a human changed it: left alone, and said
@@ -36,9 +37,10 @@ struct web;
 struct dns_job;
 
 /* Where a job runs: the loop, libcurl's multi handle in it (for pdns; NULL
- * refuses pdns credentials), and whether HTTP requests must keep off
- * private addresses (as checks do on wan: the url is the grant issuer's).
- * Read at the call; loop and web must outlive the job. */
+ * refuses pdns credentials), and whether it must keep off private
+ * addresses (as checks do on wan: the server and the url are the grant
+ * issuer's; the job then fails with -EACCES and says why). Read at the
+ * call; loop and web must outlive the job. */
 struct dns_job_env {
 	struct loop *loop;
 	struct web *web;

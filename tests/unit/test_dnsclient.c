@@ -35,6 +35,7 @@
 #include <zmq.h>
 
 #include "agent/core/loop.h"
+#include "agent/dns/dns_job.h"
 #include "agent/dns/dns_tcp.h"
 #include "dns/cred.h"
 #include "dns/reply.h"
@@ -464,8 +465,8 @@ static int count_txt(const char *name, const char *text)
 		const ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(a), i);
 		const ldns_rdf *rd = ldns_rr_rdf(rr, 0);
 		n += ldns_rr_get_type(rr) == LDNS_RR_TYPE_TXT && rd &&
-		     ldns_rdf_size(rd) == strlen(text) + 1 &&
-		     !memcmp(ldns_rdf_data(rd) + 1, text, strlen(text));
+		     (!text || (ldns_rdf_size(rd) == strlen(text) + 1 &&
+		                !memcmp(ldns_rdf_data(rd) + 1, text, strlen(text))));
 	}
 cleanup:
 	free(wire);
@@ -618,6 +619,67 @@ static int setup_cred(void)
 	return rc;
 }
 
+/* ---- jobs: a change as exchanges (agent/dns/dns_job.h) ---- */
+
+struct job_out {
+	bool done;
+	struct dns_job_result r;
+};
+
+static void job_done(void *arg, struct dns_job *job, const struct dns_job_result *r)
+{
+	struct job_out *o = arg;
+
+	(void)job;
+	o->done = true;
+	o->r = *r;
+}
+
+/* Runs a job made by start to its end (20 s at most); its result in *o. */
+static void run_job(struct job_out *o, int start_rc, struct dns_job **j)
+{
+	uint64_t end = loop_clock_ms() + 20000;
+
+	*o = (struct job_out){0};
+	if (start_rc)
+		return;
+	while (!o->done && loop_clock_ms() < end)
+		loop_once(loop, 20);
+	dns_job_free(j);
+}
+
+static void test_jobs(void)
+{
+	const char *name = "job." ZONE;
+	struct dns_job_env env = {loop, NULL, false};
+	struct dns_addrs none = {.family = AF_INET}, to = v4(77, 0), other = v4(1, 0),
+	                 next = v4(78, 0);
+	struct dns_job *j = NULL;
+	struct job_out o;
+
+	run_job(&o, dns_job_swap(&j, &env, &cred, ZONE, name, &none, &to, 60, job_done, &o), &j);
+	ok(o.done && o.r.rc == 0 && o.r.changed, "a swap job sets a set that was not there");
+	run_job(&o, dns_job_swap(&j, &env, &cred, ZONE, name, &none, &to, 60, job_done, &o), &j);
+	ok(o.done && o.r.rc == 0 && !o.r.changed,
+	   "the same swap again: NXRRSET, then found in place: nothing to do");
+	run_job(&o, dns_job_swap(&j, &env, &cred, ZONE, name, &other, &next, 60, job_done, &o), &j);
+	ok(o.done && o.r.rc != 0 && !o.r.changed && strstr(o.r.why, "leaves it alone"),
+	   "a swap from addresses the name no longer holds is left alone");
+	run_job(&o, dns_job_test(&j, &env, &cred, ZONE, job_done, &o), &j);
+	ok(o.done && o.r.rc == 0 && count_txt("_kith-test." ZONE, NULL) == 0,
+	   "a test job adds and deletes its TXT record");
+	env.refuse_private = true;
+	run_job(&o, dns_job_swap(&j, &env, &cred, ZONE, name, &to, &other, 60, job_done, &o), &j);
+	ok(o.done && o.r.rc == -EACCES && strstr(o.r.why, "private"),
+	   "with refuse_private, a server at a private address is not spoken to");
+	env.refuse_private = false;
+	j = NULL;
+	ok(dns_job_swap(&j, &env, &cred, ZONE, name, &none, &none, 60, job_done, &o) ==
+	           KITH_EVALUE &&
+	       !j,
+	   "a swap to nothing is refused before it starts");
+}
+
 int main(void)
 {
 	const char *knotd = find_knotd();
@@ -639,6 +701,7 @@ int main(void)
 	test_txt();
 	test_unsigned_query();
 	test_client();
+	test_jobs();
 	if (tap_failed)
 		knot_log(&knot);
 	knot_stop(&knot);
