@@ -37,10 +37,10 @@ def which(prog):
 
 
 class Knot:
-    """knotd on 127.0.0.1, serving ZONE with www A PRIMARY; kith-update may
+    """knotd on 127.0.0.1, serving ZONE with www A www; kith-update may
     change A, AAAA and TXT at www and _kith-test, with TSIG."""
 
-    def __init__(self, root, port):
+    def __init__(self, root, port, www=PRIMARY):
         self.dir = os.path.join(root, "knot")
         os.makedirs(self.dir)
         self.port = port
@@ -62,7 +62,7 @@ class Knot:
                         self.dir, ZONE, self.dir, ZONE))
         with open(os.path.join(self.dir, ZONE + ".zone"), "w") as f:
             f.write("$ORIGIN %s.\n$TTL 60\n@ SOA ns hostmaster 1 3600 600 86400 60\n"
-                    "@ NS ns\nns A 192.0.2.1\nwww A %s\n" % (ZONE, PRIMARY))
+                    "@ NS ns\nns A 192.0.2.1\nwww A %s\n" % (ZONE, www))
         self.log = open(os.path.join(self.dir, "knotd.log"), "w")
         self.proc = subprocess.Popen([which("knotd"), "-c",
                                       os.path.join(self.dir, "knot.conf")],

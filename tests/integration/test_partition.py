@@ -1,11 +1,14 @@
-"""One observer whose own network is broken never flips a verdict.
+"""One observer whose own network is broken never flips a verdict, nor a
+DNS name.
 
 Three monitors check a service. One of them runs in its own network
 namespace, joined to the others by a veth pair; the service listens on a
 second address of the host's end of the veth. Cutting that address off in the
 namespace (a blackhole route) breaks the observer's checks while its
 gossip still flows: it publishes "down", the others keep seeing "up",
-and the verdict is never down anywhere, with no alert.
+and the verdict is never down anywhere, with no alert. The service has a
+DNS plan on a real knotd (its standby on 127.0.0.3, which the cut
+observer cannot reach either): the name never changes.
 
 Needs root and iproute2; skipped (exit 77) otherwise."""
 import json
@@ -15,6 +18,7 @@ import sys
 import time
 
 from harness import Agent, Failed, Federation, Tap, free_ports, wait_until
+from test_dns import NAME, ZONE, Knot, cred_file
 from test_monitor import Service, lines
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -51,7 +55,7 @@ def teardown_network():
     sh("ip", "link", "del", "v" + TAG, check=False)
 
 
-def test(tap, fed, service, sink_dir, hook_port):
+def test(tap, fed, service, standby, knot, sink_dir, hook_port):
     owner, m1, m2, cut = fed.agents
     fed.init_all()
     for a in fed.agents:
@@ -62,9 +66,15 @@ def test(tap, fed, service, sink_dir, hook_port):
     owner.kith("contact", "add", "http://127.0.0.1:%d/owner-hook" % hook_port)
     for m in (m1, m2, cut):
         owner.kith("grant", m.id, "monitor")
+    owner.kith("grant", m1.id, "dns:" + ZONE, "--secret-file",
+               cred_file(fed.root, "dns.cred", knot.port, knot.secret))
     service.start()
-    owner.kith("service", "add", "web", "--url", "http://%s:%d/" % (SVC_IP, service.port),
-               "--interval", "1s", "--timeout", "1s")
+    standby.start()
+    serial = knot.serial()
+    wait_until(lambda: owner.kith(
+        "service", "add", "web", "--url", "http://%s:%d/" % (NAME, service.port), "--interval",
+        "1s", "--timeout", "1s", "--dns-name", NAME, "--primary", SVC_IP, "--standby",
+        standby.host, check=False).returncode == 0, 30, "the dns grant for the plan")
     key = (owner.id, "web")
 
     def verdict(a):
@@ -93,6 +103,8 @@ def test(tap, fed, service, sink_dir, hook_port):
            "(%d samples)" % len(seen), seen)
     tap.ok(not [h for h in lines(os.path.join(sink_dir, "http.jsonl"))
                 if h["path"] == "/owner-hook"], "no alert went out")
+    tap.ok(knot.www() == [SVC_IP] and knot.serial() == serial and
+           not owner.json("dns", "history"), "and the DNS name never changed", knot.www())
 
     sh("ip", "route", "replace", SVC_IP + "/32", "via", HOST_IP, ns=True)
     wait_until(lambda: not cut_says_down(), 30, "the observer to see the service again")
@@ -124,29 +136,34 @@ def main():
         sys.exit(77)
     tap = Tap()
     fed = None
-    sinks = service = None
+    sinks = service = standby = knot = None
     try:
         setup_network()
-        ports = free_ports(7)
+        ports = free_ports(8)
         fed = Federation(0)
         fed.agents = [Agent(fed.root, "agent%d" % i, ports[i], host=HOST_IP,
                             listen="tcp://0.0.0.0:%d" % ports[i]) for i in range(3)]
         fed.agents.append(Agent(fed.root, "cut", ports[3], host=NS_IP, netns=NS))
         service = Service(fed.root, ports[4])
         service.host = SVC_IP
+        standby = Service(fed.root, ports[4], "127.0.0.3")
+        knot = Knot(fed.root, ports[7], www=SVC_IP)
         sink_dir = os.path.join(fed.root, "sink")
         os.makedirs(sink_dir)
         sinks = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "sinks.py"), "--smtp",
                                   str(ports[5]), "--http", str(ports[6]), "--out", sink_dir],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_until(lambda: os.path.exists(os.path.join(sink_dir, "ready")), 20, "the sinks")
-        test(tap, fed, service, sink_dir, ports[6])
+        test(tap, fed, service, standby, knot, sink_dir, ports[6])
     except Failed as e:
         tap.ok(False, "no timeout or error", str(e) + "\n" + "".join(
             "--- %s\n%s" % (a.name, a.tail_log(15)) for a in (fed.agents if fed else [])))
     finally:
-        if service:
-            service.stop()
+        for s in (service, standby):
+            if s:
+                s.stop()
+        if knot:
+            knot.stop()
         if sinks:
             sinks.terminate()
             sinks.wait(timeout=10)
