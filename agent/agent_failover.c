@@ -189,8 +189,17 @@ static bool swap_start(struct fo_service *fs)
 	rc = dns_job_swap(&fs->job, &env, &fs->cred, p->zone, p->name,
 	                  fs->to_standby ? &primary : &standby,
 	                  fs->to_standby ? &standby : &primary, p->ttl_s, swap_done, fs);
-	if (rc)
-		log_warnx("dns: cannot start the change of %s: %s", p->name, proto_strerror(rc));
+	if (rc) {
+		char why[200], subject[PROTO_ZONE_MAX + 100];
+		snprintf(why, sizeof(why), "cannot start the change: %s%s", proto_strerror(rc),
+		         fs->cred.provider == DNS_PROVIDER_DESEC ? " (deSEC is not spoken yet)"
+		                                                 : "");
+		log_warnx("dns: %s: %s", p->name, why);
+		record_change(fs, PROTO_DNS_FAILED, why);
+		snprintf(subject, sizeof(subject), "[kith] %s could not be changed", p->name);
+		tell_owner(fs, "failed", subject, why);
+		fs->ok = false;
+	}
 	return rc == 0;
 }
 
