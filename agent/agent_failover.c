@@ -44,7 +44,7 @@
 
 /* Plans kith dns status lists at most (those it can read: ours, and those
  * of the owners whose dns grants we hold). */
-#define DNS_STATUS_MAX 1024
+#define DNS_STATUS_MAX 256
 
 enum where { WHERE_UNKNOWN, WHERE_PRIMARY, WHERE_STANDBY };
 
@@ -546,39 +546,20 @@ static void acting(struct agent *a, const uint8_t owner[PROTO_KEY_LEN], const ch
 		proto_peerid_format(out, keys[chosen]);
 }
 
-struct last_change {
-	const uint8_t *owner;
-	const char *service;
-	uint64_t time;
-	struct proto_dns_change c;
-	uint8_t by[PROTO_KEY_LEN];
+/* The plans kith dns status shows, and the last change of each. */
+struct status_item {
+	uint8_t owner[PROTO_KEY_LEN];
+	char service[PROTO_SERVICE_NAME_MAX + 1];
+	struct proto_dns_plan plan;
+	uint64_t last_time; /* 0: no dns-change record */
+	uint8_t last_by[PROTO_KEY_LEN];
+	struct proto_dns_change last;
 };
-
-static int find_last(void *arg, const uint8_t *buf, size_t len)
-{
-	struct last_change *l = arg;
-	struct proto_dns_change c;
-	struct proto_record rec;
-
-	if (proto_record_decode(&rec, buf, len) == 0 && rec.kind == PROTO_KIND_DNS_CHANGE &&
-	    rec.issued >= l->time && proto_dns_change_decode(&c, rec.body, rec.body_len) == 0 &&
-	    !memcmp(c.owner, l->owner, PROTO_KEY_LEN) && !strcmp(c.service, l->service)) {
-		l->time = rec.issued;
-		l->c = c;
-		memcpy(l->by, rec.author, PROTO_KEY_LEN);
-	}
-	return 0;
-}
 
 struct status_list {
 	struct agent *a;
-	/* The plans we read, collected first: the store's walk holds its
-	 * buffers. */
-	struct status_item {
-		uint8_t owner[PROTO_KEY_LEN];
-		char service[PROTO_SERVICE_NAME_MAX + 1];
-		struct proto_dns_plan plan;
-	} * items;
+	/* Collected first, the store's walk holding its buffers. */
+	struct status_item *items;
 	size_t n, cap;
 };
 
@@ -593,16 +574,38 @@ static int collect_plan(void *arg, const uint8_t *buf, size_t len)
 	    !proto_service_name_ok(rec.name, strlen(rec.name)) ||
 	    agent_service_open(l->a, rec.body, rec.body_len, &spec) != 0 || !spec.dns.name[0])
 		return 0;
+	memset(&l->items[l->n], 0, sizeof(l->items[l->n]));
 	memcpy(l->items[l->n].owner, rec.author, PROTO_KEY_LEN);
 	memcpy(l->items[l->n].service, rec.name, strlen(rec.name) + 1);
 	l->items[l->n++].plan = spec.dns;
 	return 0;
 }
 
+/* One walk for every plan's last change: dns-change records are few. */
+static int collect_last(void *arg, const uint8_t *buf, size_t len)
+{
+	struct status_list *l = arg;
+	struct proto_dns_change c;
+	struct proto_record rec;
+
+	if (proto_record_decode(&rec, buf, len) != 0 || rec.kind != PROTO_KIND_DNS_CHANGE ||
+	    proto_dns_change_decode(&c, rec.body, rec.body_len) != 0)
+		return 0;
+	for (size_t i = 0; i < l->n; i++) {
+		struct status_item *it = &l->items[i];
+		if (rec.issued >= it->last_time && !memcmp(c.owner, it->owner, PROTO_KEY_LEN) &&
+		    !strcmp(c.service, it->service)) {
+			it->last_time = rec.issued;
+			it->last = c;
+			memcpy(it->last_by, rec.author, PROTO_KEY_LEN);
+		}
+	}
+	return 0;
+}
+
 static void pack_status(struct agent *a, const struct status_item *it, msgpack_packer *pk)
 {
 	static const char *const pins[] = {"", "primary", "standby"};
-	struct last_change *last = calloc(1, sizeof(*last));
 	char owner[PROTO_PEERID_TEXT_LEN + 1], who[PROTO_PEERID_TEXT_LEN + 1];
 	enum verdict standby,
 	    verdict = monitor_verdict(a->monitor, it->owner, it->service, &standby);
@@ -622,23 +625,17 @@ static void pack_status(struct agent *a, const struct status_item *it, msgpack_p
 	mp_map_str(&m, CTL_REPLY_VERDICT, verdict_name(verdict));
 	mp_map_str(&m, CTL_REPLY_STANDBY_VERDICT, verdict_name(standby));
 	mp_map_str(&m, CTL_REPLY_ACTING, who);
-	if (last) {
-		last->owner = it->owner;
-		last->service = it->service;
-		store_records_each(a->store, find_last, last);
-	}
-	if (last && last->time) {
-		proto_peerid_format(who, last->by);
+	if (it->last_time) {
+		proto_peerid_format(who, it->last_by);
 		mp_map_begin(&c);
-		mp_map_uint(&c, CTL_REPLY_TIME, last->time);
+		mp_map_uint(&c, CTL_REPLY_TIME, it->last_time);
 		mp_map_str(&c, CTL_REPLY_BY, who);
-		mp_map_str(&c, CTL_REPLY_TYPE, last->c.rtype == PROTO_DNS_TYPE_A ? "A" : "AAAA");
-		agent_pack_ips(mp_map_key(&c, CTL_REPLY_TO), last->c.to, last->c.n_to);
+		mp_map_str(&c, CTL_REPLY_TYPE, it->last.rtype == PROTO_DNS_TYPE_A ? "A" : "AAAA");
+		agent_pack_ips(mp_map_key(&c, CTL_REPLY_TO), it->last.to, it->last.n_to);
 		mp_map_str(&c, CTL_REPLY_RESULT,
-		           last->c.result == PROTO_DNS_CHANGED ? "changed" : "failed");
+		           it->last.result == PROTO_DNS_CHANGED ? "changed" : "failed");
 		mp_map_map(&m, CTL_REPLY_LAST_CHANGE, &c);
 	}
-	free(last);
 	mp_map_end(&m, pk);
 }
 
@@ -652,6 +649,7 @@ int agent_ctl_dns_status(void *arg, const struct ctl_request *req, msgpack_packe
 	if (!l.items)
 		return ctl_fail(err, n, -ENOMEM, "out of memory");
 	store_records_each(l.a->store, collect_plan, &l);
+	store_records_each(l.a->store, collect_last, &l);
 	msgpack_pack_array(pk, l.n);
 	for (size_t i = 0; i < l.n; i++)
 		pack_status(l.a, &l.items[i], pk);
