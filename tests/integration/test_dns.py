@@ -376,13 +376,18 @@ def powerdns(tap, fed, owner, m1, pdns, primary, standby):
     wait_until(lambda: pdns.www() == [P_PRIMARY], 60, "PowerDNS to answer the primary again")
     tap.ok(True, "and its recovery points it back")
 
-    # The owner's override: pinned to the standby while all is well.
+    # The owner's override: pinned to the standby while all is well (every
+    # agent ends its recovery period on its own evaluations: wait for all).
+    wait_until(lambda: all(h["verdict"] == "up" for a in fed.agents for h in a.json("health")
+                           if h["service"] == "cloud"), 60, "cloud up everywhere")
     out = owner.kith("dns", "pin", PNAME, "standby").stdout
     wait_until(lambda: pdns.www() == [P_STANDBY], 30, "the pin to point the name at the standby")
-    st = [x for x in owner.json("dns", "status") if x["service"] == "cloud"]
-    tap.ok(st and st[0]["pin"] == "standby" and st[0]["verdict"] == "up" and
-           st[0]["acting"] == m1.id and st[0]["primary"] == [P_PRIMARY] and
-           st[0].get("last_change", {}).get("to") == [P_STANDBY],
+    # The change's record reaches the owner by gossip.
+    st = wait_until(lambda: [x for x in owner.json("dns", "status") if x["service"] == "cloud" and
+                             x.get("last_change", {}).get("to") == [P_STANDBY]], 30,
+                    "the owner to hold the pinned change's record")
+    tap.ok(st[0]["pin"] == "standby" and st[0]["verdict"] == "up" and
+           st[0]["acting"] == m1.id and st[0]["primary"] == [P_PRIMARY],
            "dns pin points the name at the standby whatever the checks; dns status says so",
            (out, st))
     owner.kith("dns", "unpin", PNAME)
