@@ -39,23 +39,20 @@ struct agent_dns {
 
 /* ---- the credential ---- */
 
-int agent_dns_credential(struct agent *a, const uint8_t issuer[PROTO_KEY_LEN], const char *zone,
-                         struct dns_cred *cred, const struct trust_grant **g, char *err, size_t n)
+/* Opens the credential in grant record (issuer, id): the subject's copy,
+ * or the issuer's own (issuer_copy). */
+static int open_grant_credential(struct agent *a, const uint8_t issuer[PROTO_KEY_LEN],
+                                 const char *id, bool issuer_copy, struct dns_cred *cred,
+                                 char *err, size_t n)
 {
-	struct proto_scope want = {.type = PROTO_SCOPE_DNS};
-	const struct proto_scope *scope;
 	struct proto_record rec;
 	struct proto_grant *body = NULL;
 	uint8_t *buf = NULL, *secret = NULL;
+	const uint8_t *sealed = NULL;
+	size_t len = 0, sealed_len = 0;
 	char why[DNS_WHY_MAX];
-	size_t len = 0;
-	int rc;
+	int rc = store_record_get(a->store, issuer, PROTO_KIND_GRANT, id, &buf, &len);
 
-	snprintf(want.zone, sizeof(want.zone), "%s", zone);
-	rc = trust_grant_check(a->trust, issuer, a->id->pk, &want, loop_wall_s(), g, &scope);
-	if (rc)
-		return ctl_fail(err, n, rc, "refused: %s", trust_refusal(rc, "dns"));
-	rc = store_record_get(a->store, issuer, PROTO_KIND_GRANT, (*g)->id, &buf, &len);
 	body = malloc(sizeof(*body));
 	if (!rc && !body)
 		rc = -ENOMEM;
@@ -63,15 +60,22 @@ int agent_dns_credential(struct agent *a, const uint8_t issuer[PROTO_KEY_LEN], c
 		rc = proto_record_decode(&rec, buf, len);
 	if (!rc)
 		rc = proto_grant_decode(body, rec.body, rec.body_len);
-	if (!rc && (body->sealed_len <= crypto_box_SEALBYTES ||
-	            !(secret = sodium_malloc(body->sealed_len)) ||
-	            crypto_box_seal_open(secret, body->sealed, body->sealed_len, a->id->curve_pk,
+	if (!rc) {
+		sealed = issuer_copy ? body->issuer_sealed : body->sealed;
+		sealed_len = issuer_copy ? body->issuer_sealed_len : body->sealed_len;
+	}
+	if (!rc && (sealed_len <= crypto_box_SEALBYTES || !(secret = sodium_malloc(sealed_len)) ||
+	            crypto_box_seal_open(secret, sealed, sealed_len, a->id->curve_pk,
 	                                 a->id->curve_sk) != 0))
 		rc = KITH_EVALUE;
 	if (rc)
-		ctl_fail(err, n, rc, "the grant's credential cannot be opened by this agent");
-	else if ((rc = dns_cred_parse(cred, (const char *)secret,
-	                              body->sealed_len - crypto_box_SEALBYTES, why, sizeof(why))))
+		ctl_fail(err, n, rc,
+		         issuer_copy ? "grant %s holds no copy of the credential for this agent "
+		                       "(one given by an older kith does not: give it again)"
+		                     : "grant %s: its credential cannot be opened by this agent",
+		         id);
+	else if ((rc = dns_cred_parse(cred, (const char *)secret, sealed_len - crypto_box_SEALBYTES,
+	                              why, sizeof(why))))
 		ctl_fail(err, n, rc, "the grant's credential is not usable: %s", why);
 	if (secret)
 		sodium_free(secret);
@@ -80,6 +84,67 @@ int agent_dns_credential(struct agent *a, const uint8_t issuer[PROTO_KEY_LEN], c
 	free(body);
 	free(buf);
 	return rc;
+}
+
+/* Our own copy of a credential we gave with a dns:zone grant in force. */
+struct own_credential {
+	struct agent *a;
+	const char *zone;
+	struct dns_cred *cred;
+	const struct trust_grant *found;
+	char *err;
+	size_t n;
+};
+
+static void try_own_grant(void *arg, const struct trust_grant *g)
+{
+	struct own_credential *o = arg;
+	struct proto_scope want = {.type = PROTO_SCOPE_DNS};
+	const struct trust_grant *valid;
+	const struct proto_scope *scope;
+
+	if (o->found || memcmp(g->issuer, o->a->id->pk, PROTO_KEY_LEN))
+		return;
+	snprintf(want.zone, sizeof(want.zone), "%s", o->zone);
+	if (trust_grant_check(o->a->trust, g->issuer, g->subject, &want, loop_wall_s(), &valid,
+	                      &scope) != 0 ||
+	    valid != g)
+		return;
+	if (open_grant_credential(o->a, g->issuer, g->id, true, o->cred, o->err, o->n) == 0)
+		o->found = g;
+}
+
+int agent_dns_credential(struct agent *a, const uint8_t issuer[PROTO_KEY_LEN], const char *zone,
+                         struct dns_cred *cred, const struct trust_grant **g, char *err, size_t n)
+{
+	struct proto_scope want = {.type = PROTO_SCOPE_DNS};
+	const struct proto_scope *scope;
+	int rc;
+
+	if (!memcmp(issuer, a->id->pk, PROTO_KEY_LEN)) {
+		struct own_credential o = {a, zone, cred, NULL, err, n};
+		ctl_fail(err, n, KITH_ENOGRANT, "this agent gave no dns:%s grant in force", zone);
+		trust_grants_each(a->trust, try_own_grant, &o);
+		*g = o.found;
+		return o.found ? 0 : KITH_ENOGRANT;
+	}
+	snprintf(want.zone, sizeof(want.zone), "%s", zone);
+	rc = trust_grant_check(a->trust, issuer, a->id->pk, &want, loop_wall_s(), g, &scope);
+	if (rc)
+		return ctl_fail(err, n, rc, "refused: %s", trust_refusal(rc, "dns"));
+	return open_grant_credential(a, issuer, (*g)->id, false, cred, err, n);
+}
+
+bool agent_dns_owner_can_act(struct agent *a, const char *zone)
+{
+	const struct trust_grant *g;
+	struct dns_cred cred;
+	char err[300];
+	bool ok = agent_dns_credential(a, a->id->pk, zone, &cred, &g, err, sizeof(err)) == 0;
+
+	if (ok)
+		dns_cred_wipe(&cred);
+	return ok;
 }
 
 /* The canonical form of the zone argument. */

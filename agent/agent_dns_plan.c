@@ -149,6 +149,7 @@ int agent_dns_plan_args(struct agent *a, const struct ctl_request *req, struct p
 		                "(kith grant PEER dns:ZONE --secret-file FILE)",
 		                d.name);
 	strcpy(d.zone, zone);
+	d.owner_acts = agent_dns_owner_can_act(a, d.zone);
 	/* proto_service_encode() would refuse it, without saying why. */
 	if (proto_ip_families(d.primary, d.n_primary) != proto_ip_families(d.standby, d.n_standby))
 		return ctl_fail(err, n, KITH_EVALUE,

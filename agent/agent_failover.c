@@ -1,18 +1,20 @@
 /* Failover DNS, acting: a service with a DNS plan found down, its standby
  * up, has its name pointed at the standby by the one live holder of the
  * zone's dns grant that every agent elects alike; found up again, back at
- * its primary. Each change is a compare-and-swap (agent/dns/dns_job.h):
- * two holders acting at once make one change, and a name a human edited
- * is left alone.
+ * its primary, by the owner's own agent while it is alive and holds the
+ * credential (the plan's owner_acts), else by that elected holder. Each
+ * change is a compare-and-swap (agent/dns/dns_job.h): two agents acting
+ * at once make one change, and a name a human edited is left alone.
  *
- * The elected holder keeps a small state per such service and works
- * towards what the verdicts ask, one change at a time: whenever a verdict
- * changes, when a change ends, and when a wait ends. It waits when the
- * name changed less than [dns] min_interval ago, and pauses when it
- * changed flap_max times within flap_window (the owner is told once);
- * then it looks again at what the verdicts ask then. Every change and
- * every failure is a signed dns-change record and an alert to the owner's
- * contacts. */
+ * The owner and every holder keep a small state per such service, and
+ * the one who acts works towards what the verdicts ask, one change at a
+ * time: whenever a verdict changes, a member comes or goes, a change ends,
+ * a wait ends, or another agent's dns-change record arrives. It waits when
+ * the name changed less than [dns] min_interval ago, and pauses when it
+ * changed flap_max times within flap_window (the owner is told once),
+ * counting the changes every agent made; then it looks again at what the
+ * verdicts ask then. Every change and every failure is a signed dns-change
+ * record and an alert to the owner's contacts. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -48,7 +50,8 @@
 
 enum where { WHERE_UNKNOWN, WHERE_PRIMARY, WHERE_STANDBY };
 
-/* A service with a DNS plan that we were elected for, once. */
+/* A service with a DNS plan that we may act on: ours, or one whose zone's
+ * grant we hold. */
 struct fo_service {
 	struct agent *a;
 	uint8_t key[PROTO_KEY_LEN];
@@ -63,13 +66,22 @@ struct fo_service {
 	bool to_standby;
 	int family;
 	bool ok;
+	bool changed; /* a family of the change under way was changed */
 	/* After a failed change, the same change is tried again only once the
 	 * verdict changed, or at retry_at (Unix seconds). */
 	int failed_way; /* 0, or 1 + to_standby of the change that failed */
 	uint64_t retry_at;
-	/* Unix seconds of its latest changes, oldest first. */
+	/* The owner's agent failed to point the name back: its partners do
+	 * until then (Unix seconds). */
+	uint64_t owner_failed_until;
+	/* Unix seconds of the name's latest changes, by any agent, oldest
+	 * first, each counted once for all its families: the latest other
+	 * agent's change counted. */
 	uint64_t changes[DNS_FLAP_MAX_MAX];
 	unsigned n_changes;
+	uint8_t other_by[PROTO_KEY_LEN];
+	uint64_t other_at;
+	enum proto_status other_verdict;
 	bool told_paused, told_no_standby;
 	struct loop_timer later; /* look again after a wait */
 };
@@ -79,6 +91,11 @@ struct agent_failover {
 };
 
 static void reconcile(struct fo_service *fs);
+
+static bool is_owner(const struct fo_service *fs)
+{
+	return !memcmp(fs->owner, fs->a->id->pk, PROTO_KEY_LEN);
+}
 
 /* ---- telling the owner ---- */
 
@@ -216,6 +233,24 @@ static void changed_failed(struct fo_service *fs)
 	fs->retry_at = loop_wall_s() + (wait_s > 600 ? wait_s : 600);
 }
 
+/* Counts a change of the name made at t (Unix seconds), in order. */
+static void count_change(struct fo_service *fs, uint64_t t)
+{
+	unsigned i = fs->n_changes;
+
+	while (i && fs->changes[i - 1] > t)
+		i--;
+	if (fs->n_changes == DNS_FLAP_MAX_MAX) {
+		if (i == 0)
+			return; /* older than all we keep */
+		memmove(fs->changes, fs->changes + 1, sizeof(fs->changes[0]) * --fs->n_changes);
+		i--;
+	}
+	memmove(fs->changes + i + 1, fs->changes + i, sizeof(fs->changes[0]) * (fs->n_changes - i));
+	fs->changes[i] = t;
+	fs->n_changes++;
+}
+
 /* The next family of fs, or the change's end. */
 static void swap_next(struct fo_service *fs)
 {
@@ -225,6 +260,8 @@ static void swap_next(struct fo_service *fs)
 			return;
 	}
 	dns_cred_wipe(&fs->cred);
+	if (fs->changed)
+		count_change(fs, loop_wall_s());
 	if (fs->ok) {
 		fs->where = fs->to_standby ? WHERE_STANDBY : WHERE_PRIMARY;
 		fs->failed_way = 0;
@@ -251,8 +288,9 @@ static void swap_done(void *arg, struct dns_job *job, const struct dns_job_resul
 		snprintf(subject, sizeof(subject), "[kith] %s could not be pointed at its %s",
 		         fs->plan.name, where);
 		snprintf(text, sizeof(text),
-		         "Service %s is %s; its partner's update of %s %s failed:\n%s\n",
-		         fs->service, now, fs->plan.name, type, r->why);
+		         "Service %s is %s; %s update of %s %s failed:\n%s\n", fs->service,
+		         now, is_owner(fs) ? "its own agent's" : "its partner's", fs->plan.name,
+		         type, r->why);
 		tell_owner(fs, "failed", subject, text);
 		fs->ok = false;
 	} else if (r->changed) {
@@ -262,14 +300,11 @@ static void swap_done(void *arg, struct dns_job *job, const struct dns_job_resul
 		snprintf(subject, sizeof(subject), "[kith] %s now points at its %s", fs->plan.name,
 		         where);
 		snprintf(text, sizeof(text),
-		         "Service %s is %s: a partner pointed %s %s at its %s addresses.\n",
-		         fs->service, now, fs->plan.name, type, where);
+		         "Service %s is %s: %s pointed %s %s at its %s addresses.\n",
+		         fs->service, now, is_owner(fs) ? "its own agent" : "a partner",
+		         fs->plan.name, type, where);
 		tell_owner(fs, where, subject, text);
-		if (fs->n_changes == DNS_FLAP_MAX_MAX) {
-			memmove(fs->changes, fs->changes + 1,
-			        sizeof(fs->changes[0]) * --fs->n_changes);
-		}
-		fs->changes[fs->n_changes++] = loop_wall_s();
+		fs->changed = true;
 	} else {
 		log_info("dns: %s %s already at its %s", fs->plan.name, type, where);
 	}
@@ -318,18 +353,58 @@ static void election_topic(uint8_t topic[ELECTION_TOPIC_LEN], const uint8_t owne
 	crypto_generichash_final(&st, topic, ELECTION_TOPIC_LEN);
 }
 
-/* Are we the live holder of owner's dns:zone that every agent elects for
- * this service? */
-static bool elected(struct agent *a, const uint8_t owner[PROTO_KEY_LEN], const char *service,
-                    const char *zone)
+/* Who points owner's name which way, the same on every agent: back at
+ * the primary, the owner's agent while it is alive, holds the credential
+ * (owner_acts) and did not just fail to (until owner_failed_until);
+ * else, and always towards the standby, the live holder of owner's
+ * dns:zone that every agent elects for this service. Into out; false when
+ * none is alive. */
+static bool actor(struct agent *a, const uint8_t owner[PROTO_KEY_LEN], const char *service,
+                  const struct proto_dns_plan *plan, bool to_standby,
+                  uint64_t owner_failed_until, uint8_t out[PROTO_KEY_LEN])
 {
 	uint8_t keys[PROTO_READERS_MAX][PROTO_KEY_LEN], topic[ELECTION_TOPIC_LEN];
-	struct holders h = {a, owner, zone, keys, 0, PROTO_READERS_MAX};
+	struct holders h = {a, owner, plan->zone, keys, 0, PROTO_READERS_MAX};
+	size_t chosen;
 
+	if (!to_standby && plan->owner_acts && loop_wall_s() >= owner_failed_until &&
+	    agent_alive(a, owner)) {
+		memcpy(out, owner, PROTO_KEY_LEN);
+		return true;
+	}
 	trust_grants_each(a->trust, add_holder, &h);
 	election_topic(topic, owner, service);
-	return election_won(a->id->pk, (const uint8_t(*)[PROTO_KEY_LEN])keys, h.n, topic,
-	                    agent_alive, a);
+	if (election_pick((const uint8_t(*)[PROTO_KEY_LEN])keys, h.n, topic, agent_alive, a,
+	                  &chosen) != 0)
+		return false;
+	memcpy(out, keys[chosen], PROTO_KEY_LEN);
+	return true;
+}
+
+/* Is it for us to change fs's name that way now? */
+static bool we_act(struct fo_service *fs, bool to_standby)
+{
+	uint8_t who[PROTO_KEY_LEN];
+
+	return actor(fs->a, fs->owner, fs->service, &fs->plan, to_standby, fs->owner_failed_until,
+	             who) &&
+	       !memcmp(who, fs->a->id->pk, PROTO_KEY_LEN);
+}
+
+/* May we ever act on owner's plan: are we its owner holding the
+ * credential, or a holder of the zone's grant? */
+static bool may_act(struct agent *a, const uint8_t owner[PROTO_KEY_LEN],
+                    const struct proto_dns_plan *plan)
+{
+	struct proto_scope want = {.type = PROTO_SCOPE_DNS};
+	const struct trust_grant *g;
+	const struct proto_scope *scope;
+
+	if (!memcmp(owner, a->id->pk, PROTO_KEY_LEN))
+		return plan->owner_acts != 0;
+	snprintf(want.zone, sizeof(want.zone), "%s", plan->zone);
+	return trust_grant_check(a->trust, owner, a->id->pk, &want, loop_wall_s(), &g, &scope) ==
+	       0;
 }
 
 /* The plan of owner's service as sealed to us, when it has one. */
@@ -408,13 +483,15 @@ static void change(struct fo_service *fs, bool to_standby)
 	fs->to_standby = to_standby;
 	fs->family = AF_INET;
 	fs->ok = true;
+	fs->changed = false;
 	if (agent_dns_credential(fs->a, fs->owner, fs->plan.zone, &fs->cred, &g, err,
 	                         sizeof(err)) != 0) {
 		log_warnx("dns: %s: %s", fs->plan.name, err);
 		snprintf(subject, sizeof(subject), "[kith] %s could not be changed", fs->plan.name);
 		snprintf(text, sizeof(text),
-		         "Service %s is %s; its partner cannot use the dns grant: %s\n",
-		         fs->service, to_standby ? "down" : "up", err);
+		         "Service %s is %s; %s cannot use the dns grant: %s\n", fs->service,
+		         to_standby ? "down" : "up", is_owner(fs) ? "its own agent" : "its partner",
+		         err);
 		tell_owner(fs, "failed", subject, text);
 		if (!(proto_ip_families(fs->plan.primary, fs->plan.n_primary) & 1))
 			fs->family = AF_INET6;
@@ -435,18 +512,27 @@ static void reconcile(struct fo_service *fs)
 	enum verdict verdict, standby;
 	char subject[PROTO_ZONE_MAX + 100], text[PROTO_ZONE_MAX + 300];
 
-	if (fs->job || !plan_of(a, fs->owner, fs->service, &fs->plan) ||
-	    !elected(a, fs->owner, fs->service, fs->plan.zone))
+	if (fs->job || !plan_of(a, fs->owner, fs->service, &fs->plan))
 		return;
 	if (fs->plan.pin) {
 		/* The owner's word, whatever the checks: no wait either. */
 		bool to_standby = fs->plan.pin == PROTO_DNS_PIN_STANDBY;
+		if (!we_act(fs, to_standby)) {
+			fs->where = WHERE_UNKNOWN; /* another agent may change it */
+			return;
+		}
 		if (fs->where != (to_standby ? WHERE_STANDBY : WHERE_PRIMARY) &&
 		    !(fs->failed_way == 1 + to_standby && loop_wall_s() < fs->retry_at))
 			change(fs, to_standby);
 		return;
 	}
 	verdict = monitor_verdict(a->monitor, fs->owner, fs->service, &standby);
+	if (verdict != VERDICT_DOWN && verdict != VERDICT_UP)
+		return;
+	if (!we_act(fs, verdict == VERDICT_DOWN)) {
+		fs->where = WHERE_UNKNOWN;
+		return;
+	}
 	if (verdict != VERDICT_DOWN || standby == VERDICT_UP)
 		fs->told_no_standby = false;
 	if (verdict == VERDICT_DOWN && standby != VERDICT_UP) {
@@ -464,8 +550,6 @@ static void reconcile(struct fo_service *fs)
 		fs->told_no_standby = true;
 		return;
 	}
-	if (verdict != VERDICT_DOWN && verdict != VERDICT_UP)
-		return;
 	if ((verdict == VERDICT_DOWN && fs->where == WHERE_STANDBY) ||
 	    (verdict == VERDICT_UP && fs->where == WHERE_PRIMARY))
 		return;
@@ -477,20 +561,37 @@ static void reconcile(struct fo_service *fs)
 		change(fs, verdict == VERDICT_DOWN);
 }
 
+static void state_key(uint8_t key[PROTO_KEY_LEN], const uint8_t owner[PROTO_KEY_LEN],
+                      const char *service)
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, PROTO_KEY_LEN);
+	crypto_generichash_update(&st, owner, PROTO_KEY_LEN);
+	crypto_generichash_update(&st, (const uint8_t *)service, strlen(service));
+	crypto_generichash_final(&st, key, PROTO_KEY_LEN);
+}
+
+/* Our state for owner's service; NULL when we have none. */
+static struct fo_service *find_state(struct agent *a, const uint8_t owner[PROTO_KEY_LEN],
+                                     const char *service)
+{
+	uint8_t key[PROTO_KEY_LEN];
+
+	state_key(key, owner, service);
+	return keymap_get(&a->failover->services, key);
+}
+
+/* Our state for owner's service, made when new; NULL when out of memory. */
 static struct fo_service *service_state(struct agent *a, const uint8_t owner[PROTO_KEY_LEN],
                                         const char *service)
 {
-	struct fo_service *fs;
+	struct fo_service *fs = find_state(a, owner, service);
 	uint8_t key[PROTO_KEY_LEN];
-	crypto_generichash_state st;
 
-	crypto_generichash_init(&st, NULL, 0, sizeof(key));
-	crypto_generichash_update(&st, owner, PROTO_KEY_LEN);
-	crypto_generichash_update(&st, (const uint8_t *)service, strlen(service));
-	crypto_generichash_final(&st, key, sizeof(key));
-	fs = keymap_get(&a->failover->services, key);
 	if (fs)
 		return fs;
+	state_key(key, owner, service);
 	fs = calloc(1, sizeof(*fs));
 	if (!fs)
 		return NULL;
@@ -515,9 +616,8 @@ static void on_verdict(void *arg, const struct monitor_event *ev)
 	if (ev->type != MONITOR_VERDICT ||
 	    (ev->current != VERDICT_DOWN && ev->current != VERDICT_UP))
 		return;
-	/* A state only for services whose plan we read and that we act for. */
-	if (!plan_of(a, ev->peer, ev->service, &plan) ||
-	    !elected(a, ev->peer, ev->service, plan.zone))
+	/* A state only for services whose plan we read and may act on. */
+	if (!plan_of(a, ev->peer, ev->service, &plan) || !may_act(a, ev->peer, &plan))
 		return;
 	fs = service_state(a, ev->peer, ev->service);
 	if (!fs)
@@ -528,22 +628,19 @@ static void on_verdict(void *arg, const struct monitor_event *ev)
 
 /* ---- kith dns status ---- */
 
-/* The live holder every agent elects for this service, into out (a peer
- * ID, "" when none is alive). */
+/* Who would change this name now, as a peer ID ("" when none is
+ * alive): towards the standby while the service is down, else back. */
 static void acting(struct agent *a, const uint8_t owner[PROTO_KEY_LEN], const char *service,
-                   const char *zone, char out[PROTO_PEERID_TEXT_LEN + 1])
+                   const struct proto_dns_plan *plan, enum verdict verdict,
+                   char out[PROTO_PEERID_TEXT_LEN + 1])
 {
-	uint8_t keys[PROTO_READERS_MAX][PROTO_KEY_LEN];
-	struct holders h = {a, owner, zone, keys, 0, PROTO_READERS_MAX};
-	uint8_t topic[ELECTION_TOPIC_LEN];
-	size_t chosen;
+	bool to_standby = plan->pin ? plan->pin == PROTO_DNS_PIN_STANDBY : verdict == VERDICT_DOWN;
+	struct fo_service *fs = find_state(a, owner, service);
+	uint8_t who[PROTO_KEY_LEN];
 
 	out[0] = '\0';
-	trust_grants_each(a->trust, add_holder, &h);
-	election_topic(topic, owner, service);
-	if (election_pick((const uint8_t(*)[PROTO_KEY_LEN])keys, h.n, topic, agent_alive, a,
-	                  &chosen) == 0)
-		proto_peerid_format(out, keys[chosen]);
+	if (actor(a, owner, service, plan, to_standby, fs ? fs->owner_failed_until : 0, who))
+		proto_peerid_format(out, who);
 }
 
 /* The plans kith dns status shows, and the last change of each. */
@@ -612,7 +709,7 @@ static void pack_status(struct agent *a, const struct status_item *it, msgpack_p
 	struct mp_map m, c;
 
 	proto_peerid_format(owner, it->owner);
-	acting(a, it->owner, it->service, it->plan.zone, who);
+	acting(a, it->owner, it->service, &it->plan, verdict, who);
 	mp_map_begin(&m);
 	mp_map_str(&m, CTL_REPLY_OWNER, owner);
 	mp_map_str(&m, CTL_REPLY_SERVICE, it->service);
@@ -657,21 +754,71 @@ int agent_ctl_dns_status(void *arg, const struct ctl_request *req, msgpack_packe
 	return 0;
 }
 
+/* Another agent's change, or failure, of a name we may change: the name
+ * may be elsewhere than our last change left it, the change counts
+ * towards the flap cap, and a failure of the owner's agent to point it
+ * back is for its partners to make good. */
+static void on_dns_change(struct agent *a, const struct proto_record *rec)
+{
+	struct proto_dns_change c;
+	struct proto_dns_plan plan;
+	struct fo_service *fs;
+
+	if (!memcmp(rec->author, a->id->pk, PROTO_KEY_LEN) ||
+	    proto_dns_change_decode(&c, rec->body, rec->body_len) != 0 ||
+	    !plan_of(a, c.owner, c.service, &plan) || !may_act(a, c.owner, &plan) ||
+	    !(fs = service_state(a, c.owner, c.service)))
+		return;
+	if (c.result == PROTO_DNS_CHANGED) {
+		/* A change's A and AAAA records: one author, one way, within a
+		 * second or so. */
+		bool again = !memcmp(fs->other_by, rec->author, PROTO_KEY_LEN) &&
+		             c.verdict == fs->other_verdict && rec->issued <= fs->other_at + 2 &&
+		             fs->other_at <= rec->issued + 2;
+		fs->where = WHERE_UNKNOWN;
+		if (!again)
+			count_change(fs, rec->issued);
+		memcpy(fs->other_by, rec->author, PROTO_KEY_LEN);
+		fs->other_at = rec->issued;
+		fs->other_verdict = c.verdict;
+	} else if (!memcmp(rec->author, c.owner, PROTO_KEY_LEN) && c.verdict == PROTO_STATUS_UP) {
+		uint64_t wait_s = 10 * a->conf.dns_min_interval_ms / 1000;
+		fs->owner_failed_until = loop_wall_s() + (wait_s > 600 ? wait_s : 600);
+	}
+	reconcile(fs);
+}
+
 void agent_failover_on_record(struct agent *a, const struct proto_record *rec)
 {
 	struct proto_dns_plan plan;
 	struct fo_service *fs;
 
-	if (!a->failover || rec->kind != PROTO_KIND_SERVICE ||
-	    !memcmp(rec->author, a->id->pk, PROTO_KEY_LEN) ||
-	    !plan_of(a, rec->author, rec->name, &plan) ||
-	    !elected(a, rec->author, rec->name, plan.zone))
+	if (!a->failover)
+		return;
+	if (rec->kind == PROTO_KIND_DNS_CHANGE) {
+		on_dns_change(a, rec);
+		return;
+	}
+	if (rec->kind != PROTO_KIND_SERVICE || !plan_of(a, rec->author, rec->name, &plan) ||
+	    !may_act(a, rec->author, &plan))
 		return;
 	fs = service_state(a, rec->author, rec->name);
 	if (fs) {
 		fs->failed_way = 0;
 		reconcile(fs);
 	}
+}
+
+void agent_failover_member_changed(struct agent *a)
+{
+	const uint8_t *key;
+	void *value;
+
+	if (!a->failover)
+		return;
+	/* Who acts may have changed with who is alive. */
+	for (size_t pos = 0; keymap_next(&a->failover->services, &pos, &key, &value);)
+		reconcile(value);
 }
 
 int agent_failover_new(struct agent *a)

@@ -44,8 +44,11 @@ static bool has_scope(const struct proto_grant *g, enum proto_scope_type type)
 	return false;
 }
 
-/* Seals the credential in the request to the subject's CURVE key. */
-static int seal_secret(struct proto_grant *g, const struct ctl_request *req, char *err, size_t n)
+/* Seals the credential in the request to the subject's CURVE key, and to
+ * ours: this agent points the name back itself (agent_failover.c), and
+ * the copy in the network outlives the loss of our server. */
+static int seal_secret(struct agent *a, struct proto_grant *g, const struct ctl_request *req,
+                       char *err, size_t n)
 {
 	const struct ctl_arg *secret = ctl_arg_bin(req, CTL_KEY_SECRET);
 	uint8_t curve[PROTO_KEY_LEN];
@@ -75,6 +78,9 @@ static int seal_secret(struct proto_grant *g, const struct ctl_request *req, cha
 	    crypto_box_seal(g->sealed, secret->bin, secret->len, curve) != 0)
 		return ctl_fail(err, n, KITH_EVALUE, "cannot seal the credential to that peer");
 	g->sealed_len = secret->len + crypto_box_SEALBYTES;
+	if (crypto_box_seal(g->issuer_sealed, secret->bin, secret->len, a->id->curve_pk) != 0)
+		return ctl_fail(err, n, KITH_EVALUE, "cannot seal the credential to this agent");
+	g->issuer_sealed_len = g->sealed_len;
 	return 0;
 }
 
@@ -114,7 +120,7 @@ int agent_ctl_grant(void *arg, const struct ctl_request *req, msgpack_packer *pk
 		rc = ctl_fail(err, n, KITH_ENOGRANT,
 		              "only the founder or a member holding admit may grant admit");
 	if (!rc)
-		rc = seal_secret(g, req, err, n);
+		rc = seal_secret(a, g, req, err, n);
 	if (!rc)
 		rc = proto_grant_encode(&body, g);
 	if (!rc) {

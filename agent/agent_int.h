@@ -298,18 +298,24 @@ int agent_failover_new(struct agent *a);
 void agent_failover_free(struct agent *a);
 int agent_ctl_dns_status(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
                          size_t n);
-/* A record stored (borrowed): a service whose plan changed (a pin) is
- * looked at again. */
+/* A record stored (borrowed): a service whose plan changed (a pin), or
+ * whose name another agent changed, is looked at again. */
 void agent_failover_on_record(struct agent *a, const struct proto_record *rec);
+/* A member came or went: who acts may have changed. */
+void agent_failover_member_changed(struct agent *a);
 struct dns_cred;
-/* Opens the credential of the dns:zone grant issuer gave us into *cred
- * (wipe it after use, dns_cred_wipe()); *g gets the grant. Returns 0 or a
- * ctl_fail() code with one line in err (n bytes). */
 struct proto_ip;
 /* Packs list[0..n) as an array of address texts. */
 void agent_pack_ips(msgpack_packer *pk, const struct proto_ip *list, uint32_t n);
+/* Opens the credential of the dns:zone grant issuer gave us into *cred
+ * (wipe it after use, dns_cred_wipe()); *g gets the grant. With issuer
+ * ourselves: our own copy, from one of our dns:zone grants in force.
+ * Returns 0 or a ctl_fail() code with one line in err (n bytes). */
 int agent_dns_credential(struct agent *a, const uint8_t issuer[PROTO_KEY_LEN], const char *zone,
                          struct dns_cred *cred, const struct trust_grant **g, char *err, size_t n);
+/* Can we open our own copy of the credential for zone (the plan's
+ * owner_acts)? */
+bool agent_dns_owner_can_act(struct agent *a, const char *zone);
 
 /* agent_dns_plan.c: the DNS plan of kith service add|set. */
 /* Reads the plan arguments of req over *plan (those not given stay),

@@ -199,6 +199,7 @@ void agent_monitor_member_changed(struct agent *a, const uint8_t peer[PROTO_KEY_
 {
 	if (a->monitor)
 		monitor_member_changed(a->monitor, peer, state);
+	agent_failover_member_changed(a);
 }
 
 /* ---- kith health ---- */

@@ -156,8 +156,9 @@ struct reseal {
 };
 
 /* Collects the names of our services that need a new record: their
- * readers (which depend on each one's DNS zone) changed, or the record is
- * half way to its expiry. */
+ * readers (which depend on each one's DNS zone) changed, whether we hold
+ * the zone's credential ourselves changed, or the record is half way to
+ * its expiry. */
 static int check_service(void *arg, const uint8_t *buf, size_t len)
 {
 	struct reseal *rs = arg;
@@ -177,7 +178,9 @@ static int check_service(void *arg, const uint8_t *buf, size_t len)
 	}
 	current_readers(rs->a, &spec, &rs->want);
 	rs->overflow |= rs->want.overflow;
-	same = r->n_boxes == rs->want.n && rec.expires > loop_wall_s() + SERVICE_TTL / 2;
+	same = r->n_boxes == rs->want.n && rec.expires > loop_wall_s() + SERVICE_TTL / 2 &&
+	       (!spec.dns.name[0] ||
+	        spec.dns.owner_acts == agent_dns_owner_can_act(rs->a, spec.dns.zone));
 	for (uint32_t i = 0; same && i < r->n_boxes; i++)
 		same = !memcmp(r->boxes[i].reader, rs->want.keys[i], PROTO_KEY_LEN);
 	free(r);
@@ -219,6 +222,8 @@ void agent_services_reseal(struct agent *a)
 		struct proto_service spec;
 		int rc = agent_service_read(a, a->id->pk, rs.names[i], &spec);
 		if (!rc) {
+			if (spec.dns.name[0])
+				spec.dns.owner_acts = agent_dns_owner_can_act(a, spec.dns.zone);
 			current_readers(a, &spec, &rs.want);
 			rc = publish_service(a, rs.names[i], &spec, &rs.want);
 		}

@@ -29,13 +29,14 @@ enum service_key {
 	SERVICE_TIMEOUT = 5,       /* uint 1..300, <= interval */
 	SERVICE_TLS_WARN = 6,      /* uint 0..PROTO_TLS_WARN_MAX */
 	/* The DNS plan (struct proto_dns_plan): all of 7..11 or none, 12
-	 * optional with them. */
+	 * and 13 optional with them. */
 	SERVICE_DNS_NAME = 7,     /* str, a DNS name in the zone */
 	SERVICE_DNS_ZONE = 8,     /* str, a DNS name */
 	SERVICE_DNS_PRIMARY = 9,  /* array 1..8 of bin 4 or 16 */
 	SERVICE_DNS_STANDBY = 10, /* array 1..8 of bin 4 or 16 */
 	SERVICE_DNS_TTL = 11,     /* uint 1..86400 */
 	SERVICE_DNS_PIN = 12,     /* uint 1 (primary) or 2 (standby), with a plan */
+	SERVICE_DNS_OWNER = 13,   /* uint 1: the owner points the name back itself */
 };
 
 enum observation_key {
@@ -54,6 +55,7 @@ enum grant_key {
 	GRANT_SCOPES = 2,     /* array 1..16 of scope str, required */
 	GRANT_NOT_BEFORE = 3, /* uint */
 	GRANT_SEALED = 4,     /* bin 1..4096 */
+	GRANT_SEALED_ISSUER = 5, /* bin 1..4096, with 4 */
 };
 
 enum revocation_key {
@@ -429,6 +431,8 @@ static int service_field(struct mp_reader *r, uint64_t key, void *body)
 		return read_u32(r, &s->dns.ttl_s);
 	case SERVICE_DNS_PIN:
 		return read_u32(r, &s->dns.pin);
+	case SERVICE_DNS_OWNER:
+		return read_u32(r, &s->dns.owner_acts);
 	}
 	return FIELD_UNKNOWN;
 }
@@ -448,10 +452,11 @@ static int dns_plan_check(const struct proto_dns_plan *d)
 	const char *why;
 
 	if (!d->name[0])
-		return d->zone[0] || d->n_primary || d->n_standby || d->ttl_s || d->pin
+		return d->zone[0] || d->n_primary || d->n_standby || d->ttl_s || d->pin ||
+		               d->owner_acts
 		           ? KITH_EVALUE
 		           : 0;
-	if (d->pin > PROTO_DNS_PIN_STANDBY)
+	if (d->pin > PROTO_DNS_PIN_STANDBY || d->owner_acts > 1)
 		return KITH_EVALUE;
 	/* Names in their one canonical form only: what kith compares. */
 	if (check_text(d->name, sizeof(d->name), 1) || check_text(d->zone, sizeof(d->zone), 1) ||
@@ -535,6 +540,8 @@ int proto_service_encode(struct mp_buf *out, const struct proto_service *in)
 		msgpack_pack_uint32(write_key(&w, SERVICE_DNS_TTL), in->dns.ttl_s);
 		if (in->dns.pin)
 			msgpack_pack_uint32(write_key(&w, SERVICE_DNS_PIN), in->dns.pin);
+		if (in->dns.owner_acts)
+			msgpack_pack_uint32(write_key(&w, SERVICE_DNS_OWNER), 1);
 	}
 	return write_end(&w);
 }
@@ -664,6 +671,13 @@ static int grant_field(struct mp_reader *r, uint64_t key, void *body)
 			return mp_fail(r, KITH_EVALUE); /* absent is the way to say none */
 		memcpy(g->sealed, sealed, g->sealed_len);
 		return 0;
+	case GRANT_SEALED_ISSUER:
+		if (mp_read_bin(r, &sealed, &g->issuer_sealed_len, PROTO_SEALED_MAX))
+			return r->err;
+		if (g->issuer_sealed_len == 0)
+			return mp_fail(r, KITH_EVALUE);
+		memcpy(g->issuer_sealed, sealed, g->issuer_sealed_len);
+		return 0;
 	}
 	return FIELD_UNKNOWN;
 }
@@ -681,8 +695,12 @@ static int grant_check(const void *body)
 {
 	const struct proto_grant *g = body;
 	char text[PROTO_SCOPE_MAX + 1];
-	if (g->n_scopes > PROTO_SCOPES_MAX || g->sealed_len > PROTO_SEALED_MAX)
+	if (g->n_scopes > PROTO_SCOPES_MAX || g->sealed_len > PROTO_SEALED_MAX ||
+	    g->issuer_sealed_len > PROTO_SEALED_MAX)
 		return KITH_ETOOBIG;
+	/* The issuer's copy of a credential it gave. */
+	if (g->issuer_sealed_len && !g->sealed_len)
+		return KITH_EVALUE;
 	if (g->n_scopes == 0)
 		return KITH_EVALUE;
 	for (uint32_t i = 0; i < g->n_scopes; i++) {
@@ -725,6 +743,9 @@ int proto_grant_encode(struct mp_buf *out, const struct proto_grant *in)
 		msgpack_pack_uint64(write_key(&w, GRANT_NOT_BEFORE), in->not_before);
 	if (in->sealed_len)
 		mp_pack_bin(write_key(&w, GRANT_SEALED), in->sealed, in->sealed_len);
+	if (in->issuer_sealed_len)
+		mp_pack_bin(write_key(&w, GRANT_SEALED_ISSUER), in->issuer_sealed,
+		            in->issuer_sealed_len);
 	return write_end(&w);
 }
 

@@ -62,6 +62,9 @@ struct proto_dns_plan {
 	struct proto_ip standby[PROTO_DNS_ADDRS_MAX];
 	uint32_t ttl_s; /* 1..86400 */
 	uint32_t pin;   /* PROTO_DNS_PIN_*: the owner's override of automation */
+	/* 1: the owner's agent holds the credential too, and points the name
+	 * back at the primary itself while it is alive. */
+	uint32_t owner_acts;
 };
 
 #define PROTO_DNS_PIN_NONE 0
@@ -115,6 +118,10 @@ struct proto_grant {
 	uint64_t not_before;              /* Unix seconds, 0: from issue */
 	size_t sealed_len;                /* 0: none */
 	uint8_t sealed[PROTO_SEALED_MAX]; /* credential sealed to subject */
+	/* The same credential sealed to the issuer (the author), for its own
+	 * use: kept in the network, it outlives a lost server. 0: none. */
+	size_t issuer_sealed_len;
+	uint8_t issuer_sealed[PROTO_SEALED_MAX];
 };
 
 enum proto_revoke_target {

@@ -277,6 +277,10 @@ def run_test(tap, fed, owner, m1, m2, m3, knot, primary, standby, dns_alerts, ho
     tap.ok(True, "the primary's recovery points it back")
     time.sleep(1.5)
     tap.ok(knot.serial() == serial + 2, "one change back", (serial, knot.serial()))
+    back = wait_until(lambda: [h for h in owner.json("dns", "history") if h["to"] == [PRIMARY]],
+                      30, "the change back's record")
+    tap.ok(len(back) == 1 and back[0]["by"] == owner.id,
+           "the owner's own agent, alive, pointed it back", back)
 
     # A name edited by hand is not overwritten. Its two changes just now
     # pause its failover first (flap_max 2 in 20 s): the owner is told.
@@ -400,6 +404,18 @@ def powerdns(tap, fed, owner, m1, pdns, primary, standby):
     time.sleep(8)  # four check intervals, two verdict evaluations
     tap.ok(pdns.www() == [P_PRIMARY] and len(m1.json("dns", "history")) == changes,
            "the owner's agent killed, its service up: no change", pdns.www())
+
+    # Its service fails and recovers while it is dead: its partner points
+    # the name back.
+    primary.stop()
+    wait_until(lambda: pdns.www() == [P_STANDBY], 60, "PowerDNS to answer the standby")
+    primary.start()
+    wait_until(lambda: pdns.www() == [P_PRIMARY], 60, "PowerDNS to answer the primary again")
+    back = wait_until(lambda: [h for h in m1.json("dns", "history")
+                               if h["service"] == "cloud" and h["to"] == [P_PRIMARY] and
+                               h["by"] == m1.id and h["verdict"] == "up"], 30,
+                      "m1's record of the change back")
+    tap.ok(back, "the owner's agent dead: its partner points the name back")
 
 
 if __name__ == "__main__":

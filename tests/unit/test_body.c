@@ -135,6 +135,8 @@ static void sample_grant(struct proto_grant *g)
 	g->not_before = 1700000000;
 	g->sealed_len = 48;
 	memset(g->sealed, 0xab, g->sealed_len);
+	g->issuer_sealed_len = 48;
+	memset(g->issuer_sealed, 0xcd, g->issuer_sealed_len);
 }
 
 static void sample_revocation(struct proto_revocation *v)
@@ -322,6 +324,7 @@ static void test_service_dns_plan(void)
 	sample_service(&in);
 	sample_plan(&in.dns);
 	in.dns.pin = PROTO_DNS_PIN_STANDBY;
+	in.dns.owner_acts = 1;
 	is(proto_service_encode(&b, &in), 0, "a service with a DNS plan encodes");
 	is(proto_service_decode(&out, b.data, b.len), 0, "and decodes");
 	ok(memcmp(&in, &out, sizeof(in)) == 0, "DNS plan round trip");
@@ -349,6 +352,7 @@ static void test_service_dns_plan(void)
 	REFUSED(in.dns.n_primary = PROTO_DNS_ADDRS_MAX + 1, "too many primary addresses");
 	REFUSED((in.dns.name[0] = 0), "zone and addresses without a name");
 	REFUSED(in.dns.pin = 3, "a pin other than primary and standby");
+	REFUSED(in.dns.owner_acts = 2, "owner_acts other than 0 and 1");
 #undef REFUSED
 
 	sample_service(&in);
@@ -524,7 +528,12 @@ static void test_grant(void)
 	ok(out.not_before == in.not_before && out.sealed_len == 48 &&
 	       memcmp(out.sealed, in.sealed, 48) == 0,
 	   "grant not_before and sealed");
+	ok(out.issuer_sealed_len == 48 && memcmp(out.issuer_sealed, in.issuer_sealed, 48) == 0,
+	   "grant's copy sealed to the issuer");
 	ok(contains(&b, "backup:50G"), "scopes travel as canonical text");
+	mp_buf_free(&b);
+	in.sealed_len = 0;
+	is(proto_grant_encode(&b, &in), KITH_EVALUE, "an issuer's copy without the subject's");
 	mp_buf_free(&b);
 
 	static const char *const ok_scopes[] = {"admit", "backup:1024", "dns:A.example."};
@@ -595,6 +604,9 @@ static void test_grant(void)
 	sample_grant(&in);
 	in.sealed_len = PROTO_SEALED_MAX + 1;
 	is(proto_grant_encode(&b, &in), KITH_ETOOBIG, "encoder refuses a big sealed");
+	sample_grant(&in);
+	in.issuer_sealed_len = PROTO_SEALED_MAX + 1;
+	is(proto_grant_encode(&b, &in), KITH_ETOOBIG, "and a big issuer's copy");
 	is(b.len, 0, "refused encodes write nothing");
 }
 
