@@ -42,8 +42,8 @@ struct agent_dns {
 /* Opens the credential in grant record (issuer, id): the subject's copy,
  * or the issuer's own (issuer_copy). */
 static int open_grant_credential(struct agent *a, const uint8_t issuer[PROTO_KEY_LEN],
-                                 const char *id, bool issuer_copy, struct dns_cred *cred,
-                                 char *err, size_t n)
+                                 const char *id, bool issuer_copy, struct dns_cred *cred, char *err,
+                                 size_t n)
 {
 	struct proto_record rec;
 	struct proto_grant *body = NULL;

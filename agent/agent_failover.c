@@ -287,10 +287,9 @@ static void swap_done(void *arg, struct dns_job *job, const struct dns_job_resul
 		record_change(fs, PROTO_DNS_FAILED, r->why);
 		snprintf(subject, sizeof(subject), "[kith] %s could not be pointed at its %s",
 		         fs->plan.name, where);
-		snprintf(text, sizeof(text),
-		         "Service %s is %s; %s update of %s %s failed:\n%s\n", fs->service,
-		         now, is_owner(fs) ? "its own agent's" : "its partner's", fs->plan.name,
-		         type, r->why);
+		snprintf(text, sizeof(text), "Service %s is %s; %s update of %s %s failed:\n%s\n",
+		         fs->service, now, is_owner(fs) ? "its own agent's" : "its partner's",
+		         fs->plan.name, type, r->why);
 		tell_owner(fs, "failed", subject, text);
 		fs->ok = false;
 	} else if (r->changed) {
@@ -300,9 +299,9 @@ static void swap_done(void *arg, struct dns_job *job, const struct dns_job_resul
 		snprintf(subject, sizeof(subject), "[kith] %s now points at its %s", fs->plan.name,
 		         where);
 		snprintf(text, sizeof(text),
-		         "Service %s is %s: %s pointed %s %s at its %s addresses.\n",
-		         fs->service, now, is_owner(fs) ? "its own agent" : "a partner",
-		         fs->plan.name, type, where);
+		         "Service %s is %s: %s pointed %s %s at its %s addresses.\n", fs->service,
+		         now, is_owner(fs) ? "its own agent" : "a partner", fs->plan.name, type,
+		         where);
 		tell_owner(fs, where, subject, text);
 		fs->changed = true;
 	} else {
@@ -360,8 +359,8 @@ static void election_topic(uint8_t topic[ELECTION_TOPIC_LEN], const uint8_t owne
  * dns:zone that every agent elects for this service. Into out; false when
  * none is alive. */
 static bool actor(struct agent *a, const uint8_t owner[PROTO_KEY_LEN], const char *service,
-                  const struct proto_dns_plan *plan, bool to_standby,
-                  uint64_t owner_failed_until, uint8_t out[PROTO_KEY_LEN])
+                  const struct proto_dns_plan *plan, bool to_standby, uint64_t owner_failed_until,
+                  uint8_t out[PROTO_KEY_LEN])
 {
 	uint8_t keys[PROTO_READERS_MAX][PROTO_KEY_LEN], topic[ELECTION_TOPIC_LEN];
 	struct holders h = {a, owner, plan->zone, keys, 0, PROTO_READERS_MAX};
@@ -403,8 +402,7 @@ static bool may_act(struct agent *a, const uint8_t owner[PROTO_KEY_LEN],
 	if (!memcmp(owner, a->id->pk, PROTO_KEY_LEN))
 		return plan->owner_acts != 0;
 	snprintf(want.zone, sizeof(want.zone), "%s", plan->zone);
-	return trust_grant_check(a->trust, owner, a->id->pk, &want, loop_wall_s(), &g, &scope) ==
-	       0;
+	return trust_grant_check(a->trust, owner, a->id->pk, &want, loop_wall_s(), &g, &scope) == 0;
 }
 
 /* The plan of owner's service as sealed to us, when it has one. */
@@ -488,10 +486,9 @@ static void change(struct fo_service *fs, bool to_standby)
 	                         sizeof(err)) != 0) {
 		log_warnx("dns: %s: %s", fs->plan.name, err);
 		snprintf(subject, sizeof(subject), "[kith] %s could not be changed", fs->plan.name);
-		snprintf(text, sizeof(text),
-		         "Service %s is %s; %s cannot use the dns grant: %s\n", fs->service,
-		         to_standby ? "down" : "up", is_owner(fs) ? "its own agent" : "its partner",
-		         err);
+		snprintf(text, sizeof(text), "Service %s is %s; %s cannot use the dns grant: %s\n",
+		         fs->service, to_standby ? "down" : "up",
+		         is_owner(fs) ? "its own agent" : "its partner", err);
 		tell_owner(fs, "failed", subject, text);
 		if (!(proto_ip_families(fs->plan.primary, fs->plan.n_primary) & 1))
 			fs->family = AF_INET6;

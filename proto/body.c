@@ -51,10 +51,10 @@ enum observation_key {
 };
 
 enum grant_key {
-	GRANT_SUBJECT = 1,    /* bin 32, required */
-	GRANT_SCOPES = 2,     /* array 1..16 of scope str, required */
-	GRANT_NOT_BEFORE = 3, /* uint */
-	GRANT_SEALED = 4,     /* bin 1..4096 */
+	GRANT_SUBJECT = 1,       /* bin 32, required */
+	GRANT_SCOPES = 2,        /* array 1..16 of scope str, required */
+	GRANT_NOT_BEFORE = 3,    /* uint */
+	GRANT_SEALED = 4,        /* bin 1..4096 */
 	GRANT_SEALED_ISSUER = 5, /* bin 1..4096, with 4 */
 };
 
