@@ -352,6 +352,7 @@ static void refresh_tick(struct loop *l, void *arg)
 		log_warnx("cannot prune expired invitations: %s", proto_strerror(err));
 	else if (pruned)
 		log_info("forgot %llu expired invitation(s)", (unsigned long long)pruned);
+	agent_pages_upkeep(a);
 	loop_timer_start(l, &a->refresh, AGENT_REFRESH_MS);
 }
 
@@ -370,10 +371,13 @@ static void reload(struct agent *a)
 		log_warnx("reload: %s; keeping the running configuration", err);
 		return;
 	}
-	if (strcmp(next.listen, a->conf.listen) || strcmp(next.advertise, a->conf.advertise))
-		log_warnx("reload: listen and advertise change only with a restart");
+	if (strcmp(next.listen, a->conf.listen) || strcmp(next.advertise, a->conf.advertise) ||
+	    strcmp(next.metrics_listen, a->conf.metrics_listen))
+		log_warnx(
+		    "reload: listen, advertise and metrics_listen change only with a restart");
 	snprintf(next.listen, sizeof(next.listen), "%s", a->conf.listen);
 	snprintf(next.advertise, sizeof(next.advertise), "%s", a->conf.advertise);
+	snprintf(next.metrics_listen, sizeof(next.metrics_listen), "%s", a->conf.metrics_listen);
 	/* The modules read the configuration through a pointer to a->conf:
 	 * new timings and limits apply from their next use. */
 	a->conf = next;
@@ -517,6 +521,8 @@ static int start_modules(struct agent *a, char *err, size_t n)
 	rc = agent_monitor_new(a);
 	if (!rc)
 		rc = agent_dns_new(a);
+	if (!rc)
+		rc = agent_pages_start(a);
 	if (rc) {
 		snprintf(err, n, "cannot start the monitoring: %s", proto_strerror(rc));
 		return rc;
@@ -539,7 +545,7 @@ static int start_modules(struct agent *a, char *err, size_t n)
 		         proto_strerror(rc));
 		return rc;
 	}
-	return 0;
+	return agent_http_start(a, err, n);
 }
 
 int agent_new(struct agent **out, const char *data_dir, const char *config_path, char *err,
@@ -641,6 +647,7 @@ void agent_free(struct agent **ap)
 	/* Before net and the store: the commits in flight are answered. */
 	agent_hold_stop(a);
 	upkeep_free(&a->upkeep);
+	agent_http_stop(a);
 	control_free(&a->ctl);
 	agent_dns_free(a);
 	agent_monitor_free(a);

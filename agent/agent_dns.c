@@ -282,9 +282,6 @@ int agent_ctl_dns_test(void *arg, const struct ctl_request *req, msgpack_packer 
 		return ctl_fail(err, n, -ENOMEM, "out of memory");
 	snprintf(w->zone, sizeof(w->zone), "%s", zone);
 	rc = agent_dns_credential(a, issuer, zone, &w->cred, &g, err, n);
-	if (!rc && w->cred.provider == DNS_PROVIDER_DESEC)
-		rc = ctl_fail(err, n, KITH_EVALUE,
-		              "kith speaks rfc2136 and the PowerDNS API, not yet deSEC's");
 	if (!rc && (rc = dns_job_test(&w->job, &env, &w->cred, zone, test_done, w)))
 		ctl_fail(err, n, rc, "cannot start the test: %s", proto_strerror(rc));
 	if (!rc && !(w->pending = control_defer(a->ctl)))

@@ -161,6 +161,10 @@ static void record_change(struct fo_service *fs, uint32_t result, const char *wh
 	c.verdict = fs->to_standby ? PROTO_STATUS_DOWN : PROTO_STATUS_UP;
 	c.result = result;
 	snprintf(c.why, sizeof(c.why), "%s", why);
+	if (result == PROTO_DNS_CHANGED)
+		fs->a->dns_changed++;
+	else
+		fs->a->dns_failed++;
 	/* The owner by its first 8 bytes: the full key is in the body, and the
 	 * name must stay within PROTO_NAME_MAX. */
 	sodium_bin2hex(owner, sizeof(owner), fs->owner, 8);
@@ -208,9 +212,7 @@ static bool swap_start(struct fo_service *fs)
 	                  fs->to_standby ? &standby : &primary, p->ttl_s, swap_done, fs);
 	if (rc) {
 		char why[200], subject[PROTO_ZONE_MAX + 100];
-		snprintf(why, sizeof(why), "cannot start the change: %s%s", proto_strerror(rc),
-		         fs->cred.provider == DNS_PROVIDER_DESEC ? " (deSEC is not spoken yet)"
-		                                                 : "");
+		snprintf(why, sizeof(why), "cannot start the change: %s", proto_strerror(rc));
 		log_warnx("dns: %s: %s", p->name, why);
 		record_change(fs, PROTO_DNS_FAILED, why);
 		snprintf(subject, sizeof(subject), "[kith] %s could not be changed", p->name);
@@ -779,8 +781,11 @@ static void on_dns_change(struct agent *a, const struct proto_record *rec)
 		fs->other_at = rec->issued;
 		fs->other_verdict = c.verdict;
 	} else if (!memcmp(rec->author, c.owner, PROTO_KEY_LEN) && c.verdict == PROTO_STATUS_UP) {
-		uint64_t wait_s = 10 * a->conf.dns_min_interval_ms / 1000;
-		fs->owner_failed_until = loop_wall_s() + (wait_s > 600 ? wait_s : 600);
+		/* From its time: an old record (a restart's sync) asks nothing. */
+		uint64_t wait_s = 10 * a->conf.dns_min_interval_ms / 1000,
+		         until = rec->issued + (wait_s > 600 ? wait_s : 600);
+		if (until > fs->owner_failed_until)
+			fs->owner_failed_until = until;
 	}
 	reconcile(fs);
 }

@@ -106,19 +106,21 @@ struct agent {
 	struct loop_timer audit_timer;
 	uint64_t audit_due_ms;
 	uint32_t next_call_id;
-	struct loop_timer calls_timer;   /* expires calls past their deadline */
-	uint64_t refused_requests;       /* requests refused for want of a grant */
-	uint64_t refused_joins;          /* join attempts refused */
-	struct web *web;                 /* libcurl in the loop: checks and alerts */
-	struct alert *alert;             /* alerts to contacts */
-	struct monitor *monitor;         /* services, observations, verdicts */
-	struct health *health;           /* the monitor's checks (owned by it) */
-	struct notify *notify;           /* who tells whom about verdicts */
-	struct upkeep *upkeep;           /* budgets, pruning, a store near full */
-	struct shardfile_dir *shards;    /* the shards partners keep with us, as files */
-	struct agent_holds *holds;       /* their open writers (agent_hold.c) */
-	struct agent_dns *dns;           /* kith dns tests under way (agent_dns.c) */
-	struct agent_failover *failover; /* failover DNS (agent_failover.c) */
+	struct loop_timer calls_timer;    /* expires calls past their deadline */
+	uint64_t refused_requests;        /* requests refused for want of a grant */
+	uint64_t refused_joins;           /* join attempts refused */
+	struct web *web;                  /* libcurl in the loop: checks and alerts */
+	struct alert *alert;              /* alerts to contacts */
+	struct monitor *monitor;          /* services, observations, verdicts */
+	struct health *health;            /* the monitor's checks (owned by it) */
+	struct notify *notify;            /* who tells whom about verdicts */
+	struct upkeep *upkeep;            /* budgets, pruning, a store near full */
+	struct shardfile_dir *shards;     /* the shards partners keep with us, as files */
+	struct agent_holds *holds;        /* their open writers (agent_hold.c) */
+	struct agent_dns *dns;            /* kith dns tests under way (agent_dns.c) */
+	struct agent_failover *failover;  /* failover DNS (agent_failover.c) */
+	uint64_t dns_changed, dns_failed; /* names we changed, changes that failed */
+	struct httpd *httpd;              /* metrics and status pages, or NULL */
 	/* What the subsystems get of the agent; they keep pointers to these. */
 	struct monitor_env monitor_env;
 	struct notify_env notify_env;
@@ -303,6 +305,22 @@ int agent_ctl_dns_status(void *arg, const struct ctl_request *req, msgpack_packe
 void agent_failover_on_record(struct agent *a, const struct proto_record *rec);
 /* A member came or went: who acts may have changed. */
 void agent_failover_member_changed(struct agent *a);
+
+/* agent_http.c: the HTTP listener of [agent] metrics_listen, when set.
+ * Returns 0 or a negative code with one line in err (n bytes). */
+int agent_http_start(struct agent *a, char *err, size_t n);
+void agent_http_stop(struct agent *a);
+/* agent_metrics.c: the Prometheus text of this agent's figures into *out
+ * (malloc()ed, the caller's) and *len. Returns 0, -ENOMEM or KITH_ETOOBIG. */
+int agent_metrics(struct agent *a, char **out, size_t *len);
+struct httpd_reply;
+/* agent_pages.c: the status pages and their JSON, for path (borrowed);
+ * leaves r as it is (404) for any other path. */
+void agent_pages(struct agent *a, const char *path, struct httpd_reply *r);
+/* Keeps the verdict history (a monitor subscriber). Returns 0 or -ENOSPC. */
+int agent_pages_start(struct agent *a);
+/* Prunes the history past 90 days; called every hour. */
+void agent_pages_upkeep(struct agent *a);
 struct dns_cred;
 struct proto_ip;
 /* Packs list[0..n) as an array of address texts. */

@@ -14,7 +14,7 @@
 #include "../proto/error.h"
 #include "store_int.h"
 
-#define STORE_NDBS 10
+#define STORE_NDBS 11
 #define MIB ((size_t)1 << 20)
 /* LMDB reports a write the filesystem cut short as EIO: with less room
  * than this left, the disk is taken to be full (see disk_full()). */
@@ -522,7 +522,7 @@ static int db_pages(MDB_txn *txn, MDB_dbi dbi, uint64_t *pages, uint64_t *entrie
 int store_stats_get(struct store *s, struct store_stats *out)
 {
 	MDB_dbi dbis[] = {s->main,   s->meta,    s->records, s->byseq, s->heads, s->authors,
-	                  s->expiry, s->invites, s->shards,  s->usage, s->holds};
+	                  s->expiry, s->invites, s->shards,  s->usage, s->holds, s->verdicts};
 	uint64_t entries[sizeof(dbis) / sizeof(dbis[0])], pages = 2; /* the meta pages */
 	MDB_envinfo info;
 	MDB_stat st;

@@ -20,6 +20,12 @@
  *            shards kept as files (agent/backup/shardfile.h)
  *   usage    owner -> bytes (8 BE) || count (8 BE) of its shards and
  *            holds together (STORE_SHARD_OVERHEAD and the name included)
+ *   verdicts owner (32) || service (1..63) || 0x00 || at (8 BE) -> the
+ *            verdict from at on (1 byte): the transitions of each
+ *            (owner, service) series, for the status page's history. The
+ *            0x00 ends the name (a service name has none), so no series'
+ *            keys start with another's and each series is one key range,
+ *            in time order.
  * meta also holds "founder" -> 32 bytes and the named counters. authors,
  * expiry and usage change in the transaction of every change they count,
  * so they are always exact: a budget or quota check is one read.
@@ -58,9 +64,10 @@
 
 #define STORE_DIR "store"
 /* 2 since issue 4 added invites, shards and usage; 3 added authors and
- * expiry and counts names and overhead in usage; 4 added holds. An older
- * store is upgraded in place, in one transaction, by store_open(). */
-#define STORE_SCHEMA_VERSION 4
+ * expiry and counts names and overhead in usage; 4 added holds; 5 added
+ * verdicts. An older store is upgraded in place, in one transaction, by
+ * store_open(). */
+#define STORE_SCHEMA_VERSION 5
 #define STORE_MAP_SIZE_DEFAULT ((size_t)256 << 20) /* 256 MiB */
 #define STORE_MAP_MAX_DEFAULT ((size_t)8 << 30)    /* 8 GiB */
 
@@ -93,7 +100,7 @@ struct store_options {
  * caller: close it with store_close(). The map starts at the larger of
  * opt->map_size and the size the file was last grown to, within the
  * limits above (never below what the file holds). A store of schema
- * version 1, 2 or 3 is upgraded to version 4 in the open's write transaction
+ * version 1 to 4 is upgraded to version 5 in the open's write transaction
  * (a process built for an older version then refuses it). Returns 0,
  * -errno, KITH_ESCHEMA (another schema version, or not a kith store: the
  * file is left as it was), -EIO (a damaged store, also left as it was),
@@ -426,6 +433,84 @@ int store_holds_expired(struct store *s, uint64_t now, store_hold_fn fn, void *a
  * count them: nothing changes then (store_shards_drop() repairs the
  * owner). */
 int store_holds_drop_reserved(struct store *s, uint64_t *released);
+
+/* ---- verdict history: local state, never replicated ----
+ *
+ * The transitions of each service's quorum verdict as this agent computed
+ * them, so that a status page can draw the last 90 days after a restart.
+ * A series is one (owner, service); it holds the times its verdict
+ * changed, each with the verdict from then on, and nothing for the time
+ * between. The state before a series' first transition is unknown.
+ *
+ * Verdicts are bytes 0..STORE_VERDICT_MAX, the values of enum verdict
+ * (agent/monitor/verdict.h: unknown, up, degraded, down); the store knows
+ * no more of them. Service names are checked with proto_service_name_ok()
+ * (KITH_EVALUE otherwise). A series keeps at most STORE_VERDICT_SERIES_MAX
+ * transitions: a flapping service costs a bounded size, its oldest
+ * transitions going first. An entry read back with a value that is not
+ * one verdict byte, or a key that is not a series' key, is damage: readers
+ * skip it and return -EIO once done; prune and drop remove it. */
+#define STORE_VERDICT_MAX 3
+#define STORE_VERDICT_SERIES_MAX 2048
+
+/* One transition: the verdict from at (Unix seconds) on. */
+struct store_verdict {
+	uint64_t at;
+	uint8_t verdict;
+};
+
+/* Records that owner's service has verdict from at on, in one synced
+ * write. A no-op (*changed false) when it is the series' last verdict
+ * (unknown for an empty series). A time not after the last transition's
+ * (a clock stepped back, or two changes within one second) is clamped to
+ * one second after it, not refused: refusing would leave the series
+ * saying the old verdict until the next change, while clamping keeps the
+ * current state right and only misplaces this change by as much as the
+ * clock went back; keys stay unique and in time order. KITH_EVALUE for a
+ * bad name or verdict, or when the last transition is at UINT64_MAX.
+ * When the series then holds more than STORE_VERDICT_SERIES_MAX
+ * transitions the oldest go in the same write. *changed may be NULL. */
+int store_verdict_append(struct store *s, const uint8_t owner[PROTO_KEY_LEN], const char *service,
+                         uint64_t at, uint8_t verdict, bool *changed);
+
+/* Called once per transition, in time order; v is valid during the call
+ * only. A non-zero return stops the walk and is returned. The callback may
+ * read the store, not write (-EBUSY). */
+typedef int (*store_verdict_fn)(void *arg, const struct store_verdict *v);
+/* Calls fn for the transition that gives the state at from (the last one
+ * at or before from; none when the series starts later, the state then
+ * being unknown) and for every later one, read-only. Damaged entries are
+ * skipped: fn sees only good ones, and -EIO is returned after the walk
+ * (what fn received is still in order and right). KITH_EVALUE for a bad
+ * name; an unknown series is an empty walk. */
+int store_verdicts_since(struct store *s, const uint8_t owner[PROTO_KEY_LEN], const char *service,
+                         uint64_t from, store_verdict_fn fn, void *arg);
+/* store_verdicts_since() into out[0..max) (borrowed); *n receives how
+ * many were written. KITH_ETOOBIG when more than max were due (out then
+ * holds the first max); -EIO as above, with out filled. max >=
+ * STORE_VERDICT_SERIES_MAX is always enough. */
+int store_verdicts_read(struct store *s, const uint8_t owner[PROTO_KEY_LEN], const char *service,
+                        uint64_t from, struct store_verdict *out, size_t max, size_t *n);
+
+/* Removes from every series the transitions that say nothing about the
+ * time from before on: each one followed by another at or before before
+ * (the last transition at or before before stays: it gives the state at
+ * before), and every damaged entry whatever its time: up to max entries,
+ * in one synced transaction. *removed (may be NULL) counts them; *more
+ * (may be NULL) says whether more are due. Every call reads the keys of
+ * the whole database (only keys: cheap, but meant for a timer of hours,
+ * with a max that keeps each write short). */
+int store_verdicts_prune(struct store *s, uint64_t before, size_t max, uint64_t *removed,
+                         bool *more);
+/* Removes one series (a service its owner removed); *removed (may be
+ * NULL) counts its entries. 0 for an unknown series. */
+int store_verdict_drop(struct store *s, const uint8_t owner[PROTO_KEY_LEN], const char *service,
+                       uint64_t *removed);
+/* Removes up to max entries of every series of owner (a member removed),
+ * in key order, in one synced transaction; *removed and *more (may be
+ * NULL) as for prune. */
+int store_verdicts_drop(struct store *s, const uint8_t owner[PROTO_KEY_LEN], size_t max,
+                        uint64_t *removed, bool *more);
 
 /* Number of current records. */
 int store_record_count(struct store *s, uint64_t *count);

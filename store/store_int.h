@@ -8,7 +8,7 @@
  * counters; store_local.c keeps the founder and the invitations;
  * store_shard.c keeps partners' shards and their usage; store_hold.c keeps
  * the index of the shards partners keep with us as files, in the same
- * usage. */
+ * usage; store_verdict.c keeps the history of services' verdicts. */
 #ifndef KITH_STORE_STORE_INT_H
 #define KITH_STORE_STORE_INT_H
 
@@ -42,7 +42,8 @@ struct store {
 	MDB_dbi invites; /* store_local.c */
 	MDB_dbi shards;  /* store_shard.c, with usage */
 	MDB_dbi usage;
-	MDB_dbi holds; /* store_hold.c */
+	MDB_dbi holds;    /* store_hold.c */
+	MDB_dbi verdicts; /* store_verdict.c */
 	/* One read transaction handle, reset between reads and renewed for
 	 * the next: renewing is much cheaper than beginning. */
 	MDB_txn *rtxn;

@@ -3,7 +3,8 @@
  * Version 1 (issues 1-3) had meta, records, byseq and heads; version 2
  * added invites, shards and usage; version 3 added authors and expiry and
  * counts each shard's name and overhead in usage; version 4 added holds,
- * the index of the shards kept as files. An older store is
+ * the index of the shards kept as files; version 5 added verdicts, the
+ * history of services' verdicts. An older store is
  * upgraded in the open's write transaction, so a crash leaves either the
  * old version or a complete new one; any other version is refused and
  * left untouched. */
@@ -18,6 +19,7 @@
 #define STORE_SCHEMA_V1 1
 #define STORE_SCHEMA_V2 2
 #define STORE_SCHEMA_V3 3
+#define STORE_SCHEMA_V4 4
 
 static int meta_put_u64(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t v)
 {
@@ -78,6 +80,12 @@ static int v4_dbs_open(struct store *s, MDB_txn *txn, unsigned flags)
 	return mdb_dbi_open(txn, "holds", flags, &s->holds);
 }
 
+/* The database version 5 added: the history of services' verdicts. */
+static int v5_dbs_open(struct store *s, MDB_txn *txn, unsigned flags)
+{
+	return mdb_dbi_open(txn, "verdicts", flags, &s->verdicts);
+}
+
 /* A new environment: create the databases, the schema version and the own
  * counter. An environment that holds other data is not ours. */
 static int dbs_create(struct store *s, MDB_txn *txn)
@@ -98,6 +106,8 @@ static int dbs_create(struct store *s, MDB_txn *txn)
 		rc = v3_dbs_open(s, txn, MDB_CREATE);
 	if (rc == 0)
 		rc = v4_dbs_open(s, txn, MDB_CREATE);
+	if (rc == 0)
+		rc = v5_dbs_open(s, txn, MDB_CREATE);
 	if (rc == 0)
 		rc = schema_write(txn, s->meta, STORE_SCHEMA_VERSION);
 	if (rc == 0)
@@ -160,6 +170,17 @@ static int upgrade_v3(struct store *s, MDB_txn *txn)
 	return dbs_empty(s, txn, (MDB_dbi[]){s->holds}, 1);
 }
 
+/* Version 4 -> 5: add verdicts. The history starts empty: the agent
+ * records the next change of each verdict. */
+static int upgrade_v4(struct store *s, MDB_txn *txn)
+{
+	int rc = v5_dbs_open(s, txn, MDB_CREATE);
+
+	if (rc != 0)
+		return store_mdb_error(s, rc);
+	return dbs_empty(s, txn, (MDB_dbi[]){s->verdicts}, 1);
+}
+
 /* Each step in turn, from version on. */
 static int schema_upgrade(struct store *s, MDB_txn *txn, uint32_t version)
 {
@@ -169,6 +190,8 @@ static int schema_upgrade(struct store *s, MDB_txn *txn, uint32_t version)
 		rc = upgrade_v2(s, txn);
 	if (rc == 0 && version <= STORE_SCHEMA_V3)
 		rc = upgrade_v3(s, txn);
+	if (rc == 0 && version <= STORE_SCHEMA_V4)
+		rc = upgrade_v4(s, txn);
 	if (rc == 0)
 		rc = store_mdb_error(s, schema_write(txn, s->meta, STORE_SCHEMA_VERSION));
 	return rc;
@@ -209,8 +232,10 @@ static int dbs_check(struct store *s, MDB_txn *txn)
 		rc = v2_dbs_open(s, txn, 0);
 	if (rc == 0 && version >= STORE_SCHEMA_V3)
 		rc = v3_dbs_open(s, txn, 0);
-	if (rc == 0 && version == STORE_SCHEMA_VERSION)
+	if (rc == 0 && version >= STORE_SCHEMA_V4)
 		rc = v4_dbs_open(s, txn, 0);
+	if (rc == 0 && version == STORE_SCHEMA_VERSION)
+		rc = v5_dbs_open(s, txn, 0);
 	if (rc == MDB_NOTFOUND)
 		return -EIO; /* the schema says they exist */
 	if (rc != 0)
@@ -241,6 +266,8 @@ int store_schema_open_ro(struct store *s, MDB_txn *txn)
 		rc = v3_dbs_open(s, txn, 0);
 	if (rc == 0)
 		rc = v4_dbs_open(s, txn, 0);
+	if (rc == 0)
+		rc = v5_dbs_open(s, txn, 0);
 	if (rc == MDB_NOTFOUND)
 		return -EIO; /* the schema says they exist */
 	return store_mdb_error(s, rc);

@@ -7,6 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <ini.h>
 
 #include "proto/error.h"
@@ -23,6 +26,7 @@ enum conf_type {
 	TYPE_COUNT_AUTO, /* a count, or "auto" (CONF_AUTO) */
 	TYPE_TEXT,       /* up to CONF_TEXT_MAX bytes, no control characters; default "" */
 	TYPE_TLS,
+	TYPE_HTTP_LISTEN, /* "" (off), IPV4:PORT or [IPV6]:PORT */
 };
 
 /* One key of the schema: where it goes, what it accepts, its defaults. */
@@ -47,6 +51,7 @@ static const struct key schema[] = {
     {"agent", "advertise", TYPE_ENDPOINT, FIELD(advertise), 0, 0, 0, 0},
     {"agent", "profile", TYPE_PROFILE, FIELD(profile), 0, 0, CONF_PROFILE_WAN, CONF_PROFILE_LAN},
     {"agent", "log_level", TYPE_LOG_LEVEL, FIELD(log_level), 0, 0, LOG_LEVEL_INFO, LOG_LEVEL_INFO},
+    {"agent", "metrics_listen", TYPE_HTTP_LISTEN, FIELD(metrics_listen), 0, 0, 0, 0},
     {"membership", "probe_interval", TYPE_DURATION, FIELD(probe_interval_ms), MS(100), S(600), S(5),
      S(1)},
     {"membership", "probe_timeout", TYPE_DURATION, FIELD(probe_timeout_ms), MS(10), S(300), S(3),
@@ -131,13 +136,14 @@ static void set_number(struct conf *c, const struct key *k, uint64_t v)
 		break;
 	case TYPE_ENDPOINT:
 	case TYPE_TEXT:
+	case TYPE_HTTP_LISTEN:
 		break;
 	}
 }
 
 static void apply_default(struct conf *c, const struct key *k, enum conf_profile profile)
 {
-	if (k->type == TYPE_TEXT) {
+	if (k->type == TYPE_TEXT || k->type == TYPE_HTTP_LISTEN) {
 		((char *)c + k->offset)[0] = '\0';
 		return;
 	}
@@ -196,6 +202,56 @@ int conf_endpoint_check(const char *endpoint, const char **why)
 	}
 	if (port == 0)
 		return *why = "port must be 1 to 65535", KITH_EVALUE;
+	return 0;
+}
+
+int conf_listen_parse(const char *text, struct sockaddr_storage *ss, socklen_t *len,
+                      const char **why)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *colon = strrchr(text, ':'), *start = text;
+	size_t host_len;
+	uint64_t port = 0;
+
+	memset(ss, 0, sizeof(*ss));
+	if (!colon || strlen(text) > CONF_ENDPOINT_MAX)
+		return *why = "must look like 127.0.0.1:9707 or [::1]:9707", KITH_EVALUE;
+	host_len = (size_t)(colon - text);
+	if (text[0] == '[') {
+		if (host_len < 2 || colon[-1] != ']')
+			return *why = "an IPv6 address goes in brackets: [::1]:9707", KITH_EVALUE;
+		start = text + 1;
+		host_len -= 2;
+	}
+	if (host_len == 0 || host_len >= sizeof(host))
+		return *why = "must look like 127.0.0.1:9707 or [::1]:9707", KITH_EVALUE;
+	memcpy(host, start, host_len);
+	host[host_len] = '\0';
+	if (!colon[1])
+		return *why = "port missing", KITH_EVALUE;
+	for (const char *p = colon + 1; *p; p++) {
+		if (*p < '0' || *p > '9' || (port = port * 10 + (uint64_t)(*p - '0')) > 65535)
+			return *why = "port must be 1 to 65535", KITH_EVALUE;
+	}
+	if (port == 0)
+		return *why = "port must be 1 to 65535", KITH_EVALUE;
+	if (start == text) {
+		struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+		if (inet_pton(AF_INET, host, &v4->sin_addr) != 1)
+			return *why =
+			           "the host must be an IPv4 address, or an IPv6 one in brackets",
+			       KITH_EVALUE;
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*v4);
+	} else {
+		struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+		if (inet_pton(AF_INET6, host, &v6->sin6_addr) != 1)
+			return *why = "not an IPv6 address between the brackets", KITH_EVALUE;
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*v6);
+	}
 	return 0;
 }
 
@@ -272,6 +328,14 @@ static int set_value(struct parse_state *st, const struct key *k, const char *va
 			return bad(st, k->name, "%s", why);
 		snprintf((char *)&st->conf + k->offset, CONF_ENDPOINT_MAX + 1, "%s", value);
 		return 1;
+	case TYPE_HTTP_LISTEN: {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		if (value[0] && conf_listen_parse(value, &ss, &len, &why) != 0)
+			return bad(st, k->name, "%s", why);
+		snprintf((char *)&st->conf + k->offset, CONF_ENDPOINT_MAX + 1, "%s", value);
+		return 1;
+	}
 	case TYPE_TEXT:
 		if (strlen(value) > CONF_TEXT_MAX)
 			return bad(st, k->name, "longer than %d bytes", CONF_TEXT_MAX);
@@ -423,7 +487,9 @@ int conf_write_new(const char *path, const char *listen, const char *advertise,
 	        "advertise = %s\n"
 	        "; wan: partners over the internet (probe 5s); lan: tests and demos (probe 1s)\n"
 	        "profile = %s\n"
-	        "log_level = info\n",
+	        "log_level = info\n"
+	        "; an HTTP listener for Prometheus (/metrics) and the status pages (/)\n"
+	        ";metrics_listen = 127.0.0.1:9707\n",
 	        listen, advertise, profile == CONF_PROFILE_LAN ? "lan" : "wan");
 	if (fflush(f) != 0 || fsync(fd) != 0)
 		err = -errno;

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/socket.h>
+
 #include "log.h"
 
 #define CONF_FILE "kithd.conf"
@@ -41,6 +43,8 @@ struct conf {
 	/* [agent] */
 	char listen[CONF_ENDPOINT_MAX + 1];    /* tcp://ADDR:PORT to bind */
 	char advertise[CONF_ENDPOINT_MAX + 1]; /* tcp://HOST:PORT peers dial; "" = listen */
+	/* The HTTP listener of /metrics and the status pages; "" = none. */
+	char metrics_listen[CONF_ENDPOINT_MAX + 1];
 	enum conf_profile profile;
 	enum log_level log_level;
 	/* [membership] (SWIM + Lifeguard) */
@@ -112,6 +116,11 @@ int conf_write_new(const char *path, const char *listen, const char *advertise,
                    enum conf_profile profile);
 /* Checks a "tcp://HOST:PORT" endpoint; why receives a static phrase. */
 int conf_endpoint_check(const char *endpoint, const char **why);
+/* The address of an HTTP listener ([agent] metrics_listen):
+ * "IPV4:PORT" or "[IPV6]:PORT", into *ss and *len. Returns 0, or
+ * KITH_EVALUE with *why (static text). */
+int conf_listen_parse(const char *text, struct sockaddr_storage *ss, socklen_t *len,
+                      const char **why);
 /* The data directory: given when not NULL, else $KITH_DATA, else
  * /var/lib/kith for root, else $XDG_DATA_HOME/kith or ~/.local/share/kith.
  * Shared by kithd and kith so that both find the same one. Returns 0,

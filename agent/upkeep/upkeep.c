@@ -91,6 +91,11 @@ static bool drop_slice(struct upkeep *u)
 		return false;
 	rc = store_author_drop(u->store, u->drops[0], keep, UPKEEP_SLICE, &removed, &more);
 	u->stats.dropped += removed;
+	if (!rc && !more) {
+		/* Its services' verdict history goes with its records. */
+		uint64_t gone = 0;
+		rc = store_verdicts_drop(u->store, u->drops[0], UPKEEP_SLICE, &gone, &more);
+	}
 	if (rc || !more) {
 		proto_peerid_short(who, u->drops[0]);
 		if (rc)

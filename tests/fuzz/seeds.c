@@ -24,6 +24,7 @@
 #include "backup/snapshot.h"
 #include "../unit/dns_forge.h"
 #include "dns/cred.h"
+#include "dns/desec.h"
 #include "dns/pdns.h"
 #include "proto/body.h"
 #include "proto/ctl.h"
@@ -1306,6 +1307,86 @@ static void dns_pdns_seeds(void)
 	dns_pdns_put_body("patch-txt", rc, body, len);
 }
 
+/* fuzz_dns_desec: RRset and domain objects as deSEC's documentation
+ * shows them (www.example.test's A set, the apex's AAAA set, 17
+ * addresses), the bulk PATCH bodies kith writes, and the error answers
+ * Django REST framework writes: {"detail"}, a bulk list of field errors
+ * (a TTL under the minimum), a throttling. */
+static void dns_desec_put_body(const char *name, int rc, char *body, size_t len)
+{
+	if (rc) {
+		fprintf(stderr, "fuzz_seeds: dns_desec/%s: %s\n", name, proto_strerror(rc));
+		failed = 1;
+	} else {
+		put("dns_desec", name, body, len);
+	}
+	free(body);
+}
+
+static void dns_desec_seeds(void)
+{
+	static const char *const texts[][2] = {
+	    {"rrset",
+	     "{\"created\": \"2019-09-18T16:32:16.510368Z\", \"domain\": \"example.test\", "
+	     "\"subname\": \"www\", \"name\": \"www.example.test.\", \"type\": \"A\", "
+	     "\"records\": [\"127.0.0.1\", \"127.0.0.2\"], \"ttl\": 3600, \"touched\": "
+	     "\"2020-04-06T09:24:09.987436Z\"}"},
+	    {"rrset-aaaa", "{\"domain\": \"example.test\", \"subname\": \"www\", \"name\": "
+	                   "\"www.example.test.\", \"type\": \"AAAA\", \"records\": "
+	                   "[\"2001:db8::1\"], \"ttl\": 60}"},
+	    {"rrset-apex", "{\"domain\": \"example.test\", \"subname\": \"\", \"name\": "
+	                   "\"example.test.\", \"type\": \"AAAA\", \"records\": "
+	                   "[\"2001:db8::1\", \"2001:db8::2\"], \"ttl\": 86400}"},
+	    {"rrset-empty", "{\"domain\": \"example.test\", \"subname\": \"www\", \"name\": "
+	                    "\"www.example.test.\", \"type\": \"A\", \"records\": [], \"ttl\": 1}"},
+	    {"domain",
+	     "{\"created\": \"2018-09-18T16:36:16.510368Z\", \"keys\": [{\"dnskey\": \"257 3 13 "
+	     "WFRl60...\", \"ds\": [\"6006 13 2 f34b75...\", \"6006 13 4 2fdcf8...\"], "
+	     "\"flags\": 257, \"keytype\": \"csk\", \"managed\": true}], \"minimum_ttl\": 3600, "
+	     "\"name\": \"example.test\", \"published\": \"2018-09-18T17:21:38.348112Z\", "
+	     "\"touched\": \"2018-09-18T17:21:38.348112Z\"}"},
+	    {"error-401", "{\"detail\": \"Invalid token.\"}"},
+	    {"error-403", "{\"detail\": \"You do not have permission to perform this action.\"}"},
+	    {"error-404", "{\"detail\": \"Not found.\"}"},
+	    {"error-ttl", "[{\"ttl\": [\"Ensure this value is greater than or equal to 3600.\"]}]"},
+	    {"error-bulk", "[{}, {\"records\": {\"0\": [\"Must be a string.\"]}, "
+	                   "\"non_field_errors\": [\"Duplicate: records must be semantically "
+	                   "unique\"]}]"},
+	    {"error-429", "{\"detail\": \"Request was throttled. Expected available in 2 "
+	                  "seconds.\"}"},
+	};
+	char big[2048];
+	size_t at;
+	struct dns_addrs to = {.family = AF_INET, .n = 2};
+	char *body;
+	size_t len;
+	int rc;
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		put("dns_desec", texts[i][0], texts[i][1], strlen(texts[i][1]));
+	at = (size_t)snprintf(big, sizeof(big),
+	                      "{\"domain\": \"example.test\", \"subname\": \"www\", \"name\": "
+	                      "\"www.example.test.\", \"type\": \"A\", \"ttl\": 60, "
+	                      "\"records\": [");
+	for (unsigned i = 0; i < 17; i++)
+		at += (size_t)snprintf(big + at, sizeof(big) - at, "%s\"192.0.2.%u\"",
+		                       i ? ", " : "", i);
+	at += (size_t)snprintf(big + at, sizeof(big) - at, "]}");
+	put("dns_desec", "rrset-17", big, at);
+	to.addr[0][0] = 127;
+	to.addr[0][3] = 3;
+	to.addr[1][0] = 192;
+	to.addr[1][3] = 10;
+	rc = dns_desec_replace(&body, &len, "example.test", "www.example.test", &to, 3600);
+	dns_desec_put_body("patch-a", rc, body, len);
+	to.n = 0;
+	rc = dns_desec_replace(&body, &len, "example.test", "www.example.test", &to, 0);
+	dns_desec_put_body("patch-delete", rc, body, len);
+	rc = dns_desec_txt(&body, &len, "example.test", "_kith-test.example.test",
+	                   "kith \"dns\" test", 3600);
+	dns_desec_put_body("patch-txt", rc, body, len);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -1348,6 +1429,7 @@ int main(int argc, char **argv)
 	dns_cred_seeds();
 	dns_reply_seeds();
 	dns_pdns_seeds();
+	dns_desec_seeds();
 	proto_identity_free(&id);
 	if (!failed)
 		printf("fuzz_seeds: corpus written to %s\n", outdir);

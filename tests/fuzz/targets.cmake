@@ -31,6 +31,7 @@ kith_fuzz_target(dns_change kith_proto)
 kith_fuzz_target(dns_cred kith_dns)
 kith_fuzz_target(dns_reply kith_dns)
 kith_fuzz_target(dns_pdns kith_dns)
+kith_fuzz_target(dns_desec kith_dns)
 
 add_executable(fuzz_seeds fuzz/seeds.c)
 target_link_libraries(fuzz_seeds PRIVATE kith_proto kith_backup kith_dns)

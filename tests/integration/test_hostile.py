@@ -1,12 +1,19 @@
 """Hostile peers against three real agents: a stranger with a valid CURVE
 key gets nothing; a member sending garbage, truncated and oversize
 messages and forged records is counted, refused and cut off; every agent
-keeps running with correct state."""
+keeps running with correct state. Hostile HTTP clients of a2's metrics
+listener (held connections, oversize headers, other methods) cost it
+little memory, stop nothing else, and leave it answering once gone."""
 import json
 import os
+import socket
 import subprocess
+import time
+import urllib.error
+import urllib.request
 
-from harness import ROGUE, Agent, Failed, Federation, run, wait_until
+from harness import ROGUE, Agent, Failed, Federation, free_ports, run, wait_until
+from webtools import get
 
 
 def rogue(identity, target, mode, count=10, extra=()):
@@ -18,8 +25,66 @@ def rogue(identity, target, mode, count=10, extra=()):
     return json.loads(p.stdout)
 
 
+def rss_kib(agent):
+    with open("/proc/%d/status" % agent.proc.pid) as f:
+        return int([l.split()[1] for l in f if l.startswith("VmRSS:")][0])
+
+
+def http_attacks(tap, fed, a2, url):
+    """Held connections, a header past the per-connection memory, a POST
+    with a body: bounded memory, refusals, the agent and its network
+    unharmed, and the listener answering again after."""
+    before = rss_kib(a2)
+    held = []
+    for _ in range(200):
+        s = socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=5)
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ")  # never ends
+        held.append(s)
+    time.sleep(1)
+    grown = rss_kib(a2) - before
+    tap.ok(a2.alive() and grown < 8 * 1024,
+           "200 held HTTP connections cost a2 %d KiB" % grown, grown)
+    states = a2.states()
+    tap.ok(all(states[a.id] == "alive" for a in fed.agents), "and its network runs on", states)
+    for s in held:
+        s.close()
+    big = socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=5)
+    big.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 65536 + b"\r\n\r\n")
+    answer = b""
+    try:
+        while len(answer) < 100:
+            chunk = big.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    except OSError:
+        pass
+    big.close()
+    tap.ok(not answer.startswith(b"HTTP/1.1 200"), "an oversize header is refused",
+           answer[:60])
+    try:
+        code = get_code(url + "/metrics", b"x" * 100000)
+    except OSError as e:
+        code = str(e)
+    tap.ok(code == 405, "a POST is refused with 405", code)
+    status = wait_until(lambda: get(url + "/metrics", 5)[0], 20,
+                        "the listener to answer again")
+    tap.ok(status == 200 and a2.alive(), "after the attack the listener answers")
+
+
+def get_code(url, data):
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
 def test(tap, fed):
     fed.init_all()
+    port = free_ports(1)[0]
+    with open(os.path.join(fed.agents[2].data, "kithd.conf"), "a") as f:
+        f.write("[agent]\nmetrics_listen = 127.0.0.1:%d\n" % port)
     fed.start_all()
     fed.admit_star()
     a0, a1, a2 = fed.agents
@@ -105,6 +170,7 @@ def test(tap, fed):
     wait_until(lambda: all(late.id in a.states() for a in fed.agents), 30,
                "a new admission to spread after the attacks")
     tap.ok(True, "records still replicate after the attacks")
+    http_attacks(tap, fed, a2, "http://127.0.0.1:%d" % port)
     codes = [a.stop() for a in fed.agents]
     tap.ok(codes == [0, 0, 0], "every agent stops cleanly on SIGTERM", codes)
 

@@ -3,7 +3,7 @@
  * through a few hundred random operations checked against a model, the
  * reserved holds of a crashed put dropped at start, grace periods and
  * their end, damaged values ending in -EIO and drop repairing, and the
- * upgrade of a version-3 store to version 4. */
+ * upgrade of a version-3 store to the current version. */
 #define _XOPEN_SOURCE 700 /* nftw() */
 #include <errno.h>
 #include <ftw.h>
@@ -630,7 +630,7 @@ static void test_upgrade_v3(void)
 		return;
 	}
 	is(raw_schema(data), STORE_SCHEMA_VERSION, "a new store has the current version");
-	is(STORE_SCHEMA_VERSION, 4, "which is 4");
+	is(STORE_SCHEMA_VERSION, 5, "which is 5");
 	store_shard_put(s, owner_a, "old", d, 5, NO_LIMIT, NO_LIMIT, NULL);
 	store_seq_reserve(s, 5, &first);
 	store_close(&s);
@@ -640,7 +640,7 @@ static void test_upgrade_v3(void)
 	   "a reader refuses it (only kithd upgrades)");
 	is(raw_schema(data), 3, "and leaves it at version 3");
 	is(store_open(&s, data, NULL), 0, "open the version-3 store");
-	is(raw_schema(data), 4, "it is version 4 now");
+	is(raw_schema(data), STORE_SCHEMA_VERSION, "it is the current version now");
 	ok(usage_is(s, owner_a, COST(5, "old"), 1), "the shard's usage as it was");
 	is(store_shard_get(s, owner_a, "old", &got, &len), 0, "the shard is there");
 	ok(got && len == 5 && memcmp(got, d, 5) == 0, "unchanged");
@@ -651,7 +651,7 @@ static void test_upgrade_v3(void)
 	is(used, COST(5, "old") + COST(10, "new"), "beside the shard, in one usage");
 	store_close(&s);
 	is(store_open(&s, data, &(struct store_options){.read_only = true}), 0,
-	   "a reader opens the version-4 store");
+	   "a reader opens the upgraded store");
 	ok(hold_is(s, owner_a, "new", STORE_HOLD_RESERVED, 10), "and reads the hold");
 	store_close(&s);
 
@@ -662,8 +662,8 @@ static void test_upgrade_v3(void)
 	ok(s == NULL, "no store");
 	is(raw_schema(data), 3, "still version 3: the upgrade was not committed");
 
-	/* A version-4 store without holds is damaged too. */
-	is(raw_rewind(data, 4, "holds"), 0, "version 4 without holds");
+	/* A store of the current version without holds is damaged too. */
+	is(raw_rewind(data, STORE_SCHEMA_VERSION, "holds"), 0, "the current version without holds");
 	is(store_open(&s, data, NULL), -EIO, "open: -EIO");
 	is(store_open(&s, data, &(struct store_options){.read_only = true}), -EIO,
 	   "read-only: -EIO");
@@ -671,11 +671,11 @@ static void test_upgrade_v3(void)
 	/* Back to version 3 without holds: upgraded again. */
 	is(raw_rewind(data, 3, NULL), 0, "schema 3 again");
 	is(store_open(&s, data, NULL), 0, "the version-3 layout (holds dropped above) opens");
-	is(raw_schema(data), 4, "version 4");
+	is(raw_schema(data), STORE_SCHEMA_VERSION, "the current version");
 	store_close(&s);
-	is(raw_rewind(data, 5, NULL), 0, "a version from the future");
-	is(store_open(&s, data, NULL), KITH_ESCHEMA, "version 5: KITH_ESCHEMA");
-	is(raw_schema(data), 5, "left as it was");
+	is(raw_rewind(data, STORE_SCHEMA_VERSION + 1, NULL), 0, "a version from the future");
+	is(store_open(&s, data, NULL), KITH_ESCHEMA, "a later version: KITH_ESCHEMA");
+	is(raw_schema(data), STORE_SCHEMA_VERSION + 1, "left as it was");
 	free(got);
 }
 

@@ -702,7 +702,7 @@ static void test_upgrade_v1(void)
 	}
 	is(open_fresh(&s, "upgrade", data), 0, "open");
 	is(raw_schema(data), STORE_SCHEMA_VERSION, "a new store has the current version");
-	is(STORE_SCHEMA_VERSION, 4, "which is 4");
+	is(STORE_SCHEMA_VERSION, 5, "which is 5");
 	store_record_put(s, b.data, b.len, now, NULL);
 	store_seq_reserve(s, 7, &first);
 	store_close(&s);
@@ -967,7 +967,7 @@ static void test_upgrade_v2_damaged(void)
 /* Versions this build does not know are refused and left untouched. */
 static void test_versions(void)
 {
-	static const uint8_t versions[][4] = {{0, 0, 0, 0}, {0, 0, 0, 5}, {0, 0, 1, 4}};
+	static const uint8_t versions[][4] = {{0, 0, 0, 0}, {0, 0, 0, 6}, {0, 0, 1, 5}};
 	char data[PATH_LEN], what[64];
 	struct store *s = NULL;
 
