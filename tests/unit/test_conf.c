@@ -99,6 +99,17 @@ static void test_errors(void)
 	refused("[agent]\nthis is not ini\n", "kithd.conf:2: not a key = value line", "garbage");
 	refused("[membership]\nprobe_interval = 1s\nprobe_timeout = 1s\n",
 	        "probe_timeout must be shorter", "timeout not below interval");
+	refused("[agent]\nmetrics_listen = localhost:9707\n", "must be an IPv4 address",
+	        "a metrics listener named, not numbered");
+	refused("[agent]\nmetrics_listen = ::1:9707\n", "in brackets", "IPv6 without brackets");
+	refused("[agent]\nmetrics_listen = [::1]:0\n", "port must be 1 to 65535", "port 0");
+	refused("[agent]\nmetrics_listen = [127.0.0.1]:80\n", "not an IPv6 address",
+	        "IPv4 in brackets");
+	refused("[agent]\nmetrics_listen = 127.0.0.1\n", "must look like", "no port at all");
+	is(parse("[agent]\nmetrics_listen = [::1]:9707\n"), 0, "an IPv6 metrics listener");
+	ok(!strcmp(c.metrics_listen, "[::1]:9707"), "kept as written");
+	is(parse(""), 0, "no metrics listener by default");
+	ok(c.metrics_listen[0] == '\0', "none");
 	memset(longline, 'x', sizeof(longline));
 	memcpy(longline, "[agent]\nlisten = tcp://", 23);
 	memcpy(longline + sizeof(longline) - 8, ":1\n", 4);
