@@ -362,7 +362,8 @@ static void each_grant(void *arg, const struct trust_grant *g)
 	proto_peerid_format(issuer, g->issuer);
 	for (uint32_t i = 0; i < g->n_scopes; i++)
 		if (g->scopes[i].type == PROTO_SCOPE_BACKUP)
-			add(h->t, "kith_backup_quota_bytes{owner=\"%s\",grant=\"%s\"} %" PRIu64 "\n",
+			add(h->t,
+			    "kith_backup_quota_bytes{owner=\"%s\",grant=\"%s\"} %" PRIu64 "\n",
 			    issuer, g->id, g->scopes[i].quota);
 }
 

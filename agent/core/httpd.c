@@ -81,9 +81,8 @@ static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, const ch
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
 	struct httpd *h = cls;
 	struct httpd_reply reply = {404, "text/plain; charset=utf-8", NULL, 0};
@@ -157,9 +156,9 @@ int httpd_new(struct httpd **out, struct loop *l, const char *addr, httpd_handle
 	    NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTPD_CONNECTIONS_MAX,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTPD_PER_IP_MAX,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTPD_IDLE_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	    (size_t)HTTPD_CONNECTION_MEMORY, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-	    MHD_OPTION_END);
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTPD_IDLE_S,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_CONNECTION_MEMORY,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
 	if (!h->daemon) {
 		rc = errno ? -errno : -EIO;
 		snprintf(err, n, "cannot listen on %s: %s", addr,
