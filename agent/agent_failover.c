@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -138,6 +139,14 @@ static uint32_t plan_ips(struct proto_ip *out, const struct proto_ip *list, uint
 	return k;
 }
 
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /* Signs a dns-change record of what fs did to its family (result
  * PROTO_DNS_CHANGED or PROTO_DNS_FAILED, why for a failure): the history
  * every member keeps (kith dns history). */
@@ -161,6 +170,7 @@ static void record_change(struct fo_service *fs, uint32_t result, const char *wh
 	c.verdict = fs->to_standby ? PROTO_STATUS_DOWN : PROTO_STATUS_UP;
 	c.result = result;
 	snprintf(c.why, sizeof(c.why), "%s", why);
+	c.at_ms = wall_ms();
 	if (result == PROTO_DNS_CHANGED)
 		fs->a->dns_changed++;
 	else
@@ -498,8 +508,9 @@ static void change(struct fo_service *fs, bool to_standby)
 		changed_failed(fs);
 		return;
 	}
-	log_info("dns: %s is %s: pointing %s at its %s", fs->service, to_standby ? "down" : "up",
-	         fs->plan.name, to_standby ? "standby" : "primary");
+	log_info("dns: %s is %s: pointing %s at its %s", fs->service,
+	         fs->plan.pin ? "pinned" : to_standby ? "down" : "up", fs->plan.name,
+	         to_standby ? "standby" : "primary");
 	if (!swap_start(fs))
 		swap_next(fs);
 }
@@ -648,6 +659,7 @@ struct status_item {
 	char service[PROTO_SERVICE_NAME_MAX + 1];
 	struct proto_dns_plan plan;
 	uint64_t last_time; /* 0: no dns-change record */
+	uint64_t last_ms;   /* its time to the millisecond, what orders them */
 	uint8_t last_by[PROTO_KEY_LEN];
 	struct proto_dns_change last;
 };
@@ -689,9 +701,11 @@ static int collect_last(void *arg, const uint8_t *buf, size_t len)
 		return 0;
 	for (size_t i = 0; i < l->n; i++) {
 		struct status_item *it = &l->items[i];
-		if (rec.issued >= it->last_time && !memcmp(c.owner, it->owner, PROTO_KEY_LEN) &&
+		uint64_t ms = c.at_ms ? c.at_ms : rec.issued * 1000;
+		if (ms >= it->last_ms && !memcmp(c.owner, it->owner, PROTO_KEY_LEN) &&
 		    !strcmp(c.service, it->service)) {
 			it->last_time = rec.issued;
+			it->last_ms = ms;
 			it->last = c;
 			memcpy(it->last_by, rec.author, PROTO_KEY_LEN);
 		}

@@ -81,6 +81,7 @@ enum dns_change_key {
 	DNS_CHANGE_VERDICT = 8, /* uint 1..3, required */
 	DNS_CHANGE_RESULT = 9,  /* uint 1 (changed) or 2 (failed), required */
 	DNS_CHANGE_WHY = 10,    /* str 0..255 */
+	DNS_CHANGE_AT_MS = 11,  /* uint, Unix milliseconds */
 };
 
 enum admission_key {
@@ -857,6 +858,8 @@ static int dns_change_field(struct mp_reader *r, uint64_t key, void *body)
 		return read_u32(r, &v->result);
 	case DNS_CHANGE_WHY:
 		return mp_read_text(r, v->why, PROTO_ERRTEXT_MAX);
+	case DNS_CHANGE_AT_MS:
+		return mp_read_uint(r, &v->at_ms);
 	}
 	return FIELD_UNKNOWN;
 }
@@ -931,6 +934,8 @@ int proto_dns_change_encode(struct mp_buf *out, const struct proto_dns_change *i
 	msgpack_pack_uint32(write_key(&w, DNS_CHANGE_RESULT), in->result);
 	if (in->why[0])
 		mp_pack_cstr(write_key(&w, DNS_CHANGE_WHY), in->why);
+	if (in->at_ms)
+		msgpack_pack_uint64(write_key(&w, DNS_CHANGE_AT_MS), in->at_ms);
 	return write_end(&w);
 }
 

@@ -159,6 +159,9 @@ struct proto_dns_change {
 	enum proto_status verdict;                 /* the service's, which asked for it */
 	uint32_t result;                           /* PROTO_DNS_CHANGED or PROTO_DNS_FAILED */
 	char why[PROTO_ERRTEXT_MAX + 1];           /* a failure's reason */
+	/* When, to the millisecond (0: not said): what orders two changes
+	 * of one second, the record's issue time being in seconds. */
+	uint64_t at_ms;
 };
 
 /* kind "admission", name = hex(subject): the author, a member, lets

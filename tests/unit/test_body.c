@@ -402,6 +402,7 @@ static void test_dns_change(void)
 	in.verdict = PROTO_STATUS_DOWN;
 	in.result = PROTO_DNS_FAILED;
 	strcpy(in.why, "the server rejects the key's signature");
+	in.at_ms = 1796443273757;
 	is(proto_dns_change_encode(&b, &in), 0, "a dns-change encodes");
 	is(proto_dns_change_decode(&out, b.data, b.len), 0, "and decodes");
 	ok(memcmp(&in, &out, sizeof(in)) == 0, "dns-change round trip");
