@@ -91,11 +91,14 @@ static const char *name_problem(const char *name)
 	return NULL;
 }
 
-/* What kith init writes into kithd.conf. */
+/* What kith init writes into kithd.conf, and where (config: NULL for
+ * DATA/kithd.conf; given, kithd is to run with --config config). */
 struct init_net {
 	const char *listen;
 	const char *advertise;
 	enum conf_profile profile;
+	const char *config;
+	bool given; /* --listen, --advertise or --profile was */
 };
 
 /* The identity of kit, checked against the peer ID it names. */
@@ -159,6 +162,9 @@ static int init(const char *data_dir, const char *name, const struct init_net *n
 	if (cli_path(key_path, sizeof(key_path), data_dir, PROTO_IDENTITY_FILE) != 0 ||
 	    cli_path(conf_path, sizeof(conf_path), data_dir, CONF_FILE) != 0)
 		return cli_fail("data directory path too long");
+	if (net->config && snprintf(conf_path, sizeof(conf_path), "%s", net->config) >=
+	                       (int)sizeof(conf_path))
+		return cli_fail("--config path too long");
 	if (access(key_path, F_OK) == 0)
 		return cli_fail("%s already holds an identity; refusing to overwrite it", data_dir);
 	if (kit && kit_identity(kit, &id) != CLI_OK)
@@ -195,6 +201,11 @@ static int init(const char *data_dir, const char *name, const struct init_net *n
 		cli_fail("cannot write %s: %s", conf_path, proto_strerror(err));
 		goto cleanup;
 	}
+	if (err == -EEXIST && net->given)
+		fprintf(stderr,
+		        "kith: %s exists and is kept as it is: set listen, advertise and profile "
+		        "there\n",
+		        conf_path);
 	proto_peerid_format(peer_id, id->pk);
 	printf("%s %s in %s\npeer ID: %s\n", kit ? "restored" : "initialised", name, data_dir,
 	       peer_id);
@@ -209,9 +220,11 @@ cleanup:
 
 /* Checks the options, then runs init. */
 static int init_checked(const char *data_dir, const char *name, const char *listen,
-                        const char *advertise, const char *profile, const struct proto_kit *kit)
+                        const char *advertise, const char *profile, const char *config,
+                        const struct proto_kit *kit)
 {
-	struct init_net net = {"tcp://0.0.0.0:7707", "", CONF_PROFILE_WAN};
+	struct init_net net = {"tcp://0.0.0.0:7707", "", CONF_PROFILE_WAN, config,
+	                       listen || advertise || profile};
 	const char *problem;
 
 	if (!name)
@@ -233,11 +246,12 @@ static int init_checked(const char *data_dir, const char *name, const char *list
 int cmd_init_main(int argc, char **argv)
 {
 	const char *name = NULL, *listen = NULL, *advertise = NULL, *profile = NULL,
-	           *restore = NULL;
+	           *restore = NULL, *config = NULL;
 	const struct cli_opt opts[] = {
 	    {"name", &name, NULL},           {"listen", &listen, NULL},
 	    {"advertise", &advertise, NULL}, {"profile", &profile, NULL},
-	    {"restore", &restore, NULL},     {NULL, NULL, NULL},
+	    {"restore", &restore, NULL},     {"config", &config, NULL},
+	    {NULL, NULL, NULL},
 	};
 	struct proto_kit *kit = NULL;
 	struct cli_args args;
@@ -246,7 +260,8 @@ int cmd_init_main(int argc, char **argv)
 
 	rc = cli_parse(argc, argv,
 	               "kith init --name NAME [--listen tcp://ADDR:PORT] "
-	               "[--advertise tcp://HOST:PORT] [--profile wan|lan] [--data DIR]\n"
+	               "[--advertise tcp://HOST:PORT] [--profile wan|lan] [--config FILE] "
+	               "[--data DIR]\n"
 	               "       kith init --restore KIT|- [--name NAME] [--listen ...] [--data DIR]",
 	               opts, 0, &args, data_dir, sizeof(data_dir));
 	if (rc != CLI_CONTINUE)
@@ -260,7 +275,7 @@ int cmd_init_main(int argc, char **argv)
 			name = kit->name;
 	}
 	if (rc == CLI_CONTINUE || rc == CLI_OK)
-		rc = init_checked(data_dir, name, listen, advertise, profile, kit);
+		rc = init_checked(data_dir, name, listen, advertise, profile, config, kit);
 	if (kit)
 		sodium_free(kit);
 	return rc;

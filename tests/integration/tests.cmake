@@ -14,3 +14,15 @@ foreach(name federation hostile trust monitor partition backup dns)
 		ENVIRONMENT "KITH=$<TARGET_FILE:kith>;KITHD=$<TARGET_FILE:kithd>;KITH_ROGUE=$<TARGET_FILE:kith_rogue>;PYTHONDONTWRITEBYTECODE=1"
 		SKIP_RETURN_CODE 77)
 endforeach()
+
+# The Debian package (tests/package/test_package.sh): tools/package builds
+# it, debootstrap makes a minimal Debian 12, apt installs it there, then
+# kith init, kithd, reload and purge run in that chroot. Plain builds only:
+# the package is a release build of its own, sanitizers add nothing to it.
+# Needs root and the Debian mirror, else skipped. ctest -L package runs it
+# alone.
+if(NOT KITH_SANITIZE AND NOT KITH_FUZZ)
+	add_test(NAME package
+		COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/package/test_package.sh ${PROJECT_SOURCE_DIR})
+	set_tests_properties(package PROPERTIES LABELS package TIMEOUT 1800 SKIP_RETURN_CODE 77)
+endif()
