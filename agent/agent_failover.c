@@ -509,8 +509,10 @@ static void change(struct fo_service *fs, bool to_standby)
 		return;
 	}
 	log_info("dns: %s is %s: pointing %s at its %s", fs->service,
-	         fs->plan.pin ? "pinned" : to_standby ? "down" : "up", fs->plan.name,
-	         to_standby ? "standby" : "primary");
+	         fs->plan.pin ? "pinned"
+	         : to_standby ? "down"
+	                      : "up",
+	         fs->plan.name, to_standby ? "standby" : "primary");
 	if (!swap_start(fs))
 		swap_next(fs);
 }

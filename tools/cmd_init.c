@@ -162,8 +162,8 @@ static int init(const char *data_dir, const char *name, const struct init_net *n
 	if (cli_path(key_path, sizeof(key_path), data_dir, PROTO_IDENTITY_FILE) != 0 ||
 	    cli_path(conf_path, sizeof(conf_path), data_dir, CONF_FILE) != 0)
 		return cli_fail("data directory path too long");
-	if (net->config && snprintf(conf_path, sizeof(conf_path), "%s", net->config) >=
-	                       (int)sizeof(conf_path))
+	if (net->config &&
+	    snprintf(conf_path, sizeof(conf_path), "%s", net->config) >= (int)sizeof(conf_path))
 		return cli_fail("--config path too long");
 	if (access(key_path, F_OK) == 0)
 		return cli_fail("%s already holds an identity; refusing to overwrite it", data_dir);
@@ -248,9 +248,12 @@ int cmd_init_main(int argc, char **argv)
 	const char *name = NULL, *listen = NULL, *advertise = NULL, *profile = NULL,
 	           *restore = NULL, *config = NULL;
 	const struct cli_opt opts[] = {
-	    {"name", &name, NULL},           {"listen", &listen, NULL},
-	    {"advertise", &advertise, NULL}, {"profile", &profile, NULL},
-	    {"restore", &restore, NULL},     {"config", &config, NULL},
+	    {"name", &name, NULL},
+	    {"listen", &listen, NULL},
+	    {"advertise", &advertise, NULL},
+	    {"profile", &profile, NULL},
+	    {"restore", &restore, NULL},
+	    {"config", &config, NULL},
 	    {NULL, NULL, NULL},
 	};
 	struct proto_kit *kit = NULL;
