@@ -20,6 +20,7 @@
 #include "store/store.h"
 #include "agent_int.h"
 #include "agent/core/log.h"
+#include "agent/monitor/health.h"
 
 static int signal_write_fd = -1;
 
@@ -382,6 +383,9 @@ static void reload(struct agent *a)
 	 * new timings and limits apply from their next use. */
 	a->conf = next;
 	log_set_level(next.log_level);
+	/* The one setting a module copies rather than reads through a->conf. */
+	if (a->health)
+		health_set_refuse_private(a->health, a->conf.refuse_private != 0);
 	log_info("configuration reloaded from %s", a->config_path);
 }
 
