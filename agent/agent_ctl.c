@@ -16,16 +16,18 @@
 #include "agent/monitor/health.h"
 #include "agent/core/log.h"
 
-struct census {
-	uint64_t by_state[5];
-};
-
 static void count_member(void *arg, const struct member_info *info)
 {
-	struct census *c = arg;
+	struct agent_census *c = arg;
 
 	if (!info->self && (unsigned)info->state < 5)
 		c->by_state[info->state]++;
+}
+
+void agent_census(struct agent *a, struct agent_census *c)
+{
+	memset(c, 0, sizeof(*c));
+	member_each(a->member, count_member, c);
 }
 
 /* The checks we run for partners: how many, how fast, what they found. */
@@ -88,7 +90,7 @@ static int cmd_status(void *arg, const struct ctl_request *req, msgpack_packer *
 	struct agent *a = arg;
 	const struct trust_member *self = trust_get(a->trust, a->id->pk);
 	char id[PROTO_PEERID_TEXT_LEN + 1], founder[PROTO_PEERID_TEXT_LEN + 1];
-	struct census census = {{0}};
+	struct agent_census census;
 	struct net_stats ns;
 	struct gossip_stats gs;
 	struct member_stats ms;
@@ -100,7 +102,7 @@ static int cmd_status(void *arg, const struct ctl_request *req, msgpack_packer *
 	(void)err;
 	(void)n;
 	proto_peerid_format(id, a->id->pk);
-	member_each(a->member, count_member, &census);
+	agent_census(a, &census);
 	net_get_stats(a->net, &ns);
 	gossip_get_stats(a->gossip, &gs);
 	member_get_stats(a->member, &ms);

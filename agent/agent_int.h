@@ -306,6 +306,12 @@ void agent_failover_on_record(struct agent *a, const struct proto_record *rec);
 /* A member came or went: who acts may have changed. */
 void agent_failover_member_changed(struct agent *a);
 
+/* agent_ctl.c: the other members by state (PROTO_STATE_*), as seen here. */
+struct agent_census {
+	uint64_t by_state[5];
+};
+void agent_census(struct agent *a, struct agent_census *c);
+
 /* agent_http.c: the HTTP listener of [agent] metrics_listen, when set.
  * Returns 0 or a negative code with one line in err (n bytes). */
 int agent_http_start(struct agent *a, char *err, size_t n);

@@ -163,23 +163,11 @@ static void process(struct text *t, struct agent *a)
 
 /* ---- members ---- */
 
-struct census {
-	uint64_t by_state[5];
-};
-
-static void count_member(void *arg, const struct member_info *info)
-{
-	struct census *c = arg;
-
-	if (!info->self && (unsigned)info->state < 5)
-		c->by_state[info->state]++;
-}
-
 static void members(struct text *t, struct agent *a)
 {
-	struct census c = {{0}};
+	struct agent_census c;
 
-	member_each(a->member, count_member, &c);
+	agent_census(a, &c);
 	family(t, "kith_members", "gauge", "Other members of the network by state, as seen here.");
 	for (int s = PROTO_STATE_ALIVE; s <= PROTO_STATE_LEFT; s++)
 		add(t, "kith_members{state=\"%s\"} %" PRIu64 "\n",
@@ -261,14 +249,6 @@ struct services {
 	int pass; /* 0: up, 1: verdict, 2: latency, 3: since */
 };
 
-static const char *verdict_label(enum verdict v)
-{
-	return v == VERDICT_UP         ? "up"
-	       : v == VERDICT_DEGRADED ? "degraded"
-	       : v == VERDICT_DOWN     ? "down"
-	                               : "unknown";
-}
-
 static void service_labels(struct agent *a, const struct monitor_view *v, char *out, size_t n)
 {
 	char id[PROTO_PEERID_TEXT_LEN + 1], name[3 * PROTO_NAME_MAX + 8];
@@ -295,7 +275,7 @@ static void each_service(void *arg, const struct monitor_view *v)
 	case 1:
 		for (enum verdict k = VERDICT_UNKNOWN; k <= VERDICT_DOWN; k++)
 			add(s->t, "kith_service_verdict{%s,verdict=\"%s\"} %d\n", labels,
-			    verdict_label(k), v->verdict == k);
+			    verdict_name(k), v->verdict == k);
 		break;
 	case 2:
 		for (size_t i = 0; i < v->n_obs; i++) {

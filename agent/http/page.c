@@ -167,7 +167,7 @@ static void network_summary(struct page_buf *b, const struct page_member *member
 static void service_item(struct page_buf *b, const struct page_member *m,
                          const struct page_service *svc)
 {
-	const char *word = page_verdict_word(svc->verdict);
+	const char *word = verdict_name(svc->verdict);
 
 	page_puts(b, "<li class=\"service\" data-service=\"");
 	html(b, svc->name, sizeof(svc->name));
@@ -249,7 +249,7 @@ static void legend(struct page_buf *b)
 		page_putf(b,
 		          "<li data-state=\"%s\"><span class=\"swatch\" style=\"background:%s\">"
 		          "</span>%s</li>\n",
-		          page_verdict_word(order[i]), fill_of(order[i]), what[i]);
+		          verdict_name(order[i]), fill_of(order[i]), what[i]);
 	page_puts(b, "</ul>\n");
 }
 
@@ -320,7 +320,7 @@ static void day_figures(struct page_buf *b, const struct uptime_day *d)
 static void day_rect(struct page_buf *b, const struct uptime_day *d, size_t i, bool today)
 {
 	enum verdict worst = uptime_day_worst(d);
-	const char *word = page_verdict_word(worst);
+	const char *word = verdict_name(worst);
 	struct page_time t;
 
 	page_day(&t, d->start);
@@ -414,7 +414,7 @@ static void observers_table(struct page_buf *b, const struct page_site *site,
 static void service_section(struct page_buf *b, const struct page_site *site,
                             const struct page_service *svc)
 {
-	const char *word = page_verdict_word(svc->verdict);
+	const char *word = verdict_name(svc->verdict);
 	const struct uptime *u = svc->uptime;
 	struct page_time t;
 	struct uptime none;

@@ -43,9 +43,8 @@ void page_url(struct page_buf *b, const char *s, size_t size);
  * other byte '_'. */
 void page_id(struct page_buf *b, const char *s, size_t size);
 
-/* "up", "degraded", "down" or "unknown" (also for values outside the enum). */
-const char *page_verdict_word(enum verdict v);
-/* An observer's status in the same words. */
+/* An observer's status in verdict_name()'s words ("unknown" also for
+ * values outside the enum). */
 const char *page_status_word(enum proto_status s);
 /* "alive", "suspect", "dead", "left" or "unknown". */
 const char *page_state_word(enum proto_member_state s);

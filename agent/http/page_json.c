@@ -42,7 +42,7 @@ static void service_head(struct page_buf *b, const struct page_service *svc)
 {
 	page_puts(b, "\"name\":");
 	jstr(b, svc->name, sizeof(svc->name));
-	page_putf(b, ",\"verdict\":\"%s\",\"since\":", page_verdict_word(svc->verdict));
+	page_putf(b, ",\"verdict\":\"%s\",\"since\":", verdict_name(svc->verdict));
 	jtime(b, svc->since);
 }
 
@@ -92,7 +92,7 @@ static void day(struct page_buf *b, const struct uptime_day *d)
 	page_putf(b,
 	          "{\"date\":\"%s\",\"start\":%llu,\"state\":\"%s\",\"up\":%lu,\"degraded\":%lu,"
 	          "\"down\":%lu,\"unknown\":%lu}",
-	          t.date, (unsigned long long)d->start, page_verdict_word(uptime_day_worst(d)),
+	          t.date, (unsigned long long)d->start, verdict_name(uptime_day_worst(d)),
 	          (unsigned long)d->up, (unsigned long)d->degraded, (unsigned long)d->down,
 	          (unsigned long)d->unknown);
 }

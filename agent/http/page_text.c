@@ -215,21 +215,6 @@ void page_id(struct page_buf *b, const char *s, size_t size)
 	}
 }
 
-const char *page_verdict_word(enum verdict v)
-{
-	switch (v) {
-	case VERDICT_UP:
-		return "up";
-	case VERDICT_DEGRADED:
-		return "degraded";
-	case VERDICT_DOWN:
-		return "down";
-	case VERDICT_UNKNOWN:
-		break;
-	}
-	return "unknown";
-}
-
 const char *page_status_word(enum proto_status s)
 {
 	switch (s) {

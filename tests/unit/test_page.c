@@ -334,7 +334,7 @@ static bool bar_matches(const char *page, const char *name, const struct uptime 
 			return false;
 		page_day(&t, u->days[i].start);
 		if (strcmp(date, t.date) != 0 ||
-		    strcmp(state, page_verdict_word(uptime_day_worst(&u->days[i]))) != 0) {
+		    strcmp(state, verdict_name(uptime_day_worst(&u->days[i]))) != 0) {
 			printf("#   rect %zu: %s %s\n", i, date, state);
 			return false;
 		}
@@ -496,7 +496,7 @@ static bool uptime_round_trips(json_t *uj, const struct uptime *u)
 		    strcmp(jstr_of(d, "date"), t.date) || jint_of(d, "up") != ud->up ||
 		    jint_of(d, "degraded") != ud->degraded || jint_of(d, "down") != ud->down ||
 		    jint_of(d, "unknown") != ud->unknown ||
-		    strcmp(jstr_of(d, "state"), page_verdict_word(uptime_day_worst(ud))))
+		    strcmp(jstr_of(d, "state"), verdict_name(uptime_day_worst(ud))))
 			return false;
 	}
 	return true;
