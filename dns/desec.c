@@ -4,16 +4,15 @@
  * JSON_ALLOW_NUL) and, with JSON_REJECT_DUPLICATES, a key given twice, so
  * that what kith reads is what deSEC meant. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <arpa/inet.h>
 #include <jansson.h>
 
 #include "desec.h"
+#include "json_common.h"
 #include "proto/error.h"
 
 /* An error answer is a few lines: a longer body is not searched for one. */
@@ -23,9 +22,6 @@
 /* How deep a message may sit in an error answer: [{"records": {"0":
  * ["..."]}}] is four levels. */
 #define ERROR_DEPTH_MAX 6
-/* A TXT string in zone-file syntax: two quotes, every byte escaped at
- * worst, a NUL. */
-#define TXT_CONTENT_MAX (2 + 2 * DNS_TXT_MAX + 1)
 
 /* Where a set is, as deSEC names it: all in lower case. */
 struct where {
@@ -34,26 +30,10 @@ struct where {
 	char fqdn[DNS_NAME_DOT_MAX];      /* the name with its final dot */
 };
 
-static char lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-/* ASCII case-insensitive equality of s[0..n) and the C string want: DNS
- * names and type mnemonics ignore case, whatever the locale. */
-static bool same_text(const char *s, size_t n, const char *want)
-{
-	size_t i;
-
-	for (i = 0; i < n && want[i]; i++)
-		if (lower(s[i]) != lower(want[i]))
-			return false;
-	return i == n && !want[i];
-}
-
 static bool is_text(json_t *v, const char *want)
 {
-	return json_is_string(v) && same_text(json_string_value(v), json_string_length(v), want);
+	return json_is_string(v) &&
+	       dns_json_same_text(json_string_value(v), json_string_length(v), want);
 }
 
 /* Copies name into out (DNS_NAME_TEXT_MAX + 1 bytes) without its final
@@ -63,7 +43,7 @@ static int lower_name(char *out, const char *name)
 	if (dns_name_copy(out, name, false))
 		return KITH_EVALUE;
 	for (; *out; out++)
-		*out = lower(*out);
+		*out = dns_json_lower(*out);
 	return 0;
 }
 
@@ -192,28 +172,13 @@ static int load(json_t **root, const char *json, size_t len)
 	return json_is_object(*root) ? 0 : KITH_EMALFORMED;
 }
 
-/* Adds the address of record r (a string) to out unless there already. */
-static int read_record(json_t *r, int family, struct dns_addrs *out)
-{
-	size_t size = family == AF_INET ? 4 : 16;
-	uint8_t addr[16];
-
-	if (!json_is_string(r) || inet_pton(family, json_string_value(r), addr) != 1)
-		return KITH_EMALFORMED;
-	for (size_t i = 0; i < out->n; i++)
-		if (!memcmp(out->addr[i], addr, size))
-			return 0;
-	if (out->n == DNS_ADDRS_MAX)
-		return KITH_ETOOBIG;
-	memcpy(out->addr[out->n++], addr, size);
-	return 0;
-}
-
-/* Checks that root is the RRset object of w and family, then reads it. */
+/* Checks that root is the RRset object of w and family, then reads it
+ * (out->family is family): each record is an address as a string. */
 static int read_set(json_t *root, const struct where *w, int family, struct dns_addrs *out,
                     uint32_t *ttl)
 {
-	json_t *t = json_object_get(root, "ttl"), *records = json_object_get(root, "records"), *r;
+	json_t *records = json_object_get(root, "records"), *r;
+	uint8_t addr[16];
 	size_t i;
 	int rc;
 
@@ -222,13 +187,12 @@ static int read_set(json_t *root, const struct where *w, int family, struct dns_
 	    !is_text(json_object_get(root, "name"), w->fqdn) ||
 	    !is_text(json_object_get(root, "type"), type_of(family)) || !json_is_array(records))
 		return KITH_EMALFORMED;
-	if (!json_is_integer(t) || json_integer_value(t) < 0 ||
-	    json_integer_value(t) > (json_int_t)UINT32_MAX)
-		return KITH_EMALFORMED;
-	*ttl = (uint32_t)json_integer_value(t);
+	if ((rc = dns_json_ttl(ttl, json_object_get(root, "ttl"))))
+		return rc;
 	json_array_foreach(records, i, r)
 	{
-		if ((rc = read_record(r, family, out)))
+		if ((rc = dns_json_address(addr, family, r)) ||
+		    (rc = dns_json_addrs_add(out, addr)))
 			return rc;
 	}
 	return 0;
@@ -285,21 +249,6 @@ int dns_desec_read_domain(const char *json, size_t len, const char *zone, uint32
 
 /* ---- bodies ---- */
 
-/* Writes body compactly into *out (malloc'd by jansson's default
- * allocator: free() releases it) and drops body; -ENOMEM for a NULL body,
- * what a failed json_pack() gives. */
-static int dump(json_t *body, char **out, size_t *len)
-{
-	if (!body)
-		return -ENOMEM;
-	*out = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	if (!*out)
-		return -ENOMEM;
-	*len = strlen(*out);
-	return 0;
-}
-
 /* The one-set bulk body: records (stolen) with ttl, or with records
  * empty a deletion, which carries no ttl. */
 static json_t *set_body(const struct where *w, const char *type, json_t *records, uint32_t ttl)
@@ -311,80 +260,29 @@ static json_t *set_body(const struct where *w, const char *type, json_t *records
 	                 (json_int_t)ttl, "records", records);
 }
 
-/* ["ADDRESS", ...] for the addresses of to, or NULL when out of memory. */
-static json_t *address_records(const struct dns_addrs *to)
-{
-	json_t *records = json_array();
-	char text[INET6_ADDRSTRLEN];
-
-	for (size_t i = 0; records && i < to->n; i++) {
-		if (!inet_ntop(to->family, to->addr[i], text, sizeof(text)) ||
-		    json_array_append_new(records, json_string(text))) {
-			json_decref(records);
-			records = NULL;
-		}
-	}
-	return records;
-}
-
-/* Whether to holds a valid set for a body: its family, its size, each
- * address once (deSEC refuses a duplicate with 400). */
-static bool addrs_ok(const struct dns_addrs *to)
-{
-	size_t size = to->family == AF_INET ? 4 : 16;
-
-	if (!type_of(to->family) || to->n > DNS_ADDRS_MAX)
-		return false;
-	for (size_t i = 0; i < to->n; i++)
-		for (size_t j = i + 1; j < to->n; j++)
-			if (!memcmp(to->addr[i], to->addr[j], size))
-				return false;
-	return true;
-}
-
 int dns_desec_replace(char **out, size_t *len, const char *zone, const char *name,
                       const struct dns_addrs *to, uint32_t ttl)
 {
 	json_t *records;
 	struct where w;
+	int rc;
 
 	if (out)
 		*out = NULL;
 	if (len)
 		*len = 0;
-	if (!out || !len || !to || where_of(&w, zone, name) || !addrs_ok(to) || ttl > DNS_TTL_MAX)
+	if (!out || !len || !to || where_of(&w, zone, name) || !dns_json_addrs_ok(to) ||
+	    ttl > DNS_TTL_MAX)
 		return KITH_EVALUE;
-	if (!(records = address_records(to)))
-		return -ENOMEM;
-	return dump(set_body(&w, type_of(to->family), records, ttl), out, len);
-}
-
-/* Writes text (printable ASCII, at most DNS_TXT_MAX bytes) as one
- * zone-file character string, which is what deSEC takes as a TXT record:
- * in double quotes, '"' and '\' escaped. */
-static int txt_content(char out[TXT_CONTENT_MAX], const char *text)
-{
-	size_t n = strnlen(text, DNS_TXT_MAX + 1), at = 0;
-
-	if (n > DNS_TXT_MAX)
-		return KITH_EVALUE;
-	out[at++] = '"';
-	for (size_t i = 0; i < n; i++) {
-		if (text[i] < ' ' || text[i] > '~')
-			return KITH_EVALUE;
-		if (text[i] == '"' || text[i] == '\\')
-			out[at++] = '\\';
-		out[at++] = text[i];
-	}
-	out[at++] = '"';
-	out[at] = '\0';
-	return 0;
+	if ((rc = dns_json_address_records(&records, to, DNS_JSON_RECORD_TEXT)))
+		return rc;
+	return dns_json_dump(set_body(&w, type_of(to->family), records, ttl), out, len);
 }
 
 int dns_desec_txt(char **out, size_t *len, const char *zone, const char *name, const char *text,
                   uint32_t ttl)
 {
-	char content[TXT_CONTENT_MAX];
+	char content[DNS_JSON_TXT_CONTENT_MAX];
 	json_t *records;
 	struct where w;
 
@@ -393,12 +291,12 @@ int dns_desec_txt(char **out, size_t *len, const char *zone, const char *name, c
 	if (len)
 		*len = 0;
 	if (!out || !len || where_of(&w, zone, name) || ttl > DNS_TTL_MAX ||
-	    (text && txt_content(content, text)))
+	    (text && dns_json_txt_content(content, text)))
 		return KITH_EVALUE;
 	records = text ? json_pack("[s]", content) : json_array();
 	if (!records)
 		return -ENOMEM;
-	return dump(set_body(&w, "TXT", records, ttl), out, len);
+	return dns_json_dump(set_body(&w, "TXT", records, ttl), out, len);
 }
 
 /* ---- error answers ---- */
@@ -412,17 +310,6 @@ struct said {
 	char bound[12];
 	bool at_least; /* the bound is a minimum (else a maximum) */
 };
-
-/* Copies src[0..n) into dst as printable ASCII ('?' for any other
- * byte), cut at max bytes with "..." (dst holds max + 4). */
-static void printable(char *dst, const char *src, size_t n, size_t max)
-{
-	size_t i;
-
-	for (i = 0; i < n && i < max; i++)
-		dst[i] = src[i] >= ' ' && src[i] <= '~' ? src[i] : '?';
-	memcpy(dst + i, n > max ? "..." : "", n > max ? 4 : 1);
-}
 
 /* The first non-empty string in v, depth levels deep at most, in the
  * answer's order; *key gets the key of the outermost object it is under
@@ -485,9 +372,10 @@ static void read_said(struct said *s, const char *body, size_t len)
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
 	m = first_message(root, ERROR_DEPTH_MAX, &key);
 	if (m) {
-		printable(s->text, json_string_value(m), json_string_length(m), ERROR_QUOTE_MAX);
+		dns_json_printable(s->text, json_string_value(m), json_string_length(m),
+		                   ERROR_QUOTE_MAX);
 		if (key && strcmp(key, "detail") && strcmp(key, "non_field_errors"))
-			printable(s->field, key, strlen(key), sizeof(s->field) - 4);
+			dns_json_printable(s->field, key, strlen(key), sizeof(s->field) - 4);
 		/* MinValueValidator's and max_value's words. */
 		if (key && !strcmp(key, "ttl")) {
 			if (bound_after(s->bound, s->text, "greater than or equal to "))
@@ -499,42 +387,29 @@ static void read_said(struct said *s, const char *body, size_t len)
 	json_decref(root);
 }
 
-static void say(char *why, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void say(char *why, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || n == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, n, fmt, ap);
-	va_end(ap);
-}
-
 /* The sentence for a 400: a TTL out of deSEC's bounds, or another
  * refusal. */
 static void say_400(char *why, size_t n, const char *z, const struct said *s)
 {
 	if (s->bound[0] && s->at_least)
-		say(why, n,
-		    "deSEC refuses a TTL under the minimum of zone %s, %s seconds (HTTP 400): set "
-		    "the plan's TTL (--ttl) to at least %s, or ask deSEC's support for a lower "
-		    "minimum",
-		    z, s->bound, s->bound);
+		dns_json_say(why, n,
+		             "deSEC refuses a TTL under the minimum of zone %s, %s seconds (HTTP "
+		             "400): set the plan's TTL (--ttl) to at least %s, or ask deSEC's "
+		             "support for a lower minimum",
+		             z, s->bound, s->bound);
 	else if (s->bound[0])
-		say(why, n,
-		    "deSEC refuses a TTL over its maximum of %s seconds for zone %s (HTTP 400): "
-		    "lower the plan's TTL (--ttl)",
-		    s->bound, z);
+		dns_json_say(why, n,
+		             "deSEC refuses a TTL over its maximum of %s seconds for zone %s (HTTP "
+		             "400): lower the plan's TTL (--ttl)",
+		             s->bound, z);
 	else if (s->text[0])
-		say(why, n, "deSEC refused the change to zone %s (HTTP 400): %s%s%s", z, s->field,
-		    s->field[0] ? ": " : "", s->text);
+		dns_json_say(why, n, "deSEC refused the change to zone %s (HTTP 400): %s%s%s", z,
+		             s->field, s->field[0] ? ": " : "", s->text);
 	else
-		say(why, n,
-		    "deSEC could not read kith's request for zone %s (HTTP 400): is url deSEC's "
-		    "API?",
-		    z);
+		dns_json_say(why, n,
+		             "deSEC could not read kith's request for zone %s (HTTP 400): is url "
+		             "deSEC's API?",
+		             z);
 }
 
 /* The sentence for a status that is no 2xx, 401, 403 or 404: z is the
@@ -545,31 +420,33 @@ static void say_other(char *why, size_t n, long status, long retry_after, const 
 	if (status == 400)
 		say_400(why, n, z, s);
 	else if (status == 429 && retry_after > 0)
-		say(why, n,
-		    "deSEC throttles requests for zone %s (HTTP 429)%s: it allows a few changes "
-		    "per domain each minute and hour; try again in %ld seconds",
-		    z, says, retry_after);
+		dns_json_say(why, n,
+		             "deSEC throttles requests for zone %s (HTTP 429)%s: it allows a few "
+		             "changes per domain each minute and hour; try again in %ld seconds",
+		             z, says, retry_after);
 	else if (status == 429)
-		say(why, n,
-		    "deSEC throttles requests for zone %s (HTTP 429)%s: it allows a few changes "
-		    "per domain each minute and hour; try again later",
-		    z, says);
+		dns_json_say(why, n,
+		             "deSEC throttles requests for zone %s (HTTP 429)%s: it allows a few "
+		             "changes per domain each minute and hour; try again later",
+		             z, says);
 	else if (status >= 500 && status <= 599)
-		say(why, n, "deSEC failed (HTTP %ld) on zone %s%s: try again later", status, z,
-		    says);
+		dns_json_say(why, n, "deSEC failed (HTTP %ld) on zone %s%s: try again later",
+		             status, z, says);
 	else if (status >= 300 && status <= 399)
-		say(why, n,
+		dns_json_say(
+		    why, n,
 		    "the deSEC API redirects (HTTP %ld) for zone %s: set url to the API's own "
 		    "address, such as https://desec.io/api/v1 (kith follows no redirect)",
 		    status, z);
 	else if (status >= 100 && status <= 599)
-		say(why, n, "the deSEC API answered HTTP %ld for zone %s%s: is url deSEC's API?",
-		    status, z, says);
+		dns_json_say(why, n,
+		             "the deSEC API answered HTTP %ld for zone %s%s: is url deSEC's API?",
+		             status, z, says);
 	else
-		say(why, n,
-		    "the deSEC API gave no valid HTTP status (%ld) for zone %s: is url deSEC's "
-		    "API?",
-		    status, z);
+		dns_json_say(why, n,
+		             "the deSEC API gave no valid HTTP status (%ld) for zone %s: is url "
+		             "deSEC's API?",
+		             status, z);
 }
 
 enum dns_result dns_desec_status(long status, const char *body, size_t len, long retry_after,
@@ -579,36 +456,36 @@ enum dns_result dns_desec_status(long status, const char *body, size_t len, long
 	struct said s;
 
 	if (status >= 200 && status <= 299) {
-		say(why, n, "%s", "");
+		dns_json_say(why, n, "%s", "");
 		return DNS_RESULT_OK;
 	}
 	/* The caller's zone, but the sentence is printable whatever it is. */
 	zone = zone ? zone : "(none)";
-	printable(z, zone, strnlen(zone, DNS_NAME_TEXT_MAX + 2), DNS_NAME_TEXT_MAX + 1);
+	dns_json_printable(z, zone, strnlen(zone, DNS_NAME_TEXT_MAX + 2), DNS_NAME_TEXT_MAX + 1);
 	read_said(&s, body, len);
 	snprintf(says, sizeof(says), s.text[0] ? " (deSEC says: %s%s%s)" : "%s%s%s", s.field,
 	         s.field[0] ? ": " : "", s.text);
 	if (status == 401) {
-		say(why, n,
+		dns_json_say(
+		    why, n,
 		    "deSEC refuses the token for zone %s (HTTP 401)%s: check token, an API token "
-		    "of "
-		    "the deSEC account holding the zone, and that it has not expired",
+		    "of the deSEC account holding the zone, and that it has not expired",
 		    z, says);
 		return DNS_RESULT_REFUSED;
 	}
 	if (status == 403) {
-		say(why, n,
-		    "deSEC's token may not make this change in zone %s (HTTP 403)%s: give it write "
-		    "permission (a token policy with perm_write) on the records kith changes, and "
-		    "let this host in (allowed_subnets)",
-		    z, says);
+		dns_json_say(why, n,
+		             "deSEC's token may not make this change in zone %s (HTTP 403)%s: give "
+		             "it write permission (a token policy with perm_write) on the records "
+		             "kith changes, and let this host in (allowed_subnets)",
+		             z, says);
 		return DNS_RESULT_REFUSED;
 	}
 	if (status == 404) {
-		say(why, n,
-		    "deSEC has no domain %s in the token's account (HTTP 404)%s: check the zone, "
-		    "the token and url",
-		    z, says);
+		dns_json_say(why, n,
+		             "deSEC has no domain %s in the token's account (HTTP 404)%s: check "
+		             "the zone, the token and url",
+		             z, says);
 		return DNS_RESULT_NOTZONE;
 	}
 	say_other(why, n, status, retry_after, z, &s, says);

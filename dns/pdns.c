@@ -4,15 +4,14 @@
  * JSON_ALLOW_NUL) and, with JSON_REJECT_DUPLICATES, a key given twice, so
  * that what kith reads is what PowerDNS meant. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <arpa/inet.h>
 #include <jansson.h>
 
+#include "json_common.h"
 #include "pdns.h"
 #include "proto/error.h"
 
@@ -20,27 +19,6 @@
 #define ERROR_BODY_MAX 65536
 /* Characters of PowerDNS's "error" a sentence quotes; room for "..." too. */
 #define ERROR_QUOTE_MAX 300
-/* A name with its final dot and a NUL. */
-/* A TXT string in zone-file syntax: two quotes, every byte escaped at
- * worst, a NUL. */
-#define TXT_CONTENT_MAX (2 + 2 * DNS_TXT_MAX + 1)
-
-static char lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-/* ASCII case-insensitive equality of s[0..n) and the C string want: DNS
- * names and type mnemonics ignore case, whatever the locale. */
-static bool same_text(const char *s, size_t n, const char *want)
-{
-	size_t i;
-
-	for (i = 0; i < n && want[i]; i++)
-		if (lower(s[i]) != lower(want[i]))
-			return false;
-	return i == n && !want[i];
-}
 
 /* Whether a server_id keeps to what dns/cred.h accepts, and is no "." or
  * ".." path segment that an HTTP client would fold away. */
@@ -93,37 +71,29 @@ int dns_pdns_zone_url(char *out, size_t n, const struct dns_cred *cred, const ch
  * maybe a boolean "disabled") to out unless disabled or there already. */
 static int read_record(json_t *r, int family, struct dns_addrs *out)
 {
-	json_t *content = json_object_get(r, "content");
 	json_t *disabled = json_object_get(r, "disabled");
-	size_t size = family == AF_INET ? 4 : 16;
 	uint8_t addr[16];
+	int rc;
 
-	if (!json_is_string(content) || (disabled && !json_is_boolean(disabled)))
+	if (disabled && !json_is_boolean(disabled))
 		return KITH_EMALFORMED;
-	if (inet_pton(family, json_string_value(content), addr) != 1)
-		return KITH_EMALFORMED;
+	if ((rc = dns_json_address(addr, family, json_object_get(r, "content"))))
+		return rc;
 	if (json_is_true(disabled))
 		return 0;
-	for (size_t i = 0; i < out->n; i++)
-		if (!memcmp(out->addr[i], addr, size))
-			return 0;
-	if (out->n == DNS_ADDRS_MAX)
-		return KITH_ETOOBIG;
-	memcpy(out->addr[out->n++], addr, size);
-	return 0;
+	return dns_json_addrs_add(out, addr);
 }
 
-/* Reads the set's TTL and its records' addresses. */
+/* Reads the set's TTL and its records' addresses (out->family is
+ * family). */
 static int read_set(json_t *set, int family, struct dns_addrs *out, uint32_t *ttl)
 {
-	json_t *t = json_object_get(set, "ttl"), *r;
+	json_t *r;
 	size_t i;
 	int rc;
 
-	if (!json_is_integer(t) || json_integer_value(t) < 0 ||
-	    json_integer_value(t) > (json_int_t)UINT32_MAX)
-		return KITH_EMALFORMED;
-	*ttl = (uint32_t)json_integer_value(t);
+	if ((rc = dns_json_ttl(ttl, json_object_get(set, "ttl"))))
+		return rc;
 	json_array_foreach(json_object_get(set, "records"), i, r)
 	{
 		if ((rc = read_record(r, family, out)))
@@ -148,8 +118,8 @@ static int find_set(json_t *rrsets, const char *owner, const char *type, json_t 
 		if (!json_is_string(name) || !json_is_string(t) ||
 		    !json_is_array(json_object_get(s, "records")))
 			return KITH_EMALFORMED;
-		if (!same_text(json_string_value(t), json_string_length(t), type) ||
-		    !same_text(json_string_value(name), json_string_length(name), owner))
+		if (!dns_json_same_text(json_string_value(t), json_string_length(t), type) ||
+		    !dns_json_same_text(json_string_value(name), json_string_length(name), owner))
 			continue;
 		if (*set)
 			return KITH_EMALFORMED;
@@ -197,21 +167,6 @@ cleanup:
 	return rc;
 }
 
-/* Writes body compactly into *out (malloc'd by jansson's default
- * allocator: free() releases it) and drops body; -ENOMEM for a NULL body,
- * what a failed json_pack() gives. */
-static int dump(json_t *body, char **out, size_t *len)
-{
-	if (!body)
-		return -ENOMEM;
-	*out = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	if (!*out)
-		return -ENOMEM;
-	*len = strlen(*out);
-	return 0;
-}
-
 static json_t *delete_body(const char *owner, const char *type)
 {
 	return json_pack("{s:[{s:s, s:s, s:s}]}", "rrsets", "name", owner, "type", type,
@@ -225,86 +180,32 @@ static json_t *replace_body(const char *owner, const char *type, uint32_t ttl, j
 	                 "ttl", (json_int_t)ttl, "changetype", "REPLACE", "records", records);
 }
 
-/* [{"content": ADDRESS, "disabled": false}, ...] for the addresses of to,
- * or NULL when out of memory. */
-static json_t *address_records(const struct dns_addrs *to)
-{
-	json_t *records = json_array();
-	char text[INET6_ADDRSTRLEN];
-
-	for (size_t i = 0; records && i < to->n; i++) {
-		if (!inet_ntop(to->family, to->addr[i], text, sizeof(text)) ||
-		    json_array_append_new(
-		        records, json_pack("{s:s, s:b}", "content", text, "disabled", 0))) {
-			json_decref(records);
-			records = NULL;
-		}
-	}
-	return records;
-}
-
-/* Whether to holds a valid set for a body: its family, its size, each
- * address once (PowerDNS refuses a duplicate with 422). */
-static bool addrs_ok(const struct dns_addrs *to)
-{
-	size_t size = to->family == AF_INET ? 4 : 16;
-
-	if ((to->family != AF_INET && to->family != AF_INET6) || to->n > DNS_ADDRS_MAX)
-		return false;
-	for (size_t i = 0; i < to->n; i++)
-		for (size_t j = i + 1; j < to->n; j++)
-			if (!memcmp(to->addr[i], to->addr[j], size))
-				return false;
-	return true;
-}
-
 int dns_pdns_replace(char **out, size_t *len, const char *name, const struct dns_addrs *to,
                      uint32_t ttl)
 {
 	char owner[DNS_NAME_DOT_MAX];
 	const char *type;
 	json_t *records;
+	int rc;
 
 	if (out)
 		*out = NULL;
 	if (len)
 		*len = 0;
-	if (!out || !len || !to || dns_name_copy(owner, name, true) || !addrs_ok(to) ||
+	if (!out || !len || !to || dns_name_copy(owner, name, true) || !dns_json_addrs_ok(to) ||
 	    ttl > DNS_TTL_MAX)
 		return KITH_EVALUE;
 	type = to->family == AF_INET ? "A" : "AAAA";
 	if (to->n == 0)
-		return dump(delete_body(owner, type), out, len);
-	if (!(records = address_records(to)))
-		return -ENOMEM;
-	return dump(replace_body(owner, type, ttl, records), out, len);
-}
-
-/* Writes text (printable ASCII, at most DNS_TXT_MAX bytes) as one
- * zone-file character string, which is what the API takes as a TXT
- * record's content: in double quotes, '"' and '\' escaped. */
-static int txt_content(char out[TXT_CONTENT_MAX], const char *text)
-{
-	size_t n = strnlen(text, DNS_TXT_MAX + 1), at = 0;
-
-	if (n > DNS_TXT_MAX)
-		return KITH_EVALUE;
-	out[at++] = '"';
-	for (size_t i = 0; i < n; i++) {
-		if (text[i] < ' ' || text[i] > '~')
-			return KITH_EVALUE;
-		if (text[i] == '"' || text[i] == '\\')
-			out[at++] = '\\';
-		out[at++] = text[i];
-	}
-	out[at++] = '"';
-	out[at] = '\0';
-	return 0;
+		return dns_json_dump(delete_body(owner, type), out, len);
+	if ((rc = dns_json_address_records(&records, to, DNS_JSON_RECORD_CONTENT)))
+		return rc;
+	return dns_json_dump(replace_body(owner, type, ttl, records), out, len);
 }
 
 int dns_pdns_txt(char **out, size_t *len, const char *name, const char *text, uint32_t ttl)
 {
-	char owner[DNS_NAME_DOT_MAX], content[TXT_CONTENT_MAX];
+	char owner[DNS_NAME_DOT_MAX], content[DNS_JSON_TXT_CONTENT_MAX];
 	json_t *records;
 
 	if (out)
@@ -314,24 +215,13 @@ int dns_pdns_txt(char **out, size_t *len, const char *name, const char *text, ui
 	if (!out || !len || dns_name_copy(owner, name, true) || ttl > DNS_TTL_MAX)
 		return KITH_EVALUE;
 	if (!text)
-		return dump(delete_body(owner, "TXT"), out, len);
-	if (txt_content(content, text))
+		return dns_json_dump(delete_body(owner, "TXT"), out, len);
+	if (dns_json_txt_content(content, text))
 		return KITH_EVALUE;
 	records = json_pack("[{s:s, s:b}]", "content", content, "disabled", 0);
 	if (!records)
 		return -ENOMEM;
-	return dump(replace_body(owner, "TXT", ttl, records), out, len);
-}
-
-/* Copies src[0..n) into dst as printable ASCII ('?' for any other
- * byte), cut at max bytes with "..." (dst holds max + 4). */
-static void printable(char *dst, const char *src, size_t n, size_t max)
-{
-	size_t i;
-
-	for (i = 0; i < n && i < max; i++)
-		dst[i] = src[i] >= ' ' && src[i] <= '~' ? src[i] : '?';
-	memcpy(dst + i, n > max ? "..." : "", n > max ? 4 : 1);
+	return dns_json_dump(replace_body(owner, "TXT", ttl, records), out, len);
 }
 
 /* PowerDNS's "error" in body[0..len), if it is JSON with one, made
@@ -347,21 +237,8 @@ static void error_quote(char q[ERROR_QUOTE_MAX + 4], const char *body, size_t le
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
 	e = json_object_get(root, "error");
 	if (json_is_string(e))
-		printable(q, json_string_value(e), json_string_length(e), ERROR_QUOTE_MAX);
+		dns_json_printable(q, json_string_value(e), json_string_length(e), ERROR_QUOTE_MAX);
 	json_decref(root);
-}
-
-static void say(char *why, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void say(char *why, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || n == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, n, fmt, ap);
-	va_end(ap);
 }
 
 /* The sentence for a status that is no 2xx, 401, 403 or 404: z is the
@@ -371,27 +248,30 @@ static void say_other(char *why, size_t n, long status, const char *z, const cha
                       const char *says)
 {
 	if (status == 422 && q[0])
-		say(why, n, "PowerDNS refused the change to zone %s: %s", z, q);
+		dns_json_say(why, n, "PowerDNS refused the change to zone %s: %s", z, q);
 	else if (status == 422)
-		say(why, n, "PowerDNS refused the change to zone %s (HTTP 422): see its log", z);
+		dns_json_say(why, n,
+		             "PowerDNS refused the change to zone %s (HTTP 422): see its log", z);
 	else if (status >= 500 && status <= 599)
-		say(why, n, "PowerDNS failed (HTTP %ld) on zone %s%s: see its log", status, z,
-		    says);
+		dns_json_say(why, n, "PowerDNS failed (HTTP %ld) on zone %s%s: see its log", status,
+		             z, says);
 	else if (status >= 300 && status <= 399)
-		say(why, n,
-		    "the PowerDNS API redirects (HTTP %ld) for zone %s: set url to the API's own "
-		    "address (kith follows no redirect)",
-		    status, z);
+		dns_json_say(why, n,
+		             "the PowerDNS API redirects (HTTP %ld) for zone %s: set url to the "
+		             "API's own address (kith follows no redirect)",
+		             status, z);
 	else if (status == 400)
-		say(why, n,
-		    "PowerDNS could not read kith's request for zone %s (HTTP 400)%s: is url its "
-		    "API?",
-		    z, says);
+		dns_json_say(why, n,
+		             "PowerDNS could not read kith's request for zone %s (HTTP 400)%s: is "
+		             "url its API?",
+		             z, says);
 	else if (status >= 100 && status <= 599)
-		say(why, n, "the PowerDNS API answered HTTP %ld for zone %s%s: is url its API?",
-		    status, z, says);
+		dns_json_say(why, n,
+		             "the PowerDNS API answered HTTP %ld for zone %s%s: is url its API?",
+		             status, z, says);
 	else
-		say(why, n,
+		dns_json_say(
+		    why, n,
 		    "the PowerDNS API gave no valid HTTP status (%ld) for zone %s: is url its API?",
 		    status, z);
 }
@@ -402,26 +282,26 @@ enum dns_result dns_pdns_status(long status, const char *body, size_t len, const
 	char q[ERROR_QUOTE_MAX + 4], says[ERROR_QUOTE_MAX + 24], z[DNS_NAME_TEXT_MAX + 8];
 
 	if (status >= 200 && status <= 299) {
-		say(why, n, "%s", "");
+		dns_json_say(why, n, "%s", "");
 		return DNS_RESULT_OK;
 	}
 	/* The caller's zone, but the sentence is printable whatever it is. */
 	zone = zone ? zone : "(none)";
-	printable(z, zone, strnlen(zone, DNS_NAME_TEXT_MAX + 2), DNS_NAME_TEXT_MAX + 1);
+	dns_json_printable(z, zone, strnlen(zone, DNS_NAME_TEXT_MAX + 2), DNS_NAME_TEXT_MAX + 1);
 	error_quote(q, body, len);
 	snprintf(says, sizeof(says), q[0] ? " (PowerDNS says: %s)" : "%s", q);
 	if (status == 401 || status == 403) {
-		say(why, n,
-		    "the PowerDNS API refuses the token for zone %s (HTTP %ld)%s: check token (its "
-		    "api-key)",
-		    z, status, says);
+		dns_json_say(why, n,
+		             "the PowerDNS API refuses the token for zone %s (HTTP %ld)%s: check "
+		             "token (its api-key)",
+		             z, status, says);
 		return DNS_RESULT_REFUSED;
 	}
 	if (status == 404) {
-		say(why, n,
-		    "PowerDNS does not serve zone %s under the credential's server_id (or the url "
-		    "is not its API)%s: check the zone, server_id and url",
-		    z, says);
+		dns_json_say(why, n,
+		             "PowerDNS does not serve zone %s under the credential's server_id (or "
+		             "the url is not its API)%s: check the zone, server_id and url",
+		             z, says);
 		return DNS_RESULT_NOTZONE;
 	}
 	say_other(why, n, status, z, q, says);
