@@ -4,7 +4,10 @@
  * BLAKE2b(owner || service), with its own easy handle kept from check to
  * check (its TLS session cache; connections live in the multi handle's
  * cache) and a loop timer for its next check. A check that web refuses
- * (too many in flight) is retried shortly after and counted as deferred.
+ * (too many in flight) is counted as deferred and waits in line: checks
+ * that come due while others wait join the line's end, and a slot freed
+ * goes to its head, so that with more checks due than slots every service
+ * still gets its turn (random retries let some lose for seconds).
  *
  * What libcurl may do is bounded, as URLs come from peers: only the
  * protocols of check_protocols, no redirects, at most HEALTH_BODY_KEEP
@@ -79,7 +82,9 @@ struct check {
 	uint64_t next_due_ms;    /* when the check after the running one is due */
 	bool in_flight;
 	bool deferred; /* counted once per refused check */
-	char *body;    /* the body's first bytes, when expect_body is set */
+	bool waiting;  /* in the line of deferred checks */
+	struct check *wait_next;
+	char *body; /* the body's first bytes, when expect_body is set */
 	size_t body_len, body_cap;
 	bool body_full;        /* stopped reading at HEALTH_BODY_KEEP */
 	uint64_t tls_expires;  /* last certificate expiry seen for target */
@@ -99,7 +104,8 @@ struct health {
 	struct web *web;
 	health_result_fn fn;
 	void *arg;
-	struct keymap checks; /* key -> struct check */
+	struct keymap checks;                /* key -> struct check */
+	struct check *wait_head, *wait_tail; /* deferred checks, oldest first */
 	char *ca_file;
 	bool refuse_private;
 	struct health_stats stats;
@@ -126,8 +132,48 @@ int health_new(struct health **out, struct loop *l, struct web *w, health_result
 	return 0;
 }
 
+/* ---- the line of deferred checks ---- */
+
+static void wait_push(struct health *h, struct check *c)
+{
+	c->waiting = true;
+	c->wait_next = NULL;
+	if (h->wait_tail)
+		h->wait_tail->wait_next = c;
+	else
+		h->wait_head = c;
+	h->wait_tail = c;
+}
+
+static void wait_remove(struct health *h, struct check *c)
+{
+	struct check **p = &h->wait_head, *prev = NULL;
+
+	if (!c->waiting)
+		return;
+	while (*p && *p != c) {
+		prev = *p;
+		p = &(*p)->wait_next;
+	}
+	if (*p)
+		*p = c->wait_next;
+	if (h->wait_tail == c)
+		h->wait_tail = prev;
+	c->waiting = false;
+	c->wait_next = NULL;
+}
+
+/* A slot may be free: the head of the line tries at once. Slots freed by
+ * other users of web (alerts, DNS) are found by the head's retry timer. */
+static void wait_wake(struct health *h)
+{
+	if (h->wait_head)
+		loop_timer_start(h->loop, &h->wait_head->timer, 0);
+}
+
 static void check_free(struct health *h, struct check *c)
 {
+	wait_remove(h, c);
 	if (c->in_flight)
 		web_cancel(h->web, c->easy);
 	loop_timer_stop(h->loop, &c->timer);
@@ -594,6 +640,7 @@ static void on_done(void *arg, CURL *easy, CURLcode result)
 	c->body = NULL;
 	c->body_cap = c->body_len = 0;
 	schedule_next(c);
+	wait_wake(c->h);
 	report(c, &r); /* last: c may be gone after it */
 }
 
@@ -605,17 +652,24 @@ static void on_check_due(struct loop *l, void *arg)
 
 	if (c->in_flight)
 		return;
-	err = check_setup(c);
+	/* Behind the checks already waiting, if any. */
+	err = h->wait_head && h->wait_head != c ? -EBUSY : check_setup(c);
 	if (!err)
 		err = web_submit(h->web, c->easy, on_done, c);
 	if (err == -EBUSY) {
 		if (!c->deferred)
 			h->stats.deferred++;
 		c->deferred = true;
+		if (!c->waiting)
+			wait_push(h, c);
 		loop_timer_start(l, &c->timer,
 		                 HEALTH_BUSY_RETRY_MS +
 		                     randombytes_uniform(HEALTH_BUSY_RETRY_SPREAD_MS));
 		return;
+	}
+	if (c->waiting) {
+		wait_remove(h, c);
+		wait_wake(h); /* the next may fit too */
 	}
 	c->next_due_ms = next_due(c, loop_now_ms(l), c->deferred);
 	c->deferred = false;
