@@ -100,16 +100,33 @@ class PowerDNS:
     """pdns_server on 127.0.0.1 with the sqlite3 backend and its HTTP API,
     serving PZONE with www A P_PRIMARY, made through the API itself."""
 
-    def __init__(self, root, dns_port, api_port):
+    def __init__(self, root):
         self.dir = os.path.join(root, "pdns")
         os.makedirs(self.dir)
-        self.port, self.api_port = dns_port, api_port
         self.key = base64.b64encode(os.urandom(24)).decode()
         db = os.path.join(self.dir, "pdns.sqlite3")
         with open("/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql") as f:
             con = sqlite3.connect(db)
             con.executescript(f.read())
             con.close()
+        # A port free_ports() found free may be taken before pdns_server
+        # binds it (other tests run beside this one): pdns_server then
+        # runs on without its web server. Three tries, each on new ports.
+        self.proc = None
+        for attempt in range(3):
+            self.port, self.api_port = free_ports(2)
+            if self.start(db):
+                break
+            self.stop()
+        else:
+            raise Failed("the PowerDNS API did not come up on three pairs of ports")
+        self.api("POST", "/zones", {
+            "name": PZONE + ".", "kind": "Native", "nameservers": ["ns." + PZONE + "."],
+            "rrsets": [{"name": PNAME + ".", "type": "A", "ttl": 60, "changetype": "REPLACE",
+                        "records": [{"content": P_PRIMARY, "disabled": False}]}]})
+
+    def start(self, db):
+        dns_port, api_port = self.port, self.api_port
         with open(os.path.join(self.dir, "pdns.conf"), "w") as f:
             f.write("launch=gsqlite3\ngsqlite3-database=%s\nlocal-address=127.0.0.1\n"
                     "local-port=%d\napi=yes\napi-key=%s\nwebserver=yes\n"
@@ -117,14 +134,14 @@ class PowerDNS:
                     "webserver-allow-from=127.0.0.0/8\nsocket-dir=%s\nguardian=no\n"
                     "daemon=no\ndisable-syslog=yes\n" % (db, dns_port, self.key, api_port,
                                                           self.dir))
-        self.log = open(os.path.join(self.dir, "pdns.log"), "w")
+        self.log = open(os.path.join(self.dir, "pdns.log"), "a")
         self.proc = subprocess.Popen([which("pdns_server"), "--config-dir=" + self.dir],
                                      stdout=self.log, stderr=self.log)
-        wait_until(lambda: self.api("GET", "") is not None, 20, "the PowerDNS API")
-        self.api("POST", "/zones", {
-            "name": PZONE + ".", "kind": "Native", "nameservers": ["ns." + PZONE + "."],
-            "rrsets": [{"name": PNAME + ".", "type": "A", "ttl": 60, "changetype": "REPLACE",
-                        "records": [{"content": P_PRIMARY, "disabled": False}]}]})
+        try:
+            wait_until(lambda: self.api("GET", "") is not None, 20, "the PowerDNS API")
+            return True
+        except Failed:
+            return False
 
     def api(self, method, path, body=None):
         req = urllib.request.Request(
@@ -151,10 +168,16 @@ class PowerDNS:
         return path
 
     def stop(self):
-        if self.proc.poll() is None:
+        if self.proc and self.proc.poll() is None:
             self.proc.terminate()
-            self.proc.wait(timeout=10)
-        self.log.close()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        if self.proc:
+            self.log.close()
+        self.proc = None
 
 
 def cred_file(root, name, port, secret):
@@ -167,9 +190,13 @@ def cred_file(root, name, port, secret):
 
 def test(tap, fed):
     owner, m1, m2, m3 = fed.agents
-    knot_port, http_port, smtp_port, hook_port, pdns_port, api_port = free_ports(6)
+    knot_port, http_port, smtp_port, hook_port = free_ports(4)
     knot = Knot(fed.root, knot_port)
-    pdns = PowerDNS(fed.root, pdns_port, api_port)
+    try:
+        pdns = PowerDNS(fed.root)
+    except Failed:
+        knot.stop()
+        raise
     primary = Service(fed.root, http_port, PRIMARY)
     standby = Service(fed.root, http_port, STANDBY)
     p_primary = Service(fed.root, http_port, P_PRIMARY)
