@@ -7,6 +7,7 @@ from the environment: KITH, KITHD, KITH_ROGUE (set by ctest).
 """
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -24,16 +25,41 @@ class Failed(Exception):
     pass
 
 
+def ephemeral_range():
+    """The ports the kernel hands out for outgoing connections."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+            return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_ports(n):
-    """n distinct TCP ports free on 127.0.0.1 right now."""
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
+    """n distinct TCP ports free on 127.0.0.1 (and UDP, for DNS servers)
+    right now, taken below the kernel's ephemeral range: a port the kernel
+    may give any outgoing connection (tests run side by side, apt
+    downloading, Prometheus scraping) could be taken between this choice
+    and the bind of the server it is for."""
+    lo, _ = ephemeral_range()
+    first, last = (20000, lo - 1) if lo > 21000 else (lo // 2, lo - 1)
+    rng = random.SystemRandom()
+    ports = []
+    for _ in range(200 * n):
+        if len(ports) == n:
+            break
+        port = rng.randint(first, last)
+        if port in ports:
+            continue
+        try:
+            for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                with socket.socket(socket.AF_INET, kind) as s:
+                    s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        ports.append(port)
+    if len(ports) < n:
+        raise Failed("no %d free ports between %d and %d" % (n, first, last))
     return ports
 
 
