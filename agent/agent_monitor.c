@@ -204,11 +204,6 @@ void agent_monitor_member_changed(struct agent *a, const uint8_t peer[PROTO_KEY_
 
 /* ---- kith health ---- */
 
-static const char *status_name(enum proto_status s)
-{
-	return s == PROTO_STATUS_UP ? "up" : s == PROTO_STATUS_DEGRADED ? "degraded" : "down";
-}
-
 static void pack_observer(msgpack_packer *pk, const struct monitor_obs *o, uint64_t now)
 {
 	char id[PROTO_PEERID_TEXT_LEN + 1];
@@ -217,9 +212,9 @@ static void pack_observer(msgpack_packer *pk, const struct monitor_obs *o, uint6
 	proto_peerid_format(id, o->observer);
 	mp_map_begin(&m);
 	mp_map_str(&m, CTL_REPLY_ID, id);
-	mp_map_str(&m, CTL_REPLY_STATUS, status_name(o->status));
+	mp_map_str(&m, CTL_REPLY_STATUS, proto_status_name(o->status));
 	if (o->standby)
-		mp_map_str(&m, CTL_REPLY_STANDBY, status_name(o->standby));
+		mp_map_str(&m, CTL_REPLY_STANDBY, proto_status_name(o->standby));
 	mp_map_uint(&m, CTL_REPLY_LATENCY_MS, o->latency_ms);
 	mp_map_uint(&m, CTL_REPLY_AGE, now > o->checked_at ? now - o->checked_at : 0);
 	mp_map_str(&m, CTL_REPLY_OBS_ERROR, o->error);

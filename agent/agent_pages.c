@@ -217,66 +217,91 @@ static void fill_site(struct agent *a, struct page_site *site)
 
 /* ---- the network ---- */
 
+/* A member of the page, with the key its services are sorted by. */
+struct entry {
+	uint8_t key[PROTO_KEY_LEN];
+	struct page_member pm;
+};
+
 struct roster {
 	struct agent *a;
-	struct page_member *members;
+	struct entry *entries;
 	size_t n, cap;
 };
 
 static void add_member(void *arg, const struct trust_member *t)
 {
 	struct roster *r = arg;
+	struct entry *e;
 
-	if (r->n < r->cap)
-		fill_member(r->a, &r->members[r->n++], t->peer, t->name);
+	if (r->n == r->cap)
+		return;
+	e = &r->entries[r->n++];
+	memcpy(e->key, t->peer, PROTO_KEY_LEN);
+	fill_member(r->a, &e->pm, t->peer, t->name);
 }
 
 static int by_name_then_id(const void *x, const void *y)
 {
-	const struct page_member *a = x, *b = y;
-	int c = strcmp(a->name, b->name);
+	const struct entry *a = x, *b = y;
+	int c = strcmp(a->pm.name, b->pm.name);
 
-	return c ? c : strcmp(a->peer_id, b->peer_id);
+	return c ? c : strcmp(a->pm.peer_id, b->pm.peer_id);
+}
+
+/* The first of items[0..n) (sorted by owner) whose owner is not below key. */
+static size_t first_of(const struct item *items, size_t n, const uint8_t key[PROTO_KEY_LEN])
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (memcmp(items[mid].owner, key, PROTO_KEY_LEN) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 static int network(struct agent *a, bool json, struct page_buf *out)
 {
 	struct model m = {.a = a};
 	struct roster r = {.a = a, .cap = trust_count(a->trust)};
+	struct page_member *members = NULL;
+	struct page_service *services = NULL;
 	struct page_site site;
-	uint8_t key[PROTO_KEY_LEN];
-	char why[80];
-	size_t k = 0;
 	int rc;
 
 	monitor_each(a->monitor, collect, &m);
-	r.members = calloc(r.cap ? r.cap : 1, sizeof(*r.members));
-	rc = m.err ? m.err : r.members ? 0 : -ENOMEM;
+	r.entries = calloc(r.cap ? r.cap : 1, sizeof(*r.entries));
+	members = calloc(r.cap ? r.cap : 1, sizeof(*members));
+	services = calloc(m.n ? m.n : 1, sizeof(*services));
+	rc = m.err ? m.err : r.entries && members && services ? 0 : -ENOMEM;
 	if (!rc) {
 		trust_each(a->trust, false, add_member, &r);
-		qsort(r.members, r.n, sizeof(*r.members), by_name_then_id);
+		qsort(r.entries, r.n, sizeof(*r.entries), by_name_then_id);
+		/* Each member's services: its slice of the items sorted by
+		 * owner. */
 		qsort(m.items, m.n, sizeof(*m.items), by_owner_then_name);
-		/* Each member's services: its slice of the sorted items, copied
-		 * in place into a contiguous array per member. */
-		struct page_service *flat = calloc(m.n ? m.n : 1, sizeof(*flat));
-		if (!flat)
-			rc = -ENOMEM;
-		for (size_t i = 0; !rc && i < r.n; i++) {
-			if (proto_peerid_parse(key, r.members[i].peer_id, why, sizeof(why)) != 0)
-				continue;
-			r.members[i].services = flat + k;
-			for (size_t j = 0; j < m.n; j++)
-				if (!memcmp(m.items[j].owner, key, PROTO_KEY_LEN))
-					flat[k++] = m.items[j].s;
-			r.members[i].n_services = (size_t)(flat + k - r.members[i].services);
+		for (size_t i = 0; i < m.n; i++)
+			services[i] = m.items[i].s;
+		for (size_t i = 0; i < r.n; i++) {
+			size_t j = first_of(m.items, m.n, r.entries[i].key), k = j;
+			while (k < m.n &&
+			       !memcmp(m.items[k].owner, r.entries[i].key, PROTO_KEY_LEN))
+				k++;
+			members[i] = r.entries[i].pm;
+			members[i].services = services + j;
+			members[i].n_services = k - j;
 		}
 		fill_site(a, &site);
-		if (!rc)
-			rc = json ? page_network_json(out, &site, r.members, r.n)
-			          : page_network_html(out, &site, r.members, r.n);
-		free(flat);
+		rc = json ? page_network_json(out, &site, members, r.n)
+		          : page_network_html(out, &site, members, r.n);
 	}
-	free(r.members);
+	free(services);
+	free(members);
+	free(r.entries);
 	model_free(&m);
 	return rc;
 }

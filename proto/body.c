@@ -438,6 +438,13 @@ static int service_field(struct mp_reader *r, uint64_t key, void *body)
 	return FIELD_UNKNOWN;
 }
 
+const char *proto_status_name(enum proto_status s)
+{
+	static const char *const names[] = {"unknown", "up", "degraded", "down"};
+
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
+}
+
 unsigned proto_ip_families(const struct proto_ip *list, uint32_t n)
 {
 	unsigned mask = 0;

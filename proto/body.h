@@ -94,6 +94,9 @@ enum proto_status {
 	PROTO_STATUS_DOWN = 3,
 };
 
+/* "up", "degraded", "down", or "unknown" for any other value. */
+const char *proto_status_name(enum proto_status s);
+
 /* kind "observation", name = hex(owner) "/" service: one observer's latest
  * view of one service. */
 struct proto_observation {

@@ -19,19 +19,6 @@ void show_time(char *buf, size_t n, uint64_t t)
 		snprintf(buf, n, "%" PRIu64, t);
 }
 
-static const char *status_name(enum proto_status s)
-{
-	switch (s) {
-	case PROTO_STATUS_UP:
-		return "up";
-	case PROTO_STATUS_DEGRADED:
-		return "degraded";
-	case PROTO_STATUS_DOWN:
-		return "down";
-	}
-	return "unknown";
-}
-
 /* Decoded bodies, one per known kind. */
 union body {
 	struct proto_member member;
@@ -106,7 +93,7 @@ static void summary_text(FILE *f, const struct proto_record *rec, const union bo
 		        b->service.n_boxes);
 		break;
 	case PROTO_KIND_OBSERVATION:
-		fprintf(f, "%s %ums", status_name(b->observation.status),
+		fprintf(f, "%s %ums", proto_status_name(b->observation.status),
 		        b->observation.latency_ms);
 		break;
 	case PROTO_KIND_GRANT:
@@ -211,7 +198,7 @@ static void body_json(FILE *f, const struct proto_record *rec, const union body 
 		json_key(f, "service", 0);
 		json_cstring(f, b->observation.service);
 		json_key(f, "status", 0);
-		json_cstring(f, status_name(b->observation.status));
+		json_cstring(f, proto_status_name(b->observation.status));
 		fprintf(f, ",\"latency_ms\":%u,\"checked_at\":%" PRIu64 ",\"tls_expires\":%" PRIu64,
 		        b->observation.latency_ms, b->observation.checked_at,
 		        b->observation.tls_expires);

@@ -184,7 +184,7 @@ static void service_item(struct page_buf *b, const struct page_member *m,
 
 static void member_row(struct page_buf *b, const struct page_member *m)
 {
-	const char *state = page_state_word(m->state);
+	const char *state = proto_member_state_name(m->state);
 
 	page_puts(b, "<tr class=\"member\" id=\"member-");
 	page_id(b, m->peer_id, sizeof(m->peer_id));
@@ -359,7 +359,7 @@ static void history_bar(struct page_buf *b, const struct page_service *svc, cons
 static void observer_row(struct page_buf *b, const struct page_site *site,
                          const struct page_observer *o)
 {
-	const char *word = page_status_word(o->status);
+	const char *word = proto_status_name(o->status);
 	struct page_time t;
 	char age[32];
 
@@ -448,7 +448,7 @@ static void service_section(struct page_buf *b, const struct page_site *site,
 
 static void member_header(struct page_buf *b, const struct page_member *m)
 {
-	const char *state = page_state_word(m->state);
+	const char *state = proto_member_state_name(m->state);
 
 	page_puts(b, "<header>\n<nav aria-label=\"Breadcrumb\"><a href=\"/\">\xe2\x86\x90 Network"
 	             "</a></nav>\n<h1>");
@@ -474,7 +474,7 @@ int page_member_html(struct page_buf *out, const struct page_site *site,
 	member_header(out, m);
 	page_puts(out, "<main class=\"member\" data-peer=\"");
 	html(out, m->peer_id, sizeof(m->peer_id));
-	page_putf(out, "\" data-state=\"%s\">\n", page_state_word(m->state));
+	page_putf(out, "\" data-state=\"%s\">\n", proto_member_state_name(m->state));
 	if (m->n_services == 0)
 		page_puts(out, "<p class=\"muted\">This member has no service known here.</p>\n");
 	else

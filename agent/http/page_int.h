@@ -43,12 +43,6 @@ void page_url(struct page_buf *b, const char *s, size_t size);
  * other byte '_'. */
 void page_id(struct page_buf *b, const char *s, size_t size);
 
-/* An observer's status in verdict_name()'s words ("unknown" also for
- * values outside the enum). */
-const char *page_status_word(enum proto_status s);
-/* "alive", "suspect", "dead", "left" or "unknown". */
-const char *page_state_word(enum proto_member_state s);
-
 /* A time in the forms the pages print. */
 struct page_time {
 	char date[11]; /* 2026-12-04 */

@@ -53,7 +53,7 @@ static void member_head(struct page_buf *b, const struct page_member *m)
 	jstr(b, m->peer_id, sizeof(m->peer_id));
 	page_puts(b, ",\"name\":");
 	jstr(b, m->name, sizeof(m->name));
-	page_putf(b, ",\"state\":\"%s\"", page_state_word(m->state));
+	page_putf(b, ",\"state\":\"%s\"", proto_member_state_name(m->state));
 }
 
 static void network_member(struct page_buf *b, const struct page_member *m)
@@ -128,7 +128,7 @@ static void observer(struct page_buf *b, const struct page_observer *o)
 	jstr(b, o->peer_id, sizeof(o->peer_id));
 	page_puts(b, ",\"name\":");
 	jstr(b, o->name, sizeof(o->name));
-	page_putf(b, ",\"status\":\"%s\",\"latency_ms\":", page_status_word(o->status));
+	page_putf(b, ",\"status\":\"%s\",\"latency_ms\":", proto_status_name(o->status));
 	if (o->status)
 		page_putf(b, "%lu", (unsigned long)o->latency_ms);
 	else

@@ -215,34 +215,6 @@ void page_id(struct page_buf *b, const char *s, size_t size)
 	}
 }
 
-const char *page_status_word(enum proto_status s)
-{
-	switch (s) {
-	case PROTO_STATUS_UP:
-		return "up";
-	case PROTO_STATUS_DEGRADED:
-		return "degraded";
-	case PROTO_STATUS_DOWN:
-		return "down";
-	}
-	return "unknown";
-}
-
-const char *page_state_word(enum proto_member_state s)
-{
-	switch (s) {
-	case PROTO_STATE_ALIVE:
-		return "alive";
-	case PROTO_STATE_SUSPECT:
-		return "suspect";
-	case PROTO_STATE_DEAD:
-		return "dead";
-	case PROTO_STATE_LEFT:
-		return "left";
-	}
-	return "unknown";
-}
-
 bool page_day(struct page_time *t, uint64_t at)
 {
 	time_t tt = (time_t)at;
