@@ -42,6 +42,8 @@ static void trust_added(void *arg, const uint8_t peer[PROTO_KEY_LEN])
 	struct agent *a = arg;
 	char who[PROTO_PEERID_SHORT_LEN + 1];
 
+	if (a->gossip)
+		gossip_authors_changed(a->gossip);
 	/* During start-up the members are handed to the membership module
 	 * once it exists (see agent_new). */
 	if (!a->member || !memcmp(peer, a->id->pk, PROTO_KEY_LEN))
@@ -58,6 +60,8 @@ static void trust_removed(void *arg, const uint8_t peer[PROTO_KEY_LEN])
 	const struct trust_member *m = trust_get(a->trust, peer);
 	char who[PROTO_PEERID_SHORT_LEN + 1];
 
+	if (a->gossip)
+		gossip_authors_changed(a->gossip);
 	if (!a->member || !memcmp(peer, a->id->pk, PROTO_KEY_LEN))
 		return;
 	proto_peerid_short(who, peer);
@@ -130,7 +134,7 @@ static void on_heavy(void *arg, const struct net_from *from, uint8_t type, const
 	case PROTO_MSG_JOIN:
 		agent_on_join(a, from, buf, len);
 		return;
-	default: /* SYNC, RECORDS */
+	default: /* SUMMARY, SYNC, RECORDS */
 		err = gossip_on_message(a->gossip, from->peer, type, buf, len);
 		if (err)
 			net_penalize(a->net, from, proto_strerror(err));
@@ -191,6 +195,7 @@ static void net_recv(void *arg, const struct net_from *from, const uint8_t *buf,
 	switch (type) {
 	case PROTO_MSG_REQUEST:
 	case PROTO_MSG_JOIN:
+	case PROTO_MSG_SUMMARY:
 	case PROTO_MSG_SYNC:
 	case PROTO_MSG_RECORDS:
 		err = backlog_submit(a->backlog, from, type, buf, len);

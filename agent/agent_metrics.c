@@ -224,6 +224,11 @@ static void traffic(struct text *t, struct agent *a)
 	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
 		add(t, "kith_rejected_total{reason=\"%s\"} %" PRIu64 "\n", rejected[i].reason,
 		    values[i]);
+	one(t, "kith_sync_summaries_received_total", "counter",
+	    "Anti-entropy summaries received from peers.", gs.summaries_received);
+	one(t, "kith_sync_summaries_differed_total", "counter",
+	    "Summaries received that differed from ours: a digest exchange followed.",
+	    gs.summaries_differ);
 	one(t, "kith_peers_banned_total", "counter", "Peers banned for bad messages.", ns.bans);
 	one(t, "kith_connections", "gauge", "Inbound connections.", ns.conns);
 	one(t, "kith_swim_probes_total", "counter", "SWIM probes sent.", ms.probes);

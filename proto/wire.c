@@ -35,6 +35,10 @@ enum sync_key {
 	SYNC_REPLY = 2, /* bool */
 };
 
+enum summary_key {
+	SUMMARY_SUM = 1, /* bin 16; required */
+};
+
 enum records_key {
 	RECORDS_BLOCKS = 1, /* array (<= PROTO_BLOCKS_MAX) of blocks */
 };
@@ -281,6 +285,40 @@ int proto_sync_encode(struct mp_buf *out, bool reply, const struct proto_head *h
 		msgpack_pack_uint64(&pk, SYNC_REPLY);
 		msgpack_pack_true(&pk);
 	}
+	return write_end(out, start);
+}
+
+/* ---- SUMMARY ---- */
+
+int proto_summary_decode(uint8_t sum[PROTO_SUMMARY_LEN], const uint8_t *buf, size_t len)
+{
+	struct mp_reader r;
+	struct fields f;
+	uint64_t key;
+	uint8_t type;
+	if (read_type(&r, buf, len, &type))
+		return r.err;
+	if (type != PROTO_MSG_SUMMARY)
+		return KITH_EVALUE;
+	fields_open(&r, &f);
+	while (fields_next(&r, &f, &key)) {
+		if (key == SUMMARY_SUM)
+			mp_read_bin_exact(&r, sum, PROTO_SUMMARY_LEN);
+		else
+			mp_skip(&r, MSG_SKIP_DEPTH);
+	}
+	if (mp_finish(&r))
+		return r.err;
+	return fields_have(&f, SUMMARY_SUM) ? 0 : KITH_EMISSING;
+}
+
+int proto_summary_encode(struct mp_buf *out, const uint8_t sum[PROTO_SUMMARY_LEN])
+{
+	msgpack_packer pk;
+	size_t start = out->len;
+	write_begin(&pk, out, PROTO_MSG_SUMMARY, 1);
+	msgpack_pack_uint64(&pk, SUMMARY_SUM);
+	mp_pack_bin(&pk, sum, PROTO_SUMMARY_LEN);
 	return write_end(out, start);
 }
 

@@ -45,6 +45,7 @@ enum proto_msg_type {
 	PROTO_MSG_JOIN_REPLY = 9, /* welcome or refusal (status, reason, founder, records) */
 	PROTO_MSG_REQUEST = 10,   /* a member asks us to act for it (id, op, args) */
 	PROTO_MSG_RESPONSE = 11,  /* the answer to a request (id, status, reason, result) */
+	PROTO_MSG_SUMMARY = 12,   /* a hash of my heads: send me your digest if yours differ */
 };
 
 enum proto_member_state {
@@ -134,6 +135,12 @@ int proto_update_verify(const struct proto_update *u);
 int proto_sync_decode(bool *reply, struct proto_head *heads, size_t cap, size_t *n,
                       const uint8_t *buf, size_t len);
 int proto_sync_encode(struct mp_buf *out, bool reply, const struct proto_head *heads, size_t n);
+
+/* A SUMMARY: a hash of the sender's whole heads digest, so that agents
+ * holding the same records learn it in a few bytes (see gossip.h). */
+#define PROTO_SUMMARY_LEN 16
+int proto_summary_decode(uint8_t sum[PROTO_SUMMARY_LEN], const uint8_t *buf, size_t len);
+int proto_summary_encode(struct mp_buf *out, const uint8_t sum[PROTO_SUMMARY_LEN]);
 
 /* Decodes a RECORDS message into blocks[0..cap_blocks) and
  * recs[0..cap_recs); the records of block i are recs[blocks[i].first ..

@@ -231,6 +231,11 @@ typedef int (*store_head_fn)(void *arg, const uint8_t author[PROTO_KEY_LEN], uin
 int store_heads_each(struct store *s, store_head_fn fn, void *arg);
 /* *seq = highest seq stored for author, 0 if none. */
 int store_head_get(struct store *s, const uint8_t author[PROTO_KEY_LEN], uint64_t *seq);
+/* A number that changes whenever anything is committed to the store, by
+ * this process or another (LMDB's last transaction ID): a cache of what
+ * the store holds is valid while it stays the same. 0 when it cannot be
+ * read: cache nothing. */
+uint64_t store_generation(struct store *s);
 
 /* Reserves n (>= 1) consecutive seqs of the agent's own counter; *first
  * receives the first (the first ever is 1). The counter is committed to disk before this returns,

@@ -252,3 +252,12 @@ int store_seq_reserve(struct store *s, uint64_t n, uint64_t *first)
 {
 	return store_counter_next(s, META_SEQ, n, 0, first);
 }
+
+uint64_t store_generation(struct store *s)
+{
+	MDB_envinfo info;
+
+	if (mdb_env_info(s->env, &info) != 0)
+		return 0;
+	return (uint64_t)info.me_last_txnid;
+}

@@ -1,10 +1,14 @@
 /* Replication of records: Scuttlebutt-style anti-entropy plus a push of
  * what is new.
  *
- * Every sync interval we send our heads digest (author -> highest seq
- * held) to one random live member in a SYNC asking for a reply; it answers
- * with the records we lack, in seq order per author, within sync_budget
- * bytes, and with its own digest, to which we answer with what it lacks.
+ * Every sync interval we send one random live member a SUMMARY: a hash
+ * of our heads digest (author -> highest seq held, over the authors
+ * ops->accept() takes). When its own differs, it sends us its digest in a
+ * SYNC asking for a reply; we answer with the records it lacks, in seq
+ * order per author, within sync_budget bytes, and with our own digest, to
+ * which it answers with what we lack. Agents that hold the same records,
+ * which is nearly always, so exchange a few bytes a second whatever the
+ * number of members; a digest costs 48 bytes per author.
  * Records travel in blocks per author that say which seq they follow, and
  * a block is applied only by an agent that holds everything up to there,
  * so every agent holds, for every author, all current records up to its
@@ -70,6 +74,8 @@ struct gossip_ops {
 };
 
 struct gossip_stats {
+	uint64_t summaries_sent, summaries_received;
+	uint64_t summaries_differ; /* received, ours differed: our digest went back */
 	uint64_t syncs_sent, syncs_received;
 	uint64_t records_sent;   /* counted once per peer sent to */
 	uint64_t records_stored; /* from peers, new to us */
@@ -103,7 +109,13 @@ int gossip_start(struct gossip *g);
 #define GOSSIP_RESYNC_QUIET 8
 void gossip_resync_own(struct gossip *g, uint64_t floor);
 
-/* A SYNC or RECORDS message from member from. Returns 0, or the decode
+/* The set of authors ops->accept() takes changed (a member came or
+ * went): the summary of our heads is made again. The caller must call it
+ * whenever an answer of ops->accept() may change, or peers that differ
+ * only in such an author would not see it until the store changes. */
+void gossip_authors_changed(struct gossip *g);
+
+/* A SUMMARY, SYNC or RECORDS message from member from. Returns 0, or the decode
  * error of a malformed message (the caller penalizes the sender). Refused
  * records are counted, not errors. */
 int gossip_on_message(struct gossip *g, const uint8_t from[PROTO_KEY_LEN], uint8_t type,

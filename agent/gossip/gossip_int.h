@@ -34,6 +34,12 @@ struct gossip {
 
 	size_t digest_rotor; /* first author of the next digest when it must be cut */
 
+	/* The summary of our heads, valid while the store's generation and
+	 * authors_gen (gossip_authors_changed()) are those it was made at. */
+	uint8_t sum[PROTO_SUMMARY_LEN];
+	bool sum_valid;
+	uint64_t sum_store_gen, sum_authors_gen, authors_gen;
+
 	/* gossip_resync_own(): our records below resync_floor come back from
 	 * peers, resync_seq the highest so far. */
 	bool resync;

@@ -394,6 +394,9 @@ static void sync_seeds(void)
 	if (!rc)
 		put_unknown_key("sync", "unknown-key", b.data, b.len, 2);
 	put_buf("sync", "no-reply", &b, rc);
+	uint8_t sum[PROTO_SUMMARY_LEN];
+	memset(sum, 0x5a, sizeof(sum));
+	put_buf("sync", "summary", &b, proto_summary_encode(&b, sum));
 }
 
 /* Records signed by id in two blocks, as a receiver would apply them. */

@@ -538,6 +538,30 @@ static void test_update_signatures(void)
 	mp_buf_free(&b);
 }
 
+static void test_summary(void)
+{
+	uint8_t sum[PROTO_SUMMARY_LEN], got[PROTO_SUMMARY_LEN];
+	struct mp_buf b = {0};
+
+	memset(sum, 0xa5, sizeof(sum));
+	is(proto_summary_encode(&b, sum), 0, "summary: encodes");
+	is(b.len, 22, "summary: 22 bytes on the wire");
+	is(proto_summary_decode(got, b.data, b.len), 0, "summary: decodes");
+	ok(memcmp(got, sum, sizeof(sum)) == 0, "summary: round trip");
+	is(proto_sync_decode(&(bool){false}, heads, 8, &(size_t){0}, b.data, b.len), KITH_EVALUE,
+	   "summary: not a SYNC");
+	mp_buf_free(&b);
+	raw_begin(PROTO_MSG_SUMMARY, 0);
+	is(proto_summary_decode(got, raw.data, raw.len), KITH_EMISSING, "summary: sum required");
+	raw_begin(PROTO_MSG_SUMMARY, 1);
+	msgpack_pack_uint64(&pk, 1), mp_pack_bin(&pk, sum, PROTO_SUMMARY_LEN - 1);
+	is(proto_summary_decode(got, raw.data, raw.len), KITH_EVALUE, "summary: 15 bytes");
+	raw_begin(PROTO_MSG_SUMMARY, 2);
+	msgpack_pack_uint64(&pk, 9), msgpack_pack_nil(&pk);
+	msgpack_pack_uint64(&pk, 1), mp_pack_bin(&pk, sum, PROTO_SUMMARY_LEN);
+	is(proto_summary_decode(got, raw.data, raw.len), 0, "summary: unknown key skipped");
+}
+
 static void test_sync(void)
 {
 	static struct proto_head h[PROTO_DIGEST_MAX + 1];
@@ -1350,6 +1374,7 @@ int main(void)
 	test_probe_encoder();
 	test_update_signatures();
 	test_sync();
+	test_summary();
 	test_records();
 	test_records_limits();
 	test_block_check();
