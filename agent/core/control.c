@@ -103,6 +103,8 @@ static void reply(struct control *c, const void *id, size_t id_len, const struct
 	    zmq_send(c->socket, out->data, out->len, ZMQ_DONTWAIT) < 0)
 		log_debug("control: reply not sent: %s",
 		          out->err ? proto_strerror(out->err) : zmq_strerror(errno));
+	/* A deferred reply is sent outside the socket's handler. */
+	loop_kick(c->loop, c->socket);
 }
 
 static void on_readable(struct loop *l, void *arg, short revents)

@@ -1,27 +1,53 @@
+/* The loop (see loop.h): one epoll set over plain file descriptors and
+ * the ZMQ_FD of each ZeroMQ socket, and a timer heap.
+ *
+ * zmq_poll() would look at every socket at every turn: with a DEALER per
+ * member, an idle agent spent most of its time there (docs/benchmarks.md,
+ * issue 14). A ZeroMQ socket's ZMQ_FD only says "look at ZMQ_EVENTS":
+ * it is readable when commands wait for the socket, and any call on the
+ * socket (send, receive, connect, ZMQ_EVENTS) may take them, a message's
+ * arrival included, without the fd saying so again. So a socket is looked
+ * at (ZMQ_EVENTS) when its fd is readable, and also at the turn after
+ * anything may have taken its commands: its handler ran, it was just
+ * watched, or its user sent on it (loop_kick()). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <zmq.h>
 
 #include "loop.h"
 
+/* Watches live in their own allocation: epoll hands back the pointer. */
 struct watch {
 	void *socket;
-	int fd;
+	int fd; /* the plain fd, or the socket's ZMQ_FD */
 	short events;
 	loop_io_fn fn;
 	void *arg;
-	bool removed; /* unwatched during this turn: skip, drop afterwards */
+	bool removed;   /* unwatched: skipped, freed at the start of a turn */
+	bool to_check;  /* in the check list */
+	uint64_t fired; /* the turn it was last dispatched in, + 1 */
+};
+
+struct ready {
+	struct watch *w;
+	short revents;
 };
 
 struct loop {
-	struct watch *watches;
+	int epfd;
+	struct watch **watches;
 	size_t n_watches, cap_watches;
-	bool watches_changed; /* a watch was removed: compact after dispatch */
-	zmq_pollitem_t *items;
-	size_t cap_items;
+	bool watches_changed; /* a watch was removed: free it at the next turn */
+	struct watch **check; /* sockets to look at before the next wait */
+	size_t n_check, cap_check;
+	struct epoll_event *events;
+	struct ready *ready;
+	size_t cap_events, cap_ready;
 	struct loop_timer **heap;
 	size_t n_timers, cap_timers;
 	uint64_t now_ms;
@@ -50,6 +76,12 @@ int loop_new(struct loop **out)
 
 	if (!l)
 		return -ENOMEM;
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (l->epfd < 0) {
+		int err = -errno;
+		free(l);
+		return err;
+	}
 	l->now_ms = loop_clock_ms();
 	*out = l;
 	return 0;
@@ -61,8 +93,13 @@ void loop_free(struct loop **l)
 		return;
 	for (size_t i = 0; i < (*l)->n_timers; i++)
 		(*l)->heap[i]->slot = 0;
+	for (size_t i = 0; i < (*l)->n_watches; i++)
+		free((*l)->watches[i]);
+	close((*l)->epfd);
 	free((*l)->watches);
-	free((*l)->items);
+	free((*l)->check);
+	free((*l)->events);
+	free((*l)->ready);
 	free((*l)->heap);
 	free(*l);
 	*l = NULL;
@@ -89,51 +126,123 @@ static int grow(void **array, size_t *cap, size_t need, size_t elem)
 static struct watch *find_watch(struct loop *l, void *socket, int fd)
 {
 	for (size_t i = 0; i < l->n_watches; i++) {
-		struct watch *w = &l->watches[i];
+		struct watch *w = l->watches[i];
 		if (!w->removed && w->socket == socket && (socket || w->fd == fd))
 			return w;
 	}
 	return NULL;
 }
 
+static uint32_t epoll_mask(const struct watch *w)
+{
+	uint32_t m = 0;
+
+	if (w->socket || (w->events & ZMQ_POLLIN))
+		m |= EPOLLIN;
+	if (!w->socket && (w->events & ZMQ_POLLOUT))
+		m |= EPOLLOUT;
+	return m;
+}
+
+/* Puts a socket's watch in the list looked at before the next wait. */
+static int check_later(struct loop *l, struct watch *w)
+{
+	if (w->to_check)
+		return 0;
+	if (grow((void **)&l->check, &l->cap_check, l->n_check + 1, sizeof(*l->check)))
+		return -ENOMEM;
+	l->check[l->n_check++] = w;
+	w->to_check = true;
+	return 0;
+}
+
 int loop_watch(struct loop *l, void *socket, int fd, short events, loop_io_fn fn, void *arg)
 {
+	struct epoll_event ev = {0};
+	struct watch *w;
+	size_t len = sizeof(fd);
+
 	if (find_watch(l, socket, fd))
 		return -EEXIST;
-	if (grow((void **)&l->watches, &l->cap_watches, l->n_watches + 1, sizeof(struct watch)))
+	if (socket && zmq_getsockopt(socket, ZMQ_FD, &fd, &len) != 0)
+		return -errno;
+	if (grow((void **)&l->watches, &l->cap_watches, l->n_watches + 1, sizeof(*l->watches)) ||
+	    !(w = calloc(1, sizeof(*w))))
 		return -ENOMEM;
-	l->watches[l->n_watches++] = (struct watch){
-	    .socket = socket, .fd = socket ? -1 : fd, .events = events, .fn = fn, .arg = arg};
+	*w = (struct watch){.socket = socket, .fd = fd, .events = events, .fn = fn, .arg = arg};
+	/* A socket may hold messages already, which its fd would not tell. */
+	if (socket && check_later(l, w) < 0) {
+		free(w);
+		return -ENOMEM;
+	}
+	ev.events = epoll_mask(w);
+	ev.data.ptr = w;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		int err = -errno;
+		if (w->to_check)
+			l->n_check--;
+		free(w);
+		return err;
+	}
+	l->watches[l->n_watches++] = w;
 	return 0;
 }
 
 int loop_watch_events(struct loop *l, void *socket, int fd, short events)
 {
 	struct watch *w = find_watch(l, socket, fd);
+	struct epoll_event ev = {0};
 
 	if (!w)
 		return -ENOENT;
 	w->events = events;
-	return 0;
+	if (socket)
+		return check_later(l, w);
+	ev.events = epoll_mask(w);
+	ev.data.ptr = w;
+	return epoll_ctl(l->epfd, EPOLL_CTL_MOD, w->fd, &ev) == 0 ? 0 : -errno;
 }
 
 void loop_unwatch(struct loop *l, void *socket, int fd)
 {
 	struct watch *w = find_watch(l, socket, fd);
 
-	if (w) {
-		w->removed = true;
-		l->watches_changed = true;
-	}
+	if (!w)
+		return;
+	/* Before the socket or fd is closed, as callers do: after, the fd
+	 * number could name another file. */
+	epoll_ctl(l->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+	w->removed = true;
+	l->watches_changed = true;
 }
 
-static void compact_watches(struct loop *l)
+void loop_kick(struct loop *l, void *socket)
+{
+	struct watch *w = find_watch(l, socket, -1);
+
+	/* Out of memory, the socket waits for its fd: it may lose a turn or
+	 * a message's wake-up, never the message. */
+	if (w && socket)
+		(void)check_later(l, w);
+}
+
+/* Frees the watches removed since the last turn: nothing points to them
+ * any more (epoll forgot them, the check list is compacted first). */
+static void free_removed(struct loop *l)
 {
 	size_t kept = 0;
 
-	for (size_t i = 0; i < l->n_watches; i++)
-		if (!l->watches[i].removed)
+	for (size_t i = 0; i < l->n_check; i++)
+		if (!l->check[i]->removed)
+			l->check[kept++] = l->check[i];
+	l->n_check = kept;
+	kept = 0;
+	for (size_t i = 0; i < l->n_watches; i++) {
+		if (l->watches[i]->removed)
+			free(l->watches[i]);
+		else
 			l->watches[kept++] = l->watches[i];
+	}
 	l->n_watches = kept;
 	l->watches_changed = false;
 }
@@ -248,46 +357,91 @@ static void fire_timers(struct loop *l)
 	}
 }
 
+/* What a ready socket may be handed: ZMQ_EVENTS within its events. */
+static short socket_revents(const struct watch *w)
+{
+	int ev = 0;
+	size_t len = sizeof(ev);
+
+	if (zmq_getsockopt(w->socket, ZMQ_EVENTS, &ev, &len) != 0)
+		return ZMQ_POLLERR;
+	return (short)(ev & w->events);
+}
+
+/* As zmq_poll() reports a plain fd: anything but in and out is an error. */
+static short fd_revents(uint32_t ev)
+{
+	short r = 0;
+
+	if (ev & EPOLLIN)
+		r |= ZMQ_POLLIN;
+	if (ev & EPOLLOUT)
+		r |= ZMQ_POLLOUT;
+	if (ev & ~(uint32_t)(EPOLLIN | EPOLLOUT))
+		r |= ZMQ_POLLERR;
+	return r;
+}
+
+static void add_ready(struct loop *l, size_t *n, struct watch *w, short revents)
+{
+	if (!revents || w->fired == l->turn + 1)
+		return;
+	w->fired = l->turn + 1;
+	l->ready[(*n)++] = (struct ready){w, revents};
+}
+
 int loop_once(struct loop *l, uint64_t max_wait_ms)
 {
 	uint64_t wait = max_wait_ms;
-	size_t n;
+	size_t n_ready = 0, n_check;
 	int rc;
 
 	if (l->watches_changed)
-		compact_watches(l);
-	n = l->n_watches;
-	if (grow((void **)&l->items, &l->cap_items, n ? n : 1, sizeof(zmq_pollitem_t)))
+		free_removed(l);
+	/* Room for every watch at most once: a watch is ready once a turn. */
+	if (grow((void **)&l->ready, &l->cap_ready, l->n_watches + 1, sizeof(*l->ready)) ||
+	    grow((void **)&l->events, &l->cap_events, l->n_watches + 1, sizeof(*l->events)))
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		l->items[i] = (zmq_pollitem_t){.socket = l->watches[i].socket,
-		                               .fd = l->watches[i].fd,
-		                               .events = l->watches[i].events};
+	/* Sockets something may have woken without their fd saying so. */
+	n_check = l->n_check;
+	l->n_check = 0;
+	for (size_t i = 0; i < n_check; i++) {
+		struct watch *w = l->check[i];
+		w->to_check = false;
+		add_ready(l, &n_ready, w, socket_revents(w));
+	}
+	if (n_ready)
+		wait = 0;
 	if (l->n_timers) {
 		uint64_t next = l->heap[0]->deadline_ms;
 		uint64_t until = next > l->now_ms ? next - l->now_ms : 0;
 		if (until < wait)
 			wait = until;
 	}
-	rc = zmq_poll(l->items, (int)n, (long)wait);
+	rc = epoll_wait(l->epfd, l->events, (int)l->cap_events,
+	                wait > INT32_MAX ? INT32_MAX : (int)wait);
 	loop_update_now(l);
-	l->turn++;
-	if (rc < 0) {
-		if (errno == EINTR)
-			return 0;
+	if (rc < 0 && errno != EINTR)
 		return -errno;
+	for (int i = 0; i < rc; i++) {
+		struct watch *w = l->events[i].data.ptr;
+		add_ready(l, &n_ready, w,
+		          w->socket ? socket_revents(w)
+		                    : (short)(fd_revents(l->events[i].events) &
+		                              (w->events | ZMQ_POLLERR)));
 	}
-	/* Watches added by a handler during this turn sit past n and wait for
-	 * the next poll; removed ones are skipped. */
-	for (size_t i = 0; i < n && rc > 0 && !l->stopping; i++) {
-		short revents = l->items[i].revents;
-		struct watch w = l->watches[i];
-		if (!revents)
+	l->turn++;
+	/* Watches added by a handler during this turn wait for the next one;
+	 * removed ones are skipped. */
+	for (size_t i = 0; i < n_ready && !l->stopping; i++) {
+		struct watch *w = l->ready[i].w;
+		if (w->removed)
 			continue;
-		rc--;
-		if (w.removed)
-			continue;
-		w.fn(l, w.arg, revents);
+		w->fn(l, w->arg, l->ready[i].revents);
+		/* It may have left messages for the next turn (handlers read a
+		 * batch), and reading took its fd's signal. */
+		if (!w->removed && w->socket)
+			(void)check_later(l, w);
 	}
 	if (!l->stopping)
 		fire_timers(l);

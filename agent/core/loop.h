@@ -1,9 +1,12 @@
 /* The agent's single-threaded event loop, in the manner of czmq's zloop:
- * one zmq_poll() over ZeroMQ sockets and plain file descriptors (libcurl's,
- * a signal pipe), with a timer heap giving the poll its timeout.
+ * ZeroMQ sockets and plain file descriptors (libcurl's, a signal pipe)
+ * watched through one epoll set, with a timer heap giving the wait its
+ * timeout. A turn costs what is ready, not what is watched: an agent
+ * holds a DEALER per member (loop.c says how sockets are looked at).
  *
  * Handlers run one at a time and must not block. A handler may add or
- * remove watches and timers, its own included, at any moment. */
+ * remove watches and timers, its own included, at any moment. Watches
+ * must be removed before their socket or fd is closed. */
 #ifndef KITH_AGENT_CORE_LOOP_H
 #define KITH_AGENT_CORE_LOOP_H
 
@@ -39,6 +42,10 @@ int loop_watch(struct loop *l, void *socket, int fd, short events, loop_io_fn fn
 int loop_watch_events(struct loop *l, void *socket, int fd, short events);
 /* Stops watching; harmless when not watched. */
 void loop_unwatch(struct loop *l, void *socket, int fd);
+/* socket (watched) was used outside its handler (a send): looks at it
+ * again before the next wait, since the call may have taken the wake-up
+ * of a message that arrived meanwhile. Harmless on a socket not watched. */
+void loop_kick(struct loop *l, void *socket);
 
 void loop_timer_init(struct loop_timer *t, loop_timer_fn fn, void *arg);
 /* Starts (or restarts) t to fire once after delay_ms. Returns 0 or -ENOMEM. */

@@ -566,6 +566,7 @@ int net_send(struct net *n, const uint8_t peer[PROTO_KEY_LEN], const char *endpo
 			return drop(n, err);
 		err = zmq_send(p->dealer, buf, len, ZMQ_DONTWAIT) < 0 ? -errno : 0;
 	}
+	loop_kick(n->loop, p->dealer);
 	if (err)
 		return drop(n, err);
 	p->stuck_ms = 0;
@@ -585,18 +586,26 @@ int net_reply(struct net *n, const struct net_from *to, const uint8_t *buf, size
 	if (to->socket && to->socket == n->router) {
 		if (!to->routing_id_len || to->routing_id_len > NET_ROUTING_ID_MAX)
 			return drop(n, -EINVAL);
-		if (zmq_send(n->router, to->routing_id, to->routing_id_len,
-		             ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-		    zmq_send(n->router, buf, len, ZMQ_DONTWAIT) < 0)
-			return drop(n, -errno);
+		bool sent = zmq_send(n->router, to->routing_id, to->routing_id_len,
+		                     ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
+		            zmq_send(n->router, buf, len, ZMQ_DONTWAIT) >= 0;
+		int err = -errno;
+
+		loop_kick(n->loop, n->router);
+		if (!sent)
+			return drop(n, err);
 	} else {
 		/* to->socket is only compared, never used, until it is known
 		 * to be the peer's live DEALER: a copy of an old net_from
 		 * may name a socket closed since. */
 		if (to->guest || !p || !p->dealer || p->dealer != to->socket)
 			return drop(n, -ENOTCONN);
-		if (zmq_send(p->dealer, buf, len, ZMQ_DONTWAIT) < 0)
-			return drop(n, -errno);
+		bool sent = zmq_send(p->dealer, buf, len, ZMQ_DONTWAIT) >= 0;
+		int err = -errno;
+
+		loop_kick(n->loop, p->dealer);
+		if (!sent)
+			return drop(n, err);
 	}
 	n->stats.sent++;
 	return 0;

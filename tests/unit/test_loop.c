@@ -1,5 +1,6 @@
 /* The event loop: timers fire in deadline order, stop and restart work from
- * inside handlers, and file descriptors and ZeroMQ sockets are dispatched. */
+ * inside handlers, file descriptors and ZeroMQ sockets are dispatched, and
+ * no message on a socket waits for a wake-up that was taken. */
 #include <errno.h>
 #include <unistd.h>
 
@@ -117,9 +118,70 @@ static void test_io(void)
 	close(fds[1]);
 }
 
+/* Reads one message per call, as handlers that read a batch leave some
+ * for the next turn. */
+static int one_hits;
+static void on_one(struct loop *l, void *arg, short revents)
+{
+	char buf[8];
+
+	(void)l;
+	if ((revents & ZMQ_POLLIN) && zmq_recv(arg, buf, sizeof(buf), ZMQ_DONTWAIT) >= 0)
+		one_hits++;
+}
+
+static void run_turns(struct loop *l, int turns)
+{
+	for (int i = 0; i < turns; i++)
+		loop_once(l, 20);
+}
+
+/* A ZeroMQ socket's fd signals once for what may be many messages, and a
+ * send on the socket can take that signal: the loop must still see every
+ * message. */
+static void test_socket_wakeups(void)
+{
+	struct loop *l = NULL;
+	void *ctx = zmq_ctx_new();
+	void *a = zmq_socket(ctx, ZMQ_PAIR), *b = zmq_socket(ctx, ZMQ_PAIR);
+	uint64_t t0;
+
+	loop_new(&l);
+	zmq_bind(a, "inproc://test-wakeups");
+	zmq_connect(b, "inproc://test-wakeups");
+	for (int i = 0; i < 3; i++)
+		zmq_send(b, "m", 1, 0);
+	is(loop_watch(l, a, -1, ZMQ_POLLIN, on_one, a), 0, "wakeups: watch a socket holding 3");
+	run_turns(l, 4);
+	is(one_hits, 3, "wakeups: queued before the watch, left by a handler: all read");
+
+	/* A message arrives, then a send on the receiving socket takes the
+	 * wake-up with the socket's commands; the kick brings it back. */
+	zmq_send(b, "m", 1, 0);
+	zmq_send(a, "r", 1, 0);
+	loop_kick(l, a);
+	run_turns(l, 2);
+	is(one_hits, 4, "wakeups: a message whose wake-up a send took is read");
+
+	t0 = loop_clock_ms();
+	for (int i = 0; i < 4; i++)
+		loop_once(l, 50);
+	ok(loop_clock_ms() - t0 >= 150, "wakeups: an idle loop waits rather than spins");
+	loop_unwatch(l, a, -1);
+	loop_kick(l, a);
+	zmq_send(b, "m", 1, 0);
+	run_turns(l, 2);
+	is(one_hits, 4, "wakeups: an unwatched socket is not dispatched, kicked or not");
+	loop_free(&l);
+	zmq_close(a);
+	zmq_close(b);
+	zmq_ctx_term(ctx);
+}
+
 int main(void)
 {
 	test_timers();
 	test_io();
+	test_socket_wakeups();
 	return tap_done();
 }
