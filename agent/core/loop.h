@@ -62,7 +62,7 @@ uint64_t loop_turn(const struct loop *l);
 /* Re-reads the clock (for handlers that worked long). */
 uint64_t loop_update_now(struct loop *l);
 
-/* Runs until loop_stop(). Returns 0, or -errno when zmq_poll() fails for a
+/* Runs until loop_stop(). Returns 0, or -errno when epoll_wait() fails for a
  * reason other than a signal. */
 int loop_run(struct loop *l);
 /* Makes loop_run() return after the current handler. */
