@@ -274,6 +274,13 @@ static size_t gossip_pick(void *arg, uint8_t (*out)[PROTO_KEY_LEN], size_t n)
 	return member_pick_alive(a->member, out, n);
 }
 
+static size_t gossip_live(void *arg)
+{
+	struct agent *a = arg;
+
+	return member_alive_count(a->member);
+}
+
 static bool gossip_accept(void *arg, const uint8_t author[PROTO_KEY_LEN])
 {
 	struct agent *a = arg;
@@ -336,6 +343,7 @@ static void gossip_resynced(void *arg)
 static const struct gossip_ops gossip_ops = {
     .send = gossip_send,
     .pick = gossip_pick,
+    .live = gossip_live,
     .accept = gossip_accept,
     .stored = gossip_stored,
     .budget = gossip_budget,

@@ -53,6 +53,7 @@ struct loop {
 	uint64_t now_ms;
 	uint64_t turn; /* loop_once() calls so far */
 	bool stopping;
+	bool virtual_clock; /* loop_virtual() */
 };
 
 uint64_t loop_clock_ms(void)
@@ -334,9 +335,16 @@ uint64_t loop_turn(const struct loop *l)
 	return l->turn;
 }
 
+void loop_virtual(struct loop *l, uint64_t start_ms)
+{
+	l->virtual_clock = true;
+	l->now_ms = start_ms;
+}
+
 uint64_t loop_update_now(struct loop *l)
 {
-	l->now_ms = loop_clock_ms();
+	if (!l->virtual_clock)
+		l->now_ms = loop_clock_ms();
 	return l->now_ms;
 }
 
@@ -396,6 +404,16 @@ int loop_once(struct loop *l, uint64_t max_wait_ms)
 	size_t n_ready = 0, n_check;
 	int rc;
 
+	if (l->virtual_clock) {
+		uint64_t until = l->now_ms + max_wait_ms;
+		if (l->n_timers && l->heap[0]->deadline_ms < until)
+			until = l->heap[0]->deadline_ms > l->now_ms ? l->heap[0]->deadline_ms
+			                                            : l->now_ms;
+		l->now_ms = until;
+		l->turn++;
+		fire_timers(l);
+		return 0;
+	}
 	if (l->watches_changed)
 		free_removed(l);
 	/* Room for every watch at most once: a watch is ready once a turn. */

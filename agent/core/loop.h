@@ -71,6 +71,13 @@ void loop_stop(struct loop *l);
  * dispatch. For tests and for loop_run(). */
 int loop_once(struct loop *l, uint64_t max_wait_ms);
 
+/* For simulations (tests/sim): l runs on a virtual clock from start_ms.
+ * l must watch nothing; loop_once() waits for nothing: it moves the clock
+ * to the next timer's deadline, at most max_wait_ms on, and fires what is
+ * due. loop_now_ms() and loop_update_now() give that clock; loop_wall_s()
+ * stays real. */
+void loop_virtual(struct loop *l, uint64_t start_ms);
+
 /* Monotonic milliseconds, outside of any loop. */
 uint64_t loop_clock_ms(void);
 /* The wall clock in Unix seconds: what records, grants and observations

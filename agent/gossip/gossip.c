@@ -58,6 +58,13 @@ size_t gossip_fanout(const struct gossip *g, size_t live)
 	return n > GOSSIP_FANOUT_MAX ? GOSSIP_FANOUT_MAX : n;
 }
 
+size_t gossip_fanout_of(const struct gossip *g, size_t picked)
+{
+	size_t n = gossip_fanout(g, g->ops->live ? g->ops->live(g->arg) : picked);
+
+	return n < picked ? n : picked;
+}
+
 /* A record that no message of max_message bytes can hold. */
 static void log_too_big(struct gossip *g, const uint8_t author[PROTO_KEY_LEN], size_t len)
 {
@@ -524,7 +531,7 @@ static int publish(struct gossip *g, const uint8_t *buf, size_t len, size_t fano
 	n = g->ops->pick(g->arg, to, fanout ? fanout : GOSSIP_FANOUT_MAX);
 	/* The members come in random order: a prefix is a random choice. */
 	if (!fanout)
-		n = gossip_fanout(g, n);
+		n = gossip_fanout_of(g, n);
 	gossip_out_init(&o, &block, 1, &ref, 1);
 	gossip_out_reset(&o, gossip_max_message(g), gossip_max_message(g), false);
 	gossip_out_block(&o, rec.author, head < rec.seq ? head : rec.seq - 1);

@@ -57,8 +57,13 @@ struct gossip_ops {
 	/* Sends an encoded message (buf borrowed for the call) to peer.
 	 * Returns 0 or a negative code. */
 	int (*send)(void *arg, const uint8_t peer[PROTO_KEY_LEN], const uint8_t *buf, size_t len);
-	/* Up to n random live members other than us; returns how many. */
+	/* Up to n random live members other than us, in random order;
+	 * returns how many. */
 	size_t (*pick)(void *arg, uint8_t (*out)[PROTO_KEY_LEN], size_t n);
+	/* How many live members there are besides us, for the fan-out (may be
+	 * NULL: the fan-out is then reckoned from what pick gives, at most
+	 * GOSSIP_FANOUT_MAX + 1). */
+	size_t (*live)(void *arg);
 	/* May records of author be stored (a current member)? */
 	bool (*accept)(void *arg, const uint8_t author[PROTO_KEY_LEN]);
 	/* rec (borrowed) was stored, new or replacing an older one: one from

@@ -75,6 +75,9 @@ size_t gossip_max_message(const struct gossip *g);
 /* How many of live members news is pushed to: push_fanout, or when it is
  * auto ceil(ln(live + 1)) + 2; never more than live or GOSSIP_FANOUT_MAX. */
 size_t gossip_fanout(const struct gossip *g, size_t live);
+/* The fan-out for news, when pick gave picked members: from ops->live
+ * when there is one, never more than picked. */
+size_t gossip_fanout_of(const struct gossip *g, size_t picked);
 
 /* Allocates g's scratch for applying RECORDS (the in_* and item* fields,
  * owned by g). Returns 0 or -ENOMEM, leaving what it allocated for

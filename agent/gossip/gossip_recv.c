@@ -162,7 +162,7 @@ static void relay_pick(struct gossip *g, struct recv *r)
 
 	r->picked = true;
 	n = g->ops->pick(g->arg, cand, GOSSIP_FANOUT_MAX + 1);
-	want = gossip_fanout(g, n);
+	want = gossip_fanout_of(g, n);
 	for (size_t i = 0; i < n && r->n_targets < want; i++)
 		if (memcmp(cand[i], r->from, PROTO_KEY_LEN) != 0 &&
 		    memcmp(cand[i], g->self, PROTO_KEY_LEN) != 0)

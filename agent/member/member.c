@@ -551,7 +551,26 @@ size_t member_pick_alive(struct member *m, uint8_t (*out)[PROTO_KEY_LEN], size_t
 				memcpy(out[j], node->key, PROTO_KEY_LEN);
 		}
 	}
+	/* The reservoir is a uniform choice but not in a random order (slot
+	 * j keeps the j-th member more often than others): callers take
+	 * prefixes, so shuffle it (Fisher-Yates). */
+	for (size_t i = got; i > 1; i--) {
+		uint8_t tmp[PROTO_KEY_LEN];
+		uint32_t j = randombytes_uniform((uint32_t)i);
+		memcpy(tmp, out[i - 1], PROTO_KEY_LEN);
+		memcpy(out[i - 1], out[j], PROTO_KEY_LEN);
+		memcpy(out[j], tmp, PROTO_KEY_LEN);
+	}
 	return got;
+}
+
+size_t member_alive_count(const struct member *m)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->n_nodes; i++)
+		n += !m->nodes[i]->self && m->nodes[i]->state == PROTO_STATE_ALIVE;
+	return n;
 }
 
 void member_get_stats(const struct member *m, struct member_stats *out)

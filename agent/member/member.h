@@ -95,9 +95,12 @@ int member_get(const struct member *m, const uint8_t peer[PROTO_KEY_LEN], struct
 /* Calls fn for every known member, us included. */
 void member_each(const struct member *m, void (*fn)(void *arg, const struct member_info *info),
                  void *arg);
-/* Up to n random members that are alive (not us), into out; returns how
- * many. For the gossip of records. */
+/* Up to n random members that are alive (not us), into out in random
+ * order (any prefix is a random choice); returns how many. For the gossip
+ * of records. */
 size_t member_pick_alive(struct member *m, uint8_t (*out)[PROTO_KEY_LEN], size_t n);
+/* How many members are alive, us not counted. */
+size_t member_alive_count(const struct member *m);
 void member_get_stats(const struct member *m, struct member_stats *out);
 
 #endif
