@@ -4,6 +4,7 @@
  * that kith can print them or pass them through as JSON unchanged. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto/error.h"
@@ -230,52 +231,147 @@ static int cmd_members(void *arg, const struct ctl_request *req, msgpack_packer 
 	(void)req;
 	(void)err;
 	(void)n;
-	member_each(a->member, count_all, &count);
+	/* The trust network first: settling it after a change (an admission
+	 * just published) adds members to the membership module, which must
+	 * be done before they are counted, or the array would hold more
+	 * entries than its header says. */
 	trust_each(a->trust, true, count_ejected, &count);
+	member_each(a->member, count_all, &count);
 	msgpack_pack_array(pk, count);
 	member_each(a->member, pack_member, &ml);
 	trust_each(a->trust, true, pack_ejected, &ml);
 	return 0;
 }
 
-static int cmd_admit(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
-                     size_t n)
+static bool has_arg(const struct ctl_request *req, const char *key)
 {
-	struct agent *a = arg;
-	char text[PROTO_PEERID_TEXT_LEN + 1], endpoint[PROTO_ENDPOINT_MAX + 1] = "";
-	char who[PROTO_PEERID_SHORT_LEN + 1];
+	for (size_t i = 0; i < req->n_args; i++)
+		if (!strcmp(req->args[i].key, key))
+			return true;
+	return false;
+}
+
+/* What forbids admitting peer at endpoint, checked for every peer of a
+ * request before any admission is published. */
+static int admit_check(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const char *endpoint,
+                       char *err, size_t n)
+{
 	const struct trust_member *member;
 	const char *problem;
-	struct mp_map m;
-	uint8_t peer[PROTO_KEY_LEN];
-	int rc = ctl_arg_peer(req, CTL_KEY_PEER, peer, err, n);
 
-	if (rc)
-		return rc;
 	if (!memcmp(peer, a->id->pk, PROTO_KEY_LEN))
 		return ctl_fail(err, n, KITH_EVALUE, "that is this agent's own peer ID");
-	if (!agent_may_admit(a))
-		return ctl_fail(err, n, KITH_ENOGRANT,
-		                "only the founder or a member holding admit may admit");
 	member = trust_get(a->trust, peer);
 	if (member && member->ejected)
 		return ctl_fail(err, n, KITH_EREVOKED, "that peer was ejected from the network");
-	rc = ctl_arg_text(req, CTL_KEY_ENDPOINT, endpoint, sizeof(endpoint));
-	if (rc && rc != -ENOENT)
-		return ctl_fail(err, n, rc, "endpoint too long");
 	if (endpoint[0] && conf_endpoint_check(endpoint, &problem) != 0)
 		return ctl_fail(err, n, KITH_EVALUE, "endpoint %s", problem);
-	rc = agent_admit(a, peer, endpoint);
-	if (rc)
-		return ctl_fail(err, n, rc, "cannot publish the admission: %s", proto_strerror(rc));
-	proto_peerid_short(who, peer);
-	log_info("admitted %s", who);
+	return 0;
+}
+
+/* {id, endpoint} of an admitted peer, as the reply has it. */
+static void pack_admitted(msgpack_packer *pk, const uint8_t peer[PROTO_KEY_LEN],
+                          const char *endpoint)
+{
+	char text[PROTO_PEERID_TEXT_LEN + 1];
+	struct mp_map m;
+
 	proto_peerid_format(text, peer);
 	mp_map_begin(&m);
 	mp_map_str(&m, CTL_REPLY_ID, text);
 	mp_map_str(&m, CTL_REPLY_ENDPOINT, endpoint);
 	mp_map_end(&m, pk);
-	return 0;
+}
+
+/* The admissions of entries e[0..count), checked already, with one clock
+ * for all (agent_admit_many()); each admitted peer is logged, also when
+ * a later one fails, since those before it stay admitted. */
+static int admit_all(struct agent *a, const struct ctl_admit_entry *e, size_t count, char *err,
+                     size_t n)
+{
+	char who[PROTO_PEERID_SHORT_LEN + 1];
+	size_t done = 0;
+	int rc = agent_admit_many(a, e, count, &done);
+
+	for (size_t i = 0; i < done; i++) {
+		proto_peerid_short(who, e[i].peer);
+		log_info("admitted %s", who);
+	}
+	if (!rc)
+		return 0;
+	if (count == 1)
+		return ctl_fail(err, n, rc, "cannot publish the admission: %s", proto_strerror(rc));
+	proto_peerid_short(who, e[done].peer);
+	return ctl_fail(err, n, rc,
+	                "admitted %zu of %zu, then could not publish the admission of "
+	                "peer %zu (%s): %s",
+	                done, count, done + 1, who, proto_strerror(rc));
+}
+
+/* kith admit with a list (CTL_KEY_PEERS): every entry is checked before
+ * the first admission is published, so that a bad one admits none. */
+static int admit_list(struct agent *a, const struct ctl_arg *list, msgpack_packer *pk, char *err,
+                      size_t n)
+{
+	struct ctl_admit_entry *e = calloc(CTL_ADMIT_MAX, sizeof(*e));
+	char who[PROTO_PEERID_SHORT_LEN + 1], why[200];
+	size_t count = 0;
+	int rc;
+
+	if (!e)
+		return ctl_fail(err, n, -ENOMEM, "out of memory");
+	rc = ctl_admit_list_decode(e, CTL_ADMIT_MAX, &count, list->bin, list->len, err, n);
+	for (size_t i = 0; !rc && i < count; i++) {
+		rc = admit_check(a, e[i].peer, e[i].endpoint, why, sizeof(why));
+		if (rc) {
+			proto_peerid_short(who, e[i].peer);
+			ctl_fail(err, n, rc, "peer %zu of %zu (%s): %s", i + 1, count, who, why);
+		}
+	}
+	if (!rc)
+		rc = admit_all(a, e, count, err, n);
+	if (!rc) {
+		msgpack_pack_array(pk, (uint32_t)count);
+		for (size_t i = 0; i < count; i++)
+			pack_admitted(pk, e[i].peer, e[i].endpoint);
+	}
+	free(e);
+	return rc;
+}
+
+static int cmd_admit(void *arg, const struct ctl_request *req, msgpack_packer *pk, char *err,
+                     size_t n)
+{
+	struct agent *a = arg;
+	const struct ctl_arg *list = ctl_arg_bin(req, CTL_KEY_PEERS);
+	struct ctl_admit_entry e = {0};
+	int rc;
+
+	if (!agent_may_admit(a))
+		return ctl_fail(err, n, KITH_ENOGRANT,
+		                "only the founder or a member holding admit may admit");
+	if (has_arg(req, CTL_KEY_PEERS)) {
+		if (!list)
+			return ctl_fail(err, n, KITH_ETYPE, "the list of peers must be a binary");
+		/* A list entry carries its own endpoint: the others are
+		 * refused rather than silently ignored. */
+		if (has_arg(req, CTL_KEY_PEER) || has_arg(req, CTL_KEY_ENDPOINT))
+			return ctl_fail(err, n, KITH_EVALUE,
+			                "give one peer and its endpoint, or a list of peers");
+		return admit_list(a, list, pk, err, n);
+	}
+	rc = ctl_arg_peer(req, CTL_KEY_PEER, e.peer, err, n);
+	if (rc)
+		return rc;
+	rc = ctl_arg_text(req, CTL_KEY_ENDPOINT, e.endpoint, sizeof(e.endpoint));
+	if (rc && rc != -ENOENT)
+		return ctl_fail(err, n, rc, "endpoint too long");
+	rc = admit_check(a, e.peer, e.endpoint, err, n);
+	if (!rc)
+		rc = admit_all(a, &e, 1, err, n);
+	if (!rc)
+		pack_admitted(pk, e.peer, e.endpoint);
+	return rc;
 }
 
 /* kith record import beside a running agent: the record is checked and

@@ -153,6 +153,11 @@ int agent_member_publish(struct agent *a, struct proto_member *m);
 bool agent_may_admit(struct agent *a);
 /* Publishes an admission of peer reachable at endpoint (may be ""). */
 int agent_admit(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const char *endpoint);
+/* Publishes the admissions of e[0..n) (borrowed), in order, all issued
+ * at the same time; *done says how many were published, also when one
+ * fails (those before it stay published: they are signed and may be on
+ * their way). Returns 0 or the failure's negative code. */
+int agent_admit_many(struct agent *a, const struct ctl_admit_entry *e, size_t n, size_t *done);
 /* The endpoint we advertise ("" when none can be derived). */
 const char *agent_advertised(const struct agent *a);
 

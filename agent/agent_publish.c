@@ -15,9 +15,19 @@
 #include "agent_int.h"
 #include "agent/core/log.h"
 
-/* Signs our record and hands it to gossip, urgently or not. */
-static int publish(struct agent *a, uint8_t kind, const char *name, const uint8_t *body,
-                   size_t body_len, uint64_t ttl, bool urgent)
+/* The issue time of a trust record (admission, grant, revocation): not
+ * before the latest trust event we hold (trust_clock()). That settles the
+ * trust network, a replay of all its events after any change: a batch
+ * asks once for all its records. */
+static uint64_t trust_issued(struct agent *a)
+{
+	return trust_clock(a->trust, loop_wall_s());
+}
+
+/* Signs our record, issued at issued, and hands it to gossip, urgently
+ * or not. */
+static int publish_at(struct agent *a, uint8_t kind, const char *name, const uint8_t *body,
+                      size_t body_len, uint64_t issued, uint64_t ttl, bool urgent)
 {
 	struct proto_record rec = {0};
 	struct mp_buf out = {0};
@@ -35,10 +45,7 @@ static int publish(struct agent *a, uint8_t kind, const char *name, const uint8_
 		return err;
 	rec.kind = kind;
 	snprintf(rec.name, sizeof(rec.name), "%s", name);
-	rec.issued = loop_wall_s();
-	if (kind == PROTO_KIND_ADMISSION || kind == PROTO_KIND_GRANT ||
-	    kind == PROTO_KIND_REVOCATION)
-		rec.issued = trust_clock(a->trust, rec.issued);
+	rec.issued = issued;
 	rec.expires = rec.issued + ttl;
 	rec.body = body;
 	rec.body_len = body_len;
@@ -48,6 +55,17 @@ static int publish(struct agent *a, uint8_t kind, const char *name, const uint8_
 		             : gossip_publish(a->gossip, out.data, out.len);
 	mp_buf_free(&out);
 	return err;
+}
+
+static int publish(struct agent *a, uint8_t kind, const char *name, const uint8_t *body,
+                   size_t body_len, uint64_t ttl, bool urgent)
+{
+	uint64_t issued = kind == PROTO_KIND_ADMISSION || kind == PROTO_KIND_GRANT ||
+	                          kind == PROTO_KIND_REVOCATION
+	                      ? trust_issued(a)
+	                      : loop_wall_s();
+
+	return publish_at(a, kind, name, body, body_len, issued, ttl, urgent);
 }
 
 int agent_publish(struct agent *a, uint8_t kind, const char *name, const uint8_t *body,
@@ -138,7 +156,9 @@ bool agent_may_admit(struct agent *a)
 	return trust_is_admitter(a->trust, a->id->pk, trust_clock(a->trust, loop_wall_s()));
 }
 
-int agent_admit(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const char *endpoint)
+/* One admission record, issued at issued. */
+static int admit_at(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const char *endpoint,
+                    uint64_t issued)
 {
 	struct proto_admission adm = {0};
 	struct mp_buf body = {0};
@@ -150,9 +170,33 @@ int agent_admit(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const char *
 	err = proto_admission_encode(&body, &adm);
 	if (!err) {
 		sodium_bin2hex(name, sizeof(name), peer, PROTO_KEY_LEN);
-		err = agent_publish(a, PROTO_KIND_ADMISSION, name, body.data, body.len,
-		                    AGENT_ADMISSION_TTL);
+		err = publish_at(a, PROTO_KIND_ADMISSION, name, body.data, body.len, issued,
+		                 AGENT_ADMISSION_TTL, false);
 	}
 	mp_buf_free(&body);
+	return err;
+}
+
+int agent_admit(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const char *endpoint)
+{
+	return admit_at(a, peer, endpoint, trust_issued(a));
+}
+
+int agent_admit_many(struct agent *a, const struct ctl_admit_entry *e, size_t n, size_t *done)
+{
+	/* One clock for the batch: asking per record would replay the trust
+	 * network once per admission, each made dirty by the one before. All
+	 * are issued in the same second, as admissions made by hand within a
+	 * second are; the replay orders events of one second among
+	 * themselves. */
+	uint64_t issued = trust_issued(a);
+	int err = 0;
+
+	*done = 0;
+	for (size_t i = 0; i < n && !err; i++) {
+		err = admit_at(a, e[i].peer, e[i].endpoint, issued);
+		if (!err)
+			(*done)++;
+	}
 	return err;
 }

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -155,6 +156,100 @@ int ctl_fail(char *err, size_t n, int code, const char *fmt, ...)
 	vsnprintf(err, n, fmt, ap);
 	va_end(ap);
 	return code;
+}
+
+int ctl_admit_list_encode(struct mp_buf *out, const struct ctl_admit_entry *e, size_t n)
+{
+	char text[PROTO_PEERID_TEXT_LEN + 1];
+	msgpack_packer pk;
+
+	if (n > CTL_ADMIT_MAX)
+		return KITH_ETOOBIG;
+	if (n == 0)
+		return KITH_EVALUE;
+	/* Checked before anything is written: a refusal leaves out as it was. */
+	for (size_t i = 0; i < n; i++)
+		if (!memchr(e[i].endpoint, '\0', sizeof(e[i].endpoint)) ||
+		    !mp_text_ok(e[i].endpoint, strlen(e[i].endpoint)))
+			return KITH_EVALUE;
+	mp_buf_packer(out, &pk);
+	msgpack_pack_array(&pk, (uint32_t)n);
+	for (size_t i = 0; i < n; i++) {
+		proto_peerid_format(text, e[i].peer);
+		msgpack_pack_array(&pk, 2);
+		mp_pack_cstr(&pk, text);
+		mp_pack_cstr(&pk, e[i].endpoint);
+	}
+	return out->err;
+}
+
+/* One entry, [peer ID, endpoint], into e; why says what is wrong. */
+static int read_admit_entry(struct mp_reader *r, struct ctl_admit_entry *e, char *why, size_t n)
+{
+	char text[PROTO_PEERID_TEXT_LEN + 16];
+	uint32_t items = 0;
+
+	why[0] = '\0';
+	if (mp_read_array(r, &items, 2) || items != 2) {
+		if (r->err && r->err != KITH_ETOOBIG && r->err != KITH_ETYPE)
+			snprintf(why, n, "%s", proto_strerror(r->err));
+		else
+			snprintf(why, n, "not a pair [peer ID, endpoint]");
+		return mp_fail(r, KITH_EVALUE);
+	}
+	/* A peer ID is 56 characters, 63 with its dashes; a little more is
+	 * read so that the parser, not the length, explains a typo. */
+	if (mp_read_text(r, text, sizeof(text) - 1)) {
+		snprintf(why, n, "peer ID: %s",
+		         r->err == KITH_ETOOBIG ? "too long" : proto_strerror(r->err));
+		return r->err;
+	}
+	if (proto_peerid_parse(e->peer, text, why, n) != 0)
+		return mp_fail(r, KITH_EVALUE);
+	if (mp_read_text(r, e->endpoint, PROTO_ENDPOINT_MAX)) {
+		if (r->err == KITH_ETOOBIG)
+			snprintf(why, n, "endpoint longer than %d bytes", PROTO_ENDPOINT_MAX);
+		else
+			snprintf(why, n, "endpoint: %s", proto_strerror(r->err));
+		return r->err;
+	}
+	return 0;
+}
+
+int ctl_admit_list_decode(struct ctl_admit_entry *out, size_t max, size_t *n_out,
+                          const uint8_t *buf, size_t len, char *err, size_t n)
+{
+	struct mp_reader r;
+	uint32_t count = 0;
+	char why[160] = "";
+
+	*n_out = 0;
+	if (max > CTL_ADMIT_MAX)
+		max = CTL_ADMIT_MAX;
+	mp_reader_init(&r, buf, len);
+	if (mp_read_array(&r, &count, (uint32_t)max))
+		return ctl_fail(err, n, r.err, "the list of peers is %s",
+		                r.err == KITH_ETOOBIG ? "too long" : "malformed");
+	if (count == 0)
+		return ctl_fail(err, n, KITH_EVALUE, "the list of peers is empty");
+	for (uint32_t i = 0; i < count; i++) {
+		if (read_admit_entry(&r, &out[i], why, sizeof(why)))
+			return ctl_fail(err, n, r.err, "peer %" PRIu32 " of %" PRIu32 ": %s", i + 1,
+			                count, why);
+		/* Quadratic, but at most half a million comparisons of 32
+		 * bytes: less than a millisecond, and no allocation. */
+		for (uint32_t j = 0; j < i; j++)
+			if (!memcmp(out[j].peer, out[i].peer, PROTO_KEY_LEN))
+				return ctl_fail(err, n, KITH_EVALUE,
+				                "peer %" PRIu32 " of %" PRIu32 " is peer %" PRIu32
+				                " again",
+				                i + 1, count, j + 1);
+	}
+	/* Every read above succeeded: only trailing bytes are left to find. */
+	if (mp_finish(&r))
+		return ctl_fail(err, n, r.err, "trailing bytes after the list of peers");
+	*n_out = count;
+	return 0;
 }
 
 static void pack_error(msgpack_packer *pk, uint64_t tag, int rc, const char *text)

@@ -62,10 +62,20 @@
  * incarnation, last_seen, since, self}]; state is a member state name
  * (proto_member_state_name()) or "revoked" for an ejected member. */
 #define CTL_CMD_MEMBERS "members"
-/* kith admit: peer (text, a peer ID), endpoint? (text) -> {id, endpoint}. */
+/* kith admit: peer (text, a peer ID), endpoint? (text) -> {id, endpoint};
+ * or, to admit several in one request, peers (binary: a list, see
+ * ctl_admit_list_decode()) -> [{id, endpoint}], in the list's order. A
+ * list is checked whole before anyone is admitted: one bad entry refuses
+ * the request and the error names it, so that a typo never leaves half a
+ * list admitted. peer and peers together are refused. */
 #define CTL_CMD_ADMIT "admit"
 #define CTL_KEY_PEER "peer"
 #define CTL_KEY_ENDPOINT "endpoint"
+#define CTL_KEY_PEERS "peers"
+/* Peers in one admit request: a network of a thousand collectives formed
+ * by one command, and about 330 KB of request at most (63 bytes of peer ID
+ * and 255 of endpoint each), far below CTL_REQUEST_MAX. */
+#define CTL_ADMIT_MAX 1024
 /* kith invite: uses? (uint, 1..1000), scopes? (text, "monitor,backup:50G"),
  * expires? (text, a duration) -> {token, expires, uses, scopes: [text]}. */
 #define CTL_CMD_INVITE "invite"
@@ -393,6 +403,34 @@ __attribute__((format(printf, 4, 5))) int ctl_fail(char *err, size_t n, int code
                                                    ...);
 
 struct mp_buf;
+
+/* One peer of an admit list. */
+struct ctl_admit_entry {
+	uint8_t peer[PROTO_KEY_LEN];
+	char endpoint[PROTO_ENDPOINT_MAX + 1]; /* "" when none was given */
+};
+
+/* Appends to out the CTL_KEY_PEERS list of e[0..n) (borrowed): a
+ * msgpack array of n entries, each an array of two texts [peer ID,
+ * endpoint], the endpoint "" when none. Returns 0, KITH_ETOOBIG for n
+ * above CTL_ADMIT_MAX, KITH_EVALUE for n of 0 or an endpoint that is no
+ * valid text (mp_text_ok()), or -ENOMEM; out is left as it was on a
+ * refusal. */
+int ctl_admit_list_encode(struct mp_buf *out, const struct ctl_admit_entry *e, size_t n);
+
+/* Decodes a CTL_KEY_PEERS list (buf borrowed) into out, which has room
+ * for max entries (max at most CTL_ADMIT_MAX): 1..max entries as
+ * ctl_admit_list_encode() writes them, each peer ID valid and listed
+ * once, each endpoint at most PROTO_ENDPOINT_MAX bytes (its form is the
+ * agent's to check). Returns 0 with *n_out entries, or a KITH_E* code
+ * with err (n bytes) saying what is wrong and, for a bad entry, which
+ * one ("peer 3 of 5: ..."): KITH_ETOOBIG past max, a length or two
+ * items, KITH_EVALUE for an empty list, an entry of fewer items, a bad or
+ * repeated peer ID, KITH_ETYPE, KITH_ETRUNC, KITH_EMALFORMED, KITH_ETRAIL
+ * for bytes that are no such list. Never writes outside out[0..max),
+ * whatever the bytes. */
+int ctl_admit_list_decode(struct ctl_admit_entry *out, size_t max, size_t *n_out,
+                          const uint8_t *buf, size_t len, char *err, size_t n);
 
 /* Packs into out the reply to a command that returned rc: {"ok": true,
  * "data": data} (data holds one packed value, borrowed) or {"ok": false,

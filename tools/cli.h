@@ -21,7 +21,9 @@ struct store;
 
 /* Parsing stops here with this status when the command should go on. */
 #define CLI_CONTINUE (-1)
-#define CLI_POS_MAX 20
+/* As many as kith admit takes peers (CTL_ADMIT_MAX): 8 KiB of pointers on
+ * the stack of a command. */
+#define CLI_POS_MAX 1024
 
 /* One long option. value receives the argument of "--name VALUE" or
  * "--name=VALUE"; flag (when value is NULL) is set by "--name". */

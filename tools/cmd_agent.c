@@ -1,4 +1,5 @@
-/* Commands answered by the running agent: status, members, admit. */
+/* Commands answered by the running agent: status, members (admit is
+ * cmd_admit.c). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -161,38 +162,4 @@ int cmd_members_main(int argc, char **argv)
 {
 	return agentctl_query_main(argc, argv, CTL_CMD_MEMBERS,
 	                           "kith members [--json] [--data DIR]", print_members);
-}
-
-int cmd_admit_main(int argc, char **argv)
-{
-	const char *endpoint = NULL;
-	const struct cli_opt opts[] = {{"endpoint", &endpoint, NULL}, {NULL, NULL, NULL}};
-	struct agentctl_request r;
-	struct agentctl_reply reply;
-	struct cli_args args;
-	uint8_t key[32];
-	char data_dir[4096], why[160];
-	int rc;
-
-	rc = cli_parse(argc, argv, "kith admit PEER_ID [--endpoint tcp://HOST:PORT] [--data DIR]",
-	               opts, 1, &args, data_dir, sizeof(data_dir));
-	if (rc != CLI_CONTINUE)
-		return rc;
-	if (args.n != 1)
-		return cli_usage("admit", "give the peer ID to admit");
-	/* Checked here too, so that a typo is caught even with no agent. */
-	if (proto_peerid_parse(key, args.pos[0], why, sizeof(why)) != 0)
-		return cli_usage("admit", "%s", why);
-	agentctl_begin(&r, CTL_CMD_ADMIT);
-	agentctl_arg_text(&r, CTL_KEY_PEER, args.pos[0]);
-	if (endpoint)
-		agentctl_arg_text(&r, CTL_KEY_ENDPOINT, endpoint);
-	rc = agentctl_call(data_dir, &r, &reply);
-	if (rc != CLI_OK)
-		return rc;
-	printf("admitted %s: on its side, run kith join with this agent's peer ID (kith id) "
-	       "and --endpoint\n",
-	       args.pos[0]);
-	agentctl_reply_free(&reply);
-	return CLI_OK;
 }

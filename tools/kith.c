@@ -21,7 +21,7 @@ static const struct command commands[] = {
     {"record", cmd_record_main, "export or import one signed record"},
     {"status", cmd_status_main, "show the running agent's state and counters"},
     {"members", cmd_members_main, "list the members of the trust network"},
-    {"admit", cmd_admit_main, "admit a peer into the trust network"},
+    {"admit", cmd_admit_main, "admit peers into the trust network"},
     {"invite", cmd_invite_main, "make an invitation token for a new collective"},
     {"join", cmd_join_main, "join a trust network with an invitation or by ID"},
     {"grant", cmd_grant_main, "grant a member scopes: monitor, backup:SIZE, dns:ZONE, admit"},

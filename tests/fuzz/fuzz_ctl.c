@@ -1,7 +1,9 @@
 /* Fuzz target: control socket requests. Whatever the bytes, decoding ends
  * in 0 or an error, and writes nothing past the request struct (a canary
  * catches it in builds without AddressSanitizer, such as ctest's replay);
- * an accepted request has a command and bounded, distinct args. */
+ * an accepted request has a command and bounded, distinct args. Every
+ * binary argument also goes through the admit list decoder (CTL_KEY_PEERS),
+ * with the same canary and checks: bounded, distinct peers. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,39 @@
 #include "proto/ctl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Room for a few entries only: a longer list must be refused, not
+ * written past the array. */
+#define LIST_ROOM 4
+
+static void admit_list(const struct ctl_arg *a)
+{
+	static struct {
+		struct ctl_admit_entry e[LIST_ROOM];
+		uint8_t canary[sizeof(struct ctl_admit_entry)];
+	} g;
+	char err[200];
+	size_t n = 0;
+
+	memset(g.canary, 0x5a, sizeof(g.canary));
+	if (ctl_admit_list_decode(g.e, LIST_ROOM, &n, a->bin, a->len, err, sizeof(err)) != 0) {
+		if (n != 0 || !memchr(err, '\0', sizeof(err)))
+			abort();
+		n = 0;
+	}
+	for (size_t i = 0; i < sizeof(g.canary); i++)
+		if (g.canary[i] != 0x5a)
+			abort();
+	if (n > LIST_ROOM)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		if (!memchr(g.e[i].endpoint, '\0', sizeof(g.e[i].endpoint)))
+			abort();
+		for (size_t j = 0; j < i; j++)
+			if (!memcmp(g.e[i].peer, g.e[j].peer, PROTO_KEY_LEN))
+				abort();
+	}
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -43,6 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ctl_arg_bin(req, req->args[i].key) &&
 		    ctl_arg_bin(req, req->args[i].key)->type != CTL_ARG_BIN)
 			abort();
+		if (ctl_arg_bin(req, req->args[i].key))
+			admit_list(ctl_arg_bin(req, req->args[i].key));
 		/* Any text may reach the peer ID parser. */
 		ctl_arg_peer(req, req->args[i].key, peer, err, sizeof(err));
 	}

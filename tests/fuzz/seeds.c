@@ -753,9 +753,9 @@ static void conf_seeds(void)
 static const char *const ctl_keys[] = {
     CTL_KEY_ACTION,        CTL_KEY_ALL,     CTL_KEY_DATA,     CTL_KEY_ENDPOINT, CTL_KEY_EXPECT_BODY,
     CTL_KEY_EXPECT_STATUS, CTL_KEY_EXPIRES, CTL_KEY_INTERVAL, "json",           CTL_KEY_MEMBER,
-    CTL_KEY_NAME,          CTL_KEY_PEER,    CTL_KEY_REASON,   CTL_KEY_RECORD,   CTL_KEY_SCOPES,
-    CTL_KEY_SECRET,        CTL_KEY_TARGET,  CTL_KEY_TIMEOUT,  CTL_KEY_TLS_WARN, CTL_KEY_TOKEN,
-    CTL_KEY_URI,           CTL_KEY_URL,     CTL_KEY_USES,     CTL_KEY_ZONE,
+    CTL_KEY_NAME,          CTL_KEY_PEER,    CTL_KEY_PEERS,    CTL_KEY_REASON,   CTL_KEY_RECORD,
+    CTL_KEY_SCOPES,        CTL_KEY_SECRET,  CTL_KEY_TARGET,   CTL_KEY_TIMEOUT,  CTL_KEY_TLS_WARN,
+    CTL_KEY_TOKEN,         CTL_KEY_URI,     CTL_KEY_URL,      CTL_KEY_USES,     CTL_KEY_ZONE,
 };
 #define CTL_PEER "AAAQEAY-EAUDAOC-CAJBIFQ-YDIOB4V-IBCEQTC-QKRMFYY-YDENBWH-A5DYPQI"
 
@@ -771,7 +771,8 @@ static bool key_is(const char *key, const char *const *set)
 static void ctl_value(struct mp_map *m, const char *key)
 {
 	static const char *const flags[] = {CTL_KEY_ALL, "json", CTL_KEY_MEMBER, NULL};
-	static const char *const bins[] = {CTL_KEY_DATA, CTL_KEY_SECRET, CTL_KEY_RECORD, NULL};
+	static const char *const bins[] = {CTL_KEY_DATA, CTL_KEY_SECRET, CTL_KEY_RECORD,
+	                                   CTL_KEY_PEERS, NULL};
 	static const char *const peers[] = {CTL_KEY_PEER, CTL_KEY_TARGET, NULL};
 	static const char *const durations[] = {CTL_KEY_EXPIRES, CTL_KEY_INTERVAL, CTL_KEY_TIMEOUT,
 	                                        CTL_KEY_TLS_WARN, NULL};
@@ -871,6 +872,35 @@ static void ctl_wide(const char *seed, uint32_t n_entries, uint32_t cmd_at)
 	put_buf("ctl", seed, &b, b.err);
 }
 
+/* kith admit with a list (CTL_KEY_PEERS): three peers, one without an
+ * endpoint; and one with the same peer twice, which must be refused. */
+static void ctl_admit_list(const char *seed, bool twice)
+{
+	struct ctl_admit_entry e[3] = {
+	    {{0}, "tcp://10.0.0.1:7707"}, {{0}, ""}, {{0}, "tcp://[2001:db8::1]:7707"}};
+	struct mp_buf list = {0}, b = {0};
+	msgpack_packer pk;
+	struct mp_map m;
+
+	for (size_t i = 0; i < 3; i++)
+		for (size_t j = 0; j < PROTO_KEY_LEN; j++)
+			e[i].peer[j] = (uint8_t)(twice && i == 2 ? j : i * 64 + j);
+	ctl_admit_list_encode(&list, e, 3);
+	mp_map_begin(&m);
+	mp_map_str(&m, CTL_KEY_CMD, CTL_CMD_ADMIT);
+	mp_map_bin(&m, CTL_KEY_PEERS, list.data, list.len);
+	mp_buf_packer(&b, &pk);
+	mp_map_end(&m, &pk);
+	put_buf("ctl", seed, &b, b.err ? b.err : list.err);
+	mp_buf_free(&list);
+}
+
+static void ctl_admit_seeds(void)
+{
+	ctl_admit_list("admit-list", false);
+	ctl_admit_list("admit-list-twice", true);
+}
+
 static void ctl_seeds(void)
 {
 	static const char *const none[] = {NULL};
@@ -934,6 +964,7 @@ static void ctl_seeds(void)
 		mp_pack_bin(&pk, big, sizeof(big));
 	}
 	put_buf("ctl", "bin32", &b, b.err);
+	ctl_admit_seeds();
 }
 
 /* Sealed chunks (fuzz_seal.c): with the target's fixed keys, a chunk

@@ -83,6 +83,24 @@ fails_with 1 "kithd is not running on .* (no control socket)" "status without an
 fails_with 1 "kithd is not running on" "status with a stale socket file" -- "$kith" members --data "$a"
 rm -f "$a/kithd.sock"
 fails_with 2 "check character" "admit with a mistyped ID, agent or not" -- "$kith" admit "${id_a:0:20}$typo${id_a:21}" --data "$a"
+# kith admit with a list: every entry is checked before kithd is asked,
+# and the error names the argument or line, so that none is admitted.
+id_b=$("$kith" id --data "$b")
+bad_a="${id_a:0:20}$typo${id_a:21}"
+fails_with 2 "argument 2: check character" "admit list with a mistyped ID names the argument" -- "$kith" admit "$id_b" "$bad_a@tcp://h:1" --data "$a"
+fails_with 2 "argument 2: endpoint must look like tcp://HOST:PORT" "admit list with a bad endpoint" -- "$kith" admit "$id_b" "$id_a@h:1" --data "$a"
+fails_with 2 "argument 2: the same peer as argument 1" "admit list naming a peer twice" -- "$kith" admit "$id_b" "$(tr A-Z a-z <<<"$id_b")@tcp://h:1" --data "$a"
+fails_with 2 "--endpoint goes with one PEER_ID alone" "admit --endpoint with two peers" -- "$kith" admit "$id_b" "$id_a" --endpoint tcp://h:1 --data "$a"
+printf '# partners\n\n%s tcp://h:1  # B\n  %s\n%s@tcp://h:2\n' "$id_b" "$id_a" "$bad_a" >"$work/peers.txt"
+fails_with 1 "peers.txt:5: check character" "admit --file with a mistyped ID names the line" -- "$kith" admit --file "$work/peers.txt" --data "$a"
+printf '%s tcp://h:1 extra\n' "$id_b" >"$work/peers.txt"
+fails_with 1 "peers.txt:1: expected PEER_ID \[tcp://HOST:PORT\]" "admit --file with three words on a line" -- "$kith" admit --file "$work/peers.txt" --data "$a"
+printf '%s tcp://h:1\n' "$id_b" >"$work/peers.txt"
+fails_with 1 "peers.txt:1: the same peer as argument 1" "admit naming a peer in the arguments and the file" -- "$kith" admit "$id_b" --file "$work/peers.txt" --data "$a"
+printf '# nobody yet\n\n' >"$work/peers.txt"
+fails_with 1 "peers.txt lists no peer" "admit --file of comments only" -- "$kith" admit --file "$work/peers.txt" --data "$a"
+printf '%s tcp://h:1\r\n%s\n' "$id_b" "$id_a" >"$work/peers.txt"
+fails_with 1 "kithd is not running" "a good list passes the local checks" -- "$kith" admit --file - --data "$a" <"$work/peers.txt"
 check "init wrote a lan configuration" sh -c "'$kith' init --name C --data '$work/c' --listen tcp://127.0.0.1:7001 --profile lan >/dev/null && grep -q '^profile = lan' '$work/c/kithd.conf' && grep -q '^listen = tcp://127.0.0.1:7001' '$work/c/kithd.conf'"
 fails_with 2 "--listen must look like tcp://HOST:PORT" "init with a bad listen" -- "$kith" init --name D --data "$work/d" --listen 127.0.0.1:7001
 

@@ -164,11 +164,30 @@ def test(tap, fed):
     tap.ok(all(a.alive() for a in fed.agents), "every agent still running")
     tap.ok(all(a.states()[b.id] == "alive" for a in fed.agents for b in fed.agents),
            "every agent still sees the others alive")
-    late = Agent(fed.root, "late", 1)
-    late.init()
-    a0.kith("admit", late.id, "--endpoint", "tcp://127.0.0.1:1")
-    wait_until(lambda: all(late.id in a.states() for a in fed.agents), 30,
-               "a new admission to spread after the attacks")
+    # Several peers admitted by one command, in one control request. A
+    # bad entry (a0's own ID: only kithd can tell) admits none of them;
+    # then the list, partly from a file, admits all three everywhere.
+    late = [Agent(fed.root, "late%d" % i, 1) for i in range(3)]
+    for x in late:
+        x.init()
+    admissions = len(a0.json("records", "--kind", "admission"))
+    p = a0.kith("admit", late[0].id + "@tcp://127.0.0.1:1", late[1].id, a0.id, check=False)
+    tap.ok(p.returncode == 1 and "peer 3 of 3" in p.stderr and "own peer ID" in p.stderr,
+           "an admit list with a bad entry is refused, naming the entry", p.stderr)
+    tap.ok(len(a0.json("records", "--kind", "admission")) == admissions and
+           not any(x.id in a0.states() for x in late), "and none of the list is admitted")
+    listed = os.path.join(fed.root, "late.txt")
+    with open(listed, "w") as f:
+        f.write("# the late ones\n%s tcp://127.0.0.1:1\n\n%s\n" % (late[1].id, late[2].id))
+    got = json.loads(a0.kith("admit", late[0].id + "@tcp://127.0.0.1:1", "--file", listed,
+                             "--json").stdout)
+    tap.ok([g["id"] for g in got] == [x.id for x in late] and
+           [g["endpoint"] for g in got] == ["tcp://127.0.0.1:1"] * 2 + [""],
+           "one kith admit admits three peers, from arguments and a file", got)
+    log = open(a0.log_path).read()
+    tap.ok(all("admitted %s" % x.id[:7] in log for x in late), "each is logged as admitted")
+    wait_until(lambda: all(x.id in a.states() for a in fed.agents for x in late), 30,
+               "the new admissions to spread after the attacks")
     tap.ok(True, "records still replicate after the attacks")
     http_attacks(tap, fed, a2, "http://127.0.0.1:%d" % port)
     codes = [a.stop() for a in fed.agents]

@@ -538,10 +538,177 @@ static void test_helpers(void)
 	ok(!strcmp(err, "no serv"), "and writes err, cut to its size");
 }
 
+/* Admit lists (CTL_KEY_PEERS) are decoded into an array followed by a
+ * canary, as requests are. */
+static struct {
+	struct ctl_admit_entry e[CTL_ADMIT_MAX];
+	uint8_t canary[sizeof(struct ctl_admit_entry)];
+} list_guarded;
+
+static int list_decode(size_t max, size_t *n, const uint8_t *data, size_t len, char *err,
+                       size_t err_n)
+{
+	int rc;
+
+	memset(list_guarded.canary, 0xa5, sizeof(list_guarded.canary));
+	rc = ctl_admit_list_decode(list_guarded.e, max, n, data, len, err, err_n);
+	for (size_t i = 0; i < sizeof(list_guarded.canary); i++)
+		if (list_guarded.canary[i] != 0xa5) {
+			overruns++;
+			break;
+		}
+	return rc;
+}
+
+static void entry_key(struct ctl_admit_entry *e, unsigned i)
+{
+	for (size_t j = 0; j < PROTO_KEY_LEN; j++)
+		e->peer[j] = (uint8_t)(j * 7 + 3);
+	e->peer[0] = (uint8_t)i;
+	e->peer[1] = (uint8_t)(i >> 8);
+}
+
+/* A list packed by hand: entries [peer text, endpoint]. */
+static void list_start(uint32_t n)
+{
+	mp_buf_free(&buf);
+	mp_buf_packer(&buf, &pk);
+	msgpack_pack_array(&pk, n);
+}
+
+static void list_entry(const char *peer, const char *endpoint)
+{
+	msgpack_pack_array(&pk, 2);
+	mp_pack_cstr(&pk, peer);
+	mp_pack_cstr(&pk, endpoint);
+}
+
+static void test_admit_list(void)
+{
+	static struct ctl_admit_entry in[CTL_ADMIT_MAX + 1];
+	char id[PROTO_PEERID_TEXT_LEN + 1], id2[PROTO_PEERID_TEXT_LEN + 1], err[200] = "";
+	struct mp_buf out = {0};
+	struct ctl_request r;
+	size_t n = 99;
+	int rc;
+
+	for (unsigned i = 0; i <= CTL_ADMIT_MAX; i++) {
+		entry_key(&in[i], i);
+		if (i % 3) /* every third without an endpoint */
+			snprintf(in[i].endpoint, sizeof(in[i].endpoint), "tcp://10.0.%u.%u:7707",
+			         i / 256, i % 256);
+	}
+	is(ctl_admit_list_encode(&out, in, 3), 0, "a list of 3 encodes");
+	is(list_decode(CTL_ADMIT_MAX, &n, out.data, out.len, err, sizeof(err)), 0, "and decodes");
+	is(n, 3, "3 entries");
+	ok(!memcmp(list_guarded.e[1].peer, in[1].peer, PROTO_KEY_LEN) &&
+	       !strcmp(list_guarded.e[1].endpoint, "tcp://10.0.0.1:7707") &&
+	       !list_guarded.e[0].endpoint[0],
+	   "peers and endpoints kept, an absent endpoint empty");
+
+	/* In a request, as kith sends it. */
+	start(2);
+	kv(CTL_KEY_CMD, CTL_CMD_ADMIT);
+	mp_pack_cstr(&pk, CTL_KEY_PEERS);
+	mp_pack_bin(&pk, out.data, out.len);
+	is(decode(&r), 0, "an admit request with a list");
+	ok(ctl_arg_bin(&r, CTL_KEY_PEERS) && ctl_arg_bin(&r, CTL_KEY_PEERS)->len == out.len,
+	   "carries it as a binary");
+
+	mp_buf_free(&out);
+	is(ctl_admit_list_encode(&out, in, CTL_ADMIT_MAX), 0, "a list of CTL_ADMIT_MAX encodes");
+	ok(out.len < CTL_REQUEST_MAX, "well within a request");
+	is(list_decode(CTL_ADMIT_MAX, &n, out.data, out.len, err, sizeof(err)), 0, "and decodes");
+	is(n, CTL_ADMIT_MAX, "every entry");
+	ok(!memcmp(list_guarded.e[CTL_ADMIT_MAX - 1].peer, in[CTL_ADMIT_MAX - 1].peer,
+	           PROTO_KEY_LEN),
+	   "the last one too");
+	is(list_decode(10, &n, out.data, out.len, err, sizeof(err)), KITH_ETOOBIG,
+	   "more than the caller's room is refused");
+	ok(strstr(err, "too long") != NULL, "the list is too long");
+	is(n, 0, "no entry counted");
+	mp_buf_free(&out);
+	is(ctl_admit_list_encode(&out, in, CTL_ADMIT_MAX + 1), KITH_ETOOBIG,
+	   "encoding more than CTL_ADMIT_MAX is refused");
+	is(ctl_admit_list_encode(&out, in, 0), KITH_EVALUE, "and an empty list");
+	ok(out.len == 0, "leaving the buffer untouched");
+
+	proto_peerid_format(id, in[0].peer);
+	proto_peerid_format(id2, in[1].peer);
+	list_start(0);
+	is(list_decode(CTL_ADMIT_MAX, &n, buf.data, buf.len, err, sizeof(err)), KITH_EVALUE,
+	   "an empty list is refused");
+	list_start(3);
+	list_entry(id, "");
+	list_entry(id2, "tcp://h:1");
+	list_entry(id, "tcp://h:2");
+	is(list_decode(CTL_ADMIT_MAX, &n, buf.data, buf.len, err, sizeof(err)), KITH_EVALUE,
+	   "a peer listed twice is refused");
+	ok(!strcmp(err, "peer 3 of 3 is peer 1 again"), err);
+	list_start(3);
+	list_entry(id, "");
+	list_entry("ABCDEFG-not-a-peer", "");
+	list_entry(id2, "");
+	is(list_decode(CTL_ADMIT_MAX, &n, buf.data, buf.len, err, sizeof(err)), KITH_EVALUE,
+	   "a bad peer ID is refused");
+	ok(!strncmp(err, "peer 2 of 3: ", 13), err);
+	{
+		char big[PROTO_ENDPOINT_MAX + 2];
+		memset(big, 'a', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		list_start(2);
+		list_entry(id, "");
+		list_entry(id2, big);
+		is(list_decode(CTL_ADMIT_MAX, &n, buf.data, buf.len, err, sizeof(err)),
+		   KITH_ETOOBIG, "an endpoint over PROTO_ENDPOINT_MAX is refused");
+		ok(!strcmp(err, "peer 2 of 2: endpoint longer than 255 bytes"), err);
+	}
+	list_start(1);
+	msgpack_pack_array(&pk, 3);
+	mp_pack_cstr(&pk, id);
+	mp_pack_cstr(&pk, "");
+	mp_pack_cstr(&pk, "");
+	is(list_decode(CTL_ADMIT_MAX, &n, buf.data, buf.len, err, sizeof(err)), KITH_ETOOBIG,
+	   "an entry of three items is refused");
+	ok(!strcmp(err, "peer 1 of 1: not a pair [peer ID, endpoint]"), err);
+	list_start(1);
+	mp_pack_cstr(&pk, id);
+	is(list_decode(CTL_ADMIT_MAX, &n, buf.data, buf.len, err, sizeof(err)), KITH_ETYPE,
+	   "an entry that is no array is refused");
+	ok(!strcmp(err, "peer 1 of 1: not a pair [peer ID, endpoint]"), err);
+	list_start(1);
+	msgpack_pack_array(&pk, 2);
+	mp_pack_cstr(&pk, id);
+	msgpack_pack_uint64(&pk, 7707);
+	is(list_decode(CTL_ADMIT_MAX, &n, buf.data, buf.len, err, sizeof(err)), KITH_ETYPE,
+	   "an endpoint that is no text is refused");
+	list_start(1);
+	list_entry(id, "tcp://h:1");
+	msgpack_pack_nil(&pk);
+	is(list_decode(CTL_ADMIT_MAX, &n, buf.data, buf.len, err, sizeof(err)), KITH_ETRAIL,
+	   "trailing bytes are refused");
+	start(0);
+	is(list_decode(CTL_ADMIT_MAX, &n, buf.data, buf.len, err, sizeof(err)), KITH_ETYPE,
+	   "a map is no list");
+
+	/* Every prefix of a valid list fails cleanly. */
+	mp_buf_free(&out);
+	ctl_admit_list_encode(&out, in, 5);
+	rc = 0;
+	for (size_t len = 0; len < out.len; len++)
+		if (list_decode(CTL_ADMIT_MAX, &n, out.data, len, err, sizeof(err)) == 0)
+			rc++;
+	is(rc, 0, "no truncation of a list decodes");
+	is(overruns, 0, "no write past the entries");
+	mp_buf_free(&out);
+	mp_buf_free(&buf);
+}
+
 int main(void)
 {
 	test_decode();
 	test_helpers();
+	test_admit_list();
 	test_arg_count();
 	test_malformed();
 	test_socket();
