@@ -248,6 +248,7 @@ static void on_alive(struct member *m, struct member_node *node, const struct pr
 	}
 	member_suspicion_stop(m, node);
 	node->incarnation = u->incarnation;
+	node->word = *u;
 	member_queue_put(m, node, u);
 	if (node->state != PROTO_STATE_ALIVE)
 		member_node_set_state(m, node, PROTO_STATE_ALIVE);
@@ -297,6 +298,8 @@ static void on_dead(struct member *m, struct member_node *node, const struct pro
 		return;
 	member_suspicion_stop(m, node);
 	node->incarnation = u->incarnation;
+	if (left)
+		node->word = *u;
 	member_queue_put(m, node, u);
 	if (!left)
 		m->stats.deaths++;
@@ -469,11 +472,34 @@ void member_remove(struct member *m, const uint8_t peer[PROTO_KEY_LEN])
 	node_free(m, node);
 }
 
+/* u, just applied, says less than we know: a signed word of its subject
+ * at a higher incarnation. Its sender missed that word (a refutation that
+ * went round while it was busy, a member it learnt of late): it would
+ * hold the subject below the truth, and everyone would ignore its claims,
+ * until it probed the subject itself, once a pass over all members. The
+ * word goes back to it in fix, at most once per subject. */
+static void correct_stale(struct member *m, struct proto_probe *fix, const struct proto_update *u)
+{
+	const struct member_node *node = member_node_get(m, u->peer);
+	const struct proto_update *word;
+
+	if (!node || fix->n_updates >= PROTO_UPDATES_MAX)
+		return;
+	word = node->self ? (m->has_self_word ? &m->self_word : NULL)
+	                  : (node->word.state ? &node->word : NULL);
+	if (!word || word->incarnation <= u->incarnation)
+		return;
+	for (uint32_t i = 0; i < fix->n_updates; i++)
+		if (!memcmp(fix->updates[i].peer, u->peer, PROTO_KEY_LEN))
+			return;
+	fix->updates[fix->n_updates++] = *word;
+}
+
 void member_on_message(struct member *m, const uint8_t from[PROTO_KEY_LEN], uint8_t type,
                        const struct proto_probe *msg)
 {
 	struct member_node *sender = member_node_get(m, from);
-	struct proto_probe ack = {.seq = msg->seq};
+	struct proto_probe fix = {.seq = msg->seq};
 
 	/* The transport admits members only, but one may have been removed
 	 * since the message left. */
@@ -481,26 +507,40 @@ void member_on_message(struct member *m, const uint8_t from[PROTO_KEY_LEN], uint
 		return;
 	sender->last_seen = member_unix_now();
 	/* Updates first: a PING that suspects us gets an ACK that refutes. */
-	for (uint32_t i = 0; i < msg->n_updates; i++)
+	for (uint32_t i = 0; i < msg->n_updates; i++) {
 		member_apply(m, &msg->updates[i]);
+		correct_stale(m, &fix, &msg->updates[i]);
+	}
 	switch (type) {
 	case PROTO_MSG_PING:
 		/* A probe meant for someone else: not ours to answer. */
 		if (msg->has_target && memcmp(msg->target, m->self->key, PROTO_KEY_LEN) != 0)
-			return;
-		member_send(m, sender, PROTO_MSG_ACK, &ack);
+			break;
+		/* The corrections ride on the ACK. */
+		member_send(m, sender, PROTO_MSG_ACK, &fix);
 		return;
 	case PROTO_MSG_ACK:
 		member_on_ack(m, sender, msg->seq);
-		return;
+		break;
 	case PROTO_MSG_PING_REQ:
 		member_on_ping_req(m, sender, msg);
-		return;
+		break;
 	case PROTO_MSG_NACK:
 		member_on_nack(m, sender, msg->seq);
-		return;
+		break;
 	}
-	/* GOSSIP carries nothing but its updates. */
+	/* GOSSIP carries nothing but its updates. Corrections not sent on
+	 * an ACK go in a GOSSIP of their own, and so does our suspicion (or
+	 * death) of a sender that just showed it is up: the buddy system of
+	 * member_send() on any message, not only on our probes (once a pass
+	 * over all members), so that it refutes at once and its refutation
+	 * comes straight back (correct_stale() on its side). At most one
+	 * message per message received. */
+	if (fix.n_updates || sender->state == PROTO_STATE_SUSPECT ||
+	    sender->state == PROTO_STATE_DEAD) {
+		fix.seq = 0;
+		member_send(m, sender, PROTO_MSG_GOSSIP, &fix);
+	}
 }
 
 static void fill_info(struct member_info *out, const struct member_node *node)

@@ -34,6 +34,9 @@ struct member_node {
 	uint64_t since;      /* Unix seconds of the last state change */
 	uint64_t changed_ms; /* loop time of the last state change (dead_forget) */
 	bool self;
+	/* Its latest signed word (alive or left) we took, state 0: none; for
+	 * a member whose view of it is behind (see member_on_message()). */
+	struct proto_update word;
 	size_t index;  /* position in m->nodes */
 	size_t queued; /* position in m->queue + 1; 0: nothing queued about it */
 	/* Lifeguard suspicion, while state is SUSPECT. */
@@ -138,8 +141,9 @@ void member_probe_forget(struct member *m, const struct member_node *node);
 void member_on_ack(struct member *m, const struct member_node *from, uint32_t seq);
 void member_on_nack(struct member *m, const struct member_node *from, uint32_t seq);
 void member_on_ping_req(struct member *m, struct member_node *from, const struct proto_probe *msg);
-/* Sends type to node: msg's seq and target as given, updates filled from
- * the queue (and the buddy update when node is suspect or dead). */
+/* Sends type to node: msg's seq, target and updates as given, then the
+ * buddy update when node is suspect or dead, our word on an ACK, and what
+ * room is left filled from the queue. */
 void member_send(struct member *m, struct member_node *node, uint8_t type, struct proto_probe *msg);
 /* Lifeguard suspicion timers. */
 void member_suspicion_start(struct member *m, struct member_node *node,

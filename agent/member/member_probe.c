@@ -38,10 +38,10 @@ void member_health_add(struct member *m, int delta)
 
 void member_send(struct member *m, struct member_node *node, uint8_t type, struct proto_probe *msg)
 {
-	msg->n_updates = 0;
 	/* The buddy system: a member we suspect (or hold dead) hears it
 	 * from us directly, and can refute at once. */
-	if (node->state == PROTO_STATE_SUSPECT || node->state == PROTO_STATE_DEAD) {
+	if ((node->state == PROTO_STATE_SUSPECT || node->state == PROTO_STATE_DEAD) &&
+	    msg->n_updates < PROTO_UPDATES_MAX) {
 		struct proto_update *u = &msg->updates[msg->n_updates++];
 		*u = (struct proto_update){.state = node->state, .incarnation = node->incarnation};
 		memcpy(u->peer, node->key, PROTO_KEY_LEN);
@@ -53,7 +53,7 @@ void member_send(struct member *m, struct member_node *node, uint8_t type, struc
 	 * would otherwise keep a view below the truth, whose suspect and dead
 	 * claims everyone else ignores (memberlist heals this by push-pull).
 	 * Costs the prober nothing when its view is current. */
-	if (type == PROTO_MSG_ACK && m->has_self_word)
+	if (type == PROTO_MSG_ACK && m->has_self_word && msg->n_updates < PROTO_UPDATES_MAX)
 		msg->updates[msg->n_updates++] = m->self_word;
 	member_queue_fill(m, msg);
 	m->ops->send(m->arg, node->key, type, msg);

@@ -59,7 +59,8 @@ struct sim {
 	bool drop_hellos;          /* PINGs without a target are lost */
 	uint64_t sent[NODES_MAX][NODES_MAX][TYPES];
 	uint64_t alive_about[NODES_MAX]; /* alive updates sent about each node */
-	uint64_t wire_errors;            /* messages the codec refused */
+	uint64_t alive_sent[NODES_MAX][NODES_MAX][NODES_MAX]; /* [from][to][about] */
+	uint64_t wire_errors;                                 /* messages the codec refused */
 	uint64_t to_strangers;
 	struct packet *inflight;
 };
@@ -114,8 +115,10 @@ static void sim_send(void *arg, const uint8_t peer[PROTO_KEY_LEN], uint8_t type,
 		s->sent[src->idx][to][type]++;
 	for (uint32_t i = 0; i < msg->n_updates && i < PROTO_UPDATES_MAX; i++) {
 		int about = node_of(s, msg->updates[i].peer);
-		if (about >= 0 && msg->updates[i].state == PROTO_STATE_ALIVE)
+		if (about >= 0 && msg->updates[i].state == PROTO_STATE_ALIVE) {
 			s->alive_about[about]++;
+			s->alive_sent[src->idx][to][about]++;
+		}
 	}
 	p = calloc(1, sizeof(*p));
 	if (!p || proto_probe_encode(&buf, type, msg) ||
@@ -619,6 +622,78 @@ static void test_late_learner(struct sim *s)
 	s->drop_hellos = false;
 }
 
+/* A member whose view of another is behind (it missed a refutation, or
+ * learnt of it late and lost the hello) makes claims about it that the
+ * others ignore. The first member that hears such a claim sends it the
+ * subject's newer word at once, on the ACK when the claim came on a PING,
+ * rather than leaving it to the member's next probe of the subject (once a
+ * pass over all members). */
+static void test_stale_view(struct sim *s)
+{
+	int x = 4, y = 5, z = 1;
+	struct fresh only_y = {x, y};
+	struct proto_probe msg = {.seq = 77, .n_updates = 1};
+	struct proto_update *u = &msg.updates[0];
+	uint64_t word_before, gossip_before;
+
+	run_for(s, 1000);
+	s->drop_hellos = true;
+	member_remove(s->nodes[x].m, s->nodes[y].id->pk);
+	member_add(s->nodes[x].m, s->nodes[y].id->pk);
+	*u = (struct proto_update){.state = PROTO_STATE_SUSPECT, .incarnation = 0};
+	memcpy(u->peer, s->nodes[y].id->pk, PROTO_KEY_LEN);
+	memcpy(u->accuser, s->nodes[x].id->pk, PROTO_KEY_LEN);
+	word_before = s->alive_sent[z][x][y];
+	member_on_message(s->nodes[z].m, s->nodes[x].id->pk, PROTO_MSG_GOSSIP, &msg);
+	is(s->alive_sent[z][x][y], word_before + 1,
+	   "stale view: a stale claim brings its sender the subject's word at once");
+	ok(run_until(s, knows_incarnations, &only_y, 30),
+	   "stale view: and with it the incarnation");
+
+	member_remove(s->nodes[x].m, s->nodes[y].id->pk);
+	member_add(s->nodes[x].m, s->nodes[y].id->pk);
+	word_before = s->alive_sent[z][x][y];
+	gossip_before = s->sent[z][x][PROTO_MSG_GOSSIP];
+	member_on_message(s->nodes[z].m, s->nodes[x].id->pk, PROTO_MSG_PING, &msg);
+	is(s->alive_sent[z][x][y], word_before + 1,
+	   "stale view: on a PING, the word rides the ACK");
+	is(s->sent[z][x][PROTO_MSG_GOSSIP], gossip_before, "stale view: and no GOSSIP besides");
+	u->incarnation = 99;
+	word_before = s->alive_sent[z][x][y];
+	member_on_message(s->nodes[z].m, s->nodes[x].id->pk, PROTO_MSG_GOSSIP, &msg);
+	is(s->alive_sent[z][x][y], word_before, "stale view: a claim not behind gets no answer");
+	s->drop_hellos = false;
+}
+
+/* A member we suspect that sends us anything is up: it hears our claim
+ * at once (not at our next probe of it, once a pass), refutes, and the
+ * refutation comes straight back. */
+static void test_suspect_speaks(struct sim *s)
+{
+	int x = 0, y = 3;
+	struct proto_probe msg = {.n_updates = 1}, empty = {0};
+	struct proto_update *u = &msg.updates[0];
+	struct member_info info;
+	struct view alive = {y, PROTO_STATE_ALIVE, 0};
+	uint64_t gossip_before;
+
+	run_for(s, 1000);
+	member_get(s->nodes[y].m, s->nodes[y].id->pk, &info);
+	alive.min_incarnation = info.incarnation + 1;
+	*u = (struct proto_update){.state = PROTO_STATE_SUSPECT, .incarnation = info.incarnation};
+	memcpy(u->peer, s->nodes[y].id->pk, PROTO_KEY_LEN);
+	memcpy(u->accuser, s->nodes[2].id->pk, PROTO_KEY_LEN);
+	member_on_message(s->nodes[x].m, s->nodes[2].id->pk, PROTO_MSG_GOSSIP, &msg);
+	ok(member_get(s->nodes[x].m, s->nodes[y].id->pk, &info) == 0 &&
+	       info.state == PROTO_STATE_SUSPECT,
+	   "suspect speaks: x suspects y");
+	gossip_before = s->sent[x][y][PROTO_MSG_GOSSIP];
+	member_on_message(s->nodes[x].m, s->nodes[y].id->pk, PROTO_MSG_GOSSIP, &empty);
+	is(s->sent[x][y][PROTO_MSG_GOSSIP], gossip_before + 1,
+	   "suspect speaks: a message from y gets our claim back at once");
+	ok(run_until(s, all_see, &alive, 100), "suspect speaks: y refutes, everyone sees it alive");
+}
+
 static void dump(struct sim *s)
 {
 	for (int i = 0; i < s->n; i++) {
@@ -726,6 +801,8 @@ int main(void)
 	ok(sim_new(&s, 6) == 0, "6 nodes started");
 	ok(run_until(&s, all_alive, &one, 2000), "all alive");
 	test_late_learner(&s);
+	test_stale_view(&s);
+	test_suspect_speaks(&s);
 	sim_free(&s);
 	return tap_done();
 }
