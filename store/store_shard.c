@@ -149,7 +149,7 @@ static int shard_put_write(struct store *s, MDB_txn *txn, void *arg)
 	struct shard_put *p = arg;
 	uint64_t cost = store_shard_cost(p->v.mv_size, p->k.mv_size);
 	struct store_usage now, base, after;
-	bool found, held = false;
+	bool found = false, held = false; /* found: gcc -O3 cannot see usage_without() sets it */
 	int rc = usage_without(s, txn, p->owner, &p->k, &now, &base, &found);
 
 	p->used = now.bytes;

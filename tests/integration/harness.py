@@ -185,24 +185,14 @@ class Federation:
         for a in self.agents:
             a.wait_ready()
 
-    # Peers admitted but not joined yet are probed by the members, which
-    # they still take for guests; with dozens of them some pairs take up
-    # to a minute to see each other alive. Measured with 64 agents: all
-    # alive 60 s after one kith admit for all 63 and their joins, 26 s
-    # with 16 per command, 1.9 s with 8, 0.5 s admitting and joining one
-    # by one. With 9 peers one command is the fastest (0.04 s against
-    # 0.56 s). So small federations (every integration test) are admitted
-    # by one command, larger ones (the benchmarks) one by one.
-    ONE_ADMIT_MAX = 16
-
     def admit_star(self, chunk=None):
         """The hub admits the other agents, chunk peers per kith admit (one
-        control request each; default: see ONE_ADMIT_MAX), each chunk then
-        joining it."""
+        control request each; default: all in one), each chunk then joining
+        it."""
         hub = self.agents[0]
         others = self.agents[1:]
         if chunk is None:
-            chunk = len(others) if len(others) <= self.ONE_ADMIT_MAX else 1
+            chunk = len(others)
         for i in range(0, len(others), max(1, chunk)):
             batch = others[i:i + max(1, chunk)]
             hub.kith("admit", *["%s@%s" % (a.id, a.endpoint) for a in batch])
