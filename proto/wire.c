@@ -240,13 +240,10 @@ int proto_sync_decode(bool *reply, struct proto_head *heads, size_t cap, size_t 
 	struct fields f;
 	uint64_t key;
 	uint32_t count = 0;
-	uint8_t type;
 	*reply = false;
 	*n = 0;
-	if (read_type(&r, buf, len, &type))
+	if (read_type_is(&r, buf, len, PROTO_MSG_SYNC))
 		return r.err;
-	if (type != PROTO_MSG_SYNC)
-		return KITH_EVALUE;
 	fields_open(&r, &f);
 	while (fields_next(&r, &f, &key)) {
 		if (key == SYNC_HEADS)
@@ -295,11 +292,8 @@ int proto_summary_decode(uint8_t sum[PROTO_SUMMARY_LEN], const uint8_t *buf, siz
 	struct mp_reader r;
 	struct fields f;
 	uint64_t key;
-	uint8_t type;
-	if (read_type(&r, buf, len, &type))
+	if (read_type_is(&r, buf, len, PROTO_MSG_SUMMARY))
 		return r.err;
-	if (type != PROTO_MSG_SUMMARY)
-		return KITH_EVALUE;
 	fields_open(&r, &f);
 	while (fields_next(&r, &f, &key)) {
 		if (key == SUMMARY_SUM)
@@ -371,13 +365,10 @@ int proto_records_decode(struct proto_block *blocks, size_t cap_blocks, size_t *
 	struct mp_reader r;
 	struct fields f;
 	uint64_t key;
-	uint8_t type;
 	*n_blocks = 0;
 	*n_recs = 0;
-	if (read_type(&r, buf, len, &type))
+	if (read_type_is(&r, buf, len, PROTO_MSG_RECORDS))
 		return r.err;
-	if (type != PROTO_MSG_RECORDS)
-		return KITH_EVALUE;
 	fields_open(&r, &f);
 	while (fields_next(&r, &f, &key)) {
 		if (key == RECORDS_BLOCKS)

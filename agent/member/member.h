@@ -14,6 +14,13 @@
  * listed and are forgotten by the gossip after dead_forget (one of them
  * still gets a ping per probe pass, so that a healed partition heals).
  *
+ * memberlist heals views that fell behind (a refutation missed) by a full
+ * state exchange every 30 s or so; here the member that is behind is told
+ * when it shows it: a claim older than the signed word we hold of its
+ * subject gets that word back at once, and a member we suspect (or hold
+ * dead) that sends us anything hears our claim at once, so that it
+ * refutes, and its refutation comes straight back.
+ *
  * Which peers are members is not this module's business: the trust layer
  * adds and removes them. This module does no I/O of its own: it hands
  * messages to ops->send (the agent encodes and sends them) and receives

@@ -13,7 +13,6 @@
  * bench_records [-n records] [-t trials] [-b batch] [-a authors] [-d dir] */
 #define _XOPEN_SOURCE 700 /* nftw() */
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,7 @@
 #include "proto/record.h"
 #include "store/store.h"
 #include "bench.h"
+#include "../unit/rm_tree.h"
 
 #define TRIALS_MAX 101
 #define PATH_LEN 512
@@ -157,14 +157,6 @@ static int verify_raw(const struct corpus *c, size_t n, double *rate)
 	return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 /* Stores one batch and checks every record went in as new. */
 static int put_batch(struct store *s, const struct corpus *c, size_t from, size_t n,
                      struct store_item *items)
@@ -203,7 +195,7 @@ static int store_all(const struct corpus *c, const struct options *o, double *ra
 		rc = put_batch(s, c, i, o->n - i < o->batch ? o->n - i : o->batch, items);
 	*rate = (double)o->n / (bench_clock_s() - t0);
 	store_close(&s);
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(dir);
 	free(items);
 	return rc;
 }

@@ -22,7 +22,6 @@
  * KITH_CRASH_SEED=N replays a run. */
 #define _XOPEN_SOURCE 700 /* nftw() */
 #include <errno.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +38,7 @@
 #include "store/store.h"
 #include "../unit/tap.h"
 #include "crash.h"
+#include "../unit/rm_tree.h"
 
 #define ROUNDS 25
 #define TIME_BUDGET_NS (20LL * 1000 * 1000 * 1000)
@@ -739,14 +739,6 @@ static int local_phase(void)
 	return failures;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static uint64_t seed_from_env(void)
 {
 	const char *env = getenv("KITH_CRASH_SEED");
@@ -791,7 +783,7 @@ int main(void)
 	failures += local_phase();
 	proto_identity_free(&id);
 	if (failures == 0)
-		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		rm_tree(dir);
 	else
 		printf("# store kept for inspection in %s\n", dir);
 	return tap_done();

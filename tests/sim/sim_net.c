@@ -1,7 +1,6 @@
 /* The nodes and the simulated network of kith_sim (see sim.h). */
 #define _XOPEN_SOURCE 700 /* nftw() */
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "proto/wire.h"
 #include "store/store.h"
 #include "sim.h"
+#include "../unit/rm_tree.h"
 
 /* Turns of the loop between two looks at the real clock. */
 #define WALL_CHECK_TURNS 4096
@@ -465,15 +465,6 @@ int sim_start(struct sim *s)
 	return err;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
 void sim_free(struct sim *s)
 {
 	while (s->inflight) {
@@ -495,7 +486,7 @@ void sim_free(struct sim *s)
 	keymap_free(&s->index);
 	loop_free(&s->loop);
 	if (s->made_dir)
-		nftw(s->o.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		rm_tree(s->o.dir);
 }
 
 /* ---- running ---- */

@@ -5,7 +5,6 @@
 #ifndef KITH_TESTS_STORE_RAW_H
 #define KITH_TESTS_STORE_RAW_H
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -13,6 +12,7 @@
 #include <lmdb.h>
 
 #include "store/store.h"
+#include "rm_tree.h"
 
 /* out = a/b; exits on an over-long path, which only a broken TMPDIR makes. */
 static char *join(char out[PATH_LEN], const char *a, const char *b)
@@ -31,14 +31,6 @@ static int open_fresh(struct store **s, const char *name, char data[PATH_LEN])
 	join(data, dir, name);
 	mkdir(data, 0700);
 	return store_open(s, data, NULL);
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
 }
 
 /* The environment at data/STORE_DIR opened with plain LMDB, and one write

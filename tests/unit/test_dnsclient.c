@@ -14,7 +14,6 @@
 #define _XOPEN_SOURCE 700 /* nftw() */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <grp.h>
 #include <netinet/in.h>
 #include <pwd.h>
@@ -42,6 +41,7 @@
 #include "dns/update.h"
 #include "proto/error.h"
 #include "tap.h"
+#include "rm_tree.h"
 
 #define ZONE "example.test"
 #define NAME "www.example.test"
@@ -185,15 +185,6 @@ static int knot_start(struct knot *k, const char *knotd)
 	return k->pid > 0 ? 0 : -1;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
 /* Prints knotd's log as TAP comments, for a failure. */
 static void knot_log(const struct knot *k)
 {
@@ -223,7 +214,7 @@ static void knot_stop(struct knot *k)
 		}
 	}
 	if (k->dir[0])
-		nftw(k->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		rm_tree(k->dir);
 }
 
 static void on_done(struct dns_tcp *x, void *arg, int err, const uint8_t *reply, size_t len)

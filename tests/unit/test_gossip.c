@@ -6,7 +6,6 @@
  * blocks, and the rotation of a digest too long for one message. */
 #define _XOPEN_SOURCE 700 /* nftw() */
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +24,7 @@
 #include "proto/wire.h"
 #include "store/store.h"
 #include "tap.h"
+#include "rm_tree.h"
 
 #define NODES_MAX 4
 #define MEMBERS_MAX 64
@@ -266,15 +266,6 @@ static const struct gossip_ops ops = {
 
 /* ---- setting up ---- */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
 /* n nodes, all members of each other, with the LAN profile, a 50 ms sync
  * interval and push_fanout fanout. Timers are not started. */
 static int net_up(size_t n, uint32_t fanout)
@@ -327,7 +318,7 @@ static void net_down(void)
 		gossip_free(&nd->gossip);
 		store_close(&nd->store);
 		proto_identity_free(&nd->id);
-		nftw(nd->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		rm_tree(nd->dir);
 	}
 	loop_free(&net.loop);
 }

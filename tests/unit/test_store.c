@@ -4,7 +4,6 @@
  * the map grows up to its limit, where adding stops and pruning goes on. */
 #define _XOPEN_SOURCE 700 /* nftw() */
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "proto/record.h"
 #include "store/store.h"
 #include "tap.h"
+#include "rm_tree.h"
 
 static char dir[] = "/tmp/kith-test-store-XXXXXX";
 static struct proto_identity *alice, *bob;
@@ -59,19 +59,6 @@ static char *join(char out[PATH_LEN], const char *a, const char *b)
 		exit(1);
 	}
 	return out;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void rm_tree(const char *path)
-{
-	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* Writes key -> val into the named database db of the LMDB environment at

@@ -6,7 +6,6 @@
  * when done. */
 #define _XOPEN_SOURCE 700 /* nftw() */
 #include <errno.h>
-#include <ftw.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include "proto/record.h"
 #include "store/store.h"
 #include "tap.h"
+#include "rm_tree.h"
 
 #define PATH_LEN 512
 #define NO_LIMIT ((struct store_budget){UINT64_MAX, UINT64_MAX})
@@ -507,14 +507,6 @@ static void test_busy(void)
 	mp_buf_free(&b);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 int main(void)
 {
 	now = (uint64_t)time(NULL);
@@ -532,6 +524,6 @@ int main(void)
 	test_busy();
 	proto_identity_free(&alice);
 	proto_identity_free(&bob);
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(dir);
 	return tap_done();
 }

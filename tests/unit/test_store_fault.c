@@ -10,7 +10,6 @@
 #define _GNU_SOURCE /* RTLD_NEXT */
 #include <dlfcn.h>
 #include <errno.h>
-#include <ftw.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +24,7 @@
 #include "proto/record.h"
 #include "store/store.h"
 #include "tap.h"
+#include "rm_tree.h"
 
 enum fault {
 	FAULT_NONE,
@@ -171,14 +171,6 @@ static void run_case(struct store *s, const struct fault_case *c, uint64_t *seq,
 	(*shards)++;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 int main(void)
 {
 	static const struct fault_case cases[] = {
@@ -207,6 +199,6 @@ int main(void)
 	ok(holds(s, seq, shards), "everything acknowledged is there");
 	store_close(&s);
 	proto_identity_free(&alice);
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(dir);
 	return tap_done();
 }

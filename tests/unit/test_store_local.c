@@ -999,6 +999,6 @@ int main(void)
 	test_upgrade_v2();
 	test_upgrade_v2_damaged();
 	test_versions();
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(dir);
 	return tap_done();
 }

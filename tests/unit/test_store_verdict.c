@@ -564,6 +564,6 @@ int main(void)
 	test_model();
 	test_damaged();
 	test_upgrade_v4();
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(dir);
 	return tap_done();
 }
