@@ -75,6 +75,7 @@ struct member_probe {
 	uint32_t n_helpers; /* members asked by PING_REQ */
 	uint32_t n_nacks;
 	uint64_t indirect_deadline_ms; /* when the helpers' answers are due */
+	bool waiting;                  /* the probe interval is over: only helpers are awaited */
 	uint8_t helpers[MEMBER_HELPERS_MAX][PROTO_KEY_LEN];
 	bool nacked[MEMBER_HELPERS_MAX];
 };

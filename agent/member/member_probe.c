@@ -259,6 +259,7 @@ static void probe_tick(struct loop *l, void *arg)
 	if (m->probe.active) {
 		/* Helpers still out: their answer is due a little later. */
 		if (m->probe.n_helpers > m->probe.n_nacks && now < m->probe.indirect_deadline_ms) {
+			m->probe.waiting = true;
 			loop_timer_start(l, &m->probe_tick, m->probe.indirect_deadline_ms - now);
 			return;
 		}
@@ -396,6 +397,12 @@ void member_on_nack(struct member *m, const struct member_node *from, uint32_t s
 		m->probe.nacked[i] = true;
 		m->probe.n_nacks++;
 	}
+	/* Past the interval, every helper answered: the verdict need not
+	 * wait for the deadline. Helpers NACK a probe timeout after our
+	 * PING_REQ, just after our interval ends (memberlist suspects at
+	 * the interval's end; we waited a quarter of a second more). */
+	if (m->probe.waiting && m->probe.n_nacks == m->probe.n_helpers)
+		loop_timer_start(m->loop, &m->probe_tick, 0);
 }
 
 void member_probe_forget(struct member *m, const struct member_node *node)
