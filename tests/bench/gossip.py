@@ -232,6 +232,34 @@ def spread(got, t0):
     return {"all": times[-1], "first": times[0], "times": times}
 
 
+def log_offsets(paths):
+    """Where each log ends now: false deaths are counted from here."""
+    out = []
+    for p in paths:
+        try:
+            out.append(os.path.getsize(p))
+        except OSError:
+            out.append(0)
+    return out
+
+
+def count_deaths(paths, offsets, pattern, victims):
+    """Lines matching pattern (a regex whose group 1 names the member
+    declared dead) written since offsets, about members not in victims."""
+    n = 0
+    for p, off in zip(paths, offsets):
+        try:
+            with open(p, errors="replace") as f:
+                f.seek(off)
+                for line in f:
+                    m = re.search(pattern, line)
+                    if m and m.group(1) not in victims:
+                        n += 1
+        except OSError:
+            pass
+    return n
+
+
 # ---- kith ----
 
 class KithCluster:
@@ -297,9 +325,18 @@ class KithCluster:
                       "kith grant %s by %s to reach all" % (grant, origin.name))
         return spread(got, t0)
 
+    def mark_deaths(self):
+        self.victims = set()
+        self.death_offsets = log_offsets([a.log_path for a in self.agents])
+
+    def false_deaths(self):
+        return count_deaths([a.log_path for a in self.agents], self.death_offsets,
+                            r"member (\S+) \(.*\) is dead$", self.victims)
+
     def fail(self, trial, timeout, restart):
         victim_i = 1 + trial % (self.n - 1)
         victim = self.agents[victim_i]
+        self.victims.add(victim.id[:7])
         survivors = [i for i in range(self.n) if i != victim_i]
         for i in survivors:
             self.tails[i].mark()
@@ -464,8 +501,17 @@ class SerfCluster:
             result["handler"] = max(handler.values()) - t0
         return result
 
+    def mark_deaths(self):
+        self.victims = set()
+        self.death_offsets = log_offsets([a.log_path for a in self.agents])
+
+    def false_deaths(self):
+        return count_deaths([a.log_path for a in self.agents], self.death_offsets,
+                            r"serf: EventMemberFailed: (\S+) ", self.victims)
+
     def fail(self, trial, timeout, restart):
         victim = self.agents[1 + trial % (self.n - 1)]
+        self.victims.add(victim.name)
         survivors = {a.i for a in self.agents if a is not victim}
         self.monitors.poll(0)
         self.monitors.stop(victim.i)
@@ -517,6 +563,7 @@ def run_cluster(cls, n, args):
         res["form_s"] = time.monotonic() - t
         progress("%s N=%d: converged in %.1f s; settling %g s, idle window %g s" %
                  (cls.system, n, res["form_s"], args.settle, args.idle))
+        c.mark_deaths()
         time.sleep(args.settle)
         res.update(measure_idle(c.pids(), args.idle))
         progress("%s N=%d: RSS median %.1f MiB (anon %.1f), idle CPU median %.2f%%" %
@@ -548,6 +595,7 @@ def run_cluster(cls, n, args):
             res["prop_handler_ms_median"] = 1000 * statistics.median(handler)
         res["fail_s"] = fail
         res["fail_s_median"] = statistics.median(fail) if fail else None
+        res["false_deaths"] = c.false_deaths()
         return res
     finally:
         c.close()
@@ -565,7 +613,8 @@ def report(results):
             ("kill -9 seen dead by all, s", "fail_s_median", "%.2f"),
             ("RSS per agent, MiB", "rss_mib", "%.1f"),
             ("anonymous RSS per agent, MiB", "rss_anon_mib", "%.1f"),
-            ("idle CPU per agent, % of a core", "cpu_pct", "%.2f")]
+            ("idle CPU per agent, % of a core", "cpu_pct", "%.2f"),
+            ("false deaths (others declared dead, after forming)", "false_deaths", "%d")]
     for n in sizes:
         k, s = by.get(("kith", n), {}), by.get(("serf", n), {})
         for label, key, fmt in rows:

@@ -5,6 +5,9 @@
  *
  *   ping       valid PINGs (a stranger must get nothing back)
  *   sync       a valid SYNC asking for a reply (a stranger must get nothing)
+ *   summary    a SUMMARY with a random hash (a member's digest answers it)
+ *   stale      a GOSSIP claiming --victim suspect at incarnation 0, older
+ *              than what the agent holds (its word answers it)
  *   garbage    random bytes
  *   truncated  valid messages cut short
  *   oversize   one message over the agent's max_message
@@ -74,6 +77,30 @@ static void send_sync(struct rogue *r)
 	struct mp_buf buf = {0};
 
 	if (proto_sync_encode(&buf, true, NULL, 0) == 0)
+		send_bytes(r, buf.data, buf.len);
+	mp_buf_free(&buf);
+}
+
+static void send_summary(struct rogue *r)
+{
+	uint8_t sum[PROTO_SUMMARY_LEN];
+	struct mp_buf buf = {0};
+
+	randombytes_buf(sum, sizeof(sum));
+	if (proto_summary_encode(&buf, sum) == 0)
+		send_bytes(r, buf.data, buf.len);
+	mp_buf_free(&buf);
+}
+
+static void send_stale_claim(struct rogue *r)
+{
+	struct proto_probe p = {.n_updates = 1};
+	struct mp_buf buf = {0};
+
+	p.updates[0].state = PROTO_STATE_SUSPECT;
+	memcpy(p.updates[0].peer, r->victim, PROTO_KEY_LEN);
+	memcpy(p.updates[0].accuser, r->id->pk, PROTO_KEY_LEN);
+	if (proto_probe_encode(&buf, PROTO_MSG_GOSSIP, &p) == 0)
 		send_bytes(r, buf.data, buf.len);
 	mp_buf_free(&buf);
 }
@@ -172,6 +199,10 @@ static int run_mode(struct rogue *r, const char *mode, int count)
 			send_probe(r, PROTO_MSG_PING, 0);
 		} else if (!strcmp(mode, "sync")) {
 			send_sync(r);
+		} else if (!strcmp(mode, "summary")) {
+			send_summary(r);
+		} else if (!strcmp(mode, "stale")) {
+			send_stale_claim(r);
 		} else if (!strcmp(mode, "garbage")) {
 			uint8_t junk[512];
 			randombytes_buf(junk, sizeof(junk));

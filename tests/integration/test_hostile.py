@@ -149,6 +149,21 @@ def test(tap, fed):
     tap.ok(not a0.json("records", "--author", stranger.id),
            "still no record of the stranger stored")
 
+    # Valid messages that make a0 answer: a SUMMARY that never matches
+    # (a0 answers with its digest) and stale claims about a1 (a0 answers
+    # with a1's signed word). The answers go to the insider's endpoint,
+    # where nothing listens: a0's queue to it is bounded, its memory too,
+    # and the claims change nothing of its view.
+    before_rss = rss_kib(a0)
+    rogue(insider, a0, "summary", 300)
+    rogue(insider, a0, "stale", 300, ["--victim", a1.id])
+    st = a0.status()
+    tap.ok(a0.alive() and st["rejected"]["malformed_messages"] == before["malformed_messages"],
+           "a0 answers 300 summaries and 300 stale claims, and counts none malformed")
+    tap.ok(a0.states()[a1.id] == "alive", "stale claims do not make a0 suspect a1")
+    grew = rss_kib(a0) - before_rss
+    tap.ok(grew < 8 * 1024, "a0's memory stays bounded answering them (%d KiB more)" % grew)
+
     for mode, count in (("truncated", 8), ("oversize", 1), ("garbage", 40)):
         rogue(insider, a0, mode, count)
         tap.ok(a0.alive(), "a0 survives %d %s messages" % (count, mode))
