@@ -260,10 +260,26 @@ def count_deaths(paths, offsets, pattern, victims):
     return n
 
 
+class FalseDeaths:
+    """Counts, in the agents' logs, the members declared dead since
+    mark_deaths() that fail() did not kill (death_pattern's group 1 names
+    the member as fail() records it in victims)."""
+    death_pattern = None
+
+    def mark_deaths(self):
+        self.victims = set()
+        self.death_offsets = log_offsets([a.log_path for a in self.agents])
+
+    def false_deaths(self):
+        return count_deaths([a.log_path for a in self.agents], self.death_offsets,
+                            self.death_pattern, self.victims)
+
+
 # ---- kith ----
 
-class KithCluster:
+class KithCluster(FalseDeaths):
     system = "kith"
+    death_pattern = r"member (\S+) \(.*\) is dead$"
     extra_conf = ""  # appended to every kithd.conf (--kith-conf)
 
     def __init__(self, n):
@@ -324,14 +340,6 @@ class KithCluster:
         got = collect(self._watch(others, pattern, "'%s'" % grant, t0), set(others), timeout,
                       "kith grant %s by %s to reach all" % (grant, origin.name))
         return spread(got, t0)
-
-    def mark_deaths(self):
-        self.victims = set()
-        self.death_offsets = log_offsets([a.log_path for a in self.agents])
-
-    def false_deaths(self):
-        return count_deaths([a.log_path for a in self.agents], self.death_offsets,
-                            r"member (\S+) \(.*\) is dead$", self.victims)
 
     def fail(self, trial, timeout, restart):
         victim_i = 1 + trial % (self.n - 1)
@@ -439,8 +447,9 @@ class SerfAgent:
         return None
 
 
-class SerfCluster:
+class SerfCluster(FalseDeaths):
     system = "serf"
+    death_pattern = r"serf: EventMemberFailed: (\S+) "
 
     def __init__(self, n):
         self.n = n
@@ -500,14 +509,6 @@ class SerfCluster:
         if len(handler) == len(others):
             result["handler"] = max(handler.values()) - t0
         return result
-
-    def mark_deaths(self):
-        self.victims = set()
-        self.death_offsets = log_offsets([a.log_path for a in self.agents])
-
-    def false_deaths(self):
-        return count_deaths([a.log_path for a in self.agents], self.death_offsets,
-                            r"serf: EventMemberFailed: (\S+) ", self.victims)
 
     def fail(self, trial, timeout, restart):
         victim = self.agents[1 + trial % (self.n - 1)]
