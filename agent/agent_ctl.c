@@ -243,14 +243,6 @@ static int cmd_members(void *arg, const struct ctl_request *req, msgpack_packer 
 	return 0;
 }
 
-static bool has_arg(const struct ctl_request *req, const char *key)
-{
-	for (size_t i = 0; i < req->n_args; i++)
-		if (!strcmp(req->args[i].key, key))
-			return true;
-	return false;
-}
-
 /* What forbids admitting peer at endpoint, checked for every peer of a
  * request before any admission is published. */
 static int admit_check(struct agent *a, const uint8_t peer[PROTO_KEY_LEN], const char *endpoint,
@@ -350,12 +342,12 @@ static int cmd_admit(void *arg, const struct ctl_request *req, msgpack_packer *p
 	if (!agent_may_admit(a))
 		return ctl_fail(err, n, KITH_ENOGRANT,
 		                "only the founder or a member holding admit may admit");
-	if (has_arg(req, CTL_KEY_PEERS)) {
+	if (ctl_arg_has(req, CTL_KEY_PEERS)) {
 		if (!list)
 			return ctl_fail(err, n, KITH_ETYPE, "the list of peers must be a binary");
 		/* A list entry carries its own endpoint: the others are
 		 * refused rather than silently ignored. */
-		if (has_arg(req, CTL_KEY_PEER) || has_arg(req, CTL_KEY_ENDPOINT))
+		if (ctl_arg_has(req, CTL_KEY_PEER) || ctl_arg_has(req, CTL_KEY_ENDPOINT))
 			return ctl_fail(err, n, KITH_EVALUE,
 			                "give one peer and its endpoint, or a list of peers");
 		return admit_list(a, list, pk, err, n);

@@ -129,6 +129,11 @@ bool ctl_arg_flag(const struct ctl_request *r, const char *key)
 	return a && a->type == CTL_ARG_BOOL && a->boolean;
 }
 
+bool ctl_arg_has(const struct ctl_request *r, const char *key)
+{
+	return find_arg(r, key) != NULL;
+}
+
 const struct ctl_arg *ctl_arg_bin(const struct ctl_request *r, const char *key)
 {
 	const struct ctl_arg *a = find_arg(r, key);

@@ -389,6 +389,8 @@ int ctl_request_decode(struct ctl_request *out, const uint8_t *buf, size_t len);
  * Returns 0, -ENOENT (absent), KITH_ETYPE or KITH_ETOOBIG. */
 int ctl_arg_text(const struct ctl_request *r, const char *key, char *out, size_t n);
 int ctl_arg_uint(const struct ctl_request *r, const char *key, uint64_t *out);
+/* Whether the request has argument key, of any type. */
+bool ctl_arg_has(const struct ctl_request *r, const char *key);
 /* An absent boolean reads as false. */
 bool ctl_arg_flag(const struct ctl_request *r, const char *key);
 /* The binary argument key, or NULL when it is absent or no binary. */
